@@ -1,0 +1,165 @@
+/**
+ * Input sources: a path, or `-` for stdin; gzip detected by magic bytes (not by name), read as
+ * a stream and cut into lines with bounded memory. Every reader goes through here.
+ *
+ * Lines are delivered in batches (one array per chunk) so a reader pays one `await` per chunk,
+ * not per line; each batch carries the number of its first line for `file:line` diagnostics.
+ */
+import {createReadStream, statSync} from 'node:fs'
+import {Readable, Transform} from 'node:stream'
+import {StringDecoder} from 'node:string_decoder'
+import {createGunzip} from 'node:zlib'
+
+export interface LineBatch {
+  lines: string[]
+  /** 1-based number of lines[0]. */
+  firstLine: number
+  /** Compressed/raw bytes consumed from the source so far (for progress). */
+  bytesRead: number
+}
+
+export interface OpenedSource {
+  /** Name for messages: the path, or `<stdin>`. */
+  name: string
+  /** Raw size in bytes when known (a regular file), for progress. */
+  size?: number
+  batches: AsyncIterable<LineBatch>
+}
+
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly line?: number,
+  ) {
+    super(message)
+  }
+}
+
+type Decoder = (input: Readable) => Readable
+
+/** Compression formats recognised by their first bytes. Readers never see compressed data. */
+const MAGIC: {name: string; bytes: number[]; decoder: Decoder}[] = [
+  {name: 'gzip', bytes: [0x1f, 0x8b], decoder: (input) => input.pipe(createGunzip())},
+]
+
+/** Register another decompressor (zstd, xz) by magic bytes. */
+export function registerDecompressor(name: string, bytes: number[], decoder: Decoder): void {
+  MAGIC.push({name, bytes, decoder})
+}
+
+async function peek(stream: Readable, n: number): Promise<{head: Buffer; stream: Readable}> {
+  // Pull chunks through one iterator and keep using it afterwards: breaking out of a
+  // for-await loop would destroy the stream.
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const chunks: Buffer[] = []
+  let len = 0
+  let done = false
+  while (len < n) {
+    const r = await it.next()
+    if (r.done) {
+      done = true
+      break
+    }
+    chunks.push(r.value)
+    len += r.value.length
+  }
+  const head = Buffer.concat(chunks)
+  async function* rest() {
+    if (head.length) yield head
+    if (done) return
+    for (;;) {
+      const r = await it.next()
+      if (r.done) return
+      yield r.value
+    }
+  }
+  return {head, stream: Readable.from(rest(), {objectMode: false})}
+}
+
+/** Open a path or `-` and yield line batches. Throws InputError for a missing/unreadable file. */
+export async function openSource(path: string, stdin: Readable = process.stdin): Promise<OpenedSource> {
+  let raw: Readable
+  let size: number | undefined
+  let name: string
+  if (path === '-') {
+    raw = stdin
+    name = '<stdin>'
+  } else {
+    name = path
+    try {
+      const st = statSync(path)
+      if (st.isDirectory()) throw new InputError(`${path}: is a directory, expected a file`)
+      size = st.size
+    } catch (e) {
+      if (e instanceof InputError) throw e
+      throw new InputError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`)
+    }
+    raw = createReadStream(path, {highWaterMark: 1 << 20})
+  }
+  const counter = {bytes: 0}
+  const counted = raw.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        counter.bytes += chunk.length
+        cb(null, chunk)
+      },
+    }),
+  )
+  raw.on('error', (e) => counted.destroy(e))
+  const {head, stream} = await peek(counted, 6)
+  let decoded: Readable = stream
+  for (const m of MAGIC) {
+    if (head.length >= m.bytes.length && m.bytes.every((b, i) => head[i] === b)) {
+      decoded = m.decoder(stream)
+      break
+    }
+  }
+  return {name, size, batches: splitLines(decoded, counter, name)}
+}
+
+async function* splitLines(input: Readable, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
+  let carry = ''
+  let lineNo = 1
+  // StringDecoder keeps a multi-byte character that straddles two chunks whole.
+  const decoder = new StringDecoder('utf8')
+  try {
+    for await (const chunk of input) {
+      const text = carry + decoder.write(chunk as Buffer)
+      const lines = text.split('\n')
+      carry = lines.pop()!
+      if (lines.length) {
+        for (let i = 0; i < lines.length; i++) {
+          const l = lines[i]!
+          if (l.length && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1)
+        }
+        yield {lines, firstLine: lineNo, bytesRead: counter.bytes}
+        lineNo += lines.length
+      }
+    }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'truncated compressed input' : err.message
+    throw new InputError(`${name}:${lineNo}: ${what}`, name, lineNo)
+  }
+  carry += decoder.end()
+  if (carry.length) {
+    if (carry.charCodeAt(carry.length - 1) === 13) carry = carry.slice(0, -1)
+    yield {lines: [carry], firstLine: lineNo, bytesRead: counter.bytes}
+  }
+}
+
+/** Convenience: every line with its number (slower than batches; for small inputs and tests). */
+export async function* readLines(path: string, stdin?: Readable): AsyncGenerator<{text: string; line: number}> {
+  const src = await openSource(path, stdin)
+  for await (const b of src.batches) {
+    for (let i = 0; i < b.lines.length; i++) yield {text: b.lines[i]!, line: b.firstLine + i}
+  }
+}
+
+/** Lines of an in-memory string (tests, pasted text). */
+export function* linesOf(text: string): Generator<{text: string; line: number}> {
+  const lines = text.split('\n')
+  if (lines.length && lines[lines.length - 1] === '') lines.pop()
+  for (let i = 0; i < lines.length; i++) yield {text: lines[i]!.replace(/\r$/, ''), line: i + 1}
+}
