@@ -93,6 +93,32 @@ export function accumulate(geo: Geometry, t: LeafTotals, r: Pick<Run, 'start' | 
   t.tlbEntries += (sign * bytes) / tlbReach(geo, r.lvl, r.cont)
 }
 
+/**
+ * Table pages needed to hold `runs` (ascending): per level L below the top, the number of
+ * distinct slots of size entrySize[L+1] that contain an entry at level ≤ L (a level-L entry needs
+ * its table and every table above it; kernel-model.md §7, §8.1). KASAN early-shadow runs share
+ * one set of static tables and are not counted. One pass, O(runs × levels), no per-page state.
+ */
+export function countTablePages(geo: Geometry, runs: Iterable<Pick<Run, 'start' | 'end' | 'lvl' | 'flags'>>): number[] {
+  const top = geo.levels - 1
+  const counts = new Array<number>(top).fill(0)
+  const lastSlot = new Array<number>(top).fill(-1)
+  for (const r of runs) {
+    if (r.flags & F_KASAN_EARLY) continue
+    for (let L = r.lvl; L < top; L++) {
+      const S = geo.entrySize[L + 1]!
+      const first = Math.floor(r.start / S)
+      const last = Math.floor((r.end - 1) / S)
+      const from = Math.max(first, lastSlot[L]! + 1)
+      if (last >= from) {
+        counts[L]! += last - from + 1
+        lastSlot[L] = last
+      }
+    }
+  }
+  return counts
+}
+
 export class PageTables {
   readonly geo: Geometry
   private tree: BTreeClass<number, RunValue>
@@ -210,23 +236,7 @@ export class PageTables {
 
   /** Count table pages from scratch (kernel-model.md §7). */
   recountTables(): number[] {
-    const top = this.geo.levels - 1
-    const counts = new Array<number>(top).fill(0)
-    const lastSlot = new Array<number>(top).fill(-1)
-    for (const [k, v] of this.tree.entries()) {
-      if (v.flags & F_KASAN_EARLY) continue
-      for (let L = v.lvl; L < top; L++) {
-        const S = this.geo.entrySize[L + 1]!
-        const first = Math.floor(k / S)
-        const last = Math.floor((v.end - 1) / S)
-        const from = Math.max(first, lastSlot[L]! + 1)
-        if (last >= from) {
-          counts[L]! += last - from + 1
-          lastSlot[L] = last
-        }
-      }
-    }
-    return counts
+    return countTablePages(this.geo, this.runs())
   }
 
   // ---------------------------------------------------------------------------------------------
