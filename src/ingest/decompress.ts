@@ -1,0 +1,115 @@
+/**
+ * zstd and xz input, recognised by magic bytes (never by file name) and decoded as a stream,
+ * registered with source.ts's registerDecompressor() beside the built-in gzip.
+ *
+ * Node 20's zlib has neither format, so:
+ * - zstd: fzstd (pure JS, push-based streaming `Decompress`, handles several concatenated
+ *   frames and skippable frames as written by `zstd`, `pzstd` and `zstd -T0`).
+ * - xz: xz-decompress (xz-embedded compiled to WebAssembly, shipped in the package; a WHATWG
+ *   ReadableStream bridged with Readable.toWeb/fromWeb).
+ *
+ * A truncated file: the lines decoded so far are delivered, then the stream fails with an error
+ * whose message says "unexpected end", which splitLines() turns into
+ * `InputError("<file>:<line>: truncated compressed input")`.
+ *
+ * Importing this module registers both formats once (idempotent through `registerCompressionFormats`).
+ */
+import {Readable, Transform} from 'node:stream'
+import type {ReadableStream as WebReadableStream} from 'node:stream/web'
+import {Decompress} from 'fzstd'
+import {XzReadableStream} from 'xz-decompress'
+import {registerDecompressor} from './source.js'
+
+/** zstd frame magic 0xFD2FB528 little-endian (RFC 8878 §3.1.1). */
+export const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd]
+/** xz stream header magic (xz file format 1.0.4 §2.1.1.1). */
+export const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]
+
+/** Feed fzstd at most this many compressed bytes per push so one push cannot expand to hundreds of MB. */
+const ZSTD_SLICE = 128 * 1024
+
+function truncated(format: string, detail: string): Error {
+  // "unexpected end" is the phrase splitLines() maps to "truncated compressed input".
+  return new Error(`${format}: unexpected end of compressed data (${detail})`)
+}
+
+/** A Transform that decodes zstd with fzstd's streaming decoder. */
+export function zstdDecoder(input: Readable): Readable {
+  let dec: Decompress
+  const out = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      try {
+        for (let off = 0; off < chunk.length; off += ZSTD_SLICE) dec.push(chunk.subarray(off, off + ZSTD_SLICE))
+        cb()
+      } catch (e) {
+        cb(zstdError(e))
+      }
+    },
+    flush(cb) {
+      try {
+        dec.push(new Uint8Array(0), true)
+        cb()
+      } catch (e) {
+        cb(zstdError(e))
+      }
+    },
+  })
+  dec = new Decompress((data) => {
+    if (data.length) out.push(Buffer.from(data.buffer, data.byteOffset, data.length))
+  })
+  input.on('error', (e) => out.destroy(e))
+  return input.pipe(out)
+}
+
+function zstdError(e: unknown): Error {
+  const err = e as {code?: number; message?: string}
+  // fzstd ZstdErrorCode.UnexpectedEOF = 5
+  if (err.code === 5) return truncated('zstd', 'file ends inside a frame')
+  return new Error(`zstd: corrupt compressed data (${err.message ?? String(e)})`)
+}
+
+/** Decode xz through the wasm xz-embedded decoder. */
+export function xzDecoder(input: Readable): Readable {
+  const web = Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>
+  const xz = new XzReadableStream(web)
+  const out = Readable.fromWeb(xz as unknown as WebReadableStream<Uint8Array>)
+  // Rename xz-embedded's numeric error to something a user can act on.
+  const mapped = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      cb(null, chunk)
+    },
+  })
+  out.on('error', (e: Error) => mapped.destroy(xzError(e)))
+  input.on('error', (e) => mapped.destroy(e))
+  return out.pipe(mapped)
+}
+
+/** xz-embedded's `enum xz_ret` (xz.h), as reported by xz-decompress ("… error code N"). */
+const XZ_RET: Record<number, string> = {
+  2: 'unsupported integrity check',
+  3: 'out of memory',
+  4: 'dictionary larger than the memory limit',
+  5: 'not an xz stream',
+  6: 'unsupported xz options',
+  7: 'corrupt data',
+}
+const XZ_BUF_ERROR = 8
+
+function xzError(e: Error): Error {
+  const m = e.message ?? String(e)
+  const code = Number(/error code (\d+)/.exec(m)?.[1] ?? NaN)
+  // XZ_BUF_ERROR: the decoder needed more input and there is none, i.e. the file was cut.
+  if (code === XZ_BUF_ERROR) return truncated('xz', 'file ends inside a block')
+  return new Error(`xz: corrupt compressed data (${XZ_RET[code] ?? m})`)
+}
+
+let registered = false
+/** Register zstd and xz with source.ts (once). Called on import; exported for explicitness. */
+export function registerCompressionFormats(): void {
+  if (registered) return
+  registered = true
+  registerDecompressor('zstd', ZSTD_MAGIC, zstdDecoder)
+  registerDecompressor('xz', XZ_MAGIC, xzDecoder)
+}
+
+registerCompressionFormats()
