@@ -1,0 +1,56 @@
+/**
+ * Flags shared by several commands, defined once so audit, replay, compare, verify and diff
+ * cannot drift apart (style.md: one typed table of options).
+ */
+import {Errors, Flags} from '@oclif/core'
+
+import {InputError} from '../ingest/source.js'
+import {type PageSize, parsePageSize} from '../model/geometry.js'
+
+export const snapshotFlags = {
+  granule: Flags.string({
+    description: 'Page size of the captured kernel (4k, 16k, 64k). Inferred from the dump when omitted.',
+    helpGroup: 'SNAPSHOT',
+    options: ['4k', '16k', '64k'],
+  }),
+  'va-bits': Flags.integer({
+    description: 'VA_BITS of the captured kernel (36, 39, 42, 47, 48, 52). Inferred from the linear-map start when omitted.',
+    helpGroup: 'SNAPSHOT',
+    min: 36,
+    max: 52,
+  }),
+  strict: Flags.boolean({
+    description: 'Treat any diagnostic in the input (unknown line, size mismatch, overlap) as an error.',
+    default: false,
+  }),
+}
+
+export interface SnapshotFlagValues {
+  granule?: string
+  'va-bits'?: number
+  strict: boolean
+}
+
+export function ptdumpOptions(flags: SnapshotFlagValues): {pageSize?: PageSize; vaBits?: number; strict: boolean} {
+  return {
+    pageSize: flags.granule ? parsePageSize(flags.granule) : undefined,
+    vaBits: flags['va-bits'],
+    strict: flags.strict,
+  }
+}
+
+/**
+ * Turn an expected failure (bad input, unreadable file) into a one-line CLI error with exit 2;
+ * anything else is a bug and keeps its stack.
+ */
+export function asCliError(e: unknown): never {
+  if (e instanceof Errors.CLIError) throw e
+  if (e instanceof InputError || (e instanceof Error && (e as {cliExit?: number}).cliExit !== undefined) || isInputLike(e)) {
+    throw new Errors.CLIError((e as Error).message, {exit: 2})
+  }
+  throw e
+}
+
+function isInputLike(e: unknown): boolean {
+  return e instanceof Error && ['PtdumpError', 'TraceError', 'ModelError', 'InputError'].includes(e.name || e.constructor.name)
+}

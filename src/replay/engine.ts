@@ -1,0 +1,258 @@
+/**
+ * The replay engine: drives a trace, call by call, through a policy's kernel mechanisms over a
+ * page-table model, and records what it cost and who caused it.
+ *
+ * It knows nothing of the kernel's rules (src/kernel does) nor of text (src/ingest does): it
+ * windows the trace by markers, assembles probe hits into calls (intents.ts), hands each call to
+ * the policy's `apply`, and measures the model before and after: table pages allocated/freed,
+ * splits, collapses, attributed to the call's caller, probe, module and comm. A bounded time
+ * series samples table bytes, TLB entries and splits over the trace.
+ */
+import type {TraceEvent} from '../ingest/events.js'
+import type {PageTables} from '../model/pagetable.js'
+import {type Intent, IntentAssembler} from './intents.js'
+
+/** What a policy reports back about one call. */
+export interface ApplyOutcome {
+  /** Kernel counters incremented by this call, under the kernel's names (split_pmd, …). */
+  counters?: Record<string, number>
+  /** Kernel errors the call would have hit (-EINVAL, -ENOMEM), with a reason. */
+  errors?: {code: string; message: string}[]
+  /** The call touched memory the snapshot does not describe (unmapped / unknown). */
+  unknownMemory?: boolean
+  /** Linear-alias updates that could not be applied because the trace does not say which pages. */
+  unknownAliasPages?: number
+}
+
+export interface ReplayPolicy {
+  name: string
+  /** Apply one assembled call to the model. */
+  apply(intent: Intent, pt: PageTables): ApplyOutcome | void
+}
+
+export interface ReplayOptions {
+  /** Start applying after the first marker whose text contains this. */
+  fromMarker?: string
+  /** Stop after the first marker whose text contains this (that marker is the last event seen). */
+  untilMarker?: string
+  /** Upper bound on time-series samples kept (older samples are thinned, never unbounded). */
+  maxSamples?: number
+  /** Called every 64K events (progress). */
+  onProgress?: (events: number) => void
+}
+
+export interface Sample {
+  /** Event timestamp, ns, as a decimal string (exact). */
+  tsNs: string
+  /** Calls applied so far. */
+  calls: number
+  tableBytes: number
+  tlbEntries: number
+  splits: number
+  collapses: number
+}
+
+export interface Offender {
+  /** caller (from the stack), probe, module, comm */
+  by: 'caller' | 'probe' | 'module' | 'comm'
+  name: string
+  calls: number
+  tablePagesAllocated: number
+  tablePagesFreed: number
+  splits: number
+}
+
+export interface ReplayStats {
+  policy: string
+  eventsSeen: number
+  eventsInWindow: number
+  callsApplied: number
+  /** Hits of the kernel's own split helpers seen in the window (ground truth), by function. */
+  truth: Record<string, number>
+  counters: Record<string, number>
+  tablePagesAllocated: number
+  tablePagesFreed: number
+  peakTableBytes: number
+  errors: {code: string; message: string; at: string; fn: string}[]
+  errorCounts: Record<string, number>
+  callsOnUnknownMemory: number
+  unknownAliasPages: number
+  window: {from?: string; until?: string; fromFound: boolean; untilFound: boolean}
+  series: Sample[]
+  offenders: Offender[]
+  /** The last call that touched each … is kept by callers that need it (verify); not here. */
+}
+
+const SPLIT_COUNTERS = ['split_pud', 'split_pmd', 'split_contpmd', 'split_contpte']
+const COLLAPSE_COUNTERS = ['collapse_pmd', 'collapse_pud']
+
+/** Frames that are the permission-change machinery itself, skipped when naming a caller. */
+const MACHINERY = /^(set_memory_|set_direct_map_|change_memory_common|__change_memory_common|update_range_prot|split_|__set_memory|set_area_direct_map|vm_reset_perms|__kernel_map_pages|kfence_protect|execmem_|module_enable|bpf_prog_pack|bpf_jit_binary)/
+
+export function callerOf(stack: readonly string[] | undefined): string | undefined {
+  if (!stack) return undefined
+  for (const frame of stack) {
+    const sym = frame.replace(/^=>\s*/, '').replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/i, '').trim()
+    if (sym && !MACHINERY.test(sym)) return sym
+  }
+  return undefined
+}
+
+class OffenderTable {
+  private readonly rows = new Map<string, Offender>()
+  add(by: Offender['by'], name: string | undefined, alloc: number, freed: number, splits: number): void {
+    if (!name) return
+    const key = `${by}\u0000${name}`
+    let r = this.rows.get(key)
+    if (!r) {
+      r = {by, name, calls: 0, tablePagesAllocated: 0, tablePagesFreed: 0, splits: 0}
+      this.rows.set(key, r)
+    }
+    r.calls++
+    r.tablePagesAllocated += alloc
+    r.tablePagesFreed += freed
+    r.splits += splits
+  }
+  top(n: number): Offender[] {
+    const all = [...this.rows.values()].filter((r) => r.tablePagesAllocated || r.splits || r.tablePagesFreed)
+    all.sort((a, b) => b.tablePagesAllocated - a.tablePagesAllocated || b.splits - a.splits || a.name.localeCompare(b.name))
+    // Keep the top n of each dimension so every view has its ranking.
+    const out: Offender[] = []
+    for (const by of ['caller', 'probe', 'module', 'comm'] as const) out.push(...all.filter((r) => r.by === by).slice(0, n))
+    return out
+  }
+}
+
+function sumKeys(rec: Record<string, number>, keys: readonly string[]): number {
+  let n = 0
+  for (const k of keys) n += rec[k] ?? 0
+  return n
+}
+
+/**
+ * Replay `events` over `pt` (mutated in place) through `policy`.
+ */
+export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, policy: ReplayPolicy, opts: ReplayOptions = {}): Promise<ReplayStats> {
+  const maxSamples = opts.maxSamples ?? 512
+  const stats: ReplayStats = {
+    policy: policy.name,
+    eventsSeen: 0,
+    eventsInWindow: 0,
+    callsApplied: 0,
+    truth: {},
+    counters: {},
+    tablePagesAllocated: 0,
+    tablePagesFreed: 0,
+    peakTableBytes: pt.tablePages * pt.geo.pageSize,
+    errors: [],
+    errorCounts: {},
+    callsOnUnknownMemory: 0,
+    unknownAliasPages: 0,
+    window: {from: opts.fromMarker, until: opts.untilMarker, fromFound: !opts.fromMarker, untilFound: false},
+    series: [],
+    offenders: [],
+  }
+  const offenders = new OffenderTable()
+  const asm = new IntentAssembler()
+  let inWindow = !opts.fromMarker
+  let done = false
+  let sampleEvery = 1
+  let sinceSample = 0
+  // The module being loaded per pid (module_load tracepoint) and the last capture marker, to name modules.
+  const moduleOfPid = new Map<number, string>()
+  let lastInsmodMarker: string | undefined
+
+  const sample = (ev: TraceEvent): void => {
+    stats.series.push({
+      tsNs: ev.tsNs.toString(),
+      calls: stats.callsApplied,
+      tableBytes: pt.tablePages * pt.geo.pageSize,
+      tlbEntries: pt.totals.tlbEntries,
+      splits: sumKeys(stats.counters, SPLIT_COUNTERS),
+      collapses: sumKeys(stats.counters, COLLAPSE_COUNTERS),
+    })
+    if (stats.series.length >= maxSamples) {
+      // Thin to every other sample and sample half as often: bounded memory, whole trace covered.
+      stats.series = stats.series.filter((_, i) => i % 2 === 1)
+      sampleEvery *= 2
+    }
+  }
+
+  const applyIntent = (intent: Intent): void => {
+    const ev = intent.ev
+    if (intent.type === 'marker') {
+      const text = ev.text ?? ''
+      const m = /insmod\s+(\S+)/.exec(text)
+      lastInsmodMarker = m ? m[1] : lastInsmodMarker
+      return
+    }
+    if (intent.type === 'module_load' && ev.text) moduleOfPid.set(ev.pid, ev.text)
+    for (const n of intent.nested) {
+      if (n.kind === 'split_primitive' || n.kind === 'split_call') stats.truth[n.fn] = (stats.truth[n.fn] ?? 0) + 1
+    }
+    if (intent.type === 'other' && (ev.kind === 'split_primitive' || ev.kind === 'split_call')) {
+      stats.truth[ev.fn] = (stats.truth[ev.fn] ?? 0) + 1
+    }
+    const beforeTables = [...pt.tables]
+    const out = policy.apply(intent, pt) ?? {}
+    stats.callsApplied++
+    let splits = 0
+    for (const [k, v] of Object.entries(out.counters ?? {})) {
+      stats.counters[k] = (stats.counters[k] ?? 0) + v
+      if (SPLIT_COUNTERS.includes(k)) splits += v
+    }
+    let alloc = 0
+    let freed = 0
+    for (let l = 0; l < pt.tables.length; l++) {
+      const d = pt.tables[l]! - beforeTables[l]!
+      if (d > 0) alloc += d
+      else freed -= d
+    }
+    stats.tablePagesAllocated += alloc
+    stats.tablePagesFreed += freed
+    const tableBytes = pt.tablePages * pt.geo.pageSize
+    if (tableBytes > stats.peakTableBytes) stats.peakTableBytes = tableBytes
+    for (const e of out.errors ?? []) {
+      stats.errorCounts[e.code] = (stats.errorCounts[e.code] ?? 0) + 1
+      if (stats.errors.length < 100) stats.errors.push({...e, at: `${ev.src.file}:${ev.src.line}`, fn: ev.fn})
+    }
+    if (out.unknownMemory) stats.callsOnUnknownMemory++
+    stats.unknownAliasPages += out.unknownAliasPages ?? 0
+    if (alloc || freed || splits) {
+      offenders.add('caller', callerOf(ev.stack), alloc, freed, splits)
+      offenders.add('probe', ev.probe, alloc, freed, splits)
+      offenders.add('module', moduleOfPid.get(ev.pid) ?? lastInsmodMarker, alloc, freed, splits)
+      offenders.add('comm', ev.comm, alloc, freed, splits)
+    }
+    if (++sinceSample >= sampleEvery) {
+      sinceSample = 0
+      sample(ev)
+    }
+  }
+
+  let lastEv: TraceEvent | undefined
+  for await (const ev of events) {
+    stats.eventsSeen++
+    if (opts.onProgress && (stats.eventsSeen & 0xffff) === 0) opts.onProgress(stats.eventsSeen)
+    if (done) continue
+    if (!inWindow) {
+      if (ev.kind === 'marker' && ev.text?.includes(opts.fromMarker!)) {
+        inWindow = true
+        stats.window.fromFound = true
+      }
+      continue
+    }
+    stats.eventsInWindow++
+    lastEv = ev
+    for (const intent of asm.push(ev)) applyIntent(intent)
+    if (opts.untilMarker && ev.kind === 'marker' && ev.text?.includes(opts.untilMarker)) {
+      stats.window.untilFound = true
+      done = true
+      for (const intent of asm.flush()) applyIntent(intent)
+    }
+  }
+  for (const intent of asm.flush()) applyIntent(intent)
+  if (lastEv) sample(lastEv)
+  stats.offenders = offenders.top(10)
+  return stats
+}
