@@ -1,0 +1,309 @@
+/**
+ * The state every kernel mechanism in src/kernel takes: the page tables, the kernel version and
+ * configuration being modelled, counters named after the kernel functions, and the errors and
+ * warnings the kernel would have produced.
+ *
+ * Attribution of costs to trace events is the replay engine's job: it snapshots `counters`,
+ * `tablePagesAllocated`/`tablePagesFreed` (or `pt.tables`) before an event and diffs after. The
+ * engine may set `ctx.event` to any tag; errors and warnings copy it so they can be reported
+ * against the event that hit them.
+ */
+import {type Kva, formatKva} from '../model/address.js'
+import type {Geometry} from '../model/geometry.js'
+import {HOLE, type PageTables} from '../model/pagetable.js'
+import {P_NG, P_VALID, type Prot} from '../model/prot.js'
+
+/** errno values as the kernel returns them (negated). */
+export const EINVAL = 22
+export const ENOMEM = 12
+
+/** How a collapse is attempted (kernel-model.md §6; everything here is *proposed*, not mainline). */
+export type CollapseMode =
+  /** mainline: nothing ever merges back. */
+  | 'none'
+  /** Adrian Barnaś' RFC 6/6 as posted (seed 002): linear alias of area->pages[0], set_memory_ro on VM_ALLOW_HUGE_VMAP only. */
+  | 'rfc'
+  /** review item 3: collapse the vmalloc range too, and use page_order (item 2) to find the PMD. */
+  | 'both'
+  /** review items 2–4: page_order-aware linear-alias loop, plus 'both'. */
+  | 'order-aware'
+  /** review item 5: a general collapse (PMD then PUD) after every permission change. */
+  | 'general'
+
+/** The kernel version and configuration a replay models. */
+export interface KernelConfig {
+  /** [major, minor], e.g. [6, 19]. Behaviour switches at 6.18 (BBML2 split series) and 6.13 (realm). */
+  version: readonly [number, number]
+  /** system_supports_bbml2_noabort(): every CPU on the MIDR allow-list (6.18+ only). */
+  bbml2: boolean
+  /** cpu_supports_bbml2_noabort() on the boot CPU: map_mem() uses blocks, then a repaint if the system lacks it. */
+  bootCpuBbml2: boolean
+  /** rodata_full (rodata=full ≤6.12 / rodata=on 6.19, the default in both). */
+  rodataFull: boolean
+  /** debug_pagealloc_enabled() */
+  debugPagealloc: boolean
+  /**
+   * KFENCE: 'off' = not built; 'early' = built and kfence.sample_interval≠0 at boot (pool mapped
+   * page-level early); 'late' = built, sample_interval=0 (arm64_kfence_can_set_direct_map()).
+   */
+  kfence: 'off' | 'early' | 'late'
+  /** is_realm_world() */
+  realm: boolean
+  /** PTE_MAYBE_GP is PTE_GP (CONFIG_ARM64_BTI_KERNEL on a BTI CPU): set_memory_x/nx touch GP. */
+  bti: boolean
+  collapse: CollapseMode
+  /** 'x86': the x86 CPA comparison policy (src/kernel/x86-cpa.ts), not an arm64 behaviour. */
+  cpa: 'arm64' | 'x86'
+  /** Page-table pages that may still be allocated; beyond it split_pud/split_pmd return -ENOMEM. Unlimited if undefined. */
+  tableBudget?: number
+}
+
+/** Counters, named exactly after the kernel function (or vmstat item) they count. */
+export interface Counters {
+  set_memory_ro: number
+  set_memory_rw: number
+  set_memory_x: number
+  set_memory_nx: number
+  set_memory_valid: number
+  set_direct_map_invalid_noflush: number
+  set_direct_map_default_noflush: number
+  set_direct_map_valid_noflush: number
+  change_memory_common: number
+  __change_memory_common: number
+  update_range_prot: number
+  /** ≤6.17: apply_to_page_range(&init_mm, …) calls from pageattr.c. */
+  apply_to_page_range: number
+  split_kernel_leaf_mapping: number
+  split_kernel_leaf_mapping_locked: number
+  split_pud: number
+  split_pmd: number
+  split_contpmd: number
+  split_contpte: number
+  range_split_to_ptes: number
+  flush_tlb_kernel_range: number
+  vm_unmap_aliases: number
+  /** Proposed collapse (RFC try_collapse_kernel_pmd, general variant, x86 collapse_pmd_page). */
+  try_collapse_kernel_pmd: number
+  collapse_pmd: number
+  collapse_pud: number
+  /** x86 CPA comparison: vmstat direct_map_level{2,3}_{splits,collapses}. */
+  direct_map_level2_splits: number
+  direct_map_level3_splits: number
+  direct_map_level2_collapses: number
+  direct_map_level3_collapses: number
+  /**
+   * rodata_full linear-alias updates of change_memory_common() whose backing page is unknown
+   * (trace gave only set_memory_* on a vmalloc address): counted, never invented.
+   */
+  alias_updates_unknown: number
+  /** A permission write covered part of a contiguous group (≤6.17 apply_to_page_range on a CONT PTE). */
+  cont_partial_rewrite: number
+  /** WARN_ON_ONCE hits (pageattr partial block, split error, unaligned addr, collapse address). */
+  warn: number
+}
+
+export function emptyCounters(): Counters {
+  return {
+    set_memory_ro: 0,
+    set_memory_rw: 0,
+    set_memory_x: 0,
+    set_memory_nx: 0,
+    set_memory_valid: 0,
+    set_direct_map_invalid_noflush: 0,
+    set_direct_map_default_noflush: 0,
+    set_direct_map_valid_noflush: 0,
+    change_memory_common: 0,
+    __change_memory_common: 0,
+    update_range_prot: 0,
+    apply_to_page_range: 0,
+    split_kernel_leaf_mapping: 0,
+    split_kernel_leaf_mapping_locked: 0,
+    split_pud: 0,
+    split_pmd: 0,
+    split_contpmd: 0,
+    split_contpte: 0,
+    range_split_to_ptes: 0,
+    flush_tlb_kernel_range: 0,
+    vm_unmap_aliases: 0,
+    try_collapse_kernel_pmd: 0,
+    collapse_pmd: 0,
+    collapse_pud: 0,
+    direct_map_level2_splits: 0,
+    direct_map_level3_splits: 0,
+    direct_map_level2_collapses: 0,
+    direct_map_level3_collapses: 0,
+    alias_updates_unknown: 0,
+    cont_partial_rewrite: 0,
+    warn: 0,
+  }
+}
+
+export type CounterName = keyof Counters
+
+/** counters after − before, only the non-zero ones (for the engine's per-event attribution). */
+export function diffCounters(after: Counters, before: Counters): Partial<Counters> {
+  const out: Partial<Counters> = {}
+  for (const k of Object.keys(after) as CounterName[]) {
+    const d = after[k] - before[k]
+    if (d !== 0) out[k] = d
+  }
+  return out
+}
+
+export interface KernelError {
+  /** -EINVAL / -ENOMEM */
+  errno: number
+  /** The kernel function that returned it. */
+  fn: string
+  addr: Kva
+  message: string
+  /** ctx.event at the time. */
+  event?: unknown
+}
+
+export interface KernelWarning {
+  fn: string
+  addr: Kva
+  message: string
+  event?: unknown
+}
+
+/** [start, end) of the linear map and how its VAs map to physical addresses. */
+export interface LinearMap {
+  /** _PAGE_OFFSET(vabits_actual) as a Kva. */
+  start: Kva
+  /** PAGE_END (exclusive) as a Kva. */
+  end: Kva
+}
+
+export interface KernelContext {
+  pt: PageTables
+  geo: Geometry
+  cfg: KernelConfig
+  counters: Counters
+  errors: KernelError[]
+  warnings: KernelWarning[]
+  /** Table pages allocated (split_pud/split_pmd/x86 split) and freed (collapse) by these mechanisms. */
+  tablePagesAllocated: number
+  tablePagesFreed: number
+  /** The linear map: PA follows VA there, so PFN contiguity and alignment follow from VA (kernel-model.md §8.2). */
+  linear?: LinearMap
+  /** KFENCE pool [start, end) in the linear map (is_kfence_address()). */
+  kfencePool?: {start: Kva; end: Kva}
+  /** Tag of the event being replayed; copied into errors and warnings. */
+  event?: unknown
+}
+
+export function makeContext(pt: PageTables, cfg: KernelConfig, extra: Partial<Pick<KernelContext, 'linear' | 'kfencePool'>> = {}): KernelContext {
+  return {
+    pt,
+    geo: pt.geo,
+    cfg,
+    counters: emptyCounters(),
+    errors: [],
+    warnings: [],
+    tablePagesAllocated: 0,
+    tablePagesFreed: 0,
+    ...extra,
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// Version and configuration predicates (each cites the code it follows).
+
+export function versionAtLeast(cfg: KernelConfig, major: number, minor: number): boolean {
+  const [a, b] = cfg.version
+  return a > major || (a === major && b >= minor)
+}
+
+/** 6.18+ has split_kernel_leaf_mapping() and the pagewalk-based update_range_prot() (a660194dd101, a166563e7ec3). */
+export function hasLeafSplit(cfg: KernelConfig): boolean {
+  return versionAtLeast(cfg, 6, 18)
+}
+
+/** arm64_kfence_can_set_direct_map(): KFENCE built in and initialised late (arch/arm64/include/asm/kfence.h, 6.1+). */
+export function arm64KfenceCanSetDirectMap(cfg: KernelConfig): boolean {
+  return cfg.kfence === 'late' && versionAtLeast(cfg, 6, 1)
+}
+
+/**
+ * can_set_direct_map() (arch/arm64/mm/pageattr.c): rodata_full || debug_pagealloc ||
+ * arm64_kfence_can_set_direct_map() (6.1+) || is_realm_world() (after 6.12; present in 6.19.9).
+ */
+export function canSetDirectMap(cfg: KernelConfig): boolean {
+  return (
+    cfg.rodataFull ||
+    cfg.debugPagealloc ||
+    arm64KfenceCanSetDirectMap(cfg) ||
+    (cfg.realm && versionAtLeast(cfg, 6, 13))
+  )
+}
+
+/**
+ * force_pte_mapping() (arch/arm64/mm/mmu.c, v6.19.9): debug_pagealloc → true; BBML2 (the system
+ * cap once finalized — the runtime view modelled here) → false; else rodata_full || late KFENCE
+ * || realm. `atBoot` evaluates it before caps are finalized (boot CPU's BBML2), as map_mem() does.
+ */
+export function forcePteMapping(cfg: KernelConfig, atBoot = false): boolean {
+  if (cfg.debugPagealloc) return true
+  if (atBoot ? cfg.bootCpuBbml2 : cfg.bbml2) return false
+  return cfg.rodataFull || arm64KfenceCanSetDirectMap(cfg) || cfg.realm
+}
+
+/**
+ * The condition under which map_mem() maps the linear map (outside the kernel alias) with
+ * NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS, per version (kernel-model.md §4 table):
+ * ≤5.10 rodata_full || debug_pagealloc; 5.12–5.15 can_set_direct_map() || IS_ENABLED(CONFIG_KFENCE)
+ * (5.15 mmu.c map_mem); 6.1–6.17 can_set_direct_map(); 6.18+ force_pte_mapping() at boot.
+ */
+export function linearMapPteForced(cfg: KernelConfig): boolean {
+  if (hasLeafSplit(cfg)) return forcePteMapping(cfg, true)
+  if (versionAtLeast(cfg, 6, 1)) return canSetDirectMap(cfg)
+  if (versionAtLeast(cfg, 5, 12)) return cfg.rodataFull || cfg.debugPagealloc || cfg.kfence !== 'off'
+  return cfg.rodataFull || cfg.debugPagealloc
+}
+
+/** is_kfence_address() */
+export function isKfenceAddress(ctx: KernelContext, addr: Kva): boolean {
+  const p = ctx.kfencePool
+  return p !== undefined && addr >= p.start && addr < p.end
+}
+
+export function inLinearMap(ctx: KernelContext, addr: Kva): boolean {
+  const l = ctx.linear
+  return l !== undefined && addr >= l.start && addr < l.end
+}
+
+/**
+ * p?d_present() for a leaf of our model (arch/arm64/include/asm/pgtable.h, 6.10+):
+ * pte_valid() || pte_present_invalid(), where PTE_PRESENT_INVALID is PTE_NG on an invalid entry.
+ * A HOLE (none entry) is never present.
+ */
+export function leafPresent(prot: Prot): boolean {
+  if (prot === HOLE) return false
+  return (prot & P_VALID) !== 0 || (prot & P_NG) !== 0
+}
+
+/** p?d_sect() / a valid leaf: the test pageattr_p?d_entry() apply in v6.19.9 (pud_sect/pmd_sect). */
+export function leafValid(prot: Prot): boolean {
+  return prot !== HOLE && (prot & P_VALID) !== 0
+}
+
+export function kernelError(ctx: KernelContext, errno: number, fn: string, addr: Kva, message: string): number {
+  ctx.errors.push({errno: -errno, fn, addr, message: `${fn}(${formatKva(addr)}): ${message}`, event: ctx.event})
+  return -errno
+}
+
+/** WARN()/WARN_ON_ONCE(): recorded per hit (the kernel prints the first only; we count all). */
+export function kernelWarn(ctx: KernelContext, fn: string, addr: Kva, message: string): void {
+  ctx.counters.warn++
+  ctx.warnings.push({fn, addr, message: `${fn}(${formatKva(addr)}): ${message}`, event: ctx.event})
+}
+
+/** One more page-table page, or -ENOMEM when a table budget is set and spent. */
+export function allocTablePage(ctx: KernelContext): boolean {
+  const b = ctx.cfg.tableBudget
+  if (b !== undefined && ctx.tablePagesAllocated - ctx.tablePagesFreed >= b) return false
+  ctx.tablePagesAllocated++
+  return true
+}

@@ -1,0 +1,227 @@
+/**
+ * Splitting kernel leaf mappings, as arch/arm64/mm/mmu.c does from v6.18 on (BBML2 series:
+ * a660194dd101 Dev Jain, a166563e7ec3 Yang Shi; read in v6.19.9 and the later mainline text with
+ * split_leaf_mapping_possible(), same algorithm). kernel-model.md §5.1–§5.3.
+ *
+ * Each function mirrors the kernel function of the same (camelCased) name and counts its call in
+ * ctx.counters under the kernel's name, at entry — as a kprobe at the function would.
+ */
+import {type Kva, alignDown, alignUp, ffs, formatKva, isAligned} from '../model/address.js'
+import {HOLE, type Run} from '../model/pagetable.js'
+import {P_VALID} from '../model/prot.js'
+import {
+  EINVAL,
+  ENOMEM,
+  type KernelContext,
+  allocTablePage,
+  canSetDirectMap,
+  forcePteMapping,
+  hasLeafSplit,
+  isKfenceAddress,
+  kernelError,
+  kernelWarn,
+  leafPresent,
+} from './context.js'
+
+/** What a kernel page-table walk finds at level L for addr. */
+type LevelEntry = {kind: 'none'} | {kind: 'table'} | {kind: 'leaf'; run: Run}
+
+/**
+ * The level-L entry containing addr (pgd_offset_k/p4d_offset/pud_offset/pmd_offset/pte_offset_kernel):
+ * a table if the model holds lower-level entries there, a leaf, or none (a hole, or a gap of a
+ * 5.4-style dump). Callers only ask for L below a table.
+ */
+export function entryAtLevel(ctx: KernelContext, addr: Kva, L: number): LevelEntry {
+  const r = ctx.pt.runAt(addr)
+  if (!r || r.lvl > L) return {kind: 'none'}
+  if (r.lvl < L) return {kind: 'table'}
+  if (r.prot === HOLE) return {kind: 'none'}
+  return {kind: 'leaf', run: r}
+}
+
+/**
+ * split_pud(pudp, pud, gfp, to_cont) (mmu.c, v6.19.9): one PMD table of PTRS_PER_PMD section
+ * entries with the block's prot, PTE_CONT on all iff to_cont. `prot | PMD_TYPE_SECT` sets
+ * PTE_VALID, so a present-invalid block becomes valid (kept invalid only after the 2026 fix,
+ * kernel-model.md §5.6): modelled, with a warning.
+ */
+export function splitPud(ctx: KernelContext, addr: Kva, toCont: boolean): number {
+  ctx.counters.split_pud++
+  return splitBlock(ctx, addr, toCont, 'split_pud')
+}
+
+/** split_pmd(pmdp, pmd, gfp, to_cont) (mmu.c, v6.19.9): one PTE table; CONT cleared then set on all iff to_cont. */
+export function splitPmd(ctx: KernelContext, addr: Kva, toCont: boolean): number {
+  ctx.counters.split_pmd++
+  return splitBlock(ctx, addr, toCont, 'split_pmd')
+}
+
+function splitBlock(ctx: KernelContext, addr: Kva, toCont: boolean, fn: string): number {
+  const e = ctx.pt.entryAt(addr)
+  if (!e || e.prot === HOLE || e.lvl === 0) throw new Error(`${fn} at ${formatKva(addr)}: no block there`)
+  // pgd_pgtable_alloc_init_mm_gfp() failure → -ENOMEM; nothing changed.
+  if (!allocTablePage(ctx)) return kernelError(ctx, ENOMEM, fn, addr, 'page-table allocation failed (table budget spent)')
+  const size = ctx.geo.entrySize[e.lvl]!
+  const s = alignDown(addr, size)
+  ctx.pt.splitEntry(addr, toCont)
+  if ((e.prot & P_VALID) === 0) {
+    kernelWarn(ctx, fn, s, 'present-invalid block split into valid entries (PTE_TYPE_PAGE/PMD_TYPE_SECT sets PTE_VALID; fixed after 6.19)')
+    ctx.pt.setProt(s, s + size, P_VALID, 0)
+  }
+  return 0
+}
+
+/** split_contpte(ptep) (mmu.c, v6.19.9): clear PTE_CONT on the CONT_PTES group. Allocates nothing. */
+export function splitContpte(ctx: KernelContext, addr: Kva): void {
+  ctx.counters.split_contpte++
+  ctx.pt.clearContGroup(addr)
+}
+
+/** split_contpmd(pmdp) (mmu.c, v6.19.9): clear PTE_CONT on the CONT_PMDS group. */
+export function splitContpmd(ctx: KernelContext, addr: Kva): void {
+  ctx.counters.split_contpmd++
+  ctx.pt.clearContGroup(addr)
+}
+
+/**
+ * split_kernel_leaf_mapping_locked(addr) (mmu.c, v6.19.9): make addr a leaf boundary, descending
+ * PGD/P4D → PUD → CONT_PMD → PMD → CONT_PTE only as far as needed. Levels that the geometry folds
+ * have the size of the level above, so their alignment test repeats the one above (as in C).
+ */
+export function splitKernelLeafMappingLocked(ctx: KernelContext, addr: Kva): number {
+  ctx.counters.split_kernel_leaf_mapping_locked++
+  const geo = ctx.geo
+  // PGD, P4D, PUD: aligned → done; not present → done; a PUD leaf → split_pud(to_cont=true).
+  for (let L = geo.levels - 1; L >= 2; L--) {
+    if (isAligned(addr, geo.entrySize[L]!)) return 0
+    const e = entryAtLevel(ctx, addr, L)
+    if (e.kind === 'none') return 0
+    if (e.kind === 'leaf') {
+      if (!leafPresent(e.run.prot)) return 0
+      if (L !== 2) return 0 // no P4D/PGD leaves on arm64 (p4d_leaf() is false)
+      const ret = splitPud(ctx, addr, true)
+      if (ret) return ret
+    }
+  }
+  // CONTPMD: aligned → done; not present → done; a PMD leaf: clear its cont group, then
+  // PMD-aligned → done, else split_pmd(to_cont=true).
+  if (isAligned(addr, geo.contPmdSize)) return 0
+  const pmd = entryAtLevel(ctx, addr, 1)
+  if (pmd.kind === 'none') return 0
+  if (pmd.kind === 'leaf') {
+    if (!leafPresent(pmd.run.prot)) return 0
+    if (pmd.run.cont) splitContpmd(ctx, addr)
+    if (isAligned(addr, geo.entrySize[1]!)) return 0
+    const ret = splitPmd(ctx, addr, true)
+    if (ret) return ret
+  }
+  // CONTPTE: aligned → done; not present → done; PTE_CONT → split_contpte.
+  if (isAligned(addr, geo.contPteSize)) return 0
+  const pte = entryAtLevel(ctx, addr, 0)
+  if (pte.kind !== 'leaf' || !leafPresent(pte.run.prot)) return 0
+  if (pte.run.cont) splitContpte(ctx, addr)
+  return 0
+}
+
+/**
+ * split_kernel_leaf_mapping(start, end) (mmu.c, v6.19.9). Returns 0 or a negative errno.
+ * Early returns: no BBML2_NOABORT (system cap) → 0; force_pte_mapping() or a KFENCE address → 0;
+ * unaligned → -EINVAL. A single page splits only at the less aligned end (__ffs compare): the
+ * other end then lies in the same contpte block, which must have been split to PTEs.
+ * Before 6.18 the function does not exist: returns 0 without counting.
+ */
+export function splitKernelLeafMapping(ctx: KernelContext, start: Kva, end: Kva): number {
+  if (!hasLeafSplit(ctx.cfg)) return 0
+  ctx.counters.split_kernel_leaf_mapping++
+  if (!ctx.cfg.bbml2) return 0
+  if (forcePteMapping(ctx.cfg) || isKfenceAddress(ctx, start)) return 0
+  const page = ctx.geo.pageSize
+  if (!isAligned(start, page) || !isAligned(end, page)) {
+    return kernelError(ctx, EINVAL, 'split_kernel_leaf_mapping', start, `range ${formatKva(start)}-${formatKva(end)} not page-aligned`)
+  }
+  if (end - start === page) {
+    // Kva = VA − 0xfff0…0 and 0xfff0…0 has 52 trailing zeros, so __ffs compares the same on Kvas.
+    return splitKernelLeafMappingLocked(ctx, ffs(start) < ffs(end) ? start : end)
+  }
+  const ret = splitKernelLeafMappingLocked(ctx, start)
+  if (ret) return ret
+  return splitKernelLeafMappingLocked(ctx, end)
+}
+
+/**
+ * range_split_to_ptes(start, end, gfp) (mmu.c, v6.19.9): walk_kernel_page_table_range_lockless()
+ * with split_to_ptes_ops — pud_entry: leaf → split_pud(to_cont=false); pmd_entry: leaf → cont
+ * group cleared, split_pmd(to_cont=false), ACTION_CONTINUE; pte_entry: CONT → split_contpte.
+ * Entries that straddle start or end are split whole (the walker hands over the whole entry).
+ */
+export function rangeSplitToPtes(ctx: KernelContext, start: Kva, end: Kva): number {
+  ctx.counters.range_split_to_ptes++
+  const pt = ctx.pt
+  const geo = ctx.geo
+  let addr = start
+  while (addr < end) {
+    const next = pt.runs(addr, end).next()
+    if (next.done) break
+    const r = next.value
+    if (r.prot === HOLE) {
+      addr = r.end
+      continue
+    }
+    if (r.lvl >= 1) {
+      const size = geo.entrySize[r.lvl]!
+      const entryEnd = alignDown(r.start, size) + size
+      // p?d_leaf() is p?d_present() && !table in 6.19: a not-present block is left alone.
+      if (!leafPresent(r.prot)) {
+        kernelWarn(ctx, 'range_split_to_ptes', r.start, 'not-present block left unsplit')
+        addr = entryEnd
+        continue
+      }
+      if (r.lvl >= 2) {
+        const ret = splitPud(ctx, r.start, false)
+        if (ret) return ret
+        continue // the walker descends into the new PMD table
+      }
+      if (r.cont) splitContpmd(ctx, r.start)
+      const ret = splitPmd(ctx, r.start, false)
+      if (ret) return ret
+      addr = entryEnd // ACTION_CONTINUE: the new PTEs are not CONT
+      continue
+    }
+    if (r.cont) {
+      // split_contpte() is called on the first PTE of each group in range; later PTEs see CONT clear.
+      const g = geo.contPteSize
+      const lo = alignDown(r.start, g)
+      const hi = alignUp(r.end, g)
+      ctx.counters.split_contpte += (hi - lo) / g
+      pt.setCont(lo, hi, false)
+    }
+    addr = r.end
+  }
+  return 0
+}
+
+/**
+ * linear_map_split_to_ptes() (mmu.c, v6.19.9): CPU0 repaints [_PAGE_OFFSET(vabits_actual),
+ * lm_alias(_stext)) and [lm_alias(__init_begin), PAGE_END) to PTEs with GFP_ATOMIC; the kernel
+ * alias keeps its blocks. A failure panics the kernel: recorded as an error.
+ */
+export function linearMapSplitToPtes(ctx: KernelContext, lstart: Kva, lend: Kva, kstart: Kva, kend: Kva): number {
+  let ret = rangeSplitToPtes(ctx, lstart, kstart)
+  if (!ret) ret = rangeSplitToPtes(ctx, kend, lend)
+  if (ret) kernelWarn(ctx, 'linear_map_split_to_ptes', lstart, 'panic("Failed to split linear map")')
+  ctx.counters.flush_tlb_kernel_range++
+  return ret
+}
+
+/**
+ * linear_map_maybe_split_to_ptes() (mmu.c, v6.19.9): repaint only if map_mem() relied on BBML2
+ * (linear_map_requires_bbml2 = !force_pte_mapping() && can_set_direct_map(), evaluated on the
+ * boot CPU) and the finalized system capability lacks it (a secondary CPU is not on the list).
+ */
+export function linearMapMaybeSplitToPtes(ctx: KernelContext, lstart: Kva, lend: Kva, kstart: Kva, kend: Kva): boolean {
+  if (!hasLeafSplit(ctx.cfg)) return false
+  const requiresBbml2 = !forcePteMapping(ctx.cfg, true) && canSetDirectMap(ctx.cfg)
+  if (!requiresBbml2 || ctx.cfg.bbml2) return false
+  linearMapSplitToPtes(ctx, lstart, lend, kstart, kend)
+  return true
+}
