@@ -1,0 +1,528 @@
+/**
+ * arm64 ptdump reader: /sys/kernel/debug/kernel_page_tables text (v5.4 … v6.19+, mail pastes)
+ * → PageTables + regions + diagnostics.
+ *
+ * One pass over the lines (./line.ts tokenizes) keeps the range lines compactly in typed arrays
+ * (one slot per printed run, i.e. memory follows fragmentation), the marker positions, and the
+ * evidence for geometry and era. Then the geometry is decided (./geometry-detect.ts), level names
+ * become levels, and PageTables.fromRuns builds the model. Everything version-specific lives in
+ * ./tables.ts as data.
+ *
+ * Regions are by address: marker M's address is the start of the first range line after its
+ * header (note_page() prints the header when the walk first reaches an entry ≥ M and starts the
+ * next line there), so a hole line that straddles M and sits under the "wrong" header still
+ * classifies correctly.
+ */
+import {type Kva, KVA_BASE, KVA_END, alignDown, alignUp, formatKva, formatSize, pageOffsetKva} from '../../model/address.js'
+import {type Geometry, type LeafKind, type PageSize, leafKind} from '../../model/geometry.js'
+import {type Region, type RegionName} from '../../model/layout.js'
+import {F_KASAN_EARLY, HOLE, PageTables, type Run} from '../../model/pagetable.js'
+import {P_RDONLY, P_VALID} from '../../model/prot.js'
+import type {Diagnostic} from '../events.js'
+import {InputError, linesOf, openSource} from '../source.js'
+import {GeometryUndecided, detectGeometry} from './geometry-detect.js'
+import {type RangeFields, UNITS, isAttrContinuation, isElision, markerName, parseRangeLine, stripQuote} from './line.js'
+import {ERAS, LEVEL_NAMES, MARKER_BY_NAME, MARKER_ORDERS, type PtdumpEra, lvlOfName} from './tables.js'
+
+export {type PtdumpEra, PTDUMP_ERAS} from './tables.js'
+
+export interface PtdumpSnapshot {
+  /** File name as given, or `<stdin>`. */
+  source: string
+  geometry: Geometry
+  /** One line: how the geometry was decided. */
+  geometryReason: string
+  /** Marker layout / version family recognised, or 'unknown' (too few markers to tell). */
+  era: PtdumpEra | 'unknown'
+  /** One line: why this era. */
+  eraReason: string
+  /**
+   * Which BLK meaning the dump showed, when an invalid block was printed: 'bit1' (≤ v6.12, BLK
+   * = bit 1 clear, shown on invalid blocks too) or 'sect' (v6.13+, valid blocks only).
+   */
+  blkScheme?: 'bit1' | 'sect'
+  /** From the markers, by address, sorted by start. */
+  regions: Region[]
+  pt: PageTables
+  /** Text lines read. */
+  lineCount: number
+  /** Range lines read (after rejoining wrapped lines), including dropped ones. */
+  rangeLines: number
+  /** Range lines without attributes (empty entries, v5.6+). */
+  holeLines: number
+  /** At most maxDiagnostics of them, in input order. */
+  diagnostics: Diagnostic[]
+  /** Every diagnostic counted by code, including those beyond maxDiagnostics. */
+  diagnosticCounts: Record<string, number>
+}
+
+export interface PtdumpOptions {
+  pageSize?: PageSize
+  vaBits?: number
+  /** Stop at the first diagnostic with a PtdumpError. */
+  strict?: boolean
+  /** Diagnostics kept in the snapshot (all are counted); default 1000. */
+  maxDiagnostics?: number
+}
+
+/** A fatal reader error (strict mode, undecidable geometry): one line `file:line: message`. */
+export class PtdumpError extends InputError {
+  constructor(
+    message: string,
+    readonly code: string,
+    file?: string,
+    line?: number,
+  ) {
+    super(line !== undefined ? `${file}:${line}: ${message}` : file !== undefined ? `${file}: ${message}` : message, file, line)
+    this.name = 'PtdumpError'
+  }
+}
+
+const RANGE_EXPECTED = 'expected a range line "0x…-0x… <size> <level> <attrs>" or a marker "---[ … ]---"'
+
+function quoteGot(t: string): string {
+  const s = t.length > 100 ? t.slice(0, 100) + '…' : t
+  return JSON.stringify(s)
+}
+
+/** Growable columns of the range lines kept (bounded by the number of printed runs). */
+class LineColumns {
+  n = 0
+  start = new Float64Array(1024)
+  end = new Float64Array(1024)
+  prot = new Int32Array(1024)
+  /** bit 0-2: level code; bit 3: cont */
+  shape = new Uint8Array(1024)
+  line = new Float64Array(1024)
+
+  push(start: number, end: number, prot: number, level: number, cont: boolean, line: number): void {
+    if (this.n === this.start.length) this.grow()
+    const i = this.n++
+    this.start[i] = start
+    this.end[i] = end
+    this.prot[i] = prot
+    this.shape[i] = level | (cont ? 8 : 0)
+    this.line[i] = line
+  }
+
+  private grow(): void {
+    const cap = this.start.length * 2
+    const f = <T extends Float64Array | Int32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
+      const b = new C(cap)
+      b.set(a)
+      return b
+    }
+    this.start = f(this.start, Float64Array)
+    this.end = f(this.end, Float64Array)
+    this.prot = f(this.prot, Int32Array)
+    this.shape = f(this.shape, Uint8Array)
+    this.line = f(this.line, Float64Array)
+  }
+}
+
+interface MarkerSeen {
+  name: string
+  /** Index (in LineColumns) of the first range line kept after the header. */
+  at: number
+  line: number
+}
+
+/**
+ * The reader as a state machine: feed() each line, then finish(). readPtdump/parsePtdump drive
+ * it; commands that already hold lines can too.
+ */
+export class PtdumpParser {
+  private readonly file: string
+  private readonly opts: PtdumpOptions
+  private readonly maxDiag: number
+  private readonly cols = new LineColumns()
+  private readonly markers: MarkerSeen[] = []
+  private readonly markerNames = new Set<string>()
+  private readonly f: RangeFields = {start: 0, end: 0, sizeNum: 0, unit: 0, level: 0, attrs: null}
+  readonly diagnostics: Diagnostic[] = []
+  readonly counts: Record<string, number> = {}
+  private lineCount = 0
+  private rangeLines = 0
+  private holeLines = 0
+  /** A range line waiting for a possible wrapped continuation. */
+  private pending: string | null = null
+  private pendingLine = 0
+  private firstLineBug = false
+  private elided = false
+  private gaps: {line: number; from: Kva; to: Kva}[] = []
+  private gapCount = 0
+  private layoutVotes = [0, 0, 0]
+  private blkVotes = {bit1: 0, sect: 0}
+  // Geometry evidence: per level code, line count and OR of all boundaries (as two 32-bit halves).
+  private levelCount = [0, 0, 0, 0, 0]
+  private orLo = [0, 0, 0, 0, 0]
+  private orHi = [0, 0, 0, 0, 0]
+
+  constructor(file: string, opts: PtdumpOptions = {}) {
+    this.file = file
+    this.opts = opts
+    this.maxDiag = opts.maxDiagnostics ?? 1000
+  }
+
+  private diag(code: string, message: string, line: number): void {
+    this.counts[code] = (this.counts[code] ?? 0) + 1
+    if (this.opts.strict) throw new PtdumpError(message, code, this.file, line)
+    if (this.diagnostics.length < this.maxDiag) this.diagnostics.push({src: {file: this.file, line}, message, code})
+  }
+
+  feed(raw: string, lineNo: number): void {
+    this.lineCount++
+    const t = stripQuote(raw)
+    if (this.pending !== null) {
+      const c0 = t.charCodeAt(0)
+      // A mail client wrapped the attributes of the previous range line onto this one.
+      if (t.length && c0 !== 48 && c0 !== 45 && isAttrContinuation(t)) {
+        this.pending = this.pending.trimEnd() + ' ' + t.trim()
+        return
+      }
+      const p = this.pending
+      this.pending = null
+      this.rangeLine(p, this.pendingLine)
+    }
+    if (t.length === 0) return
+    const c0 = t.charCodeAt(0)
+    if (c0 === 48 /* 0 */) {
+      this.pending = t
+      this.pendingLine = lineNo
+      return
+    }
+    if (c0 === 45 /* - */) {
+      const name = markerName(t)
+      if (name !== undefined) {
+        this.marker(name, lineNo)
+        return
+      }
+    }
+    if (t.trim().length === 0) return
+    if (isElision(t)) {
+      this.elided = true
+      this.diag('elided', `"${t.trim()}" stands for omitted lines: the range after it is unknown`, lineNo)
+      return
+    }
+    this.diag('unrecognized', `${RANGE_EXPECTED}, got ${quoteGot(raw)}`, lineNo)
+  }
+
+  private marker(name: string, line: number): void {
+    const def = MARKER_BY_NAME.get(name)
+    if (!def) this.diag('unknown-marker', `unknown marker "---[ ${name} ]---" (not in any version's address_markers[])`, line)
+    if (this.markerNames.has(name)) {
+      this.diag('duplicate-marker', `marker "${name}" appears a second time (two dumps in one file?)`, line)
+      return
+    }
+    this.markerNames.add(name)
+    this.markers.push({name, at: this.cols.n, line})
+  }
+
+  private noteBoundary(level: number, x: number): void {
+    const lo = x % 4294967296
+    this.orLo[level] = (this.orLo[level]! | lo) >>> 0
+    this.orHi[level] = (this.orHi[level]! | ((x - lo) / 4294967296)) >>> 0
+  }
+
+  private rangeLine(t: string, line: number): void {
+    const f = this.f
+    const err = parseRangeLine(t, f)
+    if (err === 'format') {
+      this.diag('unrecognized', `${RANGE_EXPECTED}, got ${quoteGot(t)}`, line)
+      return
+    }
+    this.rangeLines++
+    if (err === 'not-kernel-address') {
+      this.diag('not-kernel-address', `range ${t.slice(0, 37)} is not in the kernel VA space (below 0xfff0000000000000)`, line)
+      return
+    }
+    const bytes = f.sizeNum * 1024 ** (f.unit + 1)
+    let start = f.start
+    if (start === -1) {
+      // v5.6–5.11: st.level starts at 0, not -1, so the first line runs from 0x0, level PGD, no
+      // attributes, and "Linear Mapping start" is never printed (kernel-model.md §1.6).
+      if (this.cols.n === 0 && this.markers.length === 0 && f.level === 4 && f.attrs === null) {
+        this.firstLineBug = true
+        const span = KVA_BASE + BigInt(f.end)
+        const printed = BigInt(f.sizeNum) * 1024n ** BigInt(f.unit + 1)
+        if (f.end !== KVA_END && printed !== span) {
+          this.diag('size-mismatch', `size ${f.sizeNum}${UNITS[f.unit]} ≠ end − start = ${span} bytes`, line)
+        }
+        this.holeLines++
+        this.levelCount[4]!++
+        this.noteBoundary(4, f.end)
+        this.elided = false
+        this.cols.push(0, f.end, HOLE, 4, false, line)
+        return
+      }
+      this.diag('not-kernel-address', `range ${t.slice(0, 37)} starts at 0 (only the first line of a v5.6–5.11 dump may)`, line)
+      return
+    }
+    const end = f.end
+    if (end <= start) {
+      this.diag('empty-range', `range ${t.slice(0, 37)} is empty or reversed`, line)
+      return
+    }
+    if (bytes !== end - start) {
+      this.diag('size-mismatch', `size ${f.sizeNum}${UNITS[f.unit]} ≠ end − start = ${formatSize(end - start)}`, line)
+    }
+    const cols = this.cols
+    if (cols.n > 0) {
+      const prevEnd = cols.end[cols.n - 1]!
+      if (start < prevEnd) {
+        const prevStart = cols.start[cols.n - 1]!
+        if (start < prevStart) {
+          this.diag('out-of-order', `range ${t.slice(0, 37)} starts before the previous line (${formatKva(prevStart)}); dropped`, line)
+        } else {
+          this.diag('overlap', `range ${t.slice(0, 37)} overlaps the previous line ending ${formatKva(prevEnd)}; dropped`, line)
+        }
+        return
+      }
+      if (start > prevEnd && !this.elided) {
+        this.gapCount++
+        if (this.gaps.length < this.maxDiag) this.gaps.push({line, from: prevEnd, to: start})
+      }
+    }
+    this.elided = false
+    const a = f.attrs
+    if (a) {
+      if (a.problems) for (const p of a.problems) this.diag(p.code, p.message, line)
+      this.layoutVotes[a.layout]!++
+      const valid = (a.prot & P_VALID) !== 0
+      // Leaves above PTE level are blocks: BLK in both schemes when valid (tables.ts).
+      if (valid && (f.level === 0) === a.blk) {
+        this.diag('blk-mismatch', `${LEVEL_NAMES[f.level]} line ${a.blk ? 'with' : 'without'} BLK: a valid ${f.level === 0 ? 'page' : 'block'} ${a.blk ? 'never shows' : 'always shows'} it`, line)
+      }
+      if (!valid && f.level !== 0) {
+        if (a.blk) this.blkVotes.bit1++
+        else this.blkVotes.sect++
+      }
+    } else this.holeLines++
+    this.levelCount[f.level]!++
+    this.noteBoundary(f.level, start)
+    this.noteBoundary(f.level, end)
+    cols.push(start, end, a ? a.prot : HOLE, f.level, a ? a.cont : false, line)
+  }
+
+  /** Decide era and geometry, build the model. */
+  finish(): PtdumpSnapshot {
+    if (this.pending !== null) {
+      const p = this.pending
+      this.pending = null
+      this.rangeLine(p, this.pendingLine)
+    }
+    const cols = this.cols
+    const {era, reason: eraReason} = this.detectEra()
+    const eraDef = era === 'unknown' ? undefined : ERAS[era]
+    if (eraDef?.holes) {
+      for (const g of this.gaps) {
+        this.diag('gap', `no line covers ${formatKva(g.from)}-${formatKva(g.to)} (v5.6+ dumps tile the address space: lines missing?)`, g.line)
+      }
+      const more = this.gapCount - this.gaps.length
+      if (more > 0) this.counts.gap = (this.counts.gap ?? 0) + more
+    }
+
+    // Geometry evidence.
+    const align = this.levelCount.map((c, i) => {
+      if (!c) return Infinity
+      const lo = this.orLo[i]!
+      const hi = this.orHi[i]!
+      if (lo !== 0) return (lo & -lo) >>> 0 || 2 ** 31
+      if (hi !== 0) return 4294967296 * ((hi & -hi) >>> 0 || 2 ** 31)
+      return Infinity
+    })
+    let linearStart: {kva: Kva; mode: 'exact' | 'at-least' | 'upper-bound'} | undefined
+    const lin = this.markers.find((m) => m.name === 'Linear Mapping start')
+    if (lin && lin.at < cols.n) linearStart = {kva: cols.start[lin.at]!, mode: this.holeLines > 0 ? 'exact' : 'at-least'}
+    else if (this.firstLineBug) linearStart = {kva: cols.end[0]!, mode: 'upper-bound'}
+    else if (cols.n > 0) linearStart = {kva: cols.start[0]!, mode: 'upper-bound'}
+    let geo: Geometry
+    let geometryReason: string
+    try {
+      const d = detectGeometry(
+        {count: this.levelCount, align, holes: this.holeLines > 0, linearStart, vaBits: eraDef?.vaBits},
+        {pageSize: this.opts.pageSize, vaBits: this.opts.vaBits},
+        (note) => this.diag('geometry-override', note, 0),
+      )
+      geo = d.geo
+      geometryReason = d.reason
+    } catch (e) {
+      if (e instanceof GeometryUndecided) throw new PtdumpError(e.message, 'geometry', this.file)
+      if (e instanceof RangeError) throw new PtdumpError(`${e.message} (--granule/--va-bits)`, 'geometry', this.file)
+      throw e
+    }
+    if (cols.n === 0 && this.rangeLines === 0) {
+      geometryReason = `no range lines; assuming ${geo.label}`
+    }
+
+    // The v5.6–5.11 first line: keep only what lies at or above PAGE_OFFSET.
+    let first = 0
+    if (this.firstLineBug) {
+      const po = pageOffsetKva(geo.vaBits)
+      if (cols.end[0]! <= po) first = 1
+      else cols.start[0] = po
+    }
+
+    const markerAddr = (m: MarkerSeen): Kva => (m.at < cols.n ? cols.start[m.at]! : cols.n ? cols.end[cols.n - 1]! : KVA_END)
+    const regions = this.buildRegions(geo, markerAddr)
+    const kasan = regions.find((r) => r.name === 'kasan')
+
+    // Level names → levels; KASAN early shadow; then the model.
+    const levels = geo.levels
+    const pmdSize = geo.entrySize[1]!
+    const runs: Run[] = []
+    for (let i = first; i < cols.n; i++) {
+      const code = cols.shape[i]! & 7
+      const lvl = lvlOfName(code, levels)
+      if (lvl >= levels) {
+        this.diag('bad-level', `${LEVEL_NAMES[code]} line in a ${levels}-level table (${geo.label})`, cols.line[i]!)
+        continue
+      }
+      const start = cols.start[i]!
+      const end = cols.end[i]!
+      const prot = cols.prot[i]!
+      const cont = (cols.shape[i]! & 8) !== 0
+      const size = geo.entrySize[lvl]!
+      if (start % size !== 0 || end % size !== 0) {
+        this.diag('misaligned', `${LEVEL_NAMES[code]} line ${formatKva(start)}-${formatKva(end)} is not whole ${formatSize(size)} entries in ${geo.label}`, cols.line[i]!)
+      }
+      // note_kasan_page_table(): upper entries pointing at the shared kasan_early_shadow_* tables
+      // print as one read-only PTE-level entry each; whole PMD slots of such a line own no table.
+      if (kasan && lvl === 0 && prot !== HOLE && (prot & P_RDONLY) !== 0 && (prot & P_VALID) !== 0) {
+        const ms = alignUp(Math.max(start, kasan.start), pmdSize)
+        const me = alignDown(Math.min(end, kasan.end), pmdSize)
+        if (me > ms) {
+          if (ms > start) runs.push({start, end: ms, lvl, cont, prot, flags: 0})
+          runs.push({start: ms, end: me, lvl, cont, prot, flags: F_KASAN_EARLY})
+          if (end > me) runs.push({start: me, end, lvl, cont, prot, flags: 0})
+          continue
+        }
+      }
+      runs.push({start, end, lvl, cont, prot, flags: 0})
+    }
+    const pt = PageTables.fromRuns(geo, runs)
+
+    let blkScheme: 'bit1' | 'sect' | undefined
+    if (this.blkVotes.bit1 && !this.blkVotes.sect) blkScheme = 'bit1'
+    else if (this.blkVotes.sect && !this.blkVotes.bit1) blkScheme = 'sect'
+
+    return {
+      source: this.file,
+      geometry: geo,
+      geometryReason,
+      era,
+      eraReason,
+      blkScheme,
+      regions,
+      pt,
+      lineCount: this.lineCount,
+      rangeLines: this.rangeLines,
+      holeLines: this.holeLines,
+      diagnostics: this.diagnostics,
+      diagnosticCounts: this.counts,
+    }
+  }
+
+  private detectEra(): {era: PtdumpEra | 'unknown'; reason: string} {
+    const seq = this.markers.map((m) => m.name).filter((n) => MARKER_BY_NAME.has(n))
+    const fits = (order: readonly string[]) => {
+      let j = 0
+      for (const n of seq) {
+        while (j < order.length && order[j] !== n) j++
+        if (j === order.length) return false
+        j++
+      }
+      return true
+    }
+    const pre = fits(MARKER_ORDERS['pre-6.9'])
+    const post = fits(MARKER_ORDERS['6.9+'])
+    const bpf = seq.includes('BPF start') ? ' (BPF markers: ≈5.10–5.12)' : ''
+    if (!pre && !post) {
+      const line = this.markers[0]?.line ?? 0
+      this.diag('marker-order', `markers in an order no known version prints: ${seq.join(', ')}`, line)
+    }
+    if (this.firstLineBug) return {era: '5.6-5.11', reason: `first line starts at 0x0 with PGD and no "Linear Mapping start" ⇒ 5.6–5.11${bpf}`}
+    if (this.rangeLines > 0 && this.holeLines === 0 && !(post && !pre)) {
+      const cols = this.layoutVotes[1]! > 0 ? '; memory type where 5.4 prints it (no GP column)' : ''
+      return {era: '5.4', reason: `no hole lines (empty entries not printed) ⇒ 5.4 arch walker${cols}`}
+    }
+    if (post && !pre) return {era: '6.9+', reason: 'vmemmap, PCI I/O, Fixmap markers in that order ⇒ 6.9+ layout'}
+    if (pre && !post) return {era: '5.15-6.8', reason: `Fixmap, PCI I/O, vmemmap markers in that order, hole lines ⇒ 5.12–6.8 layout${bpf}`}
+    if (pre && post) return {era: 'unknown', reason: seq.length ? `markers (${seq.join(', ')}) fit every layout` : 'no markers'}
+    return {era: 'unknown', reason: 'markers fit no known layout'}
+  }
+
+  private buildRegions(geo: Geometry, addr: (m: MarkerSeen) => Kva): Region[] {
+    const out: Region[] = []
+    const byRegion = new Map<RegionName, {start?: Kva; startIdx?: number; end?: Kva}>()
+    this.markers.forEach((m, idx) => {
+      const def = MARKER_BY_NAME.get(m.name)
+      if (!def?.region) return
+      const r = byRegion.get(def.region) ?? {}
+      if (def.role === 'start') {
+        r.start = addr(m)
+        r.startIdx = idx
+      } else r.end = addr(m)
+      byRegion.set(def.region, r)
+    })
+    if (this.firstLineBug) {
+      const r = byRegion.get('linear') ?? {}
+      r.start = pageOffsetKva(geo.vaBits)
+      r.startIdx = -1
+      byRegion.set('linear', r)
+    }
+    for (const [name, r] of byRegion) {
+      if (r.start === undefined) continue
+      let end = r.end
+      if (end === undefined) {
+        // Truncated dump: the region runs to the next marker, or to the last line.
+        const next = this.markers[(r.startIdx ?? -1) + 1]
+        end = next ? addr(next) : this.cols.n ? this.cols.end[this.cols.n - 1]! : r.start
+      }
+      if (end >= r.start) out.push({name, start: r.start, end})
+    }
+    out.sort((a, b) => a.start - b.start || a.end - b.end)
+    return out
+  }
+}
+
+/** Read a ptdump file (`.gz` ok) or `-` for stdin. */
+export async function readPtdump(path: string, opts: PtdumpOptions = {}): Promise<PtdumpSnapshot> {
+  const src = await openSource(path)
+  const p = new PtdumpParser(src.name, opts)
+  for await (const b of src.batches) {
+    const lines = b.lines
+    for (let i = 0; i < lines.length; i++) p.feed(lines[i]!, b.firstLine + i)
+  }
+  return p.finish()
+}
+
+/** Parse ptdump text held in memory (tests, pasted text). */
+export function parsePtdump(text: string, name: string, opts: PtdumpOptions = {}): PtdumpSnapshot {
+  const p = new PtdumpParser(name, opts)
+  for (const {text: l, line} of linesOf(text)) p.feed(l, line)
+  return p.finish()
+}
+
+/** Bytes in [from, to) by leaf kind (valid leaves), plus invalid-leaf and hole bytes. */
+export interface RangeBytes {
+  mapped: Record<LeafKind, number>
+  mappedTotal: number
+  invalid: number
+  holes: number
+}
+
+/** Sum a PageTables' runs over [from, to) (e.g. a region). */
+export function bytesIn(pt: PageTables, from: Kva, to: Kva): RangeBytes {
+  const out: RangeBytes = {mapped: {PUD: 0, CONT_PMD: 0, PMD: 0, CONT_PTE: 0, PTE: 0}, mappedTotal: 0, invalid: 0, holes: 0}
+  for (const r of pt.runs(from, to)) {
+    const b = r.end - r.start
+    if (r.prot === HOLE) out.holes += b
+    else if ((r.prot & P_VALID) === 0) out.invalid += b
+    else {
+      out.mapped[leafKind(r.lvl, r.cont)] += b
+      out.mappedTotal += b
+    }
+  }
+  return out
+}
