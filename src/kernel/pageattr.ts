@@ -1,0 +1,391 @@
+/**
+ * Permission changes on kernel mappings: arch/arm64/mm/pageattr.c.
+ *
+ * Two generations are modelled (kernel-model.md §5.4):
+ * - 6.18+ (read in v6.19.9): update_range_prot() = split_kernel_leaf_mapping() at the range ends,
+ *   then walk_kernel_page_table_range_lockless() with pageattr_ops, which rewrite whole blocks
+ *   (pageattr_pud/pmd_entry) and each PTE (pageattr_pte_entry); a block only partly in range is a
+ *   WARN_ON_ONCE and -EINVAL (what happens without BBML2).
+ * - ≤6.17 (read in 6.1/6.12): apply_to_page_range(&init_mm, …, change_page_range) — PTEs only; a
+ *   block in range is WARN_ON_ONCE(pmd_leaf()) and -EINVAL in apply_to_pmd_range() (mm/memory.c).
+ *
+ * All public functions take the hardware set/clear masks (bigint, pgtable-hwdef.h bits) the kernel
+ * passes; PTE_WRITE (DBM) is invisible in ptdump and so not in our Prot.
+ */
+import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
+import {HOLE} from '../model/pagetable.js'
+import {HW, type Prot, protBitsOfHwMask} from '../model/prot.js'
+import {collapseAfterChange, tryCollapseAliasesOf, tryCollapseVmallocRange} from './collapse.js'
+import {
+  EINVAL,
+  type KernelContext,
+  canSetDirectMap,
+  hasLeafSplit,
+  kernelError,
+  kernelWarn,
+  leafPresent,
+  leafValid,
+} from './context.js'
+import {splitKernelLeafMapping} from './split.js'
+import {cpaChangeRange, cpaCollapseLargePages} from './x86-cpa.js'
+
+/**
+ * A vmalloc area as change_memory_common() sees it (struct vm_struct). Everything beyond the
+ * address range is optional: a trace that gives only set_memory_*() on a vmalloc address does not
+ * say which pages back it.
+ */
+export interface VmArea {
+  /** area->addr */
+  addr: Kva
+  /** area->size, guard page included (get_vm_area_size() + PAGE_SIZE unless VM_NO_GUARD). */
+  size: number
+  /** VM_ALLOC */
+  alloc: boolean
+  /** VM_ALLOW_HUGE_VMAP */
+  allowHugeVmap: boolean
+  /** area->nr_pages (≤6.17 the rodata_full alias loop walks all of them). */
+  nrPages?: number
+  /** page_address(area->pages[i]) for each backing page, when known. */
+  pages?: readonly Kva[]
+  /** area->page_order (CONFIG_HAVE_ARCH_HUGE_VMALLOC); 0 = base pages. */
+  pageOrder?: number
+}
+
+export const PTE_MAYBE_GP = (ctx: KernelContext): bigint => (ctx.cfg.bti ? HW.PTE_GP : 0n)
+
+// -----------------------------------------------------------------------------------------------
+// The permission walks.
+
+/**
+ * walk_kernel_page_table_range_lockless(start, end, &pageattr_ops) (pageattr.c, v6.19.9):
+ * pageattr_pud_entry/pageattr_pmd_entry rewrite a valid block (pud_sect/pmd_sect) only if the
+ * range covers it whole, else WARN_ON_ONCE + -EINVAL (the walk stops there; entries before it are
+ * already rewritten); pageattr_pte_entry rewrites every PTE.
+ */
+export function pageattrWalk(ctx: KernelContext, start: Kva, end: Kva, set: Prot, clear: Prot): number {
+  const pt = ctx.pt
+  let addr = start
+  while (addr < end) {
+    const next = pt.runs(addr, end).next()
+    if (next.done) break
+    const r = next.value
+    if (r.prot === HOLE) {
+      addr = r.end
+      continue
+    }
+    if (r.lvl >= 1) {
+      const size = ctx.geo.entrySize[r.lvl]!
+      if (!leafValid(r.prot)) {
+        // Not p?d_sect(): the 6.19 callbacks leave it; the walker has no table to descend into.
+        kernelWarn(ctx, 'pageattr_walk', r.start, 'invalid block in range left unchanged')
+        addr = r.end
+        continue
+      }
+      if (!isAligned(r.start, size)) return partialBlock(ctx, r.start, r.lvl)
+      const fullEnd = alignDown(r.end, size)
+      rewrite(ctx, r.start, fullEnd, r.lvl, r.cont, set, clear)
+      if (fullEnd < r.end) return partialBlock(ctx, fullEnd, r.lvl)
+      addr = r.end
+      continue
+    }
+    rewrite(ctx, r.start, r.end, 0, r.cont, set, clear)
+    addr = r.end
+  }
+  return 0
+}
+
+function partialBlock(ctx: KernelContext, addr: Kva, lvl: number): number {
+  const fn = lvl >= 2 ? 'pageattr_pud_entry' : 'pageattr_pmd_entry'
+  kernelWarn(ctx, fn, addr, 'WARN_ON_ONCE((next - addr) != P?D_SIZE): range covers part of a block')
+  return kernelError(ctx, EINVAL, fn, addr, 'permission change on part of a block')
+}
+
+/**
+ * Rewrite [s, e) at one level. If a contiguous group is only partly covered, the kernel writes
+ * differing attributes under PTE_CONT (a misprogramming the TLB may not tolerate); the model keeps
+ * runs canonical by clearing CONT on that group, and counts it.
+ */
+function rewrite(ctx: KernelContext, s: Kva, e: Kva, lvl: number, cont: boolean, set: Prot, clear: Prot): void {
+  if (e <= s) return
+  if (cont) {
+    const g = lvl === 0 ? ctx.geo.contPteSize : ctx.geo.contPmdSize
+    if (!isAligned(s, g) || !isAligned(e, g)) {
+      ctx.counters.cont_partial_rewrite++
+      kernelWarn(ctx, 'pageattr', s, `permission change on part of a contiguous group ${formatKva(s)}-${formatKva(e)}`)
+      if (!isAligned(s, g)) ctx.pt.setCont(alignDown(s, g), alignDown(s, g) + g, false)
+      if (!isAligned(e, g)) ctx.pt.setCont(alignDown(e, g), alignUp(e, g), false)
+    }
+  }
+  ctx.pt.setProt(s, e, set, clear)
+}
+
+/**
+ * update_range_prot(start, size, set_mask, clear_mask) (pageattr.c, v6.19.9): split at both ends
+ * (WARN_ON_ONCE and return on error), then the pageattr walk.
+ */
+export function updateRangeProt(ctx: KernelContext, start: Kva, size: number, setMask: bigint, clearMask: bigint): number {
+  ctx.counters.update_range_prot++
+  const ret = splitKernelLeafMapping(ctx, start, start + size)
+  if (ret) {
+    kernelWarn(ctx, 'update_range_prot', start, `split_kernel_leaf_mapping returned ${ret}`)
+    return ret
+  }
+  return pageattrWalk(ctx, start, start + size, protBitsOfHwMask(setMask), protBitsOfHwMask(clearMask))
+}
+
+/**
+ * apply_to_page_range(&init_mm, start, size, change_page_range, &data) as ≤6.17 pageattr.c uses
+ * it (mm/memory.c): PTEs get `(pte & ~clear) | set`; any PUD/PMD leaf in range is
+ * WARN_ON_ONCE(p?d_leaf()) → -EINVAL, even when fully covered (≤5.12: BUG_ON(pmd_huge)).
+ * Creating tables through holes (create=true) is not modelled: holes stay holes, with a warning.
+ */
+export function applyToPageRange(ctx: KernelContext, start: Kva, size: number, setMask: bigint, clearMask: bigint): number {
+  ctx.counters.apply_to_page_range++
+  const set = protBitsOfHwMask(setMask)
+  const clear = protBitsOfHwMask(clearMask)
+  const pt = ctx.pt
+  const end = start + size
+  let addr = start
+  while (addr < end) {
+    const next = pt.runs(addr, end).next()
+    if (next.done) break
+    const r = next.value
+    if (r.prot === HOLE) {
+      kernelWarn(ctx, 'apply_to_page_range', r.start, 'range crosses unmapped entries')
+      addr = r.end
+      continue
+    }
+    if (r.lvl >= 1) {
+      const fn = r.lvl >= 2 ? 'apply_to_pud_range' : 'apply_to_pmd_range'
+      kernelWarn(ctx, fn, r.start, 'WARN_ON_ONCE(p?d_leaf()): block in a PTE-only permission change')
+      return kernelError(ctx, EINVAL, fn, r.start, 'block mapping in apply_to_page_range')
+    }
+    rewrite(ctx, r.start, r.end, 0, r.cont, set, clear)
+    addr = r.end
+  }
+  return 0
+}
+
+// -----------------------------------------------------------------------------------------------
+// Callers.
+
+/**
+ * __change_memory_common(start, size, set_mask, clear_mask) (pageattr.c): 6.18+ update_range_prot()
+ * and a TLB flush unless the change only sets PTE_VALID; ≤6.17 apply_to_page_range() and a flush.
+ * Under the x86-cpa comparison policy the change goes through the CPA model instead.
+ */
+export function __changeMemoryCommon(ctx: KernelContext, start: Kva, size: number, setMask: bigint, clearMask: bigint): number {
+  ctx.counters.__change_memory_common++
+  let ret: number
+  if (ctx.cfg.cpa === 'x86') {
+    ret = cpaChangeRange(ctx, start, start + size, protBitsOfHwMask(setMask), protBitsOfHwMask(clearMask))
+    ctx.counters.flush_tlb_kernel_range++
+  } else if (hasLeafSplit(ctx.cfg)) {
+    ret = updateRangeProt(ctx, start, size, setMask, clearMask)
+    if (!(setMask === HW.PTE_VALID && clearMask === 0n)) ctx.counters.flush_tlb_kernel_range++
+  } else {
+    ret = applyToPageRange(ctx, start, size, setMask, clearMask)
+    ctx.counters.flush_tlb_kernel_range++
+  }
+  if (ctx.cfg.collapse === 'general') collapseAfterChange(ctx, start, start + size, {})
+  return ret
+}
+
+/** PMD order (PMD_SHIFT − PAGE_SHIFT): 9 / 11 / 13 for 4K / 16K / 64K. */
+function pmdOrder(ctx: KernelContext): number {
+  return ctx.geo.pageShift - 3
+}
+
+/**
+ * change_memory_common(addr, numpages, set_mask, clear_mask) (pageattr.c): the set_memory_ro/rw/
+ * x/nx path. Checks the vm_area (6.18+: VM_ALLOC without VM_ALLOW_HUGE_VMAP, fcf8dda8cc48; ≤6.17
+ * VM_ALLOC only), then with rodata_full and an RDONLY change updates the linear alias page by page
+ * (6.18+: only the pages in range, lore 20251023204428.477531-1-yang@os.amperecomputing.com;
+ * ≤6.17: all area->nr_pages, errors ignored), then vm_unmap_aliases() and the range itself.
+ * Without `area` the vm_area checks are skipped and alias updates are counted as unknown.
+ */
+export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: number, setMask: bigint, clearMask: bigint, area?: VmArea): number {
+  ctx.counters.change_memory_common++
+  const page = ctx.geo.pageSize
+  const modern = hasLeafSplit(ctx.cfg)
+  let start = addr
+  const size = page * numpages
+  if (!isAligned(addr, page)) {
+    start = alignDown(addr, page)
+    kernelWarn(ctx, 'change_memory_common', addr, 'WARN_ON_ONCE(1): address not page-aligned')
+  }
+  const end = start + size
+  if (area) {
+    if (start < area.addr || end > area.addr + area.size) {
+      return kernelError(ctx, EINVAL, 'change_memory_common', start, 'range not inside one vm_area')
+    }
+    // RFC 2/6 ("allow huge vmap permission adjustments with bbml2_no_abort") lifts the huge-vmap bail-out for the collapse variants.
+    const hugeAllowed = ctx.cfg.collapse !== 'none' && ctx.cfg.bbml2
+    if (!area.alloc || (modern && area.allowHugeVmap && !hugeAllowed)) {
+      return kernelError(ctx, EINVAL, 'change_memory_common', start, 'vm_area is not VM_ALLOC (or is VM_ALLOW_HUGE_VMAP)')
+    }
+  }
+  if (numpages === 0) return 0
+
+  const rdonlyChange = setMask === HW.PTE_RDONLY || clearMask === HW.PTE_RDONLY
+  if (ctx.cfg.rodataFull && rdonlyChange) {
+    const first = modern ? Math.round((start - (area?.addr ?? start)) / page) : 0
+    const count = modern ? numpages : (area?.nrPages ?? area?.pages?.length ?? numpages)
+    const pages = area?.pages
+    if (!pages || pages.length < first + count) {
+      ctx.counters.alias_updates_unknown += count
+    } else if (ctx.cfg.collapse === 'order-aware' && (area?.pageOrder ?? 0) > 0) {
+      const ret = orderAwareAliasLoop(ctx, pages, first, count, area!.pageOrder!, setMask, clearMask)
+      if (ret && modern) return ret
+    } else {
+      for (let i = first; i < first + count; i++) {
+        const ret = __changeMemoryCommon(ctx, pages[i]!, page, setMask, clearMask)
+        if (ret && modern) return ret
+      }
+    }
+    // RFC 6/6 call site: inside the rodata_full block, after the loop.
+    if (setMask === HW.PTE_RDONLY && area?.allowHugeVmap) tryCollapseAliasesOf(ctx, area, first, count)
+  }
+
+  ctx.counters.vm_unmap_aliases++
+  const ret = __changeMemoryCommon(ctx, start, size, setMask, clearMask)
+  if (area && setMask === HW.PTE_RDONLY && area.allowHugeVmap && (ctx.cfg.collapse === 'both' || ctx.cfg.collapse === 'order-aware')) {
+    if ((area.pageOrder ?? 0) >= pmdOrder(ctx)) tryCollapseVmallocRange(ctx, start, end)
+  }
+  if (ctx.cfg.cpa === 'x86' && (setMask === HW.PTE_RDONLY || clearMask === HW.PTE_PXN)) {
+    // x86 collapses from set_memory_rox() (CPA_COLLAPSE); arm64 traces show rox as ro then x.
+    const contiguous = (area?.pageOrder ?? 0) >= pmdOrder(ctx)
+    cpaCollapseLargePages(ctx, start, end, {physContiguous: contiguous})
+  }
+  return ret
+}
+
+/**
+ * Review item 4 (Ryan Roberts, seed 002): walk the linear alias in area->page_order chunks, one
+ * __change_memory_common() per run of pages inside one backing huge page, so a whole 2M page is
+ * re-permissioned without splitting and a sub-range splits only at its ends. *Proposed.*
+ */
+function orderAwareAliasLoop(ctx: KernelContext, pages: readonly Kva[], first: number, count: number, order: number, setMask: bigint, clearMask: bigint): number {
+  const page = ctx.geo.pageSize
+  const chunk = 2 ** order
+  let i = first
+  const stop = first + count
+  while (i < stop) {
+    let j = i + 1
+    const chunkEnd = (Math.floor(i / chunk) + 1) * chunk
+    while (j < stop && j < chunkEnd && pages[j] === pages[i]! + (j - i) * page) j++
+    const ret = __changeMemoryCommon(ctx, pages[i]!, (j - i) * page, setMask, clearMask)
+    if (ret) return ret
+    i = j
+  }
+  return 0
+}
+
+/** set_memory_ro() (pageattr.c): set PTE_RDONLY, clear PTE_WRITE. */
+export function setMemoryRo(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+  ctx.counters.set_memory_ro++
+  return changeMemoryCommon(ctx, addr, numpages, HW.PTE_RDONLY, HW.PTE_DBM, area)
+}
+
+/** set_memory_rw() (pageattr.c): set PTE_WRITE, clear PTE_RDONLY. */
+export function setMemoryRw(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+  ctx.counters.set_memory_rw++
+  return changeMemoryCommon(ctx, addr, numpages, HW.PTE_DBM, HW.PTE_RDONLY, area)
+}
+
+/** set_memory_nx() (pageattr.c): set PTE_PXN, clear PTE_MAYBE_GP. */
+export function setMemoryNx(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+  ctx.counters.set_memory_nx++
+  return changeMemoryCommon(ctx, addr, numpages, HW.PTE_PXN, PTE_MAYBE_GP(ctx), area)
+}
+
+/** set_memory_x() (pageattr.c): set PTE_MAYBE_GP, clear PTE_PXN. */
+export function setMemoryX(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+  ctx.counters.set_memory_x++
+  return changeMemoryCommon(ctx, addr, numpages, PTE_MAYBE_GP(ctx), HW.PTE_PXN, area)
+}
+
+/** set_memory_rox() (include/linux/set_memory.h, arm64 has no override): set_memory_ro() then set_memory_x(). */
+export function setMemoryRox(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+  const ret = setMemoryRo(ctx, addr, numpages, area)
+  if (ret) return ret
+  return setMemoryX(ctx, addr, numpages, area)
+}
+
+/** set_memory_valid(addr, numpages, enable) (pageattr.c, ≤v6.19.9): set or clear PTE_VALID on any kernel VA. */
+export function setMemoryValid(ctx: KernelContext, addr: Kva, numpages: number, enable: boolean): number {
+  ctx.counters.set_memory_valid++
+  const size = ctx.geo.pageSize * numpages
+  return enable ? __changeMemoryCommon(ctx, addr, size, HW.PTE_VALID, 0n) : __changeMemoryCommon(ctx, addr, size, 0n, HW.PTE_VALID)
+}
+
+/** The no-flush direct-map update: update_range_prot() in 6.18+, apply_to_page_range() before. */
+function directMapUpdate(ctx: KernelContext, addr: Kva, setMask: bigint, clearMask: bigint): number {
+  const page = ctx.geo.pageSize
+  if (ctx.cfg.cpa === 'x86') return cpaChangeRange(ctx, addr, addr + page, protBitsOfHwMask(setMask), protBitsOfHwMask(clearMask))
+  if (hasLeafSplit(ctx.cfg)) return updateRangeProt(ctx, addr, page, setMask, clearMask)
+  return applyToPageRange(ctx, addr, page, setMask, clearMask)
+}
+
+/**
+ * set_direct_map_invalid_noflush(page) (pageattr.c): 0 if !can_set_direct_map(), else clear
+ * PTE_VALID on the page's linear address. `pageAddr` is page_address(page) (see pageAddress()).
+ */
+export function setDirectMapInvalidNoflush(ctx: KernelContext, pageAddr: Kva): number {
+  ctx.counters.set_direct_map_invalid_noflush++
+  if (!canSetDirectMap(ctx.cfg)) return 0
+  return directMapUpdate(ctx, pageAddr, 0n, HW.PTE_VALID)
+}
+
+/** set_direct_map_default_noflush(page) (pageattr.c): set PTE_VALID | PTE_WRITE, clear PTE_RDONLY. */
+export function setDirectMapDefaultNoflush(ctx: KernelContext, pageAddr: Kva): number {
+  ctx.counters.set_direct_map_default_noflush++
+  if (!canSetDirectMap(ctx.cfg)) return 0
+  return directMapUpdate(ctx, pageAddr, HW.PTE_VALID | HW.PTE_DBM, HW.PTE_RDONLY)
+}
+
+/**
+ * set_direct_map_valid_noflush(page, nr, valid) (pageattr.c, present in 6.19.9, absent in 6.12):
+ * 0 if !can_set_direct_map(), else set_memory_valid().
+ */
+export function setDirectMapValidNoflush(ctx: KernelContext, pageAddr: Kva, nr: number, valid: boolean): number {
+  ctx.counters.set_direct_map_valid_noflush++
+  if (!canSetDirectMap(ctx.cfg)) return 0
+  return setMemoryValid(ctx, pageAddr, nr, valid)
+}
+
+/**
+ * vm_reset_perms(area) (mm/vmalloc.c, VM_FLUSH_RESET_PERMS): set_area_direct_map(area,
+ * set_direct_map_invalid_noflush), _vm_unmap_aliases() with the flush, then
+ * set_area_direct_map(area, set_direct_map_default_noflush) — once per PAGE_SIZE page, even for
+ * huge vmalloc. Pages unknown → nothing can be replayed; returns the number of pages done.
+ */
+export function vmResetPerms(ctx: KernelContext, area: VmArea): number {
+  const pages = area.pages ?? []
+  for (const p of pages) setDirectMapInvalidNoflush(ctx, p)
+  ctx.counters.vm_unmap_aliases++
+  ctx.counters.flush_tlb_kernel_range++
+  for (const p of pages) setDirectMapDefaultNoflush(ctx, p)
+  return pages.length
+}
+
+/**
+ * page_address(page) for a struct page pointer in the vmemmap (arch/arm64/include/asm/memory.h
+ * page_to_virt: __page_to_voff(page) | PAGE_OFFSET, __page_to_voff = (page − VMEMMAP_START) *
+ * PAGE_SIZE / sizeof(struct page)). memstart_addr cancels out. undefined if outside the vmemmap.
+ */
+export function pageAddress(page: Kva, vmemmapStart: Kva, pageOffset: Kva, pageSize: number, structPageSize = 64): Kva | undefined {
+  if (page < vmemmapStart) return undefined
+  const off = page - vmemmapStart
+  if (off % structPageSize !== 0) return undefined
+  return pageOffset + (off / structPageSize) * pageSize
+}
+
+/** True if every page in [addr, addr+size) is mapped by a present leaf (for tests and the engine). */
+export function rangePresent(ctx: KernelContext, addr: Kva, size: number): boolean {
+  for (const r of ctx.pt.runs(addr, addr + size)) if (!leafPresent(r.prot)) return false
+  let covered = 0
+  for (const r of ctx.pt.runs(addr, addr + size)) covered += r.end - r.start
+  return covered === size
+}
+

@@ -1,0 +1,119 @@
+/**
+ * COMPARISON POLICY, not arm64 behaviour: x86's change_page_attr (arch/x86/mm/pat/set_memory.c,
+ * mainline since 41d88484c71c "x86/mm/pat: restore large ROX pages after fragmentation", v6.14,
+ * plus 1dbf30fdb5e5 PSE check) mapped onto the arm64 geometry: what the same trace would cost if
+ * arm64 split and collapsed the way x86 does.
+ *
+ * Mapping: x86 1G/2M/4K pages = arm64 PUD/PMD/PTE leaves. x86 has no contiguous hint: a
+ * contiguous group that a change covers only in part loses CONT (counted as split_contpte /
+ * split_contpmd), and x86 splits produce non-contiguous entries.
+ * - __change_page_attr() → should_split_large_page(): a large page kept if the request covers it
+ *   whole or leaves its prot unchanged; otherwise split_large_page() one level (1G → 512 × 2M,
+ *   2M → 512 × 4K; vmstat direct_map_level3_splits / direct_map_level2_splits for the direct map)
+ *   and retry.
+ * - cpa_collapse_large_pages() (CPA_COLLAPSE, from set_memory_rox()): for each PMD slot of the
+ *   range, collapse_large_pages(): PUD present and not a leaf, PMD present and not a leaf →
+ *   collapse_pmd_page() (PA PMD-aligned, all 512 PTEs present with identical flags and
+ *   consecutive pfns), and if that worked collapse_pud_page() (all 512 PMDs leaves, identical
+ *   flags, contiguous, PA PUD-aligned; requires direct_gbpages, here: PUD blocks exist).
+ */
+import {type Kva, alignDown, alignUp, isAligned} from '../model/address.js'
+import {HOLE} from '../model/pagetable.js'
+import {type Prot, applySetClear} from '../model/prot.js'
+import {type CollapseOpts, tryCollapseKernelPmd, tryCollapseKernelPud} from './collapse.js'
+import {ENOMEM, type KernelContext, allocTablePage, inLinearMap, kernelError} from './context.js'
+
+/**
+ * __change_page_attr_set_clr() over [start, end) with x86's split policy. Returns 0 or -ENOMEM.
+ */
+export function cpaChangeRange(ctx: KernelContext, start: Kva, end: Kva, set: Prot, clear: Prot): number {
+  const pt = ctx.pt
+  const geo = ctx.geo
+  let addr = start
+  while (addr < end) {
+    const next = pt.runs(addr, end).next()
+    if (next.done) break
+    const r = next.value
+    if (r.prot === HOLE) {
+      addr = r.end
+      continue
+    }
+    const newProt = applySetClear(r.prot, set, clear)
+    if (r.lvl >= 1) {
+      const size = geo.entrySize[r.lvl]!
+      const es = alignDown(r.start, size)
+      const covered = es >= start && es + size <= end
+      if (!covered && newProt !== r.prot) {
+        // split_large_page(): one level down, no contiguous hint.
+        if (r.cont) {
+          if (r.lvl === 1) ctx.counters.split_contpmd++
+          pt.clearContGroup(es)
+        }
+        if (!allocTablePage(ctx)) return kernelError(ctx, ENOMEM, 'split_large_page', es, 'page-table allocation failed')
+        pt.splitEntry(es, false)
+        if (inLinearMap(ctx, es)) {
+          if (r.lvl >= 2) ctx.counters.direct_map_level3_splits++
+          else ctx.counters.direct_map_level2_splits++
+        }
+        if (r.lvl >= 2) ctx.counters.split_pud++
+        else ctx.counters.split_pmd++
+        continue
+      }
+      // Whole large pages inside the range keep their size (try_preserve_large_page()); so do
+      // large pages the change leaves as they are.
+      const e = covered ? Math.min(r.end, alignDown(end, size)) : Math.min(r.end, es + size)
+      if (newProt !== r.prot) rewriteWhole(ctx, r.start, e, r.lvl, r.cont, set, clear)
+      addr = e
+      continue
+    }
+    if (newProt !== r.prot) rewriteWhole(ctx, r.start, r.end, 0, r.cont, set, clear)
+    addr = r.end
+  }
+  return 0
+}
+
+function rewriteWhole(ctx: KernelContext, s: Kva, e: Kva, lvl: number, cont: boolean, set: Prot, clear: Prot): void {
+  if (e <= s) return
+  if (cont) {
+    const g = lvl === 0 ? ctx.geo.contPteSize : ctx.geo.contPmdSize
+    for (const edge of [s, e]) {
+      if (!isAligned(edge, g)) {
+        if (lvl === 0) ctx.counters.split_contpte++
+        else ctx.counters.split_contpmd++
+        ctx.pt.setCont(alignDown(edge, g), alignUp(edge, g), false)
+      }
+    }
+  }
+  ctx.pt.setProt(s, e, set, clear)
+}
+
+/**
+ * cpa_collapse_large_pages() for a non-array request: addr from start & PMD_MASK while within
+ * [start, end), collapse_large_pages(addr). Counts collapse_pmd/collapse_pud and, for the direct
+ * map, direct_map_level2_collapses / direct_map_level3_collapses (collapse_page_count()).
+ */
+export function cpaCollapseLargePages(ctx: KernelContext, start: Kva, end: Kva, opts: CollapseOpts = {}): number {
+  const pmdSize = ctx.geo.entrySize[1]!
+  let collapsed = 0
+  for (let a = alignDown(start, pmdSize); a < end; a += pmdSize) collapsed += collapseLargePages(ctx, a, opts)
+  if (collapsed) ctx.counters.flush_tlb_kernel_range++ // flush_tlb_all()
+  return collapsed
+}
+
+/** collapse_large_pages(addr) (x86 set_memory.c): collapse_pmd_page(), then collapse_pud_page() if that worked. */
+export function collapseLargePages(ctx: KernelContext, addr: Kva, opts: CollapseOpts = {}): number {
+  const pmdSize = ctx.geo.entrySize[1]!
+  const a = alignDown(addr, pmdSize)
+  if (ctx.pt.runAt(a)?.lvl !== 0) return 0 // PUD leaf, PMD leaf, or not present
+  if (!tryCollapseKernelPmd(ctx, a, opts)) return 0
+  let n = 1
+  if (inLinearMap(ctx, a)) ctx.counters.direct_map_level2_collapses++
+  if (ctx.geo.pudBlocks && ctx.geo.levels >= 3) {
+    const pud = alignDown(a, ctx.geo.entrySize[2]!)
+    if (tryCollapseKernelPud(ctx, pud, opts)) {
+      n++
+      if (inLinearMap(ctx, pud)) ctx.counters.direct_map_level3_collapses++
+    }
+  }
+  return n
+}
