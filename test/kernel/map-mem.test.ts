@@ -1,0 +1,113 @@
+import {readFileSync} from 'node:fs'
+
+import {describe, expect, it} from 'vitest'
+
+import {parseKva} from '../../src/model/address.js'
+import {HOLE} from '../../src/model/pagetable.js'
+import {P_RDONLY, memTypeOf} from '../../src/model/prot.js'
+import {makePolicy} from '../../src/kernel/policy.js'
+import {mapMem} from '../../src/kernel/map-mem.js'
+import {G, LIN, M2, geo} from './helpers.js'
+
+/**
+ * The Linear Mapping section of a real dump as [start, end, level, cont, ro, memtype|''] rows.
+ * Deliberately tiny and independent of the project's ptdump reader (fixed columns, §1.3).
+ */
+function linearSection(path: string): [number, number, string, boolean, boolean, string][] {
+  const lines = readFileSync(path, 'utf8').split('\n')
+  const out: [number, number, string, boolean, boolean, string][] = []
+  let inside = false
+  for (const l of lines) {
+    if (l.includes('Linear Mapping start')) inside = true
+    else if (l.includes('Linear Mapping end')) break
+    else if (inside) {
+      const m = /^(0x[0-9a-f]{16})-(0x[0-9a-f]{16})\s+\d+[KMGTPE] (PGD|P4D|PUD|PMD|PTE)(.*)$/.exec(l)
+      if (!m) continue
+      const attrs = m[4]!
+      out.push([parseKva(m[1]!)!, parseKva(m[2]!)!, m[3]!, / CON /.test(attrs), /\bro\b/.test(attrs), /MEM\/\S+/.exec(attrs)?.[0] ?? ''])
+    }
+  }
+  return out
+}
+
+const LEVEL = ['PTE', 'PMD', 'PUD', 'PGD']
+
+function modelRows(pt: ReturnType<typeof mapMem>['pt'], from: number, to: number) {
+  return [...pt.runs(from, to)].map((r) => [r.start, r.end, LEVEL[r.lvl]!, r.cont, r.prot !== HOLE && (r.prot & P_RDONLY) !== 0, r.prot === HOLE ? '' : memTypeOf(r.prot)])
+}
+
+const RAM = {start: 0x40000000, end: 0xc0000000}
+
+describe('mapMem (map_mem(), mmu.c)', () => {
+  it('6.19 BBML2, 2 GiB at 0x40000000: the `before` linear map of the qemu capture, 1 PUD + 1 PMD table', () => {
+    // Kernel [_text, __init_begin) = PA [0x40200000, 0x40800000) (iomem "Kernel code" starts at
+    // 0x40200000; 6M ro alias in the dump) is NOMAP while the bank is mapped:
+    //  [0, 2M): cont-PMD chunk [0,32M) not whole → init_pmd → one PMD block;
+    //  [8M, 32M): same chunk → PMD blocks; [32M, 1G): 31 whole cont-PMD chunks; [1G, 2G): PUD.
+    // Then the alias [2M, 8M) with NO_CONT_MAPPINGS: 3 PMD blocks, PAGE_KERNEL (MEM/NORMAL), ro.
+    // Tables: 1 PUD table (one 512G slot), 1 PMD table (first 1G), 0 PTE tables.
+    const r = mapMem({geo, cfg: makePolicy('bbml2').cfg, banks: [RAM], memstartAddr: RAM.start, kernel: {start: 0x40200000, end: 0x40800000}})
+    expect(r.pteForced).toBe(false)
+    expect(r.tablesAllocated).toEqual([0, 1, 1])
+    expect(r.pt.tables).toEqual([0, 1, 1])
+    const real = linearSection('samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.before')
+    expect(modelRows(r.pt, r.linear.start, r.linear.end)).toEqual(real)
+    expect(real.length).toBe(7)
+    expect(r.pt.check()).toEqual([])
+  })
+
+  it('6.1 rodata=on: blocks, cont PTEs and the NO_CONT kernel alias match the capture line for line', () => {
+    // 6.1 maps [_stext, __init_begin) = [0x40210000, 0x41860000) (iomem Kernel code 40210000-4185ffff).
+    // [0,2M) PMD; [2M, 2M+64K) one cont-PTE chunk (+1 PTE table); alias: PTEs to 4M, PMD blocks
+    // 4M–24M, 384K of PTEs (+1 PTE table); bank again: [24M+384K, 26M) cont PTEs, [26M, 32M) PMD
+    // blocks, [32M, 1G) cont PMD, [1G, 2G) PUD. Tables: 2 PTE (the slots of 2M and 24M), 1 PMD, 1 PUD.
+    const cfg = makePolicy('noalias', {version: [6, 1]}).cfg
+    const r = mapMem({geo, cfg, banks: [RAM], memstartAddr: RAM.start, kernel: {start: 0x40210000, end: 0x41860000}})
+    expect(r.tablesAllocated).toEqual([2, 1, 1])
+    expect(modelRows(r.pt, r.linear.start, r.linear.end)).toEqual(linearSection('samples/debian-6.1-qemu/max-2G-rodata-on/kernel_page_tables.before'))
+  })
+
+  it('6.1 rodata=full: PTE-only except the kernel alias; every level as in the capture', () => {
+    // NO_BLOCK|NO_CONT for the bank: PTE tables for all 1024 2M slots of 2G except the 10 PMD
+    // blocks of the alias [4M, 24M) → 1014 PTE tables (= 2G/2M − 10), 2 PMD tables, 1 PUD table.
+    const r = mapMem({geo, cfg: makePolicy('pte-only', {version: [6, 1]}).cfg, banks: [RAM], memstartAddr: RAM.start, kernel: {start: 0x40210000, end: 0x41860000}})
+    expect(r.pteForced).toBe(true)
+    expect(r.tablesAllocated).toEqual([1014, 2, 1])
+    expect(r.pt.recountTables()).toEqual(r.pt.tables)
+    // Runtime changes made single pages ro since boot; compare levels and extents only.
+    const real = linearSection('samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before')
+    const levelAt = (a: number) => real.find(([s, e]) => a >= s && a < e)![2]
+    for (const run of r.pt.runs(r.linear.start, r.linear.end)) {
+      expect(levelAt(run.start)).toBe(LEVEL[run.lvl])
+      expect(levelAt(run.end - 1)).toBe(LEVEL[run.lvl])
+    }
+  })
+
+  it('early KFENCE pool is mapped page-level inside a block-mapped map; a late one forces PTEs in 6.1–6.17', () => {
+    const pool = {start: 0x50000000, size: 2 * M2}
+    const early = mapMem({geo, cfg: makePolicy('noalias', {kfence: 'early'}).cfg, banks: [RAM], memstartAddr: RAM.start, kfencePool: pool})
+    expect(early.kfencePool).toEqual({start: LIN + 0x10000000, end: LIN + 0x10400000})
+    expect(early.pt.entryAt(LIN + 0x10000000)).toMatchObject({lvl: 0, cont: false})
+    // The pool's 1G slot is a PMD table: [0,256M) cont PMDs, 2 PTE tables for the pool, rest cont PMDs.
+    expect(early.tablesAllocated).toEqual([2, 1, 1])
+    const late = mapMem({geo, cfg: makePolicy('noalias', {kfence: 'late'}).cfg, banks: [RAM], memstartAddr: RAM.start})
+    expect(late.pteForced).toBe(true)
+    expect(late.tablesAllocated).toEqual([1024, 2, 1])
+    // 6.19 with BBML2 does not need PTEs for a late pool (force_pte_mapping() is false).
+    const modern = mapMem({geo, cfg: makePolicy('bbml2', {kfence: 'late'}).cfg, banks: [RAM], memstartAddr: RAM.start})
+    expect(modern.pteForced).toBe(false)
+  })
+
+  it('unaligned banks: cont PTEs and PMD blocks only where (addr|next|phys) are aligned', () => {
+    // Bank [0x40001000, 0x40600000): PTEs [4K, 64K), cont PTEs [64K, 2M), PMD blocks [2M, 6M).
+    const r = mapMem({geo, cfg: makePolicy('bbml2').cfg, banks: [{start: 0x40001000, end: 0x40600000}], memstartAddr: RAM.start})
+    expect(modelRows(r.pt, LIN, LIN + 4 * M2).slice(0, 5)).toEqual([
+      [LIN, LIN + 0x1000, 'PTE', false, false, ''],
+      [LIN + 0x1000, LIN + 0x10000, 'PTE', false, false, 'MEM/NORMAL-TAGGED'],
+      [LIN + 0x10000, LIN + M2, 'PTE', true, false, 'MEM/NORMAL-TAGGED'],
+      [LIN + M2, LIN + 3 * M2, 'PMD', false, false, 'MEM/NORMAL-TAGGED'],
+      [LIN + 3 * M2, LIN + 4 * M2, 'PMD', false, false, ''], // holes, clipped to the query
+    ])
+    expect(r.tablesAllocated).toEqual([1, 1, 1])
+  })
+})
