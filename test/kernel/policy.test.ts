@@ -1,0 +1,124 @@
+import {readFileSync} from 'node:fs'
+
+import {describe, expect, it} from 'vitest'
+
+import {canSetDirectMap, forcePteMapping, linearMapPteForced} from '../../src/kernel/context.js'
+import {
+  POLICIES,
+  inferPolicy,
+  makePolicy,
+  midrSupportsBbml2Noabort,
+  parseCpuinfoMidrs,
+  parseKernelVersion,
+  rodataFullFor,
+} from '../../src/kernel/policy.js'
+
+const S = 'samples'
+const read = (p: string) => readFileSync(`${S}/${p}`, 'utf8')
+
+/** Facts of one capture folder, as the CLI would gather them. */
+function facts(dir: string, config: string, linearMapPteOnly: boolean, dmesg = false) {
+  return {
+    version: read(`${dir}/version.txt`),
+    cmdline: read(`${dir}/cmdline`),
+    cpuinfo: read(`${dir}/cpuinfo`),
+    config: read(config),
+    dmesg: dmesg ? read(`${dir}/dmesg.txt`) : undefined,
+    linearMapPteOnly,
+  }
+}
+
+describe('presets', () => {
+  it('each preset says what it follows and sets the predicates the kernel would', () => {
+    for (const p of Object.values(POLICIES)) expect(p.description.length).toBeGreaterThan(40)
+    const pte = POLICIES['pte-only'].cfg
+    expect([linearMapPteForced(pte), canSetDirectMap(pte)]).toEqual([true, true])
+    const na = POLICIES.noalias.cfg
+    expect([linearMapPteForced(na), canSetDirectMap(na)]).toEqual([false, false])
+    const bb = POLICIES.bbml2.cfg
+    expect([linearMapPteForced(bb), forcePteMapping(bb), canSetDirectMap(bb)]).toEqual([false, false, true])
+    const rp = POLICIES['bbml2-repaint'].cfg
+    // map_mem() sees the boot CPU's BBML2 (blocks); at runtime the system cap is missing.
+    expect([linearMapPteForced(rp), forcePteMapping(rp)]).toEqual([false, true])
+  })
+
+  it('knobs override a preset; rodata= is parsed per version', () => {
+    expect(makePolicy('bbml2', {collapse: 'rfc', kfence: 'late'}).cfg).toMatchObject({collapse: 'rfc', kfence: 'late', bbml2: true})
+    expect(makePolicy('pte-only', {rodata: 'on'}).cfg.rodataFull).toBe(false) // 6.12: on = no alias
+    expect(makePolicy('bbml2', {rodata: 'on'}).cfg.rodataFull).toBe(true) // 6.19: on = old full
+    expect(makePolicy('bbml2', {rodata: 'noalias'}).cfg.rodataFull).toBe(false)
+    expect(rodataFullFor([6, 19], 'full')).toBeUndefined() // rejected by 6.19, default stays
+    expect(rodataFullFor([6, 12], 'noalias')).toBeUndefined()
+  })
+})
+
+describe('BBML2 allow-list and fact parsers', () => {
+  it('MIDR_REV_RANGE(MIDR_CORTEX_X4, 0, 3, 0xf) means r0p3..r0p15', () => {
+    expect(midrSupportsBbml2Noabort({implementer: 0x41, part: 0xd82, variant: 0, revision: 3})).toBe('Cortex-X4')
+    expect(midrSupportsBbml2Noabort({implementer: 0x41, part: 0xd82, variant: 0, revision: 2})).toBeUndefined()
+    expect(midrSupportsBbml2Noabort({implementer: 0x41, part: 0xd82, variant: 1, revision: 3})).toBeUndefined()
+    expect(midrSupportsBbml2Noabort({implementer: 0xc0, part: 0xac4, variant: 3, revision: 7})).toBe('AmpereOne (AMPERE1A)')
+    expect(midrSupportsBbml2Noabort({implementer: 0x00, part: 0x051, variant: 0, revision: 0})).toBeUndefined()
+  })
+
+  it('reads cpuinfo and version strings of the captures', () => {
+    expect(parseCpuinfoMidrs(read('linux-6.19-bbml2-qemu/max-2G-default/cpuinfo'))).toEqual([
+      {implementer: 0, part: 0x51, variant: 0, revision: 0},
+      {implementer: 0, part: 0x51, variant: 0, revision: 0},
+    ])
+    expect(parseKernelVersion(read('debian-6.12-qemu/max-2G-default/version.txt'))).toEqual([6, 12])
+    expect(parseKernelVersion('6.19.0')).toEqual([6, 19])
+  })
+})
+
+describe('inferPolicy on the facts of each capture in samples/', () => {
+  it('debian 6.1 default: rodata_full from CONFIG_RODATA_FULL_DEFAULT_ENABLED → pte-only', () => {
+    const r = inferPolicy(facts('debian-6.1-qemu/max-2G-default', 'debian-6.1-qemu/max-2G-default/config.excerpt', true))
+    expect(r.policy.name).toBe('pte-only')
+    expect(r.policy.cfg).toMatchObject({version: [6, 1], rodataFull: true, bbml2: false})
+    expect(r.reasons.join('\n')).toMatch(/as predicted/)
+  })
+
+  it('debian 6.1 rodata=on (full config: KFENCE not set) → noalias', () => {
+    const r = inferPolicy(facts('debian-6.1-qemu/max-2G-rodata-on', 'debian-6.1-qemu/config-6.1.0-56-arm64', false))
+    expect(r.policy.name).toBe('noalias')
+    expect(r.policy.cfg).toMatchObject({rodataFull: false, kfence: 'off'})
+    expect(r.reasons.join('\n')).toMatch(/CONFIG_KFENCE is not set/)
+  })
+
+  it('debian 6.12 default: CONFIG_KFENCE_SAMPLE_INTERVAL=0 → late KFENCE, pte-only', () => {
+    const r = inferPolicy(facts('debian-6.12-qemu/max-2G-default', 'debian-6.12-qemu/max-2G-default/config.excerpt', true))
+    expect(r.policy.name).toBe('pte-only')
+    expect(r.policy.cfg).toMatchObject({version: [6, 12], kfence: 'late', rodataFull: true})
+  })
+
+  it('debian 6.12 kfence.sample_interval=100 → early pool, pte-only', () => {
+    const r = inferPolicy(facts('debian-6.12-qemu/max-2G-kfence', 'debian-6.12-qemu/max-2G-kfence/config.excerpt', true))
+    expect(r.policy.cfg.kfence).toBe('early')
+    expect(r.policy.name).toBe('pte-only')
+  })
+
+  it('6.19 BBML2 capture: the MIDR is not on the mainline list, dmesg and the block-mapped snapshot say BBML2', () => {
+    const withDmesg = inferPolicy(facts('linux-6.19-bbml2-qemu/max-2G-default', 'linux-6.19-bbml2-qemu/config-6.19-bbml2', false, true))
+    expect(withDmesg.policy.name).toBe('bbml2')
+    const snapshotOnly = inferPolicy(facts('linux-6.19-bbml2-qemu/max-2G-default', 'linux-6.19-bbml2-qemu/config-6.19-bbml2', false))
+    expect(snapshotOnly.policy.name).toBe('bbml2')
+    expect(snapshotOnly.reasons.join('\n')).toMatch(/not on the mainline BBML2_NOABORT allow-list[\s\S]*force_pte_mapping\(\) was false/)
+    const noFacts = inferPolicy({version: '6.19.0', cpuinfo: read('linux-6.19-bbml2-qemu/max-2G-default/cpuinfo')})
+    expect(noFacts.policy.name).toBe('pte-only')
+  })
+
+  it('6.12 rodata=on with KFENCE built in, sample_interval=0: PTE-mapped linear map, set_direct_map_* live, no alias loop', () => {
+    const r = inferPolicy({
+      version: 'Linux version 6.12.117+deb12-arm64',
+      cmdline: 'console=ttyAMA0 rodata=on',
+      config: read('debian-6.12-qemu/max-2G-default/config.excerpt'),
+      linearMapPteOnly: true,
+    })
+    expect(r.policy.name).toBe('noalias')
+    expect(r.policy.cfg).toMatchObject({rodataFull: false, kfence: 'late'})
+    expect(linearMapPteForced(r.policy.cfg)).toBe(true)
+    expect(canSetDirectMap(r.policy.cfg)).toBe(true)
+    expect(r.reasons.at(-1)).toMatch(/PTE-only; set_direct_map_\* live; set_memory_ro\/rw leave the linear alias alone/)
+  })
+})
