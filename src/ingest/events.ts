@@ -63,6 +63,16 @@ export interface RawRecord {
   text?: string
   /** Kernel stack (innermost first), when the trace attached one. */
   stack?: string[]
+  /** `<user stack trace>` frames, when the trace attached one. */
+  userStack?: string[]
+  /** Module of the probed symbol (` [nf_tables]` suffix of the IP). */
+  probeModule?: string
+  /** The probe IP when it is not symbolized (`0xffff80008034a1c8`: trace-cmd, perf, `0x%08lx`). */
+  probeIp?: string
+  /** Function tracer: the caller after `<-`. */
+  caller?: string
+  /** The line was cut by the kernel (`[LINE TOO BIG]`): args/text may be incomplete. */
+  truncated?: boolean
   src: SourcePos
 }
 
@@ -107,6 +117,8 @@ export interface TraceEvent {
   /** Module name (module_load/free), marker text, or other free text. */
   text?: string
   stack?: string[]
+  /** The raw argument text of the record (shared with the RawRecord, not copied). */
+  args?: Record<string, string>
   src: SourcePos
 }
 

@@ -16,6 +16,8 @@ export interface LineBatch {
   firstLine: number
   /** Compressed/raw bytes consumed from the source so far (for progress). */
   bytesRead: number
+  /** Set on the final batch when the input's last line had no newline (a capture cut short?). */
+  unterminated?: boolean
 }
 
 export interface OpenedSource {
@@ -145,7 +147,7 @@ async function* splitLines(input: Readable, counter: {bytes: number}, name: stri
   carry += decoder.end()
   if (carry.length) {
     if (carry.charCodeAt(carry.length - 1) === 13) carry = carry.slice(0, -1)
-    yield {lines: [carry], firstLine: lineNo, bytesRead: counter.bytes}
+    yield {lines: [carry], firstLine: lineNo, bytesRead: counter.bytes, unterminated: true}
   }
 }
 

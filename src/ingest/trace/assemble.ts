@@ -1,0 +1,204 @@
+/**
+ * Turns a file's token stream into complete RawRecords, in file order:
+ *
+ * - `<stack trace>` records attach to the immediately preceding record **on the same CPU and
+ *   PID** (trace-formats.md §2.1.4: its timestamp can be later, do not match timestamps), and the
+ *   ` => frame` lines that follow go into that record's `stack`. perf `-g` frames follow their
+ *   event directly.
+ * - A line that matches no record start is appended to the previous record when that record is
+ *   free text (multi-line trace_marker/trace_printk, quirk 14), and reported otherwise.
+ * - Loss markers and `# entries-in-buffer` headers are counted, never hidden.
+ * - Concatenated `cat trace` snapshots (a second `# tracer:` header) repeat events: records of
+ *   a later segment not newer than what an earlier segment showed on that CPU are dropped as
+ *   duplicates and counted (quirk 12).
+ *
+ * Records are held back only while a stack can still arrive for them: until the next record on
+ * the same CPU, or at most MAX_OPEN records (bounded memory).
+ */
+import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
+import type {DiagnosticSink, TraceStats} from './stats.js'
+import {isControl, type Token} from './types.js'
+
+interface Entry {
+  rec: RawRecord
+  open: boolean
+}
+
+export const MAX_OPEN = 4096
+
+export class RecordAssembler {
+  /** Completed records, in file order; the caller drains it. */
+  out: RawRecord[] = []
+  private q: Entry[] = []
+  private head = 0
+  private readonly lastByCpu = new Map<number, Entry>()
+  /** Frames go here while a stack is being read. */
+  private frames: string[] | null = null
+  /** The most recent record (perf frames, continuation lines). */
+  private last: Entry | null = null
+  /** The previous token was `last` or a continuation of it. */
+  private contOk = false
+  // duplicate detection across `# tracer:` segments
+  private segments = 0
+  private recordsInSegment = 0
+  private readonly prevMax = new Map<number, bigint>()
+  private readonly curMax = new Map<number, bigint>()
+
+  constructor(
+    private readonly stats: TraceStats,
+    private readonly diags: DiagnosticSink,
+  ) {}
+
+  push(tok: Token, lastUnterminated = false): void {
+    if (!isControl(tok)) {
+      if ((tok as Diagnostic).message !== undefined) {
+        this.frames = null
+        this.contOk = false
+        this.diags.add(tok as Diagnostic)
+        return
+      }
+      const rec = tok as RawRecord
+      if (lastUnterminated) {
+        rec.truncated = true
+        this.diag(rec.src, 'truncated', 'the last line has no newline (capture cut short?); kept, its arguments may be incomplete')
+      }
+      this.record(rec)
+      return
+    }
+    switch (tok.t) {
+      case 'frame':
+        if (this.frames) this.frames.push(tok.frame)
+        else if (this.last && this.contOk && this.last.open) {
+          // perf -g: frames follow their event line directly
+          this.frames = this.last.rec.stack = [tok.frame]
+          this.stats.stacks++
+          this.contOk = false
+        } else this.diag(tok.src, 'orphan-frame', `expected a stack frame after a record or '<stack trace>', got '${tok.frame}'`)
+        return
+      case 'stack': {
+        this.contOk = false
+        const target = this.lastByCpu.get(tok.cpu)
+        if (target && target.open && target.rec.pid === tok.pid && !(tok.user ? target.rec.userStack : target.rec.stack)) {
+          this.frames = []
+          if (tok.user) target.rec.userStack = this.frames
+          else target.rec.stack = this.frames
+          this.stats.stacks++
+        } else {
+          this.frames = [] // collected and dropped: reported
+          this.stats.orphanStacks++
+          this.diag(tok.src, 'orphan-stack', `expected a record on CPU ${tok.cpu} pid ${tok.pid} before this stack trace, found ${target ? `pid ${target.rec.pid}` : 'none'}`)
+        }
+        return
+      }
+      case 'text':
+        this.frames = null
+        if (this.contOk && this.last && this.last.open && this.last.rec.text !== undefined && !lastUnterminated) {
+          this.last.rec.text += '\n' + tok.text
+          this.stats.continuationLines++
+          return
+        }
+        this.contOk = false
+        if (lastUnterminated) {
+          this.stats.truncatedLines++
+          this.diag(tok.src, 'truncated', `the last line has no newline and does not parse (capture cut short): '${clip(tok.text)}'`)
+        } else this.diag(tok.src, 'unrecognized', `expected ${tok.hint ?? 'a trace record'}, got '${clip(tok.text)}'`)
+        return
+      case 'lost': {
+        this.frames = null
+        this.contOk = false
+        this.stats.lostMarkers++
+        if (tok.count !== undefined) this.stats.lostEvents += tok.count
+        const key = String(tok.cpu)
+        this.stats.lostByCpu[key] = (this.stats.lostByCpu[key] ?? 0) + (tok.count ?? 0)
+        const prev = this.lastByCpu.get(tok.cpu)
+        if (prev) prev.open = false
+        this.diag(tok.src, 'lost-events', `${tok.cpu >= 0 ? `CPU ${tok.cpu}` : 'the tracer'} lost ${tok.count ?? 'an unknown number of'} events here: state built from ${tok.cpu >= 0 ? 'that CPU' : 'the trace'} before this point is incomplete`)
+        this.release()
+        return
+      }
+      case 'info':
+        this.frames = null
+        this.contOk = false
+        if (tok.what === 'segment') this.newSegment()
+        else if (tok.what === 'overwritten' && tok.value && tok.value > 0) {
+          this.stats.overwritten += tok.value
+          this.diag(tok.src, 'overwritten', `the ring buffer overwrote ${tok.value} events before this snapshot (entries-in-buffer < entries-written): the oldest events are missing`)
+        } else if (tok.what === 'cpu-started') {
+          this.diag(tok.src, 'cpu-started', `CPU ${tok.value} buffer starts here: its earlier events were overwritten`)
+        }
+        return
+    }
+  }
+
+  /** End of input: release everything. */
+  end(): void {
+    for (let i = this.head; i < this.q.length; i++) this.q[i]!.open = false
+    this.release()
+    this.frames = null
+    this.last = null
+    this.lastByCpu.clear()
+  }
+
+  private record(rec: RawRecord): void {
+    this.frames = null
+    if (this.segments > 1 && this.isDuplicate(rec)) {
+      this.stats.duplicates++
+      this.contOk = false
+      if (this.stats.duplicates === 1) this.diag(rec.src, 'duplicate', 'this snapshot repeats events of an earlier `cat trace` in the same file; repeated records are dropped and counted')
+      return
+    }
+    if (rec.truncated) this.stats.truncatedLines++
+    const cpu = rec.cpu
+    const cm = this.curMax.get(cpu)
+    if (cm === undefined || rec.tsNs > cm) this.curMax.set(cpu, rec.tsNs)
+    this.recordsInSegment++
+    const prev = this.lastByCpu.get(cpu)
+    if (prev) prev.open = false
+    const e: Entry = {rec, open: true}
+    this.lastByCpu.set(cpu, e)
+    this.last = e
+    this.contOk = rec.text !== undefined
+    this.q.push(e)
+    if (this.q.length - this.head > MAX_OPEN) this.q[this.head]!.open = false
+    this.release()
+  }
+
+  private release(): void {
+    const q = this.q
+    let h = this.head
+    while (h < q.length && !q[h]!.open) this.out.push(q[h++]!.rec)
+    if (h === q.length) {
+      q.length = 0
+      h = 0
+    } else if (h > 1024) {
+      q.splice(0, h)
+      h = 0
+    }
+    this.head = h
+  }
+
+  private newSegment(): void {
+    this.segments++
+    if (this.recordsInSegment === 0) return
+    for (const [cpu, ts] of this.curMax) {
+      const p = this.prevMax.get(cpu)
+      if (p === undefined || ts > p) this.prevMax.set(cpu, ts)
+    }
+    this.curMax.clear()
+    this.recordsInSegment = 0
+  }
+
+  /** A record of a later snapshot that is not newer than what an earlier one showed on its CPU. */
+  private isDuplicate(rec: RawRecord): boolean {
+    const p = this.prevMax.get(rec.cpu)
+    return p !== undefined && rec.tsNs <= p
+  }
+
+  private diag(src: SourcePos, code: string, message: string): void {
+    this.diags.add({src, code, message: `${src.file}:${src.line}: ${message}`})
+  }
+}
+
+function clip(s: string): string {
+  return s.length > 100 ? s.slice(0, 100) + '…' : s
+}

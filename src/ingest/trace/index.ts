@@ -1,0 +1,264 @@
+/**
+ * Reading traces: paths → normalized, time-ordered TraceEvents, with stats and diagnostics.
+ *
+ *   openSource (gzip/…)  →  detect format  →  reader.tokenize per line  →  RecordAssembler
+ *   (stacks, continuations, loss, duplicates)  →  Normalizer (kind, args)  →  WindowSorter per
+ *   file  →  mergeSorted across files
+ *
+ * Bad input never throws a stack trace: a malformed line is skipped, counted and reported as
+ * `file:line: expected …, got …`; `strict` turns the first one into an InputError. A source that
+ * fails mid-way (truncated gzip) ends with its InputError after every event read so far.
+ */
+import {statSync} from 'node:fs'
+
+import type {Kva} from '../../model/address.js'
+import type {Diagnostic, RawRecord, TraceEvent} from '../events.js'
+import {Normalizer} from '../normalize.js'
+import {DEFAULT_WINDOW, mergeSorted, WindowSorter} from '../sorter.js'
+import {InputError, type LineBatch, openSource} from '../source.js'
+import {RecordAssembler} from './assemble.js'
+import {detectFormat, SNIFF_LINES} from './detect.js'
+import {perfReader} from './perf.js'
+import {READERS, readerNames, registerReader} from './registry.js'
+import {DiagnosticSink, newStats, type TraceStats} from './stats.js'
+import {traceCmdReader} from './tracecmd.js'
+import {tracefsReader} from './tracefs.js'
+import type {LineReader, Token, TraceReader} from './types.js'
+
+export {READERS, readerNames, registerReader} from './registry.js'
+export {detectFormat} from './detect.js'
+export type {TraceStats, TraceFileStats} from './stats.js'
+export type {LineReader, StreamReader, Token, TraceReader, ReaderOptions} from './types.js'
+
+registerReader(tracefsReader)
+registerReader(traceCmdReader)
+registerReader(perfReader)
+
+export interface TraceReadOptions {
+  /** Reader name (`tracefs`, `trace-cmd`, `perf`, …); default: detected per file from its first lines. */
+  format?: string
+  /** `--map NAME=KIND` (see normalize.ts). */
+  map?: Record<string, string>
+  /** PAGE_SIZE of the traced kernel. Default 4096. */
+  pageSize?: number
+  /** VMEMMAP_START and PAGE_OFFSET of the traced kernel: set_direct_map_*(struct page *) → VA. */
+  vmemmapStart?: Kva
+  pageOffset?: Kva
+  /** sizeof(struct page), default 64. */
+  structPageSize?: number
+  /** Fail on the first malformed line instead of skipping it. */
+  strict?: boolean
+  /** Sorter window in events per file (default 8192). */
+  window?: number
+  onProgress?: (bytesRead: number, total?: number) => void
+}
+
+export interface TraceRead {
+  /** Events in time order. Iterate once (this or `batches`). */
+  events: AsyncIterable<TraceEvent>
+  /** The same events in arrays (cheaper per event). */
+  batches: AsyncIterable<TraceEvent[]>
+  /** Complete once the events have been drained. */
+  stats: TraceStats
+  /** Kept diagnostics (the first MAX_DIAGNOSTICS_PER_CODE per code; stats.diagnosticsByCode counts all). */
+  diagnostics: Diagnostic[]
+}
+
+export function readTrace(paths: string[], opts: TraceReadOptions = {}): TraceRead {
+  const stats = newStats()
+  const sink = new DiagnosticSink(stats, opts.strict ?? false)
+  let started = false
+  const start = (): AsyncIterable<TraceEvent[]> => {
+    if (started) throw new InputError('readTrace: events can be iterated only once')
+    started = true
+    return run(paths, opts, stats, sink)
+  }
+  const batches: AsyncIterable<TraceEvent[]> = {[Symbol.asyncIterator]: () => start()[Symbol.asyncIterator]()}
+  const events: AsyncIterable<TraceEvent> = {
+    [Symbol.asyncIterator]: () => perEvent(start())[Symbol.asyncIterator](),
+  }
+  return {events, batches, stats, diagnostics: sink.list}
+}
+
+async function* perEvent(b: AsyncIterable<TraceEvent[]>): AsyncGenerator<TraceEvent> {
+  for await (const batch of b) for (let i = 0; i < batch.length; i++) yield batch[i]!
+}
+
+async function* run(paths: string[], opts: TraceReadOptions, stats: TraceStats, sink: DiagnosticSink): AsyncGenerator<TraceEvent[]> {
+  if (paths.length === 0) throw new InputError('no trace file given')
+  if (opts.format !== undefined && !READERS[opts.format]) {
+    throw new InputError(`--format ${opts.format}: unknown trace format; expected one of ${readerNames().join(', ')}`)
+  }
+  const normalizer = new Normalizer(opts)
+  normalizer.onDiagnostic = (d) => sink.add(d)
+  let total: number | undefined = 0
+  for (const p of paths) {
+    if (p === '-') total = undefined
+    else if (total !== undefined) {
+      try {
+        total += statSync(p).size
+      } catch {
+        // openSource reports it
+      }
+    }
+  }
+  const progress = {done: 0}
+  const sources = paths.map((p) => fileEvents(p, opts, stats, sink, normalizer, progress, total))
+  try {
+    for await (const batch of mergeSorted(sources)) {
+      for (let i = 0; i < batch.length; i++) count(stats, batch[i]!)
+      yield batch
+    }
+  } finally {
+    stats.directMapPagesWithoutVmemmap = normalizer.stats.directMapPagesWithoutVmemmap
+    stats.badArgs = normalizer.stats.badArgs
+    const formats = new Set(stats.files.map((f) => f.format))
+    stats.format = formats.size === 1 ? [...formats][0]! : formats.size === 0 ? 'unknown' : 'mixed'
+  }
+}
+
+function inc(o: Record<string, number>, k: string | number): void {
+  o[k] = (o[k] ?? 0) + 1
+}
+
+function count(stats: TraceStats, ev: TraceEvent): void {
+  stats.events++
+  inc(stats.byKind, ev.kind)
+  inc(stats.byProbe, ev.probe)
+  inc(stats.byComm, ev.comm)
+  inc(stats.byCpu, ev.cpu)
+  if (stats.firstTsNs === undefined || ev.tsNs < stats.firstTsNs) stats.firstTsNs = ev.tsNs
+  if (stats.lastTsNs === undefined || ev.tsNs > stats.lastTsNs) stats.lastTsNs = ev.tsNs
+}
+
+async function* fileEvents(
+  path: string,
+  opts: TraceReadOptions,
+  stats: TraceStats,
+  sink: DiagnosticSink,
+  normalizer: Normalizer,
+  progress: {done: number},
+  total: number | undefined,
+): AsyncGenerator<TraceEvent[]> {
+  const src = await openSource(path)
+  const file = {name: src.name, format: 'unknown', lines: 0, bytes: 0}
+  stats.files.push(file)
+  const it = src.batches[Symbol.asyncIterator]()
+  let first: IteratorResult<LineBatch>
+  first = await it.next()
+  if (first.done) return
+  let reader: TraceReader | undefined = opts.format ? READERS[opts.format] : undefined
+  if (!reader) {
+    const d = detectFormat(first.value.lines.slice(0, SNIFF_LINES))
+    reader = d.reader
+    if (!reader) {
+      const sample = first.value.lines.find((l) => l.trim() !== '') ?? ''
+      throw new InputError(
+        `${src.name}:1: cannot tell the trace format from the first lines (got '${sample.slice(0, 80)}'); pass --format (${readerNames().join(', ')})`,
+        src.name,
+        1,
+      )
+    }
+  }
+  file.format = reader.name
+  const assembler = new RecordAssembler(stats, sink)
+  const sorter = new WindowSorter<TraceEvent>(stats, (d) => sink.add(d), opts.window ?? DEFAULT_WINDOW)
+  let lastBytes = 0
+  const account = (b: LineBatch): void => {
+    file.lines += b.lines.length
+    stats.lines += b.lines.length
+    const delta = b.bytesRead - lastBytes
+    lastBytes = b.bytesRead
+    file.bytes += delta
+    stats.bytes += delta
+    progress.done += delta
+    opts.onProgress?.(progress.done, total)
+  }
+  const drain = (): TraceEvent[] => {
+    const out: TraceEvent[] = []
+    const recs = assembler.out
+    if (recs.length) {
+      assembler.out = []
+      for (let i = 0; i < recs.length; i++) sorter.push(normalizer.normalize(recs[i]!), out)
+    }
+    return out
+  }
+  // Batches of the rest of the source, first batch included.
+  async function* rest(): AsyncGenerator<LineBatch> {
+    yield first.value as LineBatch
+    for (;;) {
+      const r = await it.next()
+      if (r.done) return
+      yield r.value
+    }
+  }
+  let failure: unknown
+  try {
+    if (reader.type === 'line') {
+      const lr = reader as LineReader<unknown>
+      const state = lr.newState({file: src.name})
+      for await (const b of rest()) {
+        account(b)
+        const lines = b.lines
+        const n = lines.length
+        const lastOpen = b.unterminated === true
+        for (let i = 0; i < n; i++) {
+          const tok = lr.tokenize(lines[i]!, {file: src.name, line: b.firstLine + i}, state)
+          if (tok === null) continue
+          const cut = lastOpen && i === n - 1
+          if (Array.isArray(tok)) for (const t of tok) assembler.push(t, cut)
+          else assembler.push(tok, cut)
+        }
+        const out = drain()
+        if (out.length) yield out
+      }
+    } else {
+      const counted = (async function* () {
+        for await (const b of rest()) {
+          account(b)
+          yield b
+        }
+      })()
+      for await (const toks of reader.parse(counted, {file: src.name})) {
+        for (const t of toks as Token[]) assembler.push(t)
+        const out = drain()
+        if (out.length) yield out
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof InputError) || opts.strict) throw e
+    failure = e
+  }
+  assembler.end()
+  const out = drain()
+  sorter.flush(out)
+  if (out.length) yield out
+  if (failure !== undefined) throw failure
+}
+
+/** For tests and tools: tokenize + assemble one in-memory text with a given reader (no sorting). */
+export function tokenizeText(readerName: string, text: string, file = '<text>'): {records: RawRecord[]; diagnostics: Diagnostic[]; stats: TraceStats} {
+  const reader = READERS[readerName]
+  if (!reader || reader.type !== 'line') throw new InputError(`${readerName}: not a line reader`)
+  const stats = newStats()
+  const sink = new DiagnosticSink(stats)
+  const asm = new RecordAssembler(stats, sink)
+  const state = reader.newState({file})
+  const lines = text.split('\n')
+  const unterminated = lines[lines.length - 1] !== ''
+  if (!unterminated) lines.pop()
+  const records: RawRecord[] = []
+  lines.forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
+    const tok = reader.tokenize(line, {file, line: i + 1}, state)
+    if (tok === null) return
+    const cut = unterminated && i === lines.length - 1
+    if (Array.isArray(tok)) for (const t of tok) asm.push(t, cut)
+    else asm.push(tok, cut)
+    records.push(...asm.out)
+    asm.out = []
+  })
+  asm.end()
+  records.push(...asm.out)
+  return {records, diagnostics: sink.list, stats}
+}

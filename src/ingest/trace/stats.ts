@@ -1,0 +1,121 @@
+/**
+ * Counters a trace read produces, and the diagnostic sink (bounded: the first examples per code
+ * are kept, every occurrence is counted).
+ */
+import type {Diagnostic} from '../events.js'
+import {InputError} from '../source.js'
+
+export interface TraceFileStats {
+  name: string
+  format: string
+  lines: number
+  bytes: number
+}
+
+export interface TraceStats {
+  /** Lines read, over all files. */
+  lines: number
+  /** Bytes read (compressed bytes for compressed files). */
+  bytes: number
+  /** Normalized events delivered. */
+  events: number
+  byKind: Record<string, number>
+  /** By event name as printed (`set_memory_ro`, `tracing_mark_write`, …): compare with kprobe_profile. */
+  byProbe: Record<string, number>
+  byComm: Record<string, number>
+  byCpu: Record<string, number>
+  firstTsNs?: bigint
+  lastTsNs?: bigint
+  /** Sum of known loss counts (`CPU:N [LOST N EVENTS]`, `[N EVENTS DROPPED]`, perf/bpftrace lost). */
+  lostEvents: number
+  /** Number of loss markers, including those with an unknown count. */
+  lostMarkers: number
+  lostByCpu: Record<string, number>
+  /** entries-written − entries-in-buffer from `# entries-in-buffer/entries-written:` headers. */
+  overwritten: number
+  /** Lines that are neither a record, a header, nor a continuation. */
+  unrecognized: number
+  /** The first few unrecognized lines, `file:line: expected …, got …`. */
+  unrecognizedExamples: Diagnostic[]
+  /** Format of the input ('tracefs', 'trace-cmd', 'perf', …; 'mixed' when files differ). */
+  format: string
+  files: TraceFileStats[]
+  /** Stack traces attached to their event. */
+  stacks: number
+  /** Stack traces with no preceding record of the same CPU and PID. */
+  orphanStacks: number
+  /** Unmatched lines appended to the previous free-text record (multi-line markers). */
+  continuationLines: number
+  /** Records dropped as duplicates of an earlier `cat trace` snapshot in the same file (quirk 12). */
+  duplicates: number
+  /** `[LINE TOO BIG]` records and a cut last line. */
+  truncatedLines: number
+  /** Per-CPU timestamps that went backwards (kept in file order; quirk 20). */
+  clockBackwards: number
+  /** Events that arrived after later-stamped events were already emitted (sorter window exceeded). */
+  lateEvents: number
+  /** set_direct_map_* events whose struct page could not be turned into a VA. */
+  directMapPagesWithoutVmemmap: number
+  /** Events whose address/size arguments did not decode. */
+  badArgs: number
+  /** Occurrences per diagnostic code. */
+  diagnosticsByCode: Record<string, number>
+}
+
+export function newStats(): TraceStats {
+  return {
+    lines: 0,
+    bytes: 0,
+    events: 0,
+    byKind: {},
+    byProbe: {},
+    byComm: {},
+    byCpu: {},
+    firstTsNs: undefined,
+    lastTsNs: undefined,
+    lostEvents: 0,
+    lostMarkers: 0,
+    lostByCpu: {},
+    overwritten: 0,
+    unrecognized: 0,
+    unrecognizedExamples: [],
+    format: 'unknown',
+    files: [],
+    stacks: 0,
+    orphanStacks: 0,
+    continuationLines: 0,
+    duplicates: 0,
+    truncatedLines: 0,
+    clockBackwards: 0,
+    lateEvents: 0,
+    directMapPagesWithoutVmemmap: 0,
+    badArgs: 0,
+    diagnosticsByCode: {},
+  }
+}
+
+/** Diagnostics kept per code; the rest are counted only. */
+export const MAX_DIAGNOSTICS_PER_CODE = 100
+const MAX_UNRECOGNIZED_EXAMPLES = 20
+
+/** Codes that stop a strict read. */
+const FATAL_IN_STRICT = new Set(['unrecognized', 'bad-arg', 'orphan-stack', 'orphan-frame', 'raw-format', 'truncated'])
+
+export class DiagnosticSink {
+  readonly list: Diagnostic[] = []
+  constructor(
+    readonly stats: TraceStats,
+    readonly strict = false,
+  ) {}
+
+  add(d: Diagnostic): void {
+    const by = this.stats.diagnosticsByCode
+    const n = (by[d.code] = (by[d.code] ?? 0) + 1)
+    if (d.code === 'unrecognized') {
+      this.stats.unrecognized++
+      if (this.stats.unrecognizedExamples.length < MAX_UNRECOGNIZED_EXAMPLES) this.stats.unrecognizedExamples.push(d)
+    }
+    if (n <= MAX_DIAGNOSTICS_PER_CODE) this.list.push(d)
+    if (this.strict && FATAL_IN_STRICT.has(d.code)) throw new InputError(d.message, d.src.file, d.src.line)
+  }
+}

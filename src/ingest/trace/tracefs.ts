@@ -1,0 +1,156 @@
+/**
+ * tracefs `trace` / `trace_pipe` / `per_cpu/cpuN/trace` text (kernel/trace/trace_output.c
+ * trace_print_context(), print_trace_line(); trace-formats.md §2.1).
+ *
+ * Accepts every header era (0/4/5/7+ flag columns, 5- and 7-wide PIDs, optional TGID, irq-info
+ * off, counter/uptime clocks), kprobe/kretprobe/fprobe payloads, function-tracer lines with and
+ * without func-args, `<stack trace>` records, `CPU:N [LOST N EVENTS]`, `##### CPU N buffer
+ * started ####`, `[LINE TOO BIG]`, markers. The latency-format layout is parsed (relative
+ * times, with a warning); options/raw output is refused with the option to turn off.
+ */
+import type {Diagnostic, SourcePos} from '../events.js'
+import {
+  type Context,
+  isDigit,
+  newContext,
+  parseBody,
+  quotePrefixEnd,
+  scanContext,
+  scanNoBracketContext,
+  skipSpaces,
+} from './scan.js'
+import type {LineReader, Token} from './types.js'
+
+export interface TracefsState {
+  file: string
+  ctx: Context
+  /** A `# … latency trace v1.1.5` header was seen: lines use the latency layout. */
+  latency: boolean
+  latencyWarned: boolean
+  rawWarned: boolean
+}
+
+const LOST = /^CPU:(\d+) \[LOST (?:(\d+) )?EVENTS\]$/
+const CPU_STARTED = /^##### CPU (\d+) buffer started ####$/
+const ENTRIES = /^# entries-in-buffer\/entries-written: (\d+)\/(\d+)/
+/** options/raw: `pid cpu ts type: N` or `pid cpu ts` + a raw dump (trace_output.c *_raw()). */
+const RAW_LINE = /^\d+ \d+ \d+ /
+
+export function tokenizeTracefs(line: string, pos: SourcePos, st: TracefsState): Token | Token[] | null {
+  let i = line.charCodeAt(0) === 62 /* > */ ? quotePrefixEnd(line) : 0
+  const c0 = line.charCodeAt(i)
+  if (c0 === 35 /* # */) return header(line.slice(i), pos, st)
+  if (i >= line.length) return null
+  // frame lines: " => sym" (one leading space; quirk 14/32: do not count spaces)
+  if (c0 === 32 || c0 === 9 || c0 === 61) {
+    const j = skipSpaces(line, i)
+    if (j >= line.length) return null
+    if (line.charCodeAt(j) === 61 /* = */ && line.charCodeAt(j + 1) === 62 /* > */) {
+      return {t: 'frame', frame: stripSymAddr(line.slice(j + 2).trim()), src: pos}
+    }
+  }
+  const ctx = st.ctx
+  if (!st.latency && scanContext(line, i, ctx)) return parseBody(line, ctx, pos, 'site-func')
+  if (c0 === 67 /* C */) {
+    const m = LOST.exec(line.slice(i))
+    if (m) return {t: 'lost', cpu: Number(m[1]), count: m[2] === undefined ? undefined : Number(m[2]), src: pos}
+  }
+  if (scanNoBracketContext(line, i, ctx)) {
+    const rec = parseBody(line, ctx, pos, 'site-func')
+    if (!st.latencyWarned) {
+      st.latencyWarned = true
+      return [
+        {
+          src: pos,
+          code: 'latency-format',
+          message: `${pos.file}:${pos.line}: latency-format line (comm cut to 8 characters, CPU without brackets, relative times); parsed, but for absolute times and full comms: echo 0 > /sys/kernel/tracing/options/latency-format`,
+        },
+        rec,
+      ]
+    }
+    return rec
+  }
+  if (RAW_LINE.test(line.slice(i)) && isDigit(line.charCodeAt(i))) {
+    return refuseRaw(pos, st)
+  }
+  return {t: 'text', text: line, hint: hintFor(line.slice(i)), src: pos}
+}
+
+function refuseRaw(pos: SourcePos, st: TracefsState): Diagnostic {
+  const first = !st.rawWarned
+  st.rawWarned = true
+  return {
+    src: pos,
+    code: first ? 'raw-format' : 'unrecognized',
+    message: `${pos.file}:${pos.line}: options/raw output (pid cpu ts + raw fields) cannot be replayed: echo 0 > /sys/kernel/tracing/options/raw and capture again`,
+  }
+}
+
+function hintFor(s: string): string {
+  if (/^[A-Za-z_][\w.]*: /.test(s)) return 'a `comm-pid [cpu] ts:` prefix (options/context-info off? turn it on)'
+  return 'a tracefs event line `comm-pid [cpu] flags ts: event: payload`'
+}
+
+/** sym-addr option appends ` <ffff…>` to each symbol. */
+function stripSymAddr(frame: string): string {
+  const lt = frame.lastIndexOf(' <')
+  return lt > 0 && frame.endsWith('>') ? frame.slice(0, lt) : frame
+}
+
+function header(h: string, pos: SourcePos, st: TracefsState): Token | null {
+  if (h.startsWith('##### CPU')) {
+    const m = CPU_STARTED.exec(h)
+    if (m) return {t: 'info', what: 'cpu-started', value: Number(m[1]), src: pos}
+  }
+  if (h.startsWith('# tracer:')) {
+    st.latency = false
+    return {t: 'info', what: 'segment', text: h.slice(9).trim(), src: pos}
+  }
+  if (h.startsWith('# entries-in-buffer')) {
+    const m = ENTRIES.exec(h)
+    if (m) return {t: 'info', what: 'overwritten', value: Number(m[2]) - Number(m[1]), src: pos}
+  }
+  // latency-format header: "# nop latency trace v1.1.5 on …" or the "#  cmd     pid" legend
+  if (/ latency trace v\d/.test(h) || /^#\s+cmd\s+pid\b/.test(h)) {
+    st.latency = true
+    if (!st.latencyWarned) {
+      st.latencyWarned = true
+      return {
+        src: pos,
+        code: 'latency-format',
+        message: `${pos.file}:${pos.line}: latency-format output: times are relative µs and comms cut to 8 characters; parsed as such. For absolute times: echo 0 > /sys/kernel/tracing/options/latency-format`,
+      }
+    }
+  }
+  return {t: 'info', what: 'header', text: h, src: pos}
+}
+
+/** Score the first lines: a `# tracer:` header or tracefs-shaped event lines. */
+export function sniffTracefs(head: readonly string[]): number {
+  let events = 0
+  let singleSpace = 0
+  const ctx = newContext()
+  for (const raw of head) {
+    const l = raw.charCodeAt(0) === 62 ? raw.slice(quotePrefixEnd(raw)) : raw
+    if (l.startsWith('# tracer:') || / latency trace v\d/.test(l)) return 1
+    if (/^CPU:\d+ \[LOST /.test(l) || l.startsWith('##### CPU ')) return 0.9
+    if (/^cpus=\d+$/.test(l)) return 0
+    if (scanContext(l, 0, ctx)) {
+      events++
+      // tracefs prints exactly one space after "event:"; trace-cmd pads names to 20 columns
+      const m = /^([\w.]+):( +)/.exec(l.slice(ctx.body))
+      if (!m || m[2]!.length === 1 || m[1]!.length + 1 >= 20) singleSpace++
+    }
+  }
+  if (events === 0) return 0
+  return singleSpace === events ? 0.8 : 0.3
+}
+
+export const tracefsReader: LineReader<TracefsState> = {
+  type: 'line',
+  name: 'tracefs',
+  description: 'tracefs trace / trace_pipe text (cat /sys/kernel/tracing/trace)',
+  sniff: sniffTracefs,
+  newState: ({file}) => ({file, ctx: newContext(), latency: false, latencyWarned: false, rawWarned: false}),
+  tokenize: tokenizeTracefs,
+}
