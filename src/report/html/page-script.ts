@@ -394,6 +394,7 @@ export const PAGE_SCRIPT = String.raw`
   });
   Promise.all(jobs).then(function () {
     window.__ptreplay.ready = true;
+    window.__ptreplay.readyAt = performance.now();
     document.documentElement.setAttribute('data-ready', '1');
   }, function (e) {
     window.__ptreplay.errors.push(String(e));

@@ -1,0 +1,191 @@
+/**
+ * End to end: the HTML report of a real capture (the 6.19 BBML2 boot), opened in headless
+ * Chromium. Checks that the maps and charts render, that nothing logs an error or asks the
+ * network, that hovering a map cell shows its range, level and attributes, that a click zooms,
+ * and that capture strings stay text. Screenshots go to test-output/e2e/.
+ *
+ * The series and bar sections use the audits of the boot's four snapshots (before, loaded,
+ * bpf, after): real figures through the same API the replay and compare commands use.
+ */
+import {mkdirSync, readFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {readPtdump} from '../../src/ingest/ptdump/index.js'
+import {audit} from '../../src/report/audit.js'
+import {auditHtmlDoc, auditTableSections, captureMeta} from '../../src/report/html/audit-doc.js'
+import {mapColumnFromPageTables} from '../../src/report/html/map-model.js'
+import {type HtmlReportDoc, renderHtmlReport, writeHtmlAtomically} from '../../src/report/html/render.js'
+import {type Chromium, chromiumUnavailable, launchChromium} from './chromium.js'
+
+const SAMPLE = resolve('samples/linux-6.19-bbml2-qemu/max-2G-default')
+const OUT = resolve('test-output/e2e')
+const VERSION = JSON.parse(readFileSync(resolve('package.json'), 'utf8')).version as string
+const EVIL = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+
+const skipReason = chromiumUnavailable()
+if (skipReason) console.warn(`html e2e skipped: ${skipReason}`)
+
+async function sampleDoc(): Promise<HtmlReportDoc> {
+  const names = ['before', 'loaded', 'bpf', 'after']
+  const snaps = await Promise.all(names.map((n) => readPtdump(join(SAMPLE, `kernel_page_tables.${n}`))))
+  const reports = snaps.map((s) => audit(s.pt, s.regions))
+  const loaded = snaps[1]!
+  const kernel = readFileSync(join(SAMPLE, 'uname.txt'), 'utf8').trim().split(/\s+/)[2]!
+  // Events for the hover: the ranges whose attributes changed between before and loaded, as
+  // found by the maps' own records (a stand-in for the trace events replay will pass).
+  const before = snaps[0]!.pt
+  const events: {start: number; end: number; label: string}[] = []
+  for (const r of loaded.pt.runs()) {
+    const b = before.runAt(r.start)
+    if (!b || b.prot !== r.prot || b.lvl !== r.lvl) events.push({start: r.start, end: r.end, label: `changed before→loaded ${EVIL}`})
+  }
+  return {
+    title: `ptreplay report — ${SAMPLE.split('/').slice(-2).join('/')}`,
+    meta: captureMeta(reports[1]!, {kernel, source: 'kernel_page_tables.loaded', comm: EVIL}),
+    version: VERSION,
+    sections: [
+      {kind: 'map', title: 'Fragmentation map (loaded)', columns: [mapColumnFromPageTables(loaded.pt, loaded.regions, {events})]},
+      {
+        kind: 'series',
+        title: 'Table bytes and TLB entries over the boot',
+        xLabel: 'snapshot',
+        series: [
+          {name: 'table bytes', values: reports.map((r) => r.total.tableBytes), format: 'bytes'},
+          {name: 'TLB entries (linear map)', values: reports.map((r) => r.regions.find((x) => x.name === 'linear')!.tlbEntries)},
+        ],
+        markers: [{x: 1, label: 'insmod phase end'}],
+      },
+      {
+        kind: 'bars',
+        title: 'Snapshots side by side',
+        metrics: [{name: 'table bytes', format: 'bytes'}, {name: 'TLB entries'}, {name: 'runs'}],
+        groups: reports.map((r, i) => ({label: names[i]!, values: [r.total.tableBytes, r.total.tlbEntries, r.total.runs]})),
+      },
+      {kind: 'map', title: 'before vs after', columns: [mapColumnFromPageTables(snaps[0]!.pt, snaps[0]!.regions, {label: 'before'}), mapColumnFromPageTables(snaps[3]!.pt, snaps[3]!.regions, {label: EVIL})]},
+      ...auditTableSections(reports[1]!),
+    ],
+  }
+}
+
+describe.skipIf(Boolean(skipReason))(`HTML report in headless Chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let chromium: Chromium
+  let file: string
+  const consoleErrors: string[] = []
+  const requests: string[] = []
+
+  beforeAll(async () => {
+    mkdirSync(OUT, {recursive: true})
+    file = join(OUT, 'report-6.19-loaded.html')
+    writeHtmlAtomically(file, renderHtmlReport(await sampleDoc()))
+    chromium = await launchChromium()
+  }, 120_000)
+
+  afterAll(async () => {
+    await chromium?.close()
+  })
+
+  it('renders maps and charts with no console error and no network request; hover and zoom work; capture text stays text', async () => {
+    const page = await chromium.context.newPage()
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(m.text())
+    })
+    page.on('pageerror', (e) => consoleErrors.push(String(e)))
+    page.on('request', (r) => {
+      if (!r.url().startsWith('file:')) requests.push(r.url())
+    })
+    await page.goto(pathToFileURL(file).href)
+    await page.waitForSelector('html[data-ready="1"]', {timeout: 30_000})
+
+    // Maps: one canvas per region per column, each drawn (not blank).
+    // Browser-side code as a string: the project's TypeScript has no DOM types.
+    const maps = (await page.evaluate(`(() => {
+      const canvases = [...document.querySelectorAll('canvas.map-canvas')]
+      const painted = canvases.map((c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
+        let coloured = 0
+        for (let i = 0; i < d.length; i += 4) if (d[i] !== 255 || d[i + 1] !== 255 || d[i + 2] !== 255) coloured++
+        return coloured
+      })
+      return {state: window.__ptreplay, count: canvases.length, painted}
+    })()`)) as {state: {maps: number; mapsReady: number; errors: string[]}; count: number; painted: number[]}
+    expect(maps.state.errors).toEqual([])
+    expect(maps.count).toBeGreaterThanOrEqual(3)
+    expect(maps.state.mapsReady).toBe(maps.count)
+    expect(maps.painted.every((n) => n > 0)).toBe(true)
+    // Charts: two series panels with a drawn line, four bar groups of three bars.
+    expect(await page.locator('svg.series-panel path.line').count()).toBe(2)
+    expect(await page.locator('svg.bars rect.bar').count()).toBe(12)
+    expect(await page.locator('table.numbers').count()).toBeGreaterThanOrEqual(5)
+
+    // Hover the first cell of the linear map: the 6.19 BBML2 loaded dump block-maps RAM from
+    // the linear-map start (kernel_page_tables.loaded: 0xffff000040000000 …).
+    const linear = page.locator('section#section-0 canvas.map-canvas[data-region="linear"]')
+    const box = (await linear.boundingBox())!
+    await page.mouse.move(box.x + 3, box.y + 3)
+    const tip = page.locator('#tip')
+    await expect.poll(async () => tip.isVisible()).toBe(true)
+    const text = await tip.innerText()
+    expect(text).toMatch(/0xffff0000[0-9a-f]{8}–0xffff0000[0-9a-f]{8}/)
+    expect(text).toMatch(/PUD|PMD|PTE|cont-/)
+    expect(text).toContain('attributes:')
+
+    // Click to zoom: the view shrinks by 8 (cell size printed in the status line).
+    const status = page.locator('section#section-0 .map-region[data-region="linear"] .map-status')
+    const before = await status.innerText()
+    await page.mouse.click(box.x + 3, box.y + 3)
+    await expect.poll(async () => status.innerText()).not.toBe(before)
+    const cellBefore = /cell ([\d.]+ \w+)/.exec(before)![1]
+    const cellAfter = /cell ([\d.]+ \w+)/.exec(await status.innerText())![1]
+    expect(cellAfter).not.toBe(cellBefore)
+
+    // Zoom all the way in: the view ends at one 2 MiB slot of 4 KiB cells.
+    for (let i = 0; i < 12; i++) await page.mouse.click(box.x + 3, box.y + 3)
+    await expect.poll(async () => status.innerText()).toMatch(/\(2 MiB\), cell 4 KiB/)
+    await page.mouse.move(box.x + 3, box.y + 3)
+    const pageTip = await tip.innerText()
+    expect(pageTip).toMatch(/\(4 KiB\)/)
+
+    // Capture strings (a comm, a column label, an event label) are text, never markup.
+    const xss = await page.evaluate('window.__xss')
+    expect(xss).toBeUndefined()
+    expect(await page.locator('dl.meta dd', {hasText: '<script>window.__xss = 1</script>'}).count()).toBe(1)
+    expect(await page.locator('h3', {hasText: '<img src=x'}).count()).toBe(1)
+
+    await page.keyboard.down('Shift')
+    await page.mouse.click(box.x + 3, box.y + 3)
+    await page.keyboard.up('Shift')
+    await page.locator('section#section-0 .map-tools button', {hasText: 'whole extent'}).first().click()
+    await page.mouse.move(box.x + box.width / 3, box.y + 4)
+    await page.screenshot({path: join(OUT, 'report-6.19-loaded.png'), fullPage: true})
+    await page.close()
+
+    expect(consoleErrors).toEqual([])
+    expect(requests).toEqual([])
+  }, 120_000)
+
+  it('the audit report of the loaded snapshot (the README picture) renders without errors', async () => {
+    const snap = await readPtdump(join(SAMPLE, 'kernel_page_tables.loaded'))
+    const kernel = readFileSync(join(SAMPLE, 'uname.txt'), 'utf8').trim().split(/\s+/)[2]!
+    const doc = auditHtmlDoc({report: audit(snap.pt, snap.regions), pt: snap.pt, regions: snap.regions, source: 'samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded', version: VERSION, kernel})
+    const auditFile = join(OUT, 'audit-6.19-loaded.html')
+    writeHtmlAtomically(auditFile, renderHtmlReport(doc))
+    const page = await chromium.context.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(String(e)))
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text())
+    })
+    await page.goto(pathToFileURL(auditFile).href)
+    await page.waitForSelector('html[data-ready="1"]', {timeout: 30_000})
+    const canvas = page.locator('canvas.map-canvas[data-region="linear"]')
+    const box = (await canvas.boundingBox())!
+    // Hover a cell in the split (cont-PTE/PTE) stretch near the start of the linear map.
+    await page.mouse.move(box.x + box.width * 0.3, box.y + 4)
+    await expect.poll(async () => page.locator('#tip').isVisible()).toBe(true)
+    await page.screenshot({path: join(OUT, 'audit-6.19-loaded.png'), clip: {x: 0, y: 0, width: 1280, height: 900}})
+    await page.close()
+    expect(errors).toEqual([])
+  }, 120_000)
+})
