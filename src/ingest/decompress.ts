@@ -17,8 +17,12 @@
 import {Readable, Transform} from 'node:stream'
 import type {ReadableStream as WebReadableStream} from 'node:stream/web'
 import {Decompress} from 'fzstd'
-import {XzReadableStream} from 'xz-decompress'
+// xz-decompress is a webpack-built CommonJS bundle: Node's ESM loader cannot see its named
+// exports, so take them from the default (module.exports).
+import xzDecompress from 'xz-decompress'
 import {registerDecompressor} from './source.js'
+
+const {XzReadableStream} = xzDecompress
 
 /** zstd frame magic 0xFD2FB528 little-endian (RFC 8878 §3.1.1). */
 export const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd]
