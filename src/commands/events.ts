@@ -1,0 +1,236 @@
+import {existsSync, statSync} from 'node:fs'
+import {Args, Command, Flags} from '@oclif/core'
+import ora, {type Ora} from 'ora'
+
+import {bundleInfo, bundleTrace} from '../capture/bundle.js'
+import {asCliError} from '../cli/flags.js'
+import '../ingest/decompress.js'
+import type {Diagnostic} from '../ingest/events.js'
+import {InputError} from '../ingest/source.js'
+import '../ingest/trace/bpftrace.js'
+import '../ingest/trace/csv.js'
+import {readerNames, readTrace, type TraceStats} from '../ingest/trace/index.js'
+import {AtomicWriter, EXPORT_FORMATS, EventExporter, type ExportFormat} from '../report/events-export.js'
+import {fmtBytes, renderTable} from '../report/table.js'
+
+/** Inputs above this size get a progress spinner (on a TTY, without --json). */
+const PROGRESS_MIN_BYTES = 4 * 1024 * 1024
+
+export interface EventsResult {
+  inputs: {path: string; format: string; lines: number; bytes: number}[]
+  format: string
+  events: number
+  span: {firstNs?: string; lastNs?: string; seconds?: number}
+  byKind: Record<string, number>
+  byProbe: Record<string, number>
+  byComm: Record<string, number>
+  byCpu: Record<string, number>
+  lost: {events: number; markers: number; byCpu: Record<string, number>; overwritten: number}
+  unrecognized: {lines: number; examples: string[]}
+  stacks: number
+  diagnostics: {byCode: Record<string, number>; first: string[]}
+  output?: {path: string; to: ExportFormat; events: number}
+}
+
+export default class Events extends Command {
+  static override summary = 'Summarize a trace of page-permission events, or convert it to CSV/JSON.'
+
+  static override description = `Reads traces in any supported format (detected from the first lines, or --format):
+tracefs trace/trace_pipe, trace-cmd report, perf script, bpftrace (text and -f json, the
+capture-script's "PGP " lines) and CSV (the CSV trace schema); gzip, zstd and xz by magic bytes;
+a capture bundle directory (its trace.txt, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv).
+Several inputs are merged in time order.
+
+Prints events per kind, probe, comm and CPU, the time span, lost events and the lines it did
+not understand (first examples with file:line). With --output, writes the normalized events as
+CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), atomically.`
+
+  static override examples = [
+    {description: 'Summary of a real capture', command: '<%= config.bin %> events samples/debian-6.1-qemu/max-2G-default/trace.txt'},
+    {description: 'A bundle directory written by capture-script', command: '<%= config.bin %> events bundle/'},
+    {description: 'Convert to CSV', command: '<%= config.bin %> events trace.txt.zst --output events.csv --to csv'},
+    {description: 'A trace whose probes have custom names', command: '<%= config.bin %> events my.trace --map cmc=__change_memory_common --map ro=set_memory_ro'},
+  ]
+
+  static override enableJsonFlag = true
+  static override strict = false
+
+  static override args = {
+    trace: Args.string({description: 'trace file(s), bundle directories, or - for stdin', required: true}),
+  }
+
+  static override flags = {
+    format: Flags.string({description: 'Input format instead of detection (tracefs, trace-cmd, perf, bpftrace, bpftrace-json, csv).'}),
+    map: Flags.string({description: 'NAME=KIND: treat event or symbol NAME as kernel function or event kind KIND (repeatable).', multiple: true}),
+    'page-size': Flags.string({description: 'PAGE_SIZE of the traced kernel (4k, 16k, 64k or bytes); default from the bundle, else 4k.'}),
+    strict: Flags.boolean({description: 'Fail on the first line that does not parse.', default: false}),
+    output: Flags.string({char: 'o', description: 'Write the normalized events to this file (written to a temp file, then renamed).'}),
+    to: Flags.string({description: 'Output format for --output (default from its extension, else ndjson).', options: [...EXPORT_FORMATS]}),
+  }
+
+  async run(): Promise<EventsResult> {
+    const {argv, flags} = await this.parse(Events)
+    const inputs = (argv as string[]).length ? (argv as string[]) : []
+    const json = this.jsonEnabled()
+    let pageSize: number | undefined
+    const paths: string[] = []
+    for (const p of inputs) {
+      if (p !== '-' && existsSync(p) && statSync(p).isDirectory()) {
+        const t = bundleTrace(p)
+        if (!t) this.error(`${p}: a directory without a trace (expected trace.txt, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv)`, {exit: 2})
+        pageSize ??= bundleInfo(p).pageSize
+        paths.push(t.path)
+      } else paths.push(p)
+    }
+    if (flags['page-size'] !== undefined) pageSize = parsePageSizeFlag(flags['page-size'], (m) => this.error(m, {exit: 2}))
+    if (flags.format !== undefined && !readerNames().includes(flags.format)) {
+      this.error(`--format ${flags.format}: unknown trace format; expected one of ${readerNames().join(', ')}`, {exit: 2})
+    }
+    const map: Record<string, string> = {}
+    for (const m of flags.map ?? []) {
+      const eq = m.indexOf('=')
+      if (eq <= 0 || eq === m.length - 1) this.error(`--map ${m}: expected NAME=KIND`, {exit: 2})
+      map[m.slice(0, eq)] = m.slice(eq + 1)
+    }
+    const to: ExportFormat | undefined = flags.output ? ((flags.to as ExportFormat | undefined) ?? formatFromName(flags.output)) : undefined
+    if (flags.to && !flags.output) this.error('--to needs --output FILE', {exit: 2})
+
+    let spinner: Ora | undefined
+    const started = Date.now()
+    let eventsSoFar = 0
+    let lastDraw = 0
+    const onProgress = (done: number, total?: number) => {
+      const now = Date.now()
+      if (now - lastDraw < 150) return
+      lastDraw = now
+      if (!spinner) {
+        if (json || !process.stderr.isTTY || total === undefined || total < PROGRESS_MIN_BYTES) return
+        spinner = ora({stream: process.stderr, text: 'reading'}).start()
+      }
+      const s = (now - started) / 1000
+      spinner.text = `read ${fmtBytes(done)} / ${fmtBytes(total ?? 0)}, ${Math.round(eventsSoFar / Math.max(s, 0.001)).toLocaleString('en-US')} events/s`
+    }
+
+    const read = readTrace(paths, {format: flags.format, map, pageSize, strict: flags.strict, onProgress})
+    let writer: AtomicWriter | undefined
+    let exporter: EventExporter | undefined
+    try {
+      if (flags.output && to) {
+        writer = new AtomicWriter(flags.output)
+        exporter = new EventExporter(writer, to)
+        await exporter.begin()
+      }
+      for await (const batch of read.batches) {
+        eventsSoFar += batch.length
+        if (exporter) await exporter.add(batch)
+      }
+      if (exporter) {
+        await exporter.end()
+        await writer!.commit()
+      }
+    } catch (e) {
+      writer?.abort()
+      spinner?.stop()
+      if (e instanceof InputError) this.error(e.message, {exit: 2})
+      if ((e as NodeJS.ErrnoException).code && flags.output) this.error(`${flags.output}: cannot write (${(e as NodeJS.ErrnoException).code})`, {exit: 2})
+      asCliError(e)
+    }
+    spinner?.stop()
+    const result = summarize(read.stats, read.diagnostics)
+    if (exporter && flags.output && to) result.output = {path: flags.output, to, events: exporter.count}
+    if (!json) for (const line of renderSummary(result)) this.log(line)
+    return result
+  }
+}
+
+function parsePageSizeFlag(text: string, fail: (m: string) => never): number {
+  const m = /^(\d+)(k|K|kb|KB)?$/.exec(text.trim())
+  const n = m ? Number(m[1]) * (m[2] ? 1024 : 1) : NaN
+  if (n !== 4096 && n !== 16384 && n !== 65536) fail(`--page-size ${text}: expected 4k, 16k or 64k`)
+  return n
+}
+
+function formatFromName(path: string): ExportFormat {
+  if (/\.csv$/i.test(path)) return 'csv'
+  if (/\.json$/i.test(path)) return 'json'
+  return 'ndjson'
+}
+
+export function summarize(stats: TraceStats, diagnostics: Diagnostic[]): EventsResult {
+  const first = stats.firstTsNs
+  const last = stats.lastTsNs
+  return {
+    inputs: stats.files.map((f) => ({path: f.name, format: f.format, lines: f.lines, bytes: f.bytes})),
+    format: stats.format,
+    events: stats.events,
+    span: {
+      firstNs: first?.toString(),
+      lastNs: last?.toString(),
+      seconds: first !== undefined && last !== undefined ? Number(last - first) / 1e9 : undefined,
+    },
+    byKind: sortDesc(stats.byKind),
+    byProbe: sortDesc(stats.byProbe),
+    byComm: sortDesc(stats.byComm),
+    byCpu: stats.byCpu,
+    lost: {events: stats.lostEvents, markers: stats.lostMarkers, byCpu: stats.lostByCpu, overwritten: stats.overwritten},
+    unrecognized: {lines: stats.unrecognized, examples: stats.unrecognizedExamples.map((d) => d.message)},
+    stacks: stats.stacks,
+    diagnostics: {
+      byCode: stats.diagnosticsByCode,
+      first: diagnostics.filter((d) => d.code !== 'unrecognized').slice(0, 10).map((d) => d.message),
+    },
+  }
+}
+
+function sortDesc(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)))
+}
+
+const n = (x: number) => x.toLocaleString('en-US')
+
+function secondsOf(ns: string): string {
+  const b = BigInt(ns)
+  return `${b / 1_000_000_000n}.${(b % 1_000_000_000n).toString().padStart(9, '0')}`
+}
+
+/** Human summary (stdout). */
+export function renderSummary(r: EventsResult): string[] {
+  const out: string[] = []
+  for (const i of r.inputs) out.push(`${i.path}: ${i.format}, ${n(i.lines)} lines, ${fmtBytes(i.bytes)}`)
+  const span =
+    r.span.firstNs !== undefined && r.span.lastNs !== undefined
+      ? ` over ${r.span.seconds!.toFixed(6)} s (${secondsOf(r.span.firstNs)} → ${secondsOf(r.span.lastNs)})`
+      : ''
+  out.push(`${n(r.events)} events${span}${r.stacks ? `, ${n(r.stacks)} with a kernel stack` : ''}`)
+  const table = (title: string, o: Record<string, number>, limit = 20) => {
+    const rows = Object.entries(o)
+    if (!rows.length) return
+    out.push('')
+    const shown = rows.slice(0, limit).map(([k, v]) => [k, n(v)])
+    if (rows.length > limit) shown.push([`(${rows.length - limit} more)`, n(rows.slice(limit).reduce((s, [, v]) => s + v, 0))])
+    out.push(...renderTable([{header: title, align: 'left'}, {header: 'events'}], shown))
+  }
+  table('kind', r.byKind)
+  table('probe', r.byProbe)
+  table('comm', r.byComm, 10)
+  table('cpu', Object.fromEntries(Object.entries(r.byCpu).sort((a, b) => Number(a[0]) - Number(b[0]))))
+  out.push('')
+  if (r.lost.markers === 0 && r.lost.overwritten === 0) out.push('lost events: none reported')
+  else {
+    const per = Object.entries(r.lost.byCpu)
+      .map(([c, v]) => `${c === '-1' ? 'tracer' : `CPU ${c}`}: ${n(v)}`)
+      .join(', ')
+    out.push(`lost events: ${n(r.lost.events)} in ${n(r.lost.markers)} loss markers${per ? ` (${per})` : ''}${r.lost.overwritten ? `; ${n(r.lost.overwritten)} overwritten before the snapshot` : ''}`)
+  }
+  if (r.unrecognized.lines) {
+    out.push(`unrecognized lines: ${n(r.unrecognized.lines)}; first:`)
+    for (const e of r.unrecognized.examples.slice(0, 5)) out.push(`  ${e}`)
+  }
+  const other = Object.entries(r.diagnostics.byCode).filter(([c]) => c !== 'unrecognized' && c !== 'lost-events')
+  if (other.length) {
+    out.push(`diagnostics: ${other.map(([c, v]) => `${c} ${n(v)}`).join(', ')}`)
+    for (const d of r.diagnostics.first.filter((m) => !/ lost /.test(m)).slice(0, 5)) out.push(`  ${d}`)
+  }
+  if (r.output) out.push(`wrote ${n(r.output.events)} events to ${r.output.path} (${r.output.to})`)
+  return out
+}

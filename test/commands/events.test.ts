@@ -1,0 +1,180 @@
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it, vi} from 'vitest'
+
+import Events, {type EventsResult} from '../../src/commands/events.js'
+import '../../src/ingest/decompress.js'
+import '../../src/ingest/trace/bpftrace.js'
+import '../../src/ingest/trace/csv.js'
+import {readTrace} from '../../src/ingest/trace/index.js'
+import {eventToJson} from '../../src/report/events-export.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'ptreplay-events-'))
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+const S61 = 'samples/debian-6.1-qemu/max-2G-default'
+const S619 = 'samples/linux-6.19-bbml2-qemu/max-2G-default'
+
+/**
+ * Run the command in-process; stdout/stderr captured so the test output stays clean (oclif
+ * writes through console.log/console.error, ora through process.stderr).
+ */
+async function run(argv: string[]): Promise<{result?: EventsResult; error?: Error & {oclif?: {exit?: number}}; stdout: string; stderr: string}> {
+  const out = process.stdout.write.bind(process.stdout)
+  const err = process.stderr.write.bind(process.stderr)
+  let stdout = ''
+  let stderr = ''
+  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write
+  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (stdout += a.join(' ') + '\n'))
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (stderr += a.join(' ') + '\n'))
+  try {
+    const result = (await Events.run(argv, process.cwd())) as EventsResult
+    return {result, stdout, stderr}
+  } catch (e) {
+    return {error: e as Error, stdout, stderr}
+  } finally {
+    process.stdout.write = out
+    process.stderr.write = err
+    log.mockRestore()
+    error.mockRestore()
+  }
+}
+
+/** kprobe_profile: `  name   hits   misses` → {name: hits} for probes that fired. */
+function profile(path: string): Record<string, number> {
+  const o: Record<string, number> = {}
+  for (const l of readFileSync(path, 'utf8').trim().split('\n')) {
+    const [name, hits] = l.trim().split(/\s+/)
+    if (Number(hits) > 0) o[name!] = Number(hits)
+  }
+  return o
+}
+
+async function normalized(path: string): Promise<Record<string, unknown>[]> {
+  const r = readTrace([path])
+  const out: Record<string, unknown>[] = []
+  for await (const b of r.batches) for (const ev of b) out.push(eventToJson(ev))
+  return out
+}
+
+describe('events: summary', () => {
+  it('per probe counts of the real 6.1 capture equal the kernel kprobe_profile hit counts', async () => {
+    const {result, stdout} = await run([`${S61}/trace.txt`, '--json'])
+    expect(result!.events).toBe(13361)
+    const {tracing_mark_write: markers, ...probes} = result!.byProbe
+    expect(probes).toEqual(profile(`${S61}/kprobe_profile`))
+    expect(markers).toBe(46)
+    expect(result!.byCpu).toEqual({0: 5157, 1: 8204})
+    expect(result!.span).toEqual({firstNs: '39762255000', lastNs: '68654906000', seconds: 28.892651})
+    expect(result!.lost).toEqual({events: 0, markers: 0, byCpu: {}, overwritten: 0})
+    expect(result!.unrecognized.lines).toBe(0)
+    // --json: stdout is exactly the JSON document.
+    expect(JSON.parse(stdout).events).toBe(13361)
+  })
+
+  it('a bundle directory (the 6.19 sample, gzip) reads its trace.txt; counts match kprobe_profile', async () => {
+    const {result} = await run([S619, '--json'])
+    expect(result!.inputs[0]!.path).toBe(join(S619, 'trace.txt.gz'))
+    const {tracing_mark_write: _m, ...probes} = result!.byProbe
+    expect(probes).toEqual(profile(`${S619}/kprobe_profile`))
+  })
+
+  it('human output: tables on stdout, nothing on stderr (not a TTY: no spinner)', async () => {
+    const {stdout, stderr} = await run([`${S61}/trace.txt`])
+    expect(stdout).toMatch(/^samples\/debian-6\.1-qemu\/max-2G-default\/trace\.txt: tracefs, 13,373 lines/)
+    expect(stdout).toContain('13,361 events over 28.892651 s (39.762255000 → 68.654906000)')
+    expect(stdout).toMatch(/__change_memory_common\s+10,203/)
+    expect(stdout).toContain('lost events: none reported')
+    expect(stderr).toBe('')
+  })
+
+  it('loss markers, unrecognized lines and --map', async () => {
+    const path = join(dir, 'small.trace')
+    writeFileSync(
+      path,
+      [
+        '          insmod-127     [001] d....    39.894771: ro: (set_memory_ro+0x0/0x30) addr=0xffffcc0d8602b000 numpages=0x1',
+        'CPU:1 [LOST 801 EVENTS]',
+        '          insmod-127     [001] d....    39.897689: cmc: (0xffff800080021d28) start=0xffff00000a255000 size=0x1000 set_mask=0x80 clear_mask=0x8000000000000',
+        'this is not a trace line',
+        '',
+      ].join('\n'),
+    )
+    const {result} = await run([path, '--json', '--map', 'cmc=__change_memory_common'])
+    expect(result!.byKind).toEqual({set_memory: 1, change_range: 1})
+    expect(result!.lost).toMatchObject({events: 801, markers: 1, byCpu: {1: 801}})
+    expect(result!.unrecognized.lines).toBe(1)
+    expect(result!.unrecognized.examples[0]).toMatch(/small\.trace:4: .*this is not a trace line/)
+    const strict = await run([path, '--strict', '--map', 'cmc=__change_memory_common'])
+    expect(strict.error?.oclif?.exit).toBe(2)
+    expect(strict.error!.message).toMatch(/small\.trace:4:/)
+  })
+})
+
+describe('events: conversion', () => {
+  it('CSV of the real 6.1 capture reads back to identical normalized events', async () => {
+    const out = join(dir, 'e61.csv')
+    const {result} = await run([`${S61}/trace_stacktrace.txt`, '--output', out, '--json'])
+    expect(result!.output).toEqual({path: out, to: 'csv', events: 13400})
+    const strip = (e: Record<string, unknown>) => {
+      const {src: _s, ...rest} = e
+      return rest
+    }
+    const a = (await normalized(`${S61}/trace_stacktrace.txt`)).map(strip)
+    const b = (await normalized(out)).map(strip)
+    expect(b.length).toBe(a.length)
+    expect(b).toEqual(a)
+    expect(a.filter((e) => e.stack).length).toBeGreaterThan(13000)
+  })
+
+  it('JSON is one array, NDJSON one object a line, same events', async () => {
+    const j = join(dir, 'e.json')
+    const nd = join(dir, 'e.ndjson')
+    await run([`${S61}/trace.txt`, '-o', j])
+    await run([`${S61}/trace.txt`, '-o', nd])
+    const arr = JSON.parse(readFileSync(j, 'utf8')) as Record<string, unknown>[]
+    const lines = readFileSync(nd, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(arr.length).toBe(13361)
+    expect(lines).toEqual(arr)
+    expect(arr[2]).toMatchObject({ts_ns: '39894771000', kind: 'set_memory', fn: 'set_memory_ro', addr: '0xffffcc0d8602b000', pages: 1, size: 4096})
+  })
+
+  it('a failure mid-read leaves no output file and an existing target untouched', async () => {
+    const cut = join(dir, 'cut.gz')
+    const gz = execFileSync('gzip', ['-c', `${S61}/trace.txt`])
+    writeFileSync(cut, gz.subarray(0, Math.floor(gz.length / 2)))
+    const target = join(dir, 'keep.csv')
+    writeFileSync(target, 'previous content\n')
+    const r = await run([cut, '-o', target])
+    expect(r.error?.oclif?.exit).toBe(2)
+    expect(r.error!.message).toMatch(/cut\.gz:\d+: truncated compressed input/)
+    expect(readFileSync(target, 'utf8')).toBe('previous content\n')
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([])
+  })
+
+  it('an unwritable output is one clear error', async () => {
+    mkdirSync(join(dir, 'ro'), {recursive: true})
+    const r = await run([`${S61}/trace.txt`, '-o', join(dir, 'no-such-dir', 'x.csv')])
+    expect(r.error?.oclif?.exit).toBe(2)
+    expect(r.error!.message).toMatch(/x\.csv: cannot write \(ENOENT\)/)
+    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false)
+  })
+})
+
+describe('events: errors', () => {
+  it('missing file, unknown content, unknown --format, bad --map: one line, exit 2', async () => {
+    const missing = await run(['/nonexistent/trace.txt'])
+    expect(missing.error!.message).toBe('/nonexistent/trace.txt: cannot read (ENOENT)')
+    expect(missing.error!.oclif?.exit).toBe(2)
+    const junk = join(dir, 'junk.txt')
+    writeFileSync(junk, 'hello world\n')
+    const bad = await run([junk])
+    expect(bad.error!.message).toMatch(/junk\.txt:1: cannot tell the trace format from the first lines \(got 'hello world'\); pass --format/)
+    expect((await run([junk, '--format', 'nope'])).error!.message).toMatch(/^--format nope: unknown trace format; expected one of /)
+    expect((await run([junk, '--map', 'nokind'])).error!.message).toBe('--map nokind: expected NAME=KIND')
+    expect((await run([junk, '--page-size', '8k'])).error!.message).toBe('--page-size 8k: expected 4k, 16k or 64k')
+  })
+})
