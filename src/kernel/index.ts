@@ -1,0 +1,42 @@
+/**
+ * The kernel mechanisms the replay engine calls (kernel-model.md §4–§6). Each function mirrors the
+ * kernel function of the same camelCased name; see the file it comes from for the citation.
+ */
+export * from './context.js'
+export {
+  entryAtLevel,
+  linearMapMaybeSplitToPtes,
+  linearMapSplitToPtes,
+  rangeSplitToPtes,
+  splitContpmd,
+  splitContpte,
+  splitKernelLeafMapping,
+  splitKernelLeafMappingLocked,
+  splitPmd,
+  splitPud,
+} from './split.js'
+export {
+  __changeMemoryCommon,
+  PTE_MAYBE_GP,
+  applyToPageRange,
+  changeMemoryCommon,
+  pageAddress,
+  pageattrWalk,
+  rangePresent,
+  setDirectMapDefaultNoflush,
+  setDirectMapInvalidNoflush,
+  setDirectMapValidNoflush,
+  setMemoryNx,
+  setMemoryRo,
+  setMemoryRox,
+  setMemoryRw,
+  setMemoryValid,
+  setMemoryX,
+  updateRangeProt,
+  type VmArea,
+  vmResetPerms,
+} from './pageattr.js'
+export {type CollapseOpts, collapseAfterChange, tryCollapseAliasesOf, tryCollapseKernelPmd, tryCollapseKernelPud, tryCollapseVmallocRange} from './collapse.js'
+export {collapseLargePages, cpaChangeRange, cpaCollapseLargePages} from './x86-cpa.js'
+export {type MapMemOptions, type MapMemResult, type MemBank, mapMem, pageKernelProt} from './map-mem.js'
+export * from './policy.js'
