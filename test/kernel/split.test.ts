@@ -1,7 +1,11 @@
 import {describe, expect, it} from 'vitest'
 
 import {HOLE, PageTables} from '../../src/model/pagetable.js'
-import {P_NG, P_VALID} from '../../src/model/prot.js'
+import {makeGeometry} from '../../src/model/geometry.js'
+import {HW, P_NG, P_RDONLY, P_VALID} from '../../src/model/prot.js'
+import {makeContext} from '../../src/kernel/context.js'
+import {mapMem} from '../../src/kernel/map-mem.js'
+import {updateRangeProt} from '../../src/kernel/pageattr.js'
 import {
   linearMapMaybeSplitToPtes,
   rangeSplitToPtes,
@@ -186,5 +190,29 @@ describe('rangeSplitToPtes / linearMapSplitToPtes (mmu.c v6.19.9)', () => {
     expect(ctx.counters.split_pmd).toBe(1)
     expect(pt.runAt(LIN)!.prot & P_VALID).toBe(P_VALID)
     expect(ctx.warnings.length).toBe(1)
+  })
+})
+
+describe('other geometries (16K/64K granules, 2, 3 and 5 levels)', () => {
+  it.each([
+    [16384, 47],
+    [65536, 42],
+    [65536, 48],
+    [4096, 39],
+    [4096, 52],
+  ] as const)('%i-byte pages, %i-bit VA: boot map, one-page split and RO change stay consistent', (pageSize, vaBits) => {
+    const g = makeGeometry(pageSize, vaBits)
+    const r = mapMem({geo: g, cfg: makePolicy('bbml2').cfg, banks: [{start: 0x40000000, end: 0xc0000000}], memstartAddr: 0x40000000})
+    expect(r.pt.recountTables()).toEqual(r.pt.tables)
+    const ctx = makeContext(r.pt, makePolicy('bbml2').cfg, {linear: r.linear})
+    const a = r.linear.start + 0x12340000 + 3 * pageSize
+    expect(updateRangeProt(ctx, a, pageSize, HW.PTE_RDONLY, 0n)).toBe(0)
+    const e = r.pt.entryAt(a)!
+    expect(e).toMatchObject({lvl: 0, cont: false})
+    expect(e.prot & P_RDONLY).toBe(P_RDONLY)
+    // At most one new table per level below the block that held the page (§5.2: 16K/64K ≤ 1 per boundary).
+    expect(ctx.tablePagesAllocated).toBeLessThanOrEqual(g.pudBlocks ? 2 : 1)
+    expect(r.pt.recountTables()).toEqual(r.pt.tables)
+    expect(r.pt.check()).toEqual([])
   })
 })
