@@ -95,7 +95,9 @@ export async function openSource(path: string, stdin: Readable = process.stdin):
       size = st.size
     } catch (e) {
       if (e instanceof InputError) throw e
-      throw new InputError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`)
+      const code = (e as NodeJS.ErrnoException).code
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(e))
+      throw new InputError(`${path}: cannot read: ${why}`)
     }
     raw = createReadStream(path, {highWaterMark: 1 << 20})
   }

@@ -1,0 +1,85 @@
+import {Args, Command, Flags} from '@oclif/core'
+
+import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
+import {readPtdump} from '../ingest/ptdump/index.js'
+import {type AuditReport, audit} from '../report/audit.js'
+import {renderAuditText} from '../report/audit-text.js'
+
+export interface AuditResult extends AuditReport {
+  source: string
+  geometryReason: string
+  era: string
+  lines: number
+  diagnostics: {count: number; byCode: Record<string, number>; first: string[]}
+}
+
+export default class Audit extends Command {
+  static override summary = 'What a kernel page-table snapshot costs: leaf sizes, TLB entries, table pages, per region.'
+
+  static override description = `Reads an arm64 ptdump (/sys/kernel/debug/kernel_page_tables, kernels 5.4 to 6.19+; a
+file, a .gz, or - for stdin), rebuilds the kernel page tables exactly and reports, for each
+region (linear map, modules, vmalloc, vmemmap, fixmap, PCI I/O, KASAN shadow) and in total:
+
+  - mapped bytes per leaf size: PUD (1G), cont-PMD, PMD, cont-PTE, PTE;
+  - TLB entries needed (one per block, per aligned contiguous group, per page);
+  - page-table pages per level and their bytes;
+  - the same for two reference points: PTE-only (rodata=full without BBML2) and ideal
+    (the fewest leaves the attribute boundaries allow).
+
+The granule and VA size are inferred from the dump; pass --granule/--va-bits when they cannot be.
+Lines the reader does not understand are reported as file:line diagnostics and skipped
+(--strict makes them fatal).`
+
+  static override examples = [
+    {description: 'Audit a bundled real capture (Debian 6.1, rodata=full, 4K/48)', command: '<%= config.bin %> audit samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after'},
+    {description: 'On the target machine, straight from debugfs', command: 'sudo cat /sys/kernel/debug/kernel_page_tables | <%= config.bin %> audit -'},
+    {description: 'Machine-readable (schema in README)', command: '<%= config.bin %> audit dump.txt.gz --json'},
+  ]
+
+  static override enableJsonFlag = true
+
+  static override args = {
+    ptdump: Args.string({description: 'ptdump text file (.gz ok), or - for stdin', required: true}),
+  }
+
+  static override flags = {
+    ...snapshotFlags,
+    all: Flags.boolean({description: 'Also list regions with nothing mapped.', default: false}),
+  }
+
+  async run(): Promise<AuditResult> {
+    const {args, flags} = await this.parse(Audit)
+    let result: AuditResult
+    try {
+      const snap = await readPtdump(args.ptdump, ptdumpOptions(flags))
+      if (snap.rangeLines === 0) {
+        const first = snap.diagnostics[0]
+        this.error(`${snap.source}: not a ptdump (no range lines)${first ? `; ${first.src.file}:${first.src.line}: ${first.message}` : ''}`, {exit: 2})
+      }
+      const report = audit(snap.pt, snap.regions)
+      result = {
+        source: snap.source,
+        geometryReason: snap.geometryReason,
+        era: snap.era,
+        lines: snap.lineCount,
+        diagnostics: {
+          count: snap.diagnostics.length,
+          byCode: snap.diagnosticCounts,
+          first: snap.diagnostics.slice(0, 10).map((d) => `${d.src.file}:${d.src.line}: ${d.message}`),
+        },
+        ...report,
+      }
+    } catch (e) {
+      asCliError(e)
+    }
+    if (!this.jsonEnabled()) {
+      this.log(`${result.source}: ${result.lines} lines, ${result.geometryReason}`)
+      for (const line of renderAuditText(result, {regionsWithNothing: flags.all})) this.log(line)
+      if (result.diagnostics.count) {
+        this.logToStderr(`\n${result.diagnostics.count} diagnostics (${Object.entries(result.diagnostics.byCode).map(([k, v]) => `${k}: ${v}`).join(', ')}); first:`)
+        for (const d of result.diagnostics.first) this.logToStderr(`  ${d}`)
+      }
+    }
+    return result
+  }
+}
