@@ -23,9 +23,10 @@ export interface GeometryEvidence {
    * Where the linear map starts, as far as the dump tells: 'exact' = the first line after
    * "Linear Mapping start" (v5.6+ prints every entry from PAGE_OFFSET); 'at-least' = v5.4 (first
    * *mapped* entry, in [PAGE_OFFSET, PAGE_END)); 'upper-bound' = PAGE_OFFSET ≤ kva (v5.6–5.11
-   * first line's end, or the first line of a headerless excerpt), preferring equality.
+   * first line of a headerless excerpt); 'bug-end' = the end of the v5.6–5.11 first line:
+   * PAGE_OFFSET ≤ kva, and equal unless the first PGD entry was empty.
    */
-  linearStart?: {kva: Kva; mode: 'exact' | 'at-least' | 'upper-bound'}
+  linearStart?: {kva: Kva; mode: 'exact' | 'at-least' | 'upper-bound' | 'bug-end'}
   /** VA sizes to consider per granule (from the era), default: every supported one. */
   vaBits?: Readonly<Record<number, readonly number[]>>
 }
@@ -100,7 +101,7 @@ export function detectGeometry(
   else if (fits.length > 1) {
     // v5.6–5.11 first line: PAGE_OFFSET ≤ its end; the usual case is equality.
     const ls = ev.linearStart
-    const exact = ls ? fits.filter((f) => pageOffsetKva(f.va) === ls.kva) : []
+    const exact = ls?.mode === 'bug-end' ? fits.filter((f) => pageOffsetKva(f.va) === ls.kva) : []
     if (exact.length === 1) chosen = exact[0]
     else {
       const sizes = new Set(fits.map((f) => f.p))

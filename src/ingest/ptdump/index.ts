@@ -14,13 +14,13 @@
  * classifies correctly.
  */
 import {type Kva, KVA_BASE, KVA_END, alignDown, alignUp, formatKva, formatSize, pageOffsetKva} from '../../model/address.js'
-import {type Geometry, type LeafKind, type PageSize, leafKind} from '../../model/geometry.js'
+import {type Geometry, type LeafKind, type PageSize, formatPageSize, leafKind, makeGeometry} from '../../model/geometry.js'
 import {type Region, type RegionName} from '../../model/layout.js'
 import {F_KASAN_EARLY, HOLE, PageTables, type Run} from '../../model/pagetable.js'
 import {P_RDONLY, P_VALID} from '../../model/prot.js'
 import type {Diagnostic} from '../events.js'
 import {InputError, linesOf, openSource} from '../source.js'
-import {GeometryUndecided, detectGeometry} from './geometry-detect.js'
+import {type GeometryEvidence, GeometryUndecided, detectGeometry} from './geometry-detect.js'
 import {type RangeFields, UNITS, isAttrContinuation, isElision, markerName, parseRangeLine, stripQuote} from './line.js'
 import {ERAS, LEVEL_NAMES, MARKER_BY_NAME, MARKER_ORDERS, type PtdumpEra, lvlOfName} from './tables.js'
 
@@ -331,10 +331,10 @@ export class PtdumpParser {
       if (hi !== 0) return 4294967296 * ((hi & -hi) >>> 0 || 2 ** 31)
       return Infinity
     })
-    let linearStart: {kva: Kva; mode: 'exact' | 'at-least' | 'upper-bound'} | undefined
+    let linearStart: GeometryEvidence['linearStart']
     const lin = this.markers.find((m) => m.name === 'Linear Mapping start')
     if (lin && lin.at < cols.n) linearStart = {kva: cols.start[lin.at]!, mode: this.holeLines > 0 ? 'exact' : 'at-least'}
-    else if (this.firstLineBug) linearStart = {kva: cols.end[0]!, mode: 'upper-bound'}
+    else if (this.firstLineBug) linearStart = {kva: cols.end[0]!, mode: 'bug-end'}
     else if (cols.n > 0) linearStart = {kva: cols.start[0]!, mode: 'upper-bound'}
     let geo: Geometry
     let geometryReason: string
@@ -347,12 +347,14 @@ export class PtdumpParser {
       geo = d.geo
       geometryReason = d.reason
     } catch (e) {
-      if (e instanceof GeometryUndecided) throw new PtdumpError(e.message, 'geometry', this.file)
-      if (e instanceof RangeError) throw new PtdumpError(`${e.message} (--granule/--va-bits)`, 'geometry', this.file)
-      throw e
-    }
-    if (cols.n === 0 && this.rangeLines === 0) {
-      geometryReason = `no range lines; assuming ${geo.label}`
+      if (e instanceof GeometryUndecided && cols.n === 0) {
+        // Nothing to decide from (no usable range line): the options, else 4K/48.
+        const d = fallbackGeometry(this.opts, this.file)
+        geo = d.geo
+        geometryReason = d.reason
+      } else if (e instanceof GeometryUndecided) throw new PtdumpError(e.message, 'geometry', this.file)
+      else if (e instanceof RangeError) throw new PtdumpError(`${e.message} (--granule/--va-bits)`, 'geometry', this.file)
+      else throw e
     }
 
     // The v5.6–5.11 first line: keep only what lies at or above PAGE_OFFSET.
@@ -442,7 +444,10 @@ export class PtdumpParser {
       this.diag('marker-order', `markers in an order no known version prints: ${seq.join(', ')}`, line)
     }
     if (this.firstLineBug) return {era: '5.6-5.11', reason: `first line starts at 0x0 with PGD and no "Linear Mapping start" ⇒ 5.6–5.11${bpf}`}
-    if (this.rangeLines > 0 && this.holeLines === 0 && !(post && !pre)) {
+    // v5.4 prints no holes. Absent holes alone also fit a short excerpt, so ask for a second sign:
+    // the memory type in v5.4's columns, or gaps between lines under the markers.
+    const old54 = this.layoutVotes[1]! > 0 || (this.gapCount > 0 && seq.length > 0)
+    if (this.rangeLines > 0 && this.holeLines === 0 && old54 && !(post && !pre)) {
       const cols = this.layoutVotes[1]! > 0 ? '; memory type where 5.4 prints it (no GP column)' : ''
       return {era: '5.4', reason: `no hole lines (empty entries not printed) ⇒ 5.4 arch walker${cols}`}
     }
@@ -483,6 +488,16 @@ export class PtdumpParser {
     }
     out.sort((a, b) => a.start - b.start || a.end - b.end)
     return out
+  }
+}
+
+function fallbackGeometry(opts: PtdumpOptions, file: string): {geo: Geometry; reason: string} {
+  const p = opts.pageSize ?? 4096
+  const va = opts.vaBits ?? 48
+  try {
+    return {geo: makeGeometry(p, va), reason: `no range lines; assuming ${formatPageSize(p)}/${va}`}
+  } catch (e) {
+    throw new PtdumpError(`${(e as Error).message} (--granule/--va-bits)`, 'geometry', file)
   }
 }
 
