@@ -260,7 +260,7 @@ function encodeRegion(pieces: readonly Piece[], regionStart: Kva, pageSize: numb
 
 /** Base64 length of gzip(bytes). */
 function packed(bytes: Uint8Array): string {
-  return gzipSync(bytes, {level: 9}).toString('base64')
+  return gzipSync(bytes, {level: 6}).toString('base64')
 }
 
 /** The first and last byte of [start, end) that the model holds a non-hole entry for, or undefined. */
