@@ -4,6 +4,9 @@ import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
 import {readPtdump} from '../ingest/ptdump/index.js'
 import {type AuditReport, audit} from '../report/audit.js'
 import {renderAuditText} from '../report/audit-text.js'
+import {auditHtmlDoc} from '../report/html/audit-doc.js'
+import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
+import {renderRegionStrips, stripWidth, useColor} from '../report/terminal/strip.js'
 
 export interface AuditResult extends AuditReport {
   source: string
@@ -11,6 +14,8 @@ export interface AuditResult extends AuditReport {
   era: string
   lines: number
   diagnostics: {count: number; byCode: Record<string, number>; first: string[]}
+  /** The HTML report written with --html. */
+  htmlFile?: string
 }
 
 export default class Audit extends Command {
@@ -34,6 +39,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
     {description: 'Audit a bundled real capture (Debian 6.1, rodata=full, 4K/48)', command: '<%= config.bin %> audit samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after'},
     {description: 'On the target machine, straight from debugfs', command: 'sudo cat /sys/kernel/debug/kernel_page_tables | <%= config.bin %> audit -'},
     {description: 'Machine-readable (schema in README)', command: '<%= config.bin %> audit dump.txt.gz --json'},
+    {description: 'A self-contained HTML report with a zoomable fragmentation map', command: '<%= config.bin %> audit samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded --html audit.html'},
   ]
 
   static override enableJsonFlag = true
@@ -45,11 +51,13 @@ Lines the reader does not understand are reported as file:line diagnostics and s
   static override flags = {
     ...snapshotFlags,
     all: Flags.boolean({description: 'Also list regions with nothing mapped.', default: false}),
+    html: Flags.string({description: 'Also write a self-contained HTML report (fragmentation map, these tables) to FILE.', helpValue: 'FILE'}),
   }
 
   async run(): Promise<AuditResult> {
     const {args, flags} = await this.parse(Audit)
     let result: AuditResult
+    let strips: string[] = []
     try {
       const snap = await readPtdump(args.ptdump, ptdumpOptions(flags))
       if (snap.rangeLines === 0) {
@@ -69,12 +77,25 @@ Lines the reader does not understand are reported as file:line diagnostics and s
         },
         ...report,
       }
+      if (flags.html) {
+        const doc = auditHtmlDoc({report, pt: snap.pt, regions: snap.regions, source: snap.source, version: this.config.version, meta: {era: snap.era, geometry: snap.geometryReason}})
+        try {
+          writeHtmlAtomically(flags.html, renderHtmlReport(doc))
+        } catch (e) {
+          this.error(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`, {exit: 2})
+        }
+        result.htmlFile = flags.html
+      }
+      if (!this.jsonEnabled()) strips = renderRegionStrips(snap.pt, snap.regions, {width: stripWidth(process.stdout.columns), color: useColor()})
     } catch (e) {
       asCliError(e)
     }
     if (!this.jsonEnabled()) {
       this.log(`${result.source}: ${result.lines} lines, ${result.geometryReason}`)
       for (const line of renderAuditText(result, {regionsWithNothing: flags.all})) this.log(line)
+      if (strips.length) this.log('')
+      for (const line of strips) this.log(line)
+      if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
       if (result.diagnostics.count) {
         this.logToStderr(`\n${result.diagnostics.count} diagnostics (${Object.entries(result.diagnostics.byCode).map(([k, v]) => `${k}: ${v}`).join(', ')}); first:`)
         for (const d of result.diagnostics.first) this.logToStderr(`  ${d}`)

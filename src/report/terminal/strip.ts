@@ -87,17 +87,20 @@ export function renderStripCells(cells: readonly StripCell[], color: boolean): s
   return out
 }
 
-/** "Linear map  [....++##]  2 GiB from 0xffff000000000000, 32 MiB per char" */
+/** "Linear map   |....++##|  2 GiB @ 0xffff000000000000" (the extent's size and start). */
 export function renderRegionStrip(pt: PageTables, region: Region, opts: StripOptions = {}): string | undefined {
   const ext = occupiedExtent(pt, region.start, region.end)
   if (!ext) return undefined
   const width = Math.max(8, opts.width ?? 64)
   const cells = stripCells(pt, ext[0], ext[1], width)
-  const changes = cells.filter((c) => c.change).length
   const label = (REGION_LABELS[region.name] ?? region.name).padEnd(12)
-  const per = (ext[1] - ext[0]) / width
-  const tail = `${fmtBytes(ext[1] - ext[0])} from ${formatKva(ext[0])}, ${fmtBytes(Math.round(per))}/char${changes ? `, attr. changes in ${changes} chars` : ''}`
-  return `${label} |${renderStripCells(cells, opts.color ?? false)}| ${tail}`
+  return `${label} |${renderStripCells(cells, opts.color ?? false)}| ${fmtBytes(ext[1] - ext[0])} @ ${formatKva(ext[0])}`
+}
+
+/** Strip width for a terminal of `columns` (label 14 + bars 2 + extent ≤ 30), 64 when unknown. */
+export function stripWidth(columns: number | undefined): number {
+  if (!columns) return 64
+  return Math.max(24, Math.min(120, columns - 46))
 }
 
 export function renderStripLegend(geo: Geometry, color: boolean): string {

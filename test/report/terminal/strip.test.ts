@@ -34,7 +34,7 @@ describe('terminal strip map', () => {
     const line = renderRegionStrip(pt, region, {width: 8, color: false})!
     // 8 chars of 1 MiB: ++ .. (2 spaces) :: — ASCII only, no escape sequences.
     expect(line).toContain('|++..  ::|')
-    expect(line).toContain('8 MiB from 0xffff000000000000, 1 MiB/char')
+    expect(line).toContain('| 8 MiB @ 0xffff000000000000')
     expect(line).not.toMatch(/\x1b/)
   })
 
