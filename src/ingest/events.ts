@@ -55,7 +55,7 @@ export interface RawRecord {
   group?: string
   /** The probed symbol when the line shows the probe IP, e.g. `set_memory_ro` from `(set_memory_ro+0x0/0x30)`. */
   probeSymbol?: string
-  /** For a return probe, the function returned from (`<- split_kernel_leaf_mapping`). */
+  /** For a return probe, the function returned from (`<- split_kernel_leaf_mapping`); `0x…` when unsymbolized. */
   returnFrom?: string
   /** Argument text by name, exactly as printed (`addr` → `0xffffcc0d8602b000`). */
   args: Record<string, string>

@@ -399,8 +399,11 @@ export function parseProbePayload(
     const a = where.slice(0, arrow)
     const b = where.slice(arrow + 4)
     const func = returnOrder === 'site-func' ? b : a
-    if (isBareHex(func) || func.startsWith('0x')) rec.probeIp = func.startsWith('0x') ? func : '0x' + func
-    else rec.returnFrom = intern(symbolOf(func.split(' ')[0]!))
+    if (isBareHex(func) || func.startsWith('0x')) {
+      // unsymbolized: the function's address stands in for its name (still a return probe)
+      rec.probeIp = func.startsWith('0x') ? func : '0x' + func
+      rec.returnFrom = rec.probeIp
+    } else rec.returnFrom = intern(symbolOf(func.split(' ')[0]!))
   } else {
     parseEntryWhere(where, rec)
   }

@@ -58,6 +58,15 @@ export function tokenizeTraceCmd(line: string, pos: SourcePos, st: TraceCmdState
       if (r.event === 'user_stack' && r.text?.startsWith('<user stack trace')) {
         return {t: 'stack', cpu: ctx.cpu, pid: ctx.pid, user: true, src: pos}
       }
+      // function plugin: "function:             mutex_unlock [<-- parent]"
+      if (r.event === 'function' && r.probeSymbol === undefined && r.text) {
+        const m = /^([A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-f]+(?:\/0x[0-9a-f]+)?)?(?:\s+<-+\s*(\S+))?\s*$/.exec(r.text)
+        if (m) {
+          r.probeSymbol = m[1]
+          if (m[2]) r.caller = m[2]
+          r.args = {}
+        }
+      }
     }
     return r
   }
