@@ -102,8 +102,14 @@ export function detectGeometry(
     // v5.6–5.11 first line: PAGE_OFFSET ≤ its end; the usual case is equality.
     const ls = ev.linearStart
     const exact = ls?.mode === 'bug-end' ? fits.filter((f) => pageOffsetKva(f.va) === ls.kva) : []
+    // Without hole lines (v5.4) a 64K dump also fits 4K and 16K: every boundary is 64K-aligned.
+    // Take the granule whose page size the PTE lines meet exactly, when lines of another level
+    // agree too; a real 4K dump always has 4K-odd boundaries (guard pages, odd-sized areas).
+    const tight = fits.filter((f) => ev.align[0] === f.p)
+    const otherLevels = [1, 2, 3, 4].some((c) => ev.count[c])
     if (exact.length === 1) chosen = exact[0]
-    else {
+    else if (new Set(fits.map((f) => f.p)).size > 1 && tight.length === 1 && otherLevels) chosen = tight[0]
+    if (chosen === undefined) {
       const sizes = new Set(fits.map((f) => f.p))
       const list = fits.map((f) => label(f.p, f.va)).join(', ')
       if (sizes.size > 1) throw new GeometryUndecided(`cannot tell the page size: ${list} all fit the lines; pass --granule`, '--granule')
