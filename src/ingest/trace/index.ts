@@ -24,6 +24,11 @@ import {DiagnosticSink, newStats, type TraceStats} from './stats.js'
 import {traceCmdReader} from './tracecmd.js'
 import {tracefsReader} from './tracefs.js'
 import type {LineReader, Token, TraceReader} from './types.js'
+// Side effects: zstd/xz decompressors and the bpftrace/CSV readers register themselves, so
+// every readTrace() user gets them.
+import '../decompress.js'
+import './bpftrace.js'
+import './csv.js'
 
 export {READERS, readerNames, registerReader} from './registry.js'
 export {detectFormat} from './detect.js'
