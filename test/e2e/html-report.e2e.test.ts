@@ -17,6 +17,7 @@ import {audit} from '../../src/report/audit.js'
 import {auditHtmlDoc, auditTableSections, captureMeta} from '../../src/report/html/audit-doc.js'
 import {mapColumnFromPageTables} from '../../src/report/html/map-model.js'
 import {type HtmlReportDoc, renderHtmlReport, writeHtmlAtomically} from '../../src/report/html/render.js'
+import {compareMapsSection} from '../../src/report/html/replay-doc.js'
 import {type Chromium, chromiumUnavailable, launchChromium} from './chromium.js'
 
 const SAMPLE = resolve('samples/linux-6.19-bbml2-qemu/max-2G-default')
@@ -63,7 +64,7 @@ async function sampleDoc(): Promise<HtmlReportDoc> {
         metrics: [{name: 'table bytes', format: 'bytes'}, {name: 'TLB entries'}, {name: 'runs'}],
         groups: reports.map((r, i) => ({label: names[i]!, values: [r.total.tableBytes, r.total.tlbEntries, r.total.runs]})),
       },
-      {kind: 'map', title: 'before vs after', columns: [mapColumnFromPageTables(snaps[0]!.pt, snaps[0]!.regions, {label: 'before'}), mapColumnFromPageTables(snaps[3]!.pt, snaps[3]!.regions, {label: EVIL})]},
+      compareMapsSection([{label: 'before', pt: snaps[0]!.pt, regions: snaps[0]!.regions}, {label: EVIL, pt: snaps[3]!.pt, regions: snaps[3]!.regions}], {title: 'before vs after'}),
       ...auditTableSections(reports[1]!),
     ],
   }
@@ -119,6 +120,12 @@ describe.skipIf(Boolean(skipReason))(`HTML report in headless Chromium${skipReas
     expect(await page.locator('svg.bars rect.bar').count()).toBe(12)
     expect(await page.locator('table.numbers').count()).toBeGreaterThanOrEqual(5)
 
+    // Side by side: the same region sits on the same row in both columns.
+    const pair = page.locator('section#section-3 canvas.map-canvas[data-region="linear"]')
+    expect(await pair.count()).toBe(2)
+    const [ya, yb] = [(await pair.nth(0).boundingBox())!.y, (await pair.nth(1).boundingBox())!.y]
+    expect(ya).toBe(yb)
+
     // Hover the first cell of the linear map: the 6.19 BBML2 loaded dump block-maps RAM from
     // the linear-map start (kernel_page_tables.loaded: 0xffff000040000000 …).
     const linear = page.locator('section#section-0 canvas.map-canvas[data-region="linear"]')
@@ -151,7 +158,7 @@ describe.skipIf(Boolean(skipReason))(`HTML report in headless Chromium${skipReas
     const xss = await page.evaluate('window.__xss')
     expect(xss).toBeUndefined()
     expect(await page.locator('dl.meta dd', {hasText: '<script>window.__xss = 1</script>'}).count()).toBe(1)
-    expect(await page.locator('h3', {hasText: '<img src=x'}).count()).toBe(1)
+    expect(await page.locator('h3.map-col-label', {hasText: '<img src=x'}).count()).toBe(1)
 
     await page.keyboard.down('Shift')
     await page.mouse.click(box.x + 3, box.y + 3)

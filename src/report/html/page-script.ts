@@ -307,12 +307,12 @@ export const PAGE_SCRIPT = String.raw`
     var id = host.getAttribute('data-map-section');
     var columns = JSON.parse(document.getElementById('map-data-' + id).textContent);
     var byName = {};
-    var width = host.classList.contains('cols1') ? 768 : host.classList.contains('cols2') ? 512 : 384;
+    var ncol = Number(host.getAttribute('data-columns')) || 1;
+    var width = ncol === 1 ? 768 : Math.max(256, Math.floor(1180 / ncol) - 20);
     var jobs = [];
     columns.forEach(function (col, ci) {
-      var colEl = host.querySelector('.map-column[data-col="' + ci + '"]');
       col.regions.forEach(function (reg) {
-        var regEl = colEl.querySelector('.map-region[data-region="' + CSS.escape(reg.name) + '"]');
+        var regEl = host.querySelector('.map-region[data-col="' + ci + '"][data-region="' + CSS.escape(reg.name) + '"]');
         var slot = regEl.querySelector('.map-slot');
         var tools = el('div', 'map-tools');
         var outBtn = el('button', '', '− zoom out'), homeBtn = el('button', '', 'whole extent'), inBtn = el('button', '', '+ zoom in');

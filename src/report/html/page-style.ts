@@ -20,7 +20,7 @@ table.numbers th{background:#f4f6f8;font-weight:600}
 .sw.c3{background:${LEAF_COLORS[3]}}.sw.c4{background:${LEAF_COLORS[4]}}.sw.c5{background:${LEAF_COLORS[5]}}
 .sw.hole{background:#fff}.sw.chg{background:#fff;border:2px solid #111}
 .hint,.note{color:var(--muted);font-size:12.5px;margin:4px 0}
-.maps{display:grid;gap:18px}.maps.cols2{grid-template-columns:1fr 1fr}.maps.cols3,.maps.cols4{grid-template-columns:repeat(3,1fr)}
+.maps{display:grid;gap:0 18px}.map-col-label{margin:8px 0 0}
 .map-region{margin:10px 0 14px}
 .map-head{font-size:13px}.bounds,.map-status{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;color:var(--muted)}
 .map-tools{display:flex;gap:6px;align-items:center;margin:4px 0}

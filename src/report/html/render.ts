@@ -103,18 +103,26 @@ function mapSectionHtml(s: MapSection, id: number): string {
   const out: string[] = []
   out.push(mapLegend(s.columns[0]!))
   out.push('<p class="hint">Click a cell to zoom in ×8 (down to one PMD slot), shift-click or right-click to zoom out, wheel zooms; hover for the range, level, attributes and the events that touched it.</p>')
-  out.push(`<div class="maps cols${s.columns.length}" data-map-section="${id}">`)
-  s.columns.forEach((c, ci) => {
-    out.push(`<div class="map-column" data-col="${ci}">`)
-    if (c.label) out.push(`<h3>${escapeHtml(c.label)}</h3>`)
-    for (const r of c.regions) {
+  // One row per region (the union over the columns, in address order), one cell per column, so
+  // side-by-side maps of the same region line up.
+  const names = new Map<string, {label: string; start: number}>()
+  for (const c of s.columns) for (const r of c.regions) if (!names.has(r.name)) names.set(r.name, {label: r.label, start: r.start})
+  const order = [...names.entries()].sort((a, b) => a[1].start - b[1].start)
+  out.push(`<div class="maps cols${s.columns.length}" data-map-section="${id}" data-columns="${s.columns.length}" style="grid-template-columns:repeat(${s.columns.length},minmax(0,1fr))">`)
+  if (s.columns.length > 1) s.columns.forEach((c) => out.push(`<h3 class="map-col-label">${escapeHtml(c.label)}</h3>`))
+  for (const [name, info] of order) {
+    s.columns.forEach((c, ci) => {
+      const r = c.regions.find((x) => x.name === name)
+      if (!r) {
+        out.push(`<div class="map-region empty"><div class="map-head"><b>${escapeHtml(info.label)}</b></div><p class="note">nothing mapped</p></div>`)
+        return
+      }
       out.push(
-        `<div class="map-region" data-region="${escapeHtml(r.name)}"><div class="map-head"><b>${escapeHtml(r.label)}</b> <span class="bounds">${escapeHtml(hex(r.start))}–${escapeHtml(hex(r.end))}</span></div>` +
+        `<div class="map-region" data-col="${ci}" data-region="${escapeHtml(r.name)}"><div class="map-head"><b>${escapeHtml(r.label)}</b> <span class="bounds">${escapeHtml(hex(r.start))}–${escapeHtml(hex(r.end))}</span></div>` +
           `<div class="map-slot"><noscript>The map needs JavaScript; the numbers are in the table below.</noscript></div></div>`,
       )
-    }
-    out.push('</div>')
-  })
+    })
+  }
   out.push('</div>')
   out.push(`<script type="application/json" id="map-data-${id}">${jsonForScript(s.columns)}</script>`)
   // Numbers under the picture.

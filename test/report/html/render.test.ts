@@ -11,6 +11,7 @@ import {audit} from '../../../src/report/audit.js'
 import {auditHtmlDoc} from '../../../src/report/html/audit-doc.js'
 import {mapSectionFromPageTables} from '../../../src/report/html/map-model.js'
 import {type HtmlReportDoc, renderHtmlReport, writeHtmlAtomically} from '../../../src/report/html/render.js'
+import {compareBarsSection, compareMapsSection, offendersSection, replayTimelineSection} from '../../../src/report/html/replay-doc.js'
 import {downsample, niceTicks} from '../../../src/report/html/svg.js'
 
 const RW = P_VALID | P_AF | P_PXN | P_UXN
@@ -105,5 +106,38 @@ describe('HTML report', () => {
       {from: 0, to: 2, min: 1, max: 5, last: 2, firstIsMin: true},
       {from: 3, to: 5, min: 0, max: 9, last: 0, firstIsMin: false},
     ])
+  })
+
+  it('replay and compare builders: three timeline panels, one bar group per policy, maps in columns on shared rows', () => {
+    const n = 1000
+    const tl = replayTimelineSection({
+      tableBytes: Array.from({length: n}, (_, i) => 4096 * (10 + Math.floor(i / 100))),
+      tlbEntries: Array.from({length: n}, (_, i) => 100 + i),
+      splits: Array.from({length: n}, (_, i) => Math.floor(i / 10)),
+      collapses: Array.from({length: n}, (_, i) => Math.floor(i / 50)),
+    })
+    const pol = [
+      {label: 'kernel 6.19', tableBytes: 8192, tlbEntries: 300, splits: 12, collapses: 0},
+      {label: 'collapse', tableBytes: 4096, tlbEntries: 100, splits: 12, collapses: 9},
+    ]
+    const h = renderHtmlReport({
+      title: 'compare',
+      meta: {},
+      version: 'x',
+      sections: [
+        tl,
+        compareBarsSection(pol),
+        compareMapsSection(pol.map((p) => ({label: p.label, pt, regions}))),
+        offendersSection([{who: EVIL, events: 3, splits: 2}]),
+      ],
+    })
+    expect(h.match(/class="panel"/g)).toHaveLength(3)
+    // The last row of the timeline table holds the last values.
+    expect(h).toContain('<td class="r">999</td><td class="r">76 KiB</td><td class="r">1,099</td><td class="r">99</td><td class="r">19</td>')
+    expect(h.match(/<rect class="bar"/g)).toHaveLength(8)
+    expect(h).toContain('<td class="l">collapse</td><td class="r">4 KiB</td><td class="r">100</td><td class="r">12</td><td class="r">9</td>')
+    expect(h.match(/class="map-region" data-col="\d" data-region="linear"/g)).toHaveLength(2)
+    expect(h).toContain('grid-template-columns:repeat(2,minmax(0,1fr))')
+    expect(h).not.toContain('<script>alert')
   })
 })
