@@ -120,6 +120,14 @@ describe.skipIf(Boolean(skipReason))(`HTML report in headless Chromium${skipReas
     expect(await page.locator('svg.bars rect.bar').count()).toBe(12)
     expect(await page.locator('table.numbers').count()).toBeGreaterThanOrEqual(5)
 
+    // Series hover: the read-out names the x position and every series' value there.
+    const panel = page.locator('section#section-1 svg.series-panel').first()
+    await panel.scrollIntoViewIfNeeded()
+    const pb = (await panel.boundingBox())!
+    await page.mouse.move(pb.x + pb.width - 20, pb.y + pb.height / 2)
+    await expect.poll(async () => page.locator('#tip').innerText()).toMatch(/^snapshot 3\ntable bytes: \d+ KiB$/)
+    await page.evaluate('window.scrollTo(0, 0)')
+
     // Side by side: the same region sits on the same row in both columns.
     const pair = page.locator('section#section-3 canvas.map-canvas[data-region="linear"]')
     expect(await pair.count()).toBe(2)

@@ -376,7 +376,7 @@ export const PAGE_SCRIPT = String.raw`
       if (f < 0 || f > 1 || !data.buckets.length) { hideTip(); guide.setAttribute('visibility', 'hidden'); return; }
       var b = data.buckets[Math.min(data.buckets.length - 1, Math.floor(f * data.buckets.length))];
       guide.setAttribute('x1', String(xv)); guide.setAttribute('x2', String(xv)); guide.setAttribute('visibility', 'visible');
-      var lines = [[(b[0] === b[1] ? 'event ' + int(b[0]) : 'events ' + int(b[0]) + '–' + int(b[1])), 't-range']];
+      var lines = [[data.xLabel + ' ' + (b[0] === b[1] ? int(b[0]) : int(b[0]) + '–' + int(b[1])), 't-range']];
       data.names.forEach(function (n, i) { lines.push([n + ': ' + (data.formats[i] === 'bytes' ? size(b[2 + i]) : int(b[2 + i])), '']); });
       showTip(ev, lines);
     });

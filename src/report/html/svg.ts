@@ -83,7 +83,7 @@ export interface Panel {
   height: number
   svg: string
   /** Hover data: per bucket [fromIndex, toIndex, last value per series]. */
-  hover: {names: string[]; formats: NumberFormat[]; buckets: number[][]}
+  hover: {xLabel: string; names: string[]; formats: NumberFormat[]; buckets: number[][]}
 }
 
 /** One line panel: the series share the y axis (same unit); x is the event index. */
@@ -145,6 +145,7 @@ export function seriesPanel(series: readonly PanelSeries[], opts: {width?: numbe
     height: H,
     svg: parts.join(''),
     hover: {
+      xLabel: opts.xLabel,
       names: series.map((s) => s.name),
       formats: series.map((s) => s.format),
       buckets: base.map((b, i) => [b.from, b.to, ...perSeries.map((ps) => ps[i]?.last ?? 0)]),
