@@ -90,7 +90,8 @@ export PTREPLAY_MARKER="$T/trace_marker"
 
 step() { echo "$(cut -d' ' -f1 /proc/uptime) $*" >> "$OUT/steps.log"; }
 err() { echo "$*" >> "$OUT/errors.txt"; echo "capture: $*" >&2; }
-has_sym() { awk -v s="$1" '$3 == s { found = 1; exit } END { exit !found }' /proc/kallsyms; }
+KALLSYMS=\${PTREPLAY_KALLSYMS:-/proc/kallsyms}   # override only to dry-run the probe selection
+has_sym() { awk -v s="$1" '$3 == s { found = 1; exit } END { exit !found }' "$KALLSYMS"; }
 save() { # save SRC NAME: copy a file into the bundle, or log why not
   if [ -r "$1" ]; then cat "$1" > "$OUT/$2" 2>>"$OUT/errors.txt" || err "cannot read $1"; else err "missing $1"; fi
 }
@@ -151,8 +152,8 @@ addp() { # addp SYMBOL DEFINITION
   if ! has_sym "$1"; then err "not in kallsyms: $1"; return; fi
   name=\${2#*:}; name=\${name%% *}
   echo "-:$name" >> "$T/kprobe_events" 2>/dev/null   # a stale probe of ours from an earlier run
-  if echo "$2" >> "$T/kprobe_events"; then
-    echo "$2" >> "$OUT/kprobe_events.requested"
+  if printf '%s\\n' "$2" >> "$T/kprobe_events"; then
+    printf '%s\\n' "$2" >> "$OUT/kprobe_events.requested"
     PROBES="$PROBES $name"
   else
     err "kprobe rejected: $2"
@@ -328,6 +329,11 @@ export function bpftraceMarkerProbe(): string {
   return `kprobe:${MARKER_PROBE.symbol} { printf("PGP %llu %d %d ${MARKER_PROBE.event} %s %16s text=%s\\n", nsecs, cpu, tid, probe, comm, str(uptr(arg1), arg2)); }`
 }
 
+/** module:module_load / module_free as `module_load … text=<name>` records. */
+export function bpftraceModuleProbe(event: string): string {
+  return `tracepoint:module:${event} { printf("PGP %llu %d %d ${event} %s %16s text=%s\\n", nsecs, cpu, tid, probe, comm, str(args->name)); }`
+}
+
 function bpftrace(probes: ProbeDef[], o: Required<CaptureOptions>): {start: string; stop: string} {
   const blocks = probes.map((p) => `bt ${p.symbol} ${shQuote(bpftraceProbe(p, o.stacks))}`)
   return {
@@ -335,15 +341,19 @@ function bpftrace(probes: ProbeDef[], o: Required<CaptureOptions>): {start: stri
 # ---- bpftrace ----------------------------------------------------------------
 command -v bpftrace >/dev/null || { err "bpftrace not found"; exit 1; }
 # The program is assembled here so it holds only symbols this kernel has (bpftrace refuses
-# to start if one kprobe cannot attach).
+# to start if one kprobe cannot attach). printf, not echo: dash's echo would expand the \\n.
 B="$OUT/pgprot.bt"
 : > "$B"
 bt() { # bt SYMBOL PROGRAM-LINE
-  if has_sym "$1"; then echo "$2" >> "$B"; else err "not in kallsyms: $1"; fi
+  if has_sym "$1"; then printf '%s\\n' "$2" >> "$B"; else err "not in kallsyms: $1"; fi
+}
+bt_tp() { # bt_tp SYSTEM/EVENT PROGRAM-LINE: a tracepoint, if this kernel has it
+  if [ -d "$T/events/$1" ]; then printf '%s\\n' "$2" >> "$B"; else err "no tracepoint $1"; fi
 }
 bt ${MARKER_PROBE.symbol} ${shQuote(bpftraceMarkerProbe())}
 ${blocks.join('\n')}
-echo 'BEGIN { printf("ptreplay: attached\\n"); }' >> "$B"
+${['module_load', 'module_free'].map((e) => `bt_tp module/${e} ${shQuote(bpftraceModuleProbe(e))}`).join('\n')}
+printf '%s\\n' 'BEGIN { printf("ptreplay: attached\\n"); }' >> "$B"
 BPFTRACE_STRLEN=128 bpftrace -o "$OUT/bpftrace.txt" "$B" 2>>"$OUT/errors.txt" &
 BT_PID=$!
 cleanup() { kill -INT $BT_PID 2>/dev/null; wait $BT_PID 2>/dev/null; }

@@ -131,6 +131,54 @@ describe('capture-script: generated script', () => {
   })
 })
 
+/**
+ * Run one section of a generated script under dash with a fake tracefs directory and a
+ * kallsyms file of our choosing: the shell logic itself, not only its text.
+ */
+function dryRun(script: string, from: string, to: string, kallsyms: string): {out: string; t: string} {
+  const start = script.indexOf(from)
+  const end = script.indexOf(to, start)
+  expect(start, from).toBeGreaterThan(0)
+  expect(end, to).toBeGreaterThan(start)
+  const helpers = script.slice(script.indexOf('step() {'), script.indexOf('save() {'))
+  const root = mkdtempSync(join(dir, 'dry-'))
+  const out = join(root, 'bundle')
+  const t = join(root, 'tracing')
+  execFileSync('mkdir', ['-p', out, join(t, 'events/module/module_load'), join(t, 'events/module/module_free')])
+  writeFileSync(join(out, 'errors.txt'), '')
+  writeFileSync(join(root, 'kallsyms'), kallsyms)
+  const body = `set -u\nOUT=${out}\nT=${t}\nD=${root}/debug\n${helpers}\nsave() { :; }\n${script.slice(start, end)}\n`
+  execFileSync('dash', ['-c', body], {env: {...process.env, PTREPLAY_KALLSYMS: join(root, 'kallsyms')}, stdio: ['ignore', 'ignore', 'pipe']})
+  return {out, t}
+}
+
+describe('capture-script: dry runs of the shell logic', () => {
+  it('a 6.19 script on the 6.12 kernel defines exactly the 6.12 capture\'s probes and logs the missing ones', () => {
+    // The real 6.12 capture's kallsyms excerpt: no set_direct_map_valid_noflush, no split helpers.
+    const kallsyms = readFileSync('samples/debian-6.12-qemu/max-2G-default/kallsyms.excerpt', 'utf8')
+    const script = buildCaptureScript({tool: 'tracefs', kernel: parseKernelVersion('6.19'), typed: false})
+    const {out, t} = dryRun(script, '# ---- kprobes', 'save "$T/kprobe_events" kprobe_events', kallsyms)
+    expect(readFileSync(join(out, 'kprobe_events.requested'), 'utf8').trimEnd().split('\n')).toEqual(requested('samples/debian-6.12-qemu/max-2G-default'))
+    // What the kernel was sent: a stale-probe removal then the definition, one write each.
+    expect(readFileSync(join(t, 'kprobe_events'), 'utf8')).toContain('-:set_memory_ro\np:set_memory_ro set_memory_ro addr=%x0 numpages=%x1\n')
+    const errors = readFileSync(join(out, 'errors.txt'), 'utf8')
+    // The real 6.12 capture logged the same line (samples/debian-6.12-qemu/*/errors.txt).
+    expect(errors).toContain(readFileSync('samples/debian-6.12-qemu/max-2G-default/errors.txt', 'utf8').trim())
+    expect(errors).toContain('not in kallsyms: split_pmd')
+  })
+
+  it('the bpftrace program is assembled with literal \\n escapes (dash echo would break them)', () => {
+    const kallsyms = readFileSync('samples/linux-6.19-bbml2-qemu/max-2G-default/kallsyms.excerpt', 'utf8') + 'ffff800080123456 t tracing_mark_write\n'
+    const script = buildCaptureScript({tool: 'bpftrace', kernel: parseKernelVersion('6.19'), stacks: true})
+    const {out} = dryRun(script, 'B="$OUT/pgprot.bt"', 'BPFTRACE_STRLEN=', kallsyms)
+    const prog = readFileSync(join(out, 'pgprot.bt'), 'utf8').trimEnd().split('\n')
+    // one line per probe: marker, 18 kprobes/kretprobe of 6.19, module_load/free, BEGIN
+    expect(prog).toHaveLength(1 + 18 + 2 + 1)
+    expect(prog[1]).toBe(bpftraceProbe(probesFor(parseKernelVersion('6.19')!)[0]!, true))
+    expect(prog.every((l) => l.includes('\\n"'))).toBe(true)
+  })
+})
+
 describe('bundles: the samples are bundles', () => {
   it('finds the primary trace and the kernel of every sample', () => {
     for (const s of SAMPLES) {

@@ -26,7 +26,7 @@
  * Also accepted: the shorter layout of trace-formats.md §1.9,
  *   `PGP <nsecs> <cpu> <tid> <comm> <probe> [<name>=<value>]...`
  * where comm has no spaces and probe is `provider:function` or a bare event name.
- * Other lines: `Attaching N probes...` (ignored), `Lost N events` (counted as lost events, CPU
+ * Other lines: `Attaching N probes...` and `ptreplay: attached` (ignored), `Lost N events` (counted as lost events, CPU
  * unknown), map dumps `@name…` at exit and anything else (diagnostic 'unrecognized').
  *
  * `-f json` (one object per line): `{"type": "printf", "data": "<text>"}` carries the same
@@ -39,6 +39,8 @@ import {registerReader} from './registry.js'
 import type {FrameToken, LineReader, ReaderOptions, StreamReader, Token} from './types.js'
 
 export const BPFTRACE_PREFIX = 'PGP '
+/** What the capture program's BEGIN block prints once every probe is attached. */
+export const READY_PREFIX = 'ptreplay: '
 
 const NUM = /^\d+$/
 const PROVIDER = /^([a-z_]+):(.+)$/
@@ -93,7 +95,8 @@ export function tokenizeBpftraceLine(line: string, pos: SourcePos, state: Bpftra
   state.stack = 0
   const lost = LOST.exec(line)
   if (lost) return {t: 'lost', cpu: -1, count: Number(lost[1]), src: pos}
-  if (ATTACH.test(line)) return {t: 'info', what: 'header', text: line, src: pos}
+  // `Attaching N probes...` (bpftrace) and `ptreplay: attached` (the capture program's BEGIN).
+  if (ATTACH.test(line) || line.startsWith(READY_PREFIX)) return {t: 'info', what: 'header', text: line, src: pos}
   return {
     t: 'text',
     text: line,
