@@ -27,7 +27,7 @@ export interface ApplyOutcome {
 export interface ReplayPolicy {
   name: string
   /** Apply one assembled call to the model. */
-  apply(intent: Intent, pt: PageTables): ApplyOutcome | void
+  apply(intent: Intent): ApplyOutcome | void
 }
 
 export interface ReplayOptions {
@@ -194,7 +194,7 @@ export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, 
       stats.truth[ev.fn] = (stats.truth[ev.fn] ?? 0) + 1
     }
     const beforeTables = [...pt.tables]
-    const out = policy.apply(intent, pt) ?? {}
+    const out = policy.apply(intent) ?? {}
     stats.callsApplied++
     let splits = 0
     for (const [k, v] of Object.entries(out.counters ?? {})) {

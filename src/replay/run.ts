@@ -1,0 +1,153 @@
+/**
+ * The replay pipeline every command shares: snapshot → policy (named or inferred from the
+ * capture's facts) → kernel context (linear map rebased if the policy boots it differently) →
+ * trace → engine → final model.
+ */
+import {existsSync, readFileSync, readdirSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+
+import type {TraceEvent} from '../ingest/events.js'
+import {type PtdumpOptions, type PtdumpSnapshot, readPtdump} from '../ingest/ptdump/index.js'
+import {type TraceReadOptions, type TraceStats, readTrace} from '../ingest/trace/index.js'
+import {type KernelContext, makeContext} from '../kernel/context.js'
+import {type Policy, type PolicyFacts, type PolicyKnobs, inferPolicy, isPolicyName, makePolicy} from '../kernel/policy.js'
+import {type Kva} from '../model/address.js'
+import type {PageTables} from '../model/pagetable.js'
+import {KernelReplayPolicy} from './dispatch.js'
+import {type ReplayOptions, type ReplayStats, replay} from './engine.js'
+import {type RebaseSummary, linearShape, rebaseLinearMap} from './rebase.js'
+
+/** Facts files of a capture bundle (the samples/ layout; see `ptreplay capture-script`). */
+const FACT_FILES: Record<keyof Omit<PolicyFacts, 'linearMapPteOnly'>, string[]> = {
+  version: ['version.txt', 'uname.txt'],
+  cmdline: ['cmdline'],
+  config: ['config', 'config.excerpt', '.config'],
+  cpuinfo: ['cpuinfo'],
+  dmesg: ['dmesg.boot.txt', 'dmesg.txt'],
+}
+
+/**
+ * Read the machine facts that sit beside a snapshot in a capture bundle (its folder, and a
+ * full `config-*` one folder up as the samples have it). Missing files are simply absent facts.
+ */
+export function loadFacts(ptdumpPath: string): {facts: PolicyFacts; files: string[]} {
+  const facts: PolicyFacts = {}
+  const files: string[] = []
+  if (ptdumpPath === '-') return {facts, files}
+  const dir = dirname(ptdumpPath)
+  for (const [key, names] of Object.entries(FACT_FILES) as [keyof typeof FACT_FILES, string[]][]) {
+    for (const n of names) {
+      const p = join(dir, n)
+      if (existsSync(p)) {
+        facts[key] = readFileSync(p, 'utf8')
+        files.push(p)
+        break
+      }
+    }
+  }
+  if (!facts.config) {
+    const up = dirname(dir)
+    try {
+      const cfg = readdirSync(up).find((f) => f.startsWith('config-'))
+      if (cfg) {
+        facts.config = readFileSync(join(up, cfg), 'utf8')
+        files.push(join(up, cfg))
+      }
+    } catch {
+      // no parent listing: no config
+    }
+  }
+  return {facts, files}
+}
+
+export interface PolicyChoice {
+  policy: Policy
+  /** How it was chosen: the preset, or the inference's reasoning lines. */
+  reasons: string[]
+}
+
+/** `--policy NAME|auto` plus knobs. */
+export function choosePolicy(name: string, knobs: PolicyKnobs, snapshot: PtdumpSnapshot, facts: PolicyFacts): PolicyChoice {
+  if (name === 'auto') {
+    const lin = snapshot.regions.find((r) => r.name === 'linear')
+    const shape = lin ? linearShape(snapshot.pt, lin.start, lin.end) : undefined
+    const inferred = inferPolicy({...facts, linearMapPteOnly: shape?.pteOnly})
+    const hasKnobs = Object.values(knobs).some((v) => v !== undefined)
+    const policy = hasKnobs ? makePolicy(inferred.policy.name, {version: inferred.policy.cfg.version, ...knobs}) : inferred.policy
+    return {policy, reasons: [...inferred.reasons, ...(hasKnobs ? ['knobs given on the command line override the inferred configuration'] : [])]}
+  }
+  if (!isPolicyName(name)) throw new Error(`unknown policy "${name}"`)
+  const policy = makePolicy(name, knobs)
+  return {policy, reasons: [`policy ${name}: ${policy.description}`]}
+}
+
+export interface PreparedReplay {
+  ctx: KernelContext
+  engine: KernelReplayPolicy
+  rebase?: RebaseSummary
+}
+
+/** A fresh kernel context over a copy of the snapshot, rebased for the policy if needed. */
+export function prepare(snapshot: PtdumpSnapshot, policy: Policy): PreparedReplay {
+  const pt = snapshot.pt.clone()
+  const lin = snapshot.regions.find((r) => r.name === 'linear')
+  const linear = lin ? {start: lin.start, end: lin.end} : undefined
+  const shape = linear ? linearShape(pt, linear.start, linear.end) : undefined
+  // is_kfence_address(): the pool is where the linear map has invalid (guard) pages.
+  const kfencePool = policy.cfg.kfence !== 'off' ? shape?.invalidSpan : undefined
+  const ctx = makeContext(pt, policy.cfg, {linear, kfencePool})
+  const rebase = linear ? rebaseLinearMap(ctx, linear) : undefined
+  return {ctx, engine: new KernelReplayPolicy(policy, ctx), rebase}
+}
+
+/** Trace options that depend on the snapshot: page size, vmemmap base for struct page → VA. */
+export function traceOptionsFor(snapshot: PtdumpSnapshot, base: TraceReadOptions = {}): TraceReadOptions {
+  const vmemmap = snapshot.regions.find((r) => r.name === 'vmemmap')
+  const linear = snapshot.regions.find((r) => r.name === 'linear')
+  return {
+    pageSize: snapshot.geometry.pageSize,
+    vmemmapStart: base.vmemmapStart ?? (vmemmap?.start as Kva | undefined),
+    pageOffset: base.pageOffset ?? (linear?.start as Kva | undefined),
+    ...base,
+  }
+}
+
+export interface ReplayRun {
+  policy: Policy
+  reasons: string[]
+  rebase?: RebaseSummary
+  stats: ReplayStats
+  traceStats: TraceStats
+  /** The model after the replay. */
+  pt: PageTables
+  ctx: KernelContext
+}
+
+export interface RunReplayOptions extends ReplayOptions {
+  trace?: TraceReadOptions
+}
+
+/** Replay `traces` over a copy of `snapshot` under one policy. The snapshot is not modified. */
+export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choice: PolicyChoice, opts: RunReplayOptions = {}): Promise<ReplayRun> {
+  const prepared = prepare(snapshot, choice.policy)
+  const read = readTrace(traces, traceOptionsFor(snapshot, opts.trace))
+  const stats = await replay(prepared.ctx.pt, read.events, prepared.engine, opts)
+  return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, traceStats: read.stats, pt: prepared.ctx.pt, ctx: prepared.ctx}
+}
+
+/** Replay an in-memory event list (tests, benchmarks, synthesized workloads). */
+export async function runReplayEvents(snapshot: PtdumpSnapshot, events: Iterable<TraceEvent> | AsyncIterable<TraceEvent>, choice: PolicyChoice, opts: ReplayOptions = {}): Promise<Omit<ReplayRun, 'traceStats'>> {
+  const prepared = prepare(snapshot, choice.policy)
+  const it: AsyncIterable<TraceEvent> =
+    Symbol.asyncIterator in events
+      ? (events as AsyncIterable<TraceEvent>)
+      : (async function* () {
+          yield* events as Iterable<TraceEvent>
+        })()
+  const stats = await replay(prepared.ctx.pt, it, prepared.engine, opts)
+  return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, pt: prepared.ctx.pt, ctx: prepared.ctx}
+}
+
+export async function loadSnapshot(path: string, opts: PtdumpOptions = {}): Promise<PtdumpSnapshot> {
+  return readPtdump(path, opts)
+}
