@@ -265,6 +265,15 @@ export function functionFromEventName(event: string): {fn: string; ret: boolean}
   return undefined
 }
 
+/**
+ * The function a compiler-cloned symbol belongs to: `__change_memory_common.constprop.0`,
+ * `foo.isra.0`, `foo.part.1`, `foo.cold`, `foo.lto_priv.0` (GCC/LLVM clone suffixes; quirk 23).
+ */
+export function baseSymbol(sym: string): string {
+  const dot = sym.indexOf('.')
+  return dot > 0 && /^(\.(isra|constprop|part|cold|lto_priv|llvm)(\.\d+)?)+$/.test(sym.slice(dot)) ? sym.slice(0, dot) : sym
+}
+
 function isReturnName(event: string): boolean {
   return /^r\d*_/.test(event) || /(__exit|_ret|_return|_retprobe)$/.test(event)
 }
@@ -452,8 +461,8 @@ export class Normalizer {
 
   private resolveSlow(rec: RawRecord): Resolved {
     const event = rec.event
-    const sym = rec.probeSymbol
-    const retSym = rec.returnFrom !== undefined && !rec.returnFrom.startsWith('0x') ? rec.returnFrom : undefined
+    const sym = rec.probeSymbol === undefined ? undefined : baseSymbol(rec.probeSymbol)
+    const retSym = rec.returnFrom !== undefined && !rec.returnFrom.startsWith('0x') ? baseSymbol(rec.returnFrom) : undefined
     const byName = functionFromEventName(event)
     let isReturn = rec.returnFrom !== undefined || (byName?.ret ?? false) || (sym === undefined && isReturnName(event))
     const base = {sym, ret: rec.returnFrom}

@@ -21,6 +21,11 @@ describe('kind resolution', () => {
     expect(ev).toMatchObject({kind: 'set_memory', fn: 'set_memory_ro', op: 'ro', probe: 'myprobe'})
   })
 
+  it('compiler clone suffixes do not hide the function (quirk 23)', () => {
+    const ev = norm('tracefs', P + 'cmc: (__change_memory_common.constprop.0+0x0/0xf0) start=0xffff00000a255000 size=0x1000 set_mask=0x80 clear_mask=0x0')
+    expect(ev).toMatchObject({kind: 'change_range', fn: '__change_memory_common', size: 4096})
+  })
+
   it('from the event name when the IP is not symbolized (trace-cmd/perf) or absent', () => {
     expect(norm('trace-cmd', '  insmod-1  [000]   1.000000: p_set_memory_x_0:     (ffff80008034a1c8) addr=0xffff800008000000 numpages=0x2')).toMatchObject({kind: 'set_memory', fn: 'set_memory_x', op: 'x', pages: 2, size: 8192})
     expect(norm('trace-cmd', '  insmod-1  [000]   1.000000: dm_invalid:           (ffff80008034a1c8) page=0xfffffdffc0291e40')).toMatchObject({kind: 'set_direct_map', op: 'invalid'})

@@ -53,7 +53,7 @@ export interface TraceReadOptions {
   structPageSize?: number
   /** Fail on the first malformed line instead of skipping it. */
   strict?: boolean
-  /** Sorter window in events per file (default 8192). */
+  /** Sorter window in events per file (default: the reader's sortWindow, else 8192). */
   window?: number
   onProgress?: (bytesRead: number, total?: number) => void
 }
@@ -167,7 +167,7 @@ async function* fileEvents(
   }
   file.format = reader.name
   const assembler = new RecordAssembler(stats, sink)
-  const sorter = new WindowSorter<TraceEvent>(stats, (d) => sink.add(d), opts.window ?? DEFAULT_WINDOW)
+  const sorter = new WindowSorter<TraceEvent>(stats, (d) => sink.add(d), opts.window ?? reader.sortWindow ?? DEFAULT_WINDOW)
   let lastBytes = 0
   const account = (b: LineBatch): void => {
     file.lines += b.lines.length

@@ -126,6 +126,8 @@ export const perfReader: LineReader<PerfState> = {
   name: 'perf',
   description: 'perf script text (default fields, --ns, pid/tid, -g callchains)',
   sniff: sniffPerf,
+  // perf script sorts through ordered events
+  sortWindow: 1024,
   newState: ({file}) => ({file}),
   tokenize: tokenizePerf,
 }

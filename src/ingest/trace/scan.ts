@@ -46,14 +46,14 @@ export class Interner {
   private readonly table: (string | undefined)[]
   private readonly mask: number
   private size = 0
-  constructor(bits = 12) {
+  constructor(bits = 14) {
     this.table = new Array<string | undefined>(1 << bits)
     this.mask = (1 << bits) - 1
   }
 
   get(line: string, start: number, end: number): string {
     const len = end - start
-    if (len > 64 || len <= 0) return line.slice(start, end)
+    if (len > 96 || len <= 0) return line.slice(start, end)
     // a sampled hash (length, ends, middle): names differ there; the compare below is exact
     const c0 = line.charCodeAt(start)
     const c1 = line.charCodeAt(end - 1)

@@ -114,6 +114,8 @@ export const traceCmdReader: LineReader<TraceCmdState> = {
   name: 'trace-cmd',
   description: 'trace-cmd report text (3.1 without flags, ≥3.3 with flags, -t, -l)',
   sniff: sniffTraceCmd,
+  // trace-cmd report merges the per-CPU streams by timestamp
+  sortWindow: 1024,
   newState: ({file}) => ({file, ctx: newContext()}),
   tokenize: tokenizeTraceCmd,
 }

@@ -12,6 +12,7 @@ import type {Diagnostic, SourcePos} from '../events.js'
 import {
   type Context,
   isDigit,
+  NAMES,
   newContext,
   parseBody,
   quotePrefixEnd,
@@ -46,7 +47,7 @@ export function tokenizeTracefs(line: string, pos: SourcePos, st: TracefsState):
     const j = skipSpaces(line, i)
     if (j >= line.length) return null
     if (line.charCodeAt(j) === 61 /* = */ && line.charCodeAt(j + 1) === 62 /* > */) {
-      return {t: 'frame', frame: stripSymAddr(line.slice(j + 2).trim()), src: pos}
+      return {t: 'frame', frame: frameText(line, j + 2), src: pos}
     }
   }
   const ctx = st.ctx
@@ -91,10 +92,19 @@ function hintFor(s: string): string {
   return 'a tracefs event line `comm-pid [cpu] flags ts: event: payload`'
 }
 
-/** sym-addr option appends ` <ffff…>` to each symbol. */
-function stripSymAddr(frame: string): string {
-  const lt = frame.lastIndexOf(' <')
-  return lt > 0 && frame.endsWith('>') ? frame.slice(0, lt) : frame
+/**
+ * The frame after ` => `, interned (stacks repeat: no allocation, no reference into the chunk).
+ * The sym-addr option appends ` <ffff…>` to each symbol: dropped.
+ */
+function frameText(line: string, from: number): string {
+  const s = skipSpaces(line, from)
+  let e = line.length
+  while (e > s && (line.charCodeAt(e - 1) === 32 || line.charCodeAt(e - 1) === 9)) e--
+  if (e > s && line.charCodeAt(e - 1) === 62 /* > */) {
+    const lt = line.lastIndexOf(' <', e)
+    if (lt > s) e = lt
+  }
+  return NAMES.get(line, s, e)
 }
 
 function header(h: string, pos: SourcePos, st: TracefsState): Token | null {
@@ -151,6 +161,8 @@ export const tracefsReader: LineReader<TracefsState> = {
   name: 'tracefs',
   description: 'tracefs trace / trace_pipe text (cat /sys/kernel/tracing/trace)',
   sniff: sniffTracefs,
+  // trace: merged by timestamp; trace_pipe: out of order by at most one read()
+  sortWindow: 2048,
   newState: ({file}) => ({file, ctx: newContext(), latency: false, latencyWarned: false, rawWarned: false}),
   tokenize: tokenizeTracefs,
 }

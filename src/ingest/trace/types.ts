@@ -92,6 +92,13 @@ interface ReaderBase {
    * 0 = certainly not. detect.ts picks the highest score.
    */
   sniff?(head: readonly string[]): number
+  /**
+   * Sorter window (events) this format needs: how far out of time order its events can be.
+   * Default DEFAULT_WINDOW (sorter.ts). tracefs `trace` is merged by timestamp already and
+   * trace_pipe disorders by at most what one read() returns; bpftrace drains whole per-CPU
+   * buffers unsorted and needs more. TraceReadOptions.window overrides.
+   */
+  readonly sortWindow?: number
 }
 
 export interface LineReader<S = unknown> extends ReaderBase {
