@@ -1,0 +1,77 @@
+/**
+ * Flags of the commands that replay a trace (replay, compare, verify), defined once.
+ */
+import {Flags} from '@oclif/core'
+
+import type {TraceReadOptions} from '../ingest/trace/index.js'
+import type {CollapseMode} from '../kernel/context.js'
+import {POLICIES, type PolicyKnobs, parseKernelVersion} from '../kernel/policy.js'
+import type {RunReplayOptions} from '../replay/run.js'
+
+const POLICY_HELP = Object.values(POLICIES)
+  .map((p) => `  ${p.name}: ${p.description}`)
+  .join('\n')
+
+export const policyFlag = Flags.string({
+  description: `Kernel behaviour to replay under: a preset, or "auto" to infer it from the capture (kernel version, cmdline, config, CPU MIDR, the snapshot's linear map) and print the reasoning.\n${POLICY_HELP}`,
+  default: 'auto',
+  helpGroup: 'POLICY',
+})
+
+export const knobFlags = {
+  bbml2: Flags.boolean({description: 'Override: the system has BBML2_NOABORT (split on demand instead of PTE-only).', allowNo: true, helpGroup: 'POLICY'}),
+  rodata: Flags.string({description: 'Override: rodata= as the kernel parses it (≤6.12: full|on|off; 6.19: on|noalias|off).', options: ['full', 'on', 'noalias', 'off'], helpGroup: 'POLICY'}),
+  kfence: Flags.string({description: 'Override KFENCE: off (not built), early (sample_interval≠0 at boot), late (sample_interval=0).', options: ['off', 'early', 'late'], helpGroup: 'POLICY'}),
+  collapse: Flags.string({description: 'Override the proposed collapse: none, rfc, both, order-aware, general.', options: ['none', 'rfc', 'both', 'order-aware', 'general'], helpGroup: 'POLICY'}),
+  kernel: Flags.string({description: 'Override the kernel version modelled, e.g. 6.12 or 6.19.', helpGroup: 'POLICY'}),
+}
+
+export const traceFlags = {
+  format: Flags.string({description: 'Trace format (default: detected per file): tracefs, trace-cmd, perf, bpftrace, bpftrace-json, csv.', helpGroup: 'TRACE'}),
+  map: Flags.string({description: 'Map a probe/event NAME to a kernel function or kind, e.g. --map myprobe=set_memory_ro (repeatable).', multiple: true, helpGroup: 'TRACE'}),
+  'from-marker': Flags.string({description: 'Start replaying after the first trace_marker write containing this text (e.g. "capture: bpf phase begin").', helpGroup: 'TRACE'}),
+  'until-marker': Flags.string({description: 'Stop after the first trace_marker write containing this text.', helpGroup: 'TRACE'}),
+}
+
+export interface KnobFlagValues {
+  bbml2?: boolean
+  rodata?: string
+  kfence?: string
+  collapse?: string
+  kernel?: string
+}
+
+export function knobsFrom(flags: KnobFlagValues): PolicyKnobs {
+  const version = flags.kernel ? parseKernelVersion(flags.kernel) : undefined
+  if (flags.kernel && !version) throw new Error(`--kernel ${flags.kernel}: expected a version like 6.12`)
+  return {
+    bbml2: flags.bbml2,
+    rodata: flags.rodata as PolicyKnobs['rodata'],
+    kfence: flags.kfence as PolicyKnobs['kfence'],
+    collapse: flags.collapse as CollapseMode | undefined,
+    version,
+  }
+}
+
+export interface TraceFlagValues {
+  format?: string
+  map?: string[]
+  'from-marker'?: string
+  'until-marker'?: string
+}
+
+export function mapOption(entries: string[] | undefined): Record<string, string> | undefined {
+  if (!entries?.length) return undefined
+  const out: Record<string, string> = {}
+  for (const e of entries) {
+    const i = e.indexOf('=')
+    if (i <= 0) throw new Error(`--map ${e}: expected NAME=KIND`)
+    out[e.slice(0, i)] = e.slice(i + 1)
+  }
+  return out
+}
+
+export function replayOptionsFrom(flags: TraceFlagValues, strict = false): RunReplayOptions {
+  const trace: TraceReadOptions = {format: flags.format, map: mapOption(flags.map), strict}
+  return {fromMarker: flags['from-marker'], untilMarker: flags['until-marker'], trace}
+}
