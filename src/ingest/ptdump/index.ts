@@ -93,7 +93,7 @@ class LineColumns {
   prot = new Int32Array(1024)
   /** bit 0-2: level code; bit 3: cont */
   shape = new Uint8Array(1024)
-  line = new Float64Array(1024)
+  line = new Uint32Array(1024)
 
   push(start: number, end: number, prot: number, level: number, cont: boolean, line: number): void {
     if (this.n === this.start.length) this.grow()
@@ -107,7 +107,7 @@ class LineColumns {
 
   private grow(): void {
     const cap = this.start.length * 2
-    const f = <T extends Float64Array | Int32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
+    const f = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
       const b = new C(cap)
       b.set(a)
       return b
@@ -116,7 +116,7 @@ class LineColumns {
     this.end = f(this.end, Float64Array)
     this.prot = f(this.prot, Int32Array)
     this.shape = f(this.shape, Uint8Array)
-    this.line = f(this.line, Float64Array)
+    this.line = f(this.line, Uint32Array)
   }
 }
 
@@ -370,9 +370,37 @@ export class PtdumpParser {
     const kasan = regions.find((r) => r.name === 'kasan')
 
     // Level names → levels; KASAN early shadow; then the model.
+    const pt = PageTables.fromRuns(geo, this.runsOf(geo, first, kasan))
+
+    let blkScheme: 'bit1' | 'sect' | undefined
+    if (this.blkVotes.bit1 && !this.blkVotes.sect) blkScheme = 'bit1'
+    else if (this.blkVotes.sect && !this.blkVotes.bit1) blkScheme = 'sect'
+
+    return {
+      source: this.file,
+      geometry: geo,
+      geometryReason,
+      era,
+      eraReason,
+      blkScheme,
+      regions,
+      pt,
+      lineCount: this.lineCount,
+      rangeLines: this.rangeLines,
+      holeLines: this.holeLines,
+      diagnostics: this.diagnostics,
+      diagnosticCounts: this.counts,
+    }
+  }
+
+  /**
+   * Level names → levels, KASAN early shadow marked, as runs for PageTables.fromRuns (a
+   * generator: the model is the only copy kept).
+   */
+  private *runsOf(geo: Geometry, first: number, kasan: Region | undefined): Generator<Run> {
+    const cols = this.cols
     const levels = geo.levels
     const pmdSize = geo.entrySize[1]!
-    const runs: Run[] = []
     for (let i = first; i < cols.n; i++) {
       const code = cols.shape[i]! & 7
       const lvl = lvlOfName(code, levels)
@@ -394,34 +422,13 @@ export class PtdumpParser {
         const ms = alignUp(Math.max(start, kasan.start), pmdSize)
         const me = alignDown(Math.min(end, kasan.end), pmdSize)
         if (me > ms) {
-          if (ms > start) runs.push({start, end: ms, lvl, cont, prot, flags: 0})
-          runs.push({start: ms, end: me, lvl, cont, prot, flags: F_KASAN_EARLY})
-          if (end > me) runs.push({start: me, end, lvl, cont, prot, flags: 0})
+          if (ms > start) yield {start, end: ms, lvl, cont, prot, flags: 0}
+          yield {start: ms, end: me, lvl, cont, prot, flags: F_KASAN_EARLY}
+          if (end > me) yield {start: me, end, lvl, cont, prot, flags: 0}
           continue
         }
       }
-      runs.push({start, end, lvl, cont, prot, flags: 0})
-    }
-    const pt = PageTables.fromRuns(geo, runs)
-
-    let blkScheme: 'bit1' | 'sect' | undefined
-    if (this.blkVotes.bit1 && !this.blkVotes.sect) blkScheme = 'bit1'
-    else if (this.blkVotes.sect && !this.blkVotes.bit1) blkScheme = 'sect'
-
-    return {
-      source: this.file,
-      geometry: geo,
-      geometryReason,
-      era,
-      eraReason,
-      blkScheme,
-      regions,
-      pt,
-      lineCount: this.lineCount,
-      rangeLines: this.rangeLines,
-      holeLines: this.holeLines,
-      diagnostics: this.diagnostics,
-      diagnosticCounts: this.counts,
+      yield {start, end, lvl, cont, prot, flags: 0}
     }
   }
 

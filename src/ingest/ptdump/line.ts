@@ -11,7 +11,7 @@
  */
 import {type Kva, KVA_END} from '../../model/address.js'
 import {type Prot, P_VALID, withMemType} from '../../model/prot.js'
-import {LEVEL_CODE, PTE_BITS, TOKENS} from './tables.js'
+import {PTE_BITS, TOKENS} from './tables.js'
 
 /** Unit letters of the size field, in order: bytes = number × 1024^(index+1). */
 export const UNITS = 'KMGTPE'
@@ -79,6 +79,32 @@ function parseHex16(t: string, pos: number): number {
   return -2
 }
 
+/** Index of a size unit letter in UNITS, or -1 (no string allocation on the hot path). */
+function unitIndex(c: number): number {
+  switch (c) {
+    case 75: return 0 // K
+    case 77: return 1 // M
+    case 71: return 2 // G
+    case 84: return 3 // T
+    case 80: return 4 // P
+    case 69: return 5 // E
+    default: return -1
+  }
+}
+
+/** LEVEL_CODE of the three letters at t[i..i+3), or -1. */
+function levelCodeAt(t: string, i: number): number {
+  const a = t.charCodeAt(i)
+  const b = t.charCodeAt(i + 1)
+  const c = t.charCodeAt(i + 2)
+  if (a === 80 && b === 84 && c === 69) return 0 // PTE
+  if (a === 80 && b === 77 && c === 68) return 1 // PMD
+  if (a === 80 && b === 85 && c === 68) return 2 // PUD
+  if (a === 80 && b === 52 && c === 68) return 3 // P4D
+  if (a === 80 && b === 71 && c === 68) return 4 // PGD
+  return -1
+}
+
 export type RangeParseError = 'format' | 'not-kernel-address'
 
 /**
@@ -105,13 +131,13 @@ export function parseRangeLine(t: string, out: RangeFields): RangeParseError | n
     num = num * 10 + (c - 48)
   }
   if (i === numStart || i >= n) return 'format'
-  const unit = UNITS.indexOf(t[i]!)
+  const unit = unitIndex(t.charCodeAt(i))
   if (unit < 0) return 'format'
   i++
   if (t.charCodeAt(i) !== 32) return 'format'
   i++
-  const level = LEVEL_CODE[t.slice(i, i + 3)]
-  if (level === undefined) return 'format'
+  const level = levelCodeAt(t, i)
+  if (level < 0) return 'format'
   i += 3
   if (i < n) {
     const c = t.charCodeAt(i)
@@ -153,15 +179,29 @@ const MT_OFFSET_GP = 38
 const MT_OFFSETS_54 = [31, 35]
 
 const attrCache = new Map<string, AttrInfo>()
+const MRU_SIZE = 4
+const mru: ({text: string; info: AttrInfo} | undefined)[] = new Array(MRU_SIZE)
+let mruNext = 0
 const ATTR_CACHE_MAX = 4096
 
 /** Parse the attribute tokens of t from index `from` (just after the level name). */
 export function parseAttrs(t: string, from: number): AttrInfo | null {
+  // Consecutive lines mostly alternate between a few attribute strings: compare in place first.
+  const len = t.length - from
+  for (let k = 0; k < MRU_SIZE; k++) {
+    const m = mru[k]
+    if (m !== undefined && m.text.length === len && t.startsWith(m.text, from)) return m.info
+  }
   const text = from === 0 ? t : t.slice(from)
-  const hit = attrCache.get(text)
-  if (hit) return hit
-  const info = parseAttrText(text)
-  if (info && attrCache.size < ATTR_CACHE_MAX) attrCache.set(text, info)
+  let info = attrCache.get(text)
+  if (info === undefined) {
+    const parsed = parseAttrText(text)
+    if (parsed === null) return null
+    info = parsed
+    if (attrCache.size < ATTR_CACHE_MAX) attrCache.set(text, info)
+  }
+  mru[mruNext] = {text, info}
+  mruNext = (mruNext + 1) % MRU_SIZE
   return info
 }
 
