@@ -19,6 +19,7 @@ import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
 import {KVA_END, formatKva, parseKva} from '../../../src/model/address.js'
+import {regionOf} from '../../../src/model/layout.js'
 import {bytesIn, readPtdump} from '../../../src/ingest/ptdump/index.js'
 import type {PtdumpEra} from '../../../src/ingest/ptdump/tables.js'
 import {renderPtdump} from '../../../src/report/ptdump-text.js'
@@ -147,6 +148,17 @@ describe('ptdump reader on real captures', () => {
     // 6.1 rodata=on: block-mapped.
     expect(await kinds('debian-6.1-qemu/max-2G-rodata-on/kernel_page_tables.before')).toEqual({PUD: G, CONT_PMD: 992 * M, PMD: 28 * M, CONT_PTE: 1769472, PTE: 2424832})
     expect(await kinds('debian-6.12-qemu/max-2G-kfence/kernel_page_tables.before')).toEqual({PUD: 0, CONT_PMD: 0, PMD: 28 * M, CONT_PTE: 0, PTE: 2116870144})
+  })
+
+  it('classifies by address, not by the header a line sits under (6.12)', async () => {
+    const s = await readPtdump(ROOT + 'debian-6.12-qemu/max-2G-default/kernel_page_tables.before')
+    // "0xffffc1ffbf800000-0xffffc1ffc0000000 8M PMD" is printed after "vmalloc() end" and before
+    // "vmemmap start": it is in neither region.
+    expect(regionOf(s.regions, parseKva('0xffffc1ffbf800000')!)).toBeUndefined()
+    // "0xffffffffff400000-0xffffffffff427000 156K PTE" sits under "PCI I/O end" but the hole
+    // line after the "Fixmap start" header begins at FIXADDR_TOT_START.
+    expect(regionOf(s.regions, parseKva('0xffffffffff426000')!)).toBeUndefined()
+    expect(regionOf(s.regions, parseKva('0xffffffffff427000')!)?.name).toBe('fixmap')
   })
 
   it('geometry reasons name the evidence', async () => {

@@ -10,7 +10,8 @@ import {F_KASAN_EARLY, HOLE} from '../../../src/model/pagetable.js'
 import {P_AF, P_NG, P_PXN, P_RDONLY, P_SHARED, P_UXN, P_VALID, memTypeOf} from '../../../src/model/prot.js'
 import {PtdumpError, bytesIn, parsePtdump} from '../../../src/ingest/ptdump/index.js'
 import {parseAttrs} from '../../../src/ingest/ptdump/line.js'
-import {ptdumpSizeField} from '../../../src/report/ptdump-text.js'
+import type {PtdumpEra} from '../../../src/ingest/ptdump/tables.js'
+import {ptdumpSizeField, renderPtdump} from '../../../src/report/ptdump-text.js'
 
 const K = 1024
 const M = 2 ** 20
@@ -18,6 +19,11 @@ const G = 2 ** 30
 const kva = (s: string) => parseKva(s)!
 const dump = (...lines: string[]) => lines.join('\n') + '\n'
 const codes = (s: {diagnosticCounts: Record<string, number>}) => s.diagnosticCounts
+/** The writer prints the hand-written dump back exactly: the input is what note_page() prints. */
+const expectRoundTrip = (text: string, era: PtdumpEra, version?: number) => {
+  const s = parsePtdump(text, 'rt.txt')
+  expect([...renderPtdump(s.pt, s.regions, {era, version})].join('\n') + '\n').toBe(text)
+}
 
 // §1.9, verbatim: Ryan Roberts, "[PATCH v7 0/6] arm64: support FEAT_BBM level 2 and large block
 // mapping when rodata=full", lore 20250829115250.2395585-1-ryan.roberts@arm.com.
@@ -202,8 +208,7 @@ describe('order and strictness', () => {
 describe('versions', () => {
   it('5.4: no hole lines, gaps between lines, no GP column, UXN without clear string', () => {
     // Columns from v5.4 dump.c: after BLK, " UXN" only when set, then the memory type.
-    const s = parsePtdump(
-      dump(
+    const text54 = dump(
         '---[ Linear Mapping start ]---',
         '0xffff000000000000-0xffff000000080000         512K PTE       RW NX SHD AF            UXN MEM/NORMAL',
         '0xffff000000080000-0xffff000000200000        1536K PTE       ro x  SHD AF            UXN MEM/NORMAL',
@@ -217,9 +222,8 @@ describe('versions', () => {
         '0xffff800010000000-0xffff800010004000          16K PTE       RW NX SHD AF            UXN MEM/NORMAL',
         '0xffff800010005000-0xffff800010006000           4K PTE       RW NX SHD AF            DEVICE/nGnRE',
         '---[ vmalloc() end ]---',
-      ),
-      '54.txt',
-    )
+      )
+    const s = parsePtdump(text54, '54.txt')
     expect(s.diagnostics).toEqual([])
     expect(s.era).toBe('5.4')
     expect(s.eraReason).toContain('no GP column')
@@ -236,12 +240,12 @@ describe('versions', () => {
     // Tables: PTE tables = 2M slots with PTE lines: linear 0, modules, vmalloc = 3;
     // PMD tables = 1G slots with PTE/PMD lines: linear 0, 0xffff800000000000 = 2; PUD = 2.
     expect(s.pt.tables).toEqual([3, 2, 2])
+    expectRoundTrip(text54, '5.4')
   })
 
   it('5.6–5.11: the first line starts at 0 with PGD and no "Linear Mapping start"', () => {
     // Shape derived from code (ptdump_walk() without `.level = -1`), kernel-model.md §1.6.
-    const s = parsePtdump(
-      dump(
+    const s510 = dump(
         '0x0000000000000000-0xffff000000000000    16776960T PGD',
         '0xffff000000000000-0xffff000000200000           2M PMD       RW NX SHD AF        BLK UXN    MEM/NORMAL-TAGGED',
         '0xffff000000200000-0xffff000040000000        1022M PMD',
@@ -254,9 +258,8 @@ describe('versions', () => {
         '---[ Modules start ]---',
         '0xffff800008000000-0xffff800010000000         128M PMD',
         '---[ Modules end ]---',
-      ),
-      '510.txt',
-    )
+      )
+    const s = parsePtdump(s510, '510.txt')
     expect(s.diagnostics).toEqual([])
     expect(s.era).toBe('5.6-5.11')
     expect(s.eraReason).toContain('BPF markers')
@@ -268,6 +271,7 @@ describe('versions', () => {
     ])
     expect(s.pt.runs().next().value!.start).toBe(kva('0xffff000000000000'))
     expect(s.pt.tables).toEqual([0, 2, 2])
+    expectRoundTrip(s510, '5.6-5.11')
   })
 
   it('5.6–5.11: a first line that also covers an empty PGD entry is clamped to PAGE_OFFSET', () => {
@@ -295,6 +299,8 @@ describe('versions', () => {
     expect(neu.diagnostics).toEqual([])
     expect(old.blkScheme).toBe('bit1')
     expect(neu.blkScheme).toBe('sect')
+    expectRoundTrip(dump(...head, '0xffff000000200000-0xffff000000400000           2M PMD F     RW NX SHD AF NG     BLK UXN    MEM/NORMAL', ...tail), '6.9+', 612)
+    expectRoundTrip(dump(...head, '0xffff000000200000-0xffff000000400000           2M PMD F     RW NX SHD AF NG         UXN    MEM/NORMAL', ...tail), '6.9+', 619)
     for (const s of [old, neu]) {
       const r = s.pt.runAt(kva('0xffff000000200000'))!
       expect(r.lvl).toBe(1)
@@ -310,8 +316,7 @@ describe('versions', () => {
     // 6.1-style 4K/48 generic KASAN: shadow [0xffff600000000000, 0xffff800000000000) = PAGE_END…
     // note_kasan_page_table() prints entries pointing at kasan_early_shadow_{pte,pmd,pud} as one
     // ro PTE-level entry each, so they merge into one huge "PTE" line (kernel-model.md §1.6).
-    const s = parsePtdump(
-      dump(
+    const kasanText = dump(
         '---[ Linear Mapping start ]---',
         '0xffff000000000000-0xffff000080000000           2G PUD       RW NX SHD AF        BLK UXN    MEM/NORMAL-TAGGED',
         '0xffff000080000000-0xffff008000000000         510G PUD',
@@ -324,9 +329,8 @@ describe('versions', () => {
         '---[ Modules start ]---',
         '0xffff800000000000-0xffff800008000000         128M PMD',
         '---[ Modules end ]---',
-      ),
-      'kasan.txt',
-    )
+      )
+    const s = parsePtdump(kasanText, 'kasan.txt')
     expect(s.diagnostics).toEqual([])
     expect(s.regions.map((r) => r.name)).toEqual(['linear', 'kasan', 'modules'])
     const early = s.pt.runAt(kva('0xffff600000400000'))!
@@ -337,13 +341,64 @@ describe('versions', () => {
     // PGD slot 0, kasan PGD slot 0 (0xffff600000000000), modules slot = 3.
     expect(s.pt.tables).toEqual([2, 2, 3])
     expect(s.pt.check()).toEqual([])
+    expectRoundTrip(kasanText, '5.15-6.8')
+  })
+})
+
+describe('markers', () => {
+  it('post-6.19 percpu markers (linux-mm tree, 2026) are known: 6.9+ order, no region, no diagnostic', () => {
+    const s = parsePtdump(
+      dump(
+        '---[ Linear Mapping start ]---',
+        '0xffff000000000000-0xffff000000200000           2M PMD       RW NX SHD AF        BLK UXN    MEM/NORMAL',
+        '0xffff000000200000-0xffff000040000000        1022M PMD',
+        '0xffff000040000000-0xffff008000000000         511G PUD',
+        '0xffff008000000000-0xffff800000000000      130560G PGD',
+        '---[ Linear Mapping end ]---',
+        '---[ Modules start ]---',
+        '0xffff800000000000-0xffff800080000000           2G PUD',
+        '---[ Modules end ]---',
+        '---[ vmalloc() area ]---',
+        '0xffff800080000000-0xffff808000000000         510G PUD',
+        '---[ vmalloc() end ]---',
+        '---[ Global percpu start ]---',
+        '0xffff808000000000-0xffff810000000000         512G PGD',
+        '---[ Global percpu end ]---',
+        '---[ vmemmap start ]---',
+        '0xffff810000000000-0xffff818000000000         512G PGD',
+        '---[ vmemmap end ]---',
+      ),
+      'mm.txt',
+    )
+    expect(s.diagnostics).toEqual([])
+    expect(s.era).toBe('6.9+')
+    expect(s.regions.map((r) => r.name)).toEqual(['linear', 'modules', 'vmalloc', 'vmemmap'])
+  })
+
+  it('unknown, duplicated and misordered markers are diagnostics', () => {
+    const s = parsePtdump(
+      dump(
+        '---[ Linear Mapping start ]---',
+        '0xffff000000000000-0xffff008000000000         512G PUD',
+        '0xffff008000000000-0xffff800000000000      130560G PGD',
+        '---[ Fixmap start ]---',
+        '---[ vmemmap start ]---',
+        '---[ Fixmap end ]---',
+        '---[ PCI I/O start ]---',
+        '---[ My vendor area ]---',
+        '---[ PCI I/O start ]---',
+      ),
+      'mk.txt',
+      {pageSize: 4096, vaBits: 48},
+    )
+    expect(codes(s)).toEqual({'unknown-marker': 1, 'duplicate-marker': 1, 'marker-order': 1})
+    expect(s.era).toBe('unknown')
   })
 })
 
 describe('granules and levels', () => {
   it('64K/48: 3 levels, 512M PMD blocks, 4T PGD entries', () => {
-    const s = parsePtdump(
-      dump(
+    const text64 = dump(
         '---[ Linear Mapping start ]---',
         '0xffff000000000000-0xffff000000010000          64K PTE       RW NX SHD AF            UXN    MEM/NORMAL-TAGGED',
         '0xffff000000010000-0xffff000020000000      524224K PTE       ro NX SHD AF            UXN    MEM/NORMAL',
@@ -351,13 +406,13 @@ describe('granules and levels', () => {
         '0xffff000080000000-0xffff040000000000        4094G PMD',
         '0xffff040000000000-0xffff800000000000         124T PGD',
         '---[ Linear Mapping end ]---',
-      ),
-      '64k.txt',
-    )
+      )
+    const s = parsePtdump(text64, '64k.txt')
     expect(s.diagnostics).toEqual([])
     expect(s.geometry.label).toBe('64K/48 (3 levels)')
     expect(s.geometryReason).toBe('PTE lines on 64K boundaries, PMD lines on 512M boundaries ⇒ 64K pages; PGD/PMD/PTE lines ⇒ 3 levels; linear map at 0xffff000000000000 ⇒ 48-bit VA')
     expect(s.pt.tables).toEqual([1, 1]) // one 512M slot of PTEs; one 4T slot of PMDs
+    expectRoundTrip(text64, '6.9+')
     expect(bytesIn(s.pt, kva('0xffff000000000000'), kva('0xffff800000000000')).mapped).toMatchObject({PTE: 512 * M, PMD: 1536 * M})
   })
 
@@ -397,6 +452,8 @@ describe('granules and levels', () => {
       expect(s.pt.tables).toEqual([1])
     }
     expect(a.pt.equals(b.pt)).toBe(true)
+    expectRoundTrip(dump(...lines('PMD')), '6.9+')
+    expectRoundTrip(dump(...lines('PGD')), '5.15-6.8')
     const c = parsePtdump(
       dump(
         '---[ Linear Mapping start ]---',
