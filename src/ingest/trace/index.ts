@@ -39,6 +39,9 @@ registerReader(tracefsReader)
 registerReader(traceCmdReader)
 registerReader(perfReader)
 
+/** Lines tokenized between two hand-offs to the consumer. */
+const SLICE_LINES = 512
+
 export interface TraceReadOptions {
   /** Reader name (`tracefs`, `trace-cmd`, `perf`, …); default: detected per file from its first lines. */
   format?: string
@@ -207,15 +210,19 @@ async function* fileEvents(
         const lines = b.lines
         const n = lines.length
         const lastOpen = b.unterminated === true
-        for (let i = 0; i < n; i++) {
-          const tok = lr.tokenize(lines[i]!, {file: src.name, line: b.firstLine + i}, state)
-          if (tok === null) continue
-          const cut = lastOpen && i === n - 1
-          if (Array.isArray(tok)) for (const t of tok) assembler.push(t, cut)
-          else assembler.push(tok, cut)
+        for (let i0 = 0; i0 < n; i0 += SLICE_LINES) {
+          const i1 = Math.min(n, i0 + SLICE_LINES)
+          for (let i = i0; i < i1; i++) {
+            const tok = lr.tokenize(lines[i]!, {file: src.name, line: b.firstLine + i}, state)
+            if (tok === null) continue
+            const cut = lastOpen && i === n - 1
+            if (Array.isArray(tok)) for (const t of tok) assembler.push(t, cut)
+            else assembler.push(tok, cut)
+          }
+          // hand events on in small slices so they die young (a 1 MB batch is ~6000 events)
+          const out = drain()
+          if (out.length) yield out
         }
-        const out = drain()
-        if (out.length) yield out
       }
     } else {
       const counted = (async function* () {

@@ -23,7 +23,7 @@ import {describe, expect, it} from 'vitest'
 
 import {parseKva} from '../../../src/model/address.js'
 import type {TraceEvent} from '../../../src/ingest/events.js'
-import {readTrace, type TraceReadOptions} from '../../../src/ingest/trace/index.js'
+import {detectFormat, readTrace, type TraceReadOptions} from '../../../src/ingest/trace/index.js'
 
 const CAPTURES = [
   'debian-6.1-qemu/max-2G-default',
@@ -122,6 +122,19 @@ describe.each(CAPTURES)('%s', (c) => {
     expect(stats.byKind.module_free).toBeGreaterThan(18)
     expect(loads.every((n) => n !== undefined && /^[a-z0-9_]+$/.test(n))).toBe(true)
     expect(loads).toContain(is619 ? 'crypto_algapi' : 'crc16')
+  })
+})
+
+describe('format detection on real text', () => {
+  it('a headerless excerpt (trace_pipe, grep) of a real trace is still tracefs', () => {
+    const lines = readFileSync(traceFile(CAPTURES[0]!, 'trace'), 'utf8').split('\n')
+    expect(lines[0]).toBe('# tracer: nop')
+    expect(detectFormat(lines.slice(0, 200)).reader?.name).toBe('tracefs')
+    const body = lines.filter((l) => !l.startsWith('#')).slice(100, 300)
+    const d = detectFormat(body)
+    expect(d.reader?.name).toBe('tracefs')
+    expect(d.scores['trace-cmd']).toBeLessThan(d.scores.tracefs!)
+    expect(d.scores.perf).toBe(0)
   })
 })
 
