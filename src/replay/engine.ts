@@ -182,8 +182,10 @@ export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, 
     const ev = intent.ev
     if (intent.type === 'marker') {
       const text = ev.text ?? ''
-      const m = /insmod\s+(\S+)/.exec(text)
-      lastInsmodMarker = m ? m[1] : lastInsmodMarker
+      // Capture bundles mark each module with "capture: insmod NAME" / "capture: rmmod NAME".
+      const m = /\b(?:insmod|rmmod|modprobe)\s+([\w-]+)\s*$/.exec(text)
+      if (m && m[1] !== 'phase') lastInsmodMarker = m[1]
+      else if (/phase (?:begin|end)/.test(text)) lastInsmodMarker = undefined
       return
     }
     if (intent.type === 'module_load' && ev.text) moduleOfPid.set(ev.pid, ev.text)

@@ -1,0 +1,108 @@
+import {Args, Command, Flags} from '@oclif/core'
+
+import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
+import {Progress} from '../cli/progress.js'
+import {knobFlags, knobsFrom, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
+import {POLICIES} from '../kernel/policy.js'
+import {captureMeta} from '../report/html/audit-doc.js'
+import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
+import {compareBarsSection, compareMapsSection} from '../report/html/replay-doc.js'
+import {type CompareReport, buildCompareReport, renderCompareText} from '../report/compare.js'
+import {buildReplayReport} from '../report/replay.js'
+import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js'
+
+export interface CompareResult extends CompareReport {
+  source: {snapshot: string; traces: string[]}
+  htmlFile?: string
+}
+
+export default class Compare extends Command {
+  static override summary = 'The same capture replayed under several policies, side by side.'
+
+  static override description = `Replays one snapshot and trace under each policy given and prints, per policy,
+the page-table bytes, TLB entries, splits, collapses, table pages allocated and freed, peak
+table bytes and kernel errors, with the change against the first policy. "auto" is allowed
+as a policy (what the captured kernel did).
+
+Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
+
+  static override examples = [
+    {
+      description: 'Mainline PTE-only vs BBML2 vs the proposed collapse on the 6.19 capture',
+      command:
+        '<%= config.bin %> compare samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded samples/linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz --from-marker "capture: bpf phase begin" --policies pte-only,bbml2,collapse-general,x86-cpa',
+    },
+    {description: 'HTML with one bar group per policy and the maps side by side', command: '<%= config.bin %> compare before.txt trace.txt --policies auto,bbml2 --html compare.html'},
+  ]
+
+  static override enableJsonFlag = true
+
+  static override strict = false
+
+  static override args = {
+    ptdump: Args.string({description: 'ptdump snapshot the trace starts from', required: true}),
+    trace: Args.string({description: 'trace file(s)', required: true}),
+  }
+
+  static override flags = {
+    ...snapshotFlags,
+    policies: Flags.string({description: 'Comma-separated policies; the first is the baseline for deltas.', default: 'auto,pte-only,bbml2,collapse-both'}),
+    ...knobFlags,
+    ...traceFlags,
+    html: Flags.string({description: 'Also write a self-contained HTML report (bars per policy, maps side by side) to FILE.'}),
+  }
+
+  async run(): Promise<CompareResult> {
+    const {argv, flags} = await this.parse(Compare)
+    const [ptdump, ...traces] = argv as string[]
+    const names = flags.policies.split(',').map((s) => s.trim()).filter(Boolean)
+    if (!names.length) this.error('--policies: give at least one policy', {exit: 2})
+    for (const n of names) if (n !== 'auto' && !(n in POLICIES)) this.error(`--policies: unknown policy "${n}" (known: ${Object.keys(POLICIES).join(', ')}, auto)`, {exit: 2})
+    const progress = new Progress(!this.jsonEnabled())
+    let result: CompareResult
+    try {
+      const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
+      if (snapshot.rangeLines === 0) this.error(`${snapshot.source}: not a ptdump (no range lines)`, {exit: 2})
+      const {facts} = loadFacts(ptdump!)
+      const knobs = knobsFrom(flags)
+      const runs = []
+      for (const name of names) {
+        const choice = choosePolicy(name, knobs, snapshot, facts)
+        const opts = replayOptionsFrom(flags, flags.strict)
+        progress.label = name
+        opts.trace = {...opts.trace, onProgress: progress.bytes}
+        opts.onProgress = (n) => (progress.items = n)
+        const run = await runReplay(snapshot, traces, choice, opts)
+        runs.push({label: name === 'auto' ? `auto (${choice.policy.name})` : name, run, report: buildReplayReport(run, snapshot.pt, snapshot.regions)})
+      }
+      progress.stop()
+      result = {source: {snapshot: snapshot.source, traces}, ...buildCompareReport(runs.map((r) => ({label: r.label, report: r.report})))}
+      if (flags.html) {
+        const doc = {
+          title: `ptreplay compare — ${names.join(', ')}`,
+          version: this.config.version,
+          meta: captureMeta(runs[0]!.report.after, {source: snapshot.source, policy: names.join(', ')}),
+          sections: [
+            compareBarsSection(result.policies.map((p) => ({label: p.label, tableBytes: p.tableBytes, tlbEntries: p.tlbEntries, splits: p.splits, collapses: p.collapses}))),
+            compareMapsSection(runs.map((r) => ({label: r.label, pt: r.run.pt, regions: snapshot.regions}))),
+          ],
+        }
+        try {
+          writeHtmlAtomically(flags.html, renderHtmlReport(doc))
+        } catch (e) {
+          this.error(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`, {exit: 2})
+        }
+        result.htmlFile = flags.html
+      }
+    } catch (e) {
+      progress.stop()
+      asCliError(e)
+    }
+    if (!this.jsonEnabled()) {
+      this.log(`${result.source.snapshot} + ${traces.join(', ')}`)
+      for (const line of renderCompareText(result)) this.log(line)
+      if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
+    }
+    return result
+  }
+}

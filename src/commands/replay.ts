@@ -1,0 +1,137 @@
+import {Args, Command, Flags} from '@oclif/core'
+
+import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
+import {Progress} from '../cli/progress.js'
+import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
+import {mapSectionFromPageTables} from '../report/html/map-model.js'
+import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
+import {captureMeta, auditTableSections} from '../report/html/audit-doc.js'
+import {offendersSection, replayTimelineSection} from '../report/html/replay-doc.js'
+import {type ReplayReport, buildReplayReport, renderReplayText} from '../report/replay.js'
+import {renderAuditText} from '../report/audit-text.js'
+import {renderAsciiSeries} from '../report/terminal/chart.js'
+import {useColor} from '../report/terminal/strip.js'
+import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js'
+
+export interface ReplayResult extends ReplayReport {
+  source: {snapshot: string; traces: string[]; facts: string[]}
+  htmlFile?: string
+}
+
+export default class Replay extends Command {
+  static override summary = "Replay a trace through the kernel's split/collapse logic and report what it cost."
+
+  static override description = `Starts from a ptdump snapshot, drives every set_memory_*/set_direct_map_*/
+__change_memory_common/update_range_prot call of the trace through the kernel's own logic
+(split_kernel_leaf_mapping, the pageattr walk, the proposed collapse, …) under a policy, and
+reports the final page tables (as \`audit\`), the kernel's counters under the kernel's names,
+table pages allocated and freed, kernel errors the calls would have hit, calls on memory the
+snapshot does not describe, and the top offenders (caller from stacks, probe, module, comm).
+
+--policy auto (the default) infers what the captured kernel did from the files beside the
+snapshot in a capture bundle (version.txt, cmdline, config, cpuinfo, dmesg) and from the
+snapshot itself, and prints the reasoning. When the policy maps the linear map differently
+from the snapshot (a PTE-mapped 6.1 capture replayed under bbml2), the boot map is first
+re-derived with map_mem() and the captured permissions re-applied; the output says so.
+
+Hits of the kernel's own split helpers in the trace (split_pmd, split_contpte, …) are not
+replayed: they are the ground truth the prediction is printed against.`
+
+  static override examples = [
+    {
+      description: 'The 6.19 BBML2 capture from its "loaded" snapshot through the BPF phase',
+      command:
+        '<%= config.bin %> replay samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded samples/linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz --from-marker "capture: bpf phase begin"',
+    },
+    {
+      description: 'What mainline BBML2 splitting would do with a 6.1 rodata=full workload',
+      command: '<%= config.bin %> replay samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/trace.txt --policy bbml2',
+    },
+    {description: 'Machine-readable, with an HTML report', command: '<%= config.bin %> replay before.txt trace.txt --json --html report.html'},
+  ]
+
+  static override enableJsonFlag = true
+
+  static override strict = false
+
+  static override args = {
+    ptdump: Args.string({description: 'ptdump snapshot the trace starts from (.gz ok)', required: true}),
+    trace: Args.string({description: 'trace file(s): tracefs, trace-cmd report, perf script, bpftrace, CSV (.gz/.zst/.xz ok)', required: true}),
+  }
+
+  static override flags = {
+    ...snapshotFlags,
+    policy: policyFlag,
+    ...knobFlags,
+    ...traceFlags,
+    html: Flags.string({description: 'Also write a self-contained HTML report (fragmentation map, charts over the trace, offenders) to FILE.'}),
+    chart: Flags.boolean({description: 'Print the table-bytes chart over the trace.', default: true, allowNo: true}),
+  }
+
+  async run(): Promise<ReplayResult> {
+    const {argv, flags} = await this.parse(Replay)
+    const [ptdump, ...traces] = argv as string[]
+    const progress = new Progress(!this.jsonEnabled())
+    let result: ReplayResult
+    try {
+      const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
+      if (snapshot.rangeLines === 0) this.error(`${snapshot.source}: not a ptdump (no range lines)`, {exit: 2})
+      const {facts, files} = loadFacts(ptdump!)
+      const choice = choosePolicy(flags.policy, knobsFrom(flags), snapshot, facts)
+      const opts = replayOptionsFrom(flags, flags.strict)
+      opts.trace = {...opts.trace, onProgress: progress.bytes}
+      opts.onProgress = (n) => (progress.items = n)
+      const run = await runReplay(snapshot, traces, choice, opts)
+      progress.stop()
+      const report = buildReplayReport(run, snapshot.pt, snapshot.regions)
+      result = {source: {snapshot: snapshot.source, traces, facts: files}, ...report}
+      if (flags.html) {
+        const doc = {
+          title: `ptreplay replay — ${choice.policy.name}`,
+          version: this.config.version,
+          meta: captureMeta(report.after, {source: snapshot.source, policy: choice.policy.name, kernel: facts.version?.trim().split('\n')[0]}),
+          sections: [
+            replayTimelineSection({
+              tableBytes: report.series.map((x) => x.tableBytes),
+              tlbEntries: report.series.map((x) => x.tlbEntries),
+              splits: report.series.map((x) => x.splits),
+              collapses: report.series.map((x) => x.collapses),
+              xValues: report.series.map((x) => x.calls),
+            }),
+            offendersSection(
+              report.offenders.map((o) => ({who: `${o.by}: ${o.name}`, events: o.calls, splits: o.splits, tableBytes: (o.tablePagesAllocated - o.tablePagesFreed) * snapshot.geometry.pageSize})),
+            ),
+            mapSectionFromPageTables(run.pt, snapshot.regions, {title: 'After the replay'}),
+            ...auditTableSections(report.after, {titleSuffix: ' (after)'}),
+          ],
+        }
+        try {
+          writeHtmlAtomically(flags.html, renderHtmlReport(doc))
+        } catch (e) {
+          this.error(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`, {exit: 2})
+        }
+        result.htmlFile = flags.html
+      }
+    } catch (e) {
+      progress.stop()
+      asCliError(e)
+    }
+    if (!this.jsonEnabled()) {
+      this.log(`${result.source.snapshot} + ${traces.join(', ')}`)
+      for (const line of renderReplayText(result)) this.log(line)
+      this.log('')
+      this.log('After the replay')
+      for (const line of renderAuditText(result.after)) this.log(line)
+      if (flags.chart && result.series.length > 2) {
+        this.log('')
+        for (const line of renderAsciiSeries(
+          result.series.map((x) => x.tableBytes),
+          {height: 8, width: Math.min(72, (process.stdout.columns ?? 80) - 14), format: 'bytes', color: useColor(), title: 'table bytes over the trace', xLabel: 'kernel calls'},
+        ))
+          this.log(line)
+      }
+      if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
+    }
+    return result
+  }
+}

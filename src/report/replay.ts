@@ -1,0 +1,139 @@
+/**
+ * The replay report: the final audit plus what the replay did, under the kernel's names, and
+ * who caused it. Built from the engine's ReplayStats; rendered as text or JSON (the same object).
+ */
+import type {Region} from '../model/layout.js'
+import type {PageTables} from '../model/pagetable.js'
+import type {ReplayRun} from '../replay/run.js'
+import type {Offender, Sample} from '../replay/engine.js'
+import type {RebaseSummary} from '../replay/rebase.js'
+import {type AuditReport, audit} from './audit.js'
+import {fmtBytes, fmtDelta, fmtInt, renderTable} from './table.js'
+
+/** Kernel split helpers a capture may have probed as ground truth, and the counters they match. */
+export const TRUTH_COUNTERS = ['split_kernel_leaf_mapping', 'split_kernel_leaf_mapping_locked', 'split_pud', 'split_pmd', 'split_contpmd', 'split_contpte'] as const
+
+export interface ReplayReport {
+  policy: {name: string; description: string; reasons: string[]; config: Record<string, unknown>}
+  rebase?: RebaseSummary
+  window: ReplayRun['stats']['window']
+  events: {seen: number; inWindow: number; calls: number; lost: number; unrecognizedLines: number}
+  /** The kernel's counters for this replay, under the kernel's function names (non-zero only). */
+  counters: Record<string, number>
+  /** Where the trace probed the kernel's own split helpers: what the kernel recorded vs what the replay predicts. */
+  groundTruth?: {fn: string; recorded: number; predicted: number}[]
+  tablePagesAllocated: number
+  tablePagesFreed: number
+  tableBytesBefore: number
+  tableBytesAfter: number
+  peakTableBytes: number
+  errors: {counts: Record<string, number>; first: {code: string; message: string; at: string; fn: string}[]}
+  callsOnUnknownMemory: number
+  unknownAliasPages: number
+  offenders: Offender[]
+  series: Sample[]
+  before: AuditReport
+  after: AuditReport
+}
+
+export function buildReplayReport(run: ReplayRun, start: PageTables, regions: readonly Region[]): ReplayReport {
+  const s = run.stats
+  const counters = Object.fromEntries(Object.entries(s.counters).filter(([, v]) => v !== 0))
+  const truthKeys = TRUTH_COUNTERS.filter((k) => (s.truth[k] ?? 0) > 0)
+  const before = audit(start, regions)
+  const after = audit(run.pt, regions)
+  return {
+    policy: {name: run.policy.name, description: run.policy.description, reasons: run.reasons, config: {...run.policy.cfg}},
+    rebase: run.rebase,
+    window: s.window,
+    events: {
+      seen: s.eventsSeen,
+      inWindow: s.eventsInWindow,
+      calls: s.callsApplied,
+      lost: run.traceStats?.lostEvents ?? 0,
+      unrecognizedLines: run.traceStats?.unrecognized ?? 0,
+    },
+    counters,
+    groundTruth: truthKeys.length ? truthKeys.map((fn) => ({fn, recorded: s.truth[fn] ?? 0, predicted: s.counters[fn] ?? 0})) : undefined,
+    tablePagesAllocated: s.tablePagesAllocated,
+    tablePagesFreed: s.tablePagesFreed,
+    tableBytesBefore: before.total.tableBytes,
+    tableBytesAfter: after.total.tableBytes,
+    peakTableBytes: s.peakTableBytes,
+    errors: {counts: s.errorCounts, first: s.errors.slice(0, 10)},
+    callsOnUnknownMemory: s.callsOnUnknownMemory,
+    unknownAliasPages: s.unknownAliasPages,
+    offenders: s.offenders,
+    series: s.series,
+    before,
+    after,
+  }
+}
+
+const SPLITS = ['split_pud', 'split_pmd', 'split_contpmd', 'split_contpte']
+
+export function renderReplayText(r: ReplayReport): string[] {
+  const out: string[] = []
+  out.push(`Policy: ${r.policy.name}`)
+  for (const reason of r.policy.reasons) out.push(`  · ${reason}`)
+  if (r.rebase) out.push(`  · rebased: ${r.rebase.note}`)
+  const w = r.window
+  if (w.from || w.until) {
+    out.push(
+      `Window: ${w.from ? `from "${w.from}"${w.fromFound ? '' : ' (marker NOT FOUND: nothing replayed)'}` : 'from the start'} ${w.until ? `until "${w.until}"${w.untilFound ? '' : ' (marker not found: to the end)'}` : 'to the end'}`,
+    )
+  }
+  out.push(`Events: ${fmtInt(r.events.seen)} read, ${fmtInt(r.events.inWindow)} in the window, replayed as ${fmtInt(r.events.calls)} kernel calls` + (r.events.lost ? `; ${fmtInt(r.events.lost)} LOST in the capture` : '') + (r.events.unrecognizedLines ? `; ${fmtInt(r.events.unrecognizedLines)} unrecognized lines skipped` : ''))
+  out.push('')
+  out.push('Page tables')
+  out.push(
+    ...renderTable(
+      [{header: '', align: 'left'}, {header: 'before'}, {header: 'after'}, {header: 'change'}],
+      [
+        ['table bytes', fmtBytes(r.tableBytesBefore), fmtBytes(r.tableBytesAfter), fmtDelta(r.tableBytesAfter - r.tableBytesBefore, fmtBytes)],
+        ['TLB entries', fmtInt(r.before.total.tlbEntries), fmtInt(r.after.total.tlbEntries), fmtDelta(r.after.total.tlbEntries - r.before.total.tlbEntries)],
+        ['runs', fmtInt(r.before.total.runs), fmtInt(r.after.total.runs), fmtDelta(r.after.total.runs - r.before.total.runs)],
+      ],
+    ),
+  )
+  out.push(`table pages allocated ${fmtInt(r.tablePagesAllocated)}, freed ${fmtInt(r.tablePagesFreed)}, peak table bytes ${fmtBytes(r.peakTableBytes)}`)
+  out.push('')
+  const counterRows = Object.entries(r.counters).sort(([a], [b]) => a.localeCompare(b))
+  if (counterRows.length) {
+    out.push('Kernel counters (the kernel function each counts)')
+    const splitsFirst = [...counterRows.filter(([k]) => SPLITS.includes(k) || k.startsWith('collapse')), ...counterRows.filter(([k]) => !SPLITS.includes(k) && !k.startsWith('collapse'))]
+    out.push(...renderTable([{header: 'counter', align: 'left'}, {header: 'count'}], splitsFirst.map(([k, v]) => [k, fmtInt(v)])))
+    out.push('')
+  }
+  if (r.groundTruth) {
+    out.push("Against the kernel's own split probes in the trace")
+    out.push(
+      ...renderTable(
+        [{header: 'function', align: 'left'}, {header: 'recorded'}, {header: 'predicted'}, {header: '', align: 'left'}],
+        r.groundTruth.map((g) => [g.fn, fmtInt(g.recorded), fmtInt(g.predicted), g.recorded === g.predicted ? 'exact' : `off by ${fmtDelta(g.predicted - g.recorded)}`]),
+      ),
+    )
+    out.push('')
+  }
+  const errs = Object.entries(r.errors.counts)
+  if (errs.length) {
+    out.push(`Kernel errors the events would have hit: ${errs.map(([k, v]) => `-${k} ×${fmtInt(v)}`).join(', ')}`)
+    for (const e of r.errors.first.slice(0, 5)) out.push(`  ${e.at}: ${e.message}`)
+    out.push('')
+  }
+  if (r.callsOnUnknownMemory) out.push(`${fmtInt(r.callsOnUnknownMemory)} calls touched memory the snapshot does not describe (mapped after it was taken, or unmapped): applied where possible, not counted as splits.`)
+  if (r.unknownAliasPages)
+    out.push(`${fmtInt(r.unknownAliasPages)} linear-alias page updates could not be applied: the trace has set_memory_* on vmalloc addresses but no __change_memory_common/update_range_prot hits naming the backing pages.`)
+  const offenders = r.offenders.filter((o) => o.tablePagesAllocated || o.splits || o.tablePagesFreed)
+  if (offenders.length) {
+    out.push('')
+    out.push('Top offenders (by table pages they cost)')
+    out.push(
+      ...renderTable(
+        [{header: 'by', align: 'left'}, {header: 'who', align: 'left'}, {header: 'calls'}, {header: 'splits'}, {header: 'tables +'}, {header: 'tables −'}],
+        offenders.map((o) => [o.by, o.name, fmtInt(o.calls), fmtInt(o.splits), fmtInt(o.tablePagesAllocated), fmtInt(o.tablePagesFreed)]),
+      ),
+    )
+  }
+  return out
+}
