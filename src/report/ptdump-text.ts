@@ -33,6 +33,13 @@ export interface PtdumpTextOptions {
    * meaning, memory-type names). Default: the era's default (tables.ts ERAS).
    */
   version?: KernelVersion
+  /**
+   * Only print lines that intersect [from, to) and the headers inside it (e.g. `verify` showing
+   * the runs around an address). The walk itself still starts at the first region, so lines are
+   * cut exactly where the whole dump would cut them.
+   */
+  from?: Kva
+  to?: Kva
 }
 
 const UNITS = 'KMGTPE'
@@ -137,8 +144,11 @@ export function* renderPtdump(pt: PageTables, regions: readonly Region[], opts: 
     cur = {start: -1, lvl: geo.levels - 1, prot: HOLE, cont: false, gap: false}
   }
 
+  const from = opts.from ?? -Infinity
+  const to = opts.to ?? KVA_END
   const printLine = (c: Cur, end: Kva): void => {
     if (c.gap) return
+    if (end <= from || (c.start === -1 ? 0 : c.start) >= to) return
     const hole = c.prot === HOLE
     if (hole && !era.holes) return
     let head: string
@@ -163,14 +173,15 @@ export function* renderPtdump(pt: PageTables, regions: readonly Region[], opts: 
 
   const header = (): void => {
     mi++
-    out.push(`---[ ${markers[mi]!.name} ]---`)
+    const m = markers[mi]!
+    if (m.addr >= from && m.addr <= to) out.push(`---[ ${m.name} ]---`)
   }
 
   /** note_page(addr, shape) as in arch/arm64/mm/ptdump.c (v5.6+; v5.4 differs only in printing). */
   const note = (addr: Kva, lvl: number, prot: Prot, cont: boolean, gap: boolean): void => {
     if (cur === undefined) {
       cur = {start: addr, lvl, prot, cont, gap}
-      if (markers.length) out.push(`---[ ${markers[0]!.name} ]---`)
+      if (markers.length && markers[0]!.addr >= from && markers[0]!.addr <= to) out.push(`---[ ${markers[0]!.name} ]---`)
     } else if (prot !== cur.prot || lvl !== cur.lvl || cont !== cur.cont || gap !== cur.gap || addr >= next().addr) {
       printLine(cur, addr)
       if (addr >= next().addr) header()

@@ -18,6 +18,8 @@ import {type Geometry, type LeafKind, type PageSize, formatPageSize, leafKind, m
 import {type Region, type RegionName} from '../../model/layout.js'
 import {F_KASAN_EARLY, HOLE, PageTables, type Run} from '../../model/pagetable.js'
 import {P_RDONLY, P_VALID} from '../../model/prot.js'
+import type {Readable} from 'node:stream'
+
 import type {Diagnostic} from '../events.js'
 import {InputError, linesOf, openSource} from '../source.js'
 import {type GeometryEvidence, GeometryUndecided, detectGeometry} from './geometry-detect.js'
@@ -63,6 +65,8 @@ export interface PtdumpOptions {
   strict?: boolean
   /** Diagnostics kept in the snapshot (all are counted); default 1000. */
   maxDiagnostics?: number
+  /** Stream read for path `-` (default process.stdin). */
+  stdin?: Readable
 }
 
 /** A fatal reader error (strict mode, undecidable geometry): one line `file:line: message`. */
@@ -510,7 +514,7 @@ function fallbackGeometry(opts: PtdumpOptions, file: string): {geo: Geometry; re
 
 /** Read a ptdump file (`.gz` ok) or `-` for stdin. */
 export async function readPtdump(path: string, opts: PtdumpOptions = {}): Promise<PtdumpSnapshot> {
-  const src = await openSource(path)
+  const src = await openSource(path, opts.stdin)
   const p = new PtdumpParser(src.name, opts)
   for await (const b of src.batches) {
     const lines = b.lines

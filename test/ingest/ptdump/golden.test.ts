@@ -180,6 +180,32 @@ describe('ptdump reader on real captures', () => {
     }
   })
 
+  it('reads - from a stream', async () => {
+    const {Readable} = await import('node:stream')
+    const rel = 'linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.before'
+    const s = await readPtdump('-', {stdin: Readable.from([readFileSync(ROOT + rel)])})
+    expect(s.source).toBe('<stdin>')
+    expect(s.pt.tables).toEqual([7, 4, 4])
+  })
+
+  it('renders a window [from, to) exactly as those lines of the whole dump', async () => {
+    const rel = 'debian-6.1-qemu/max-2G-default/kernel_page_tables.loaded'
+    const snap = await readPtdump(ROOT + rel)
+    const text = readFileSync(ROOT + rel, 'utf8').trimEnd().split('\n')
+    const from = parseKva('0xffff800000000000')!
+    const to = parseKva('0xffff800008100000')!
+    // Expected: the file's lines whose range meets [from, to), and headers at addresses inside.
+    const want = text.filter((l) => {
+      if (l.startsWith('---[')) return ['Linear Mapping end', 'Modules start', 'Modules end', 'vmalloc() area'].some((n) => l.includes(n))
+      const a = parseKva(l.slice(0, 18))!
+      const b = l.slice(19, 37) === '0x0000000000000000' ? KVA_END : parseKva(l.slice(19, 37))!
+      return b > from && a < to
+    })
+    const got = [...renderPtdump(snap.pt, snap.regions, {era: '5.15-6.8', from, to})]
+    expect(got).toEqual(want)
+    expect(got.length).toBeGreaterThan(20)
+  })
+
   it('reads gzip through openSource', async () => {
     const {mkdtempSync, writeFileSync, rmSync} = await import('node:fs')
     const {gzipSync} = await import('node:zlib')
