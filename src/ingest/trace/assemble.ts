@@ -36,8 +36,10 @@ export class RecordAssembler {
   private frames: string[] | null = null
   /** The most recent record (perf frames, continuation lines). */
   private last: Entry | null = null
-  /** The previous token was `last` or a continuation of it. */
+  /** The previous token was `last` or a continuation of it, and `last` is free text. */
   private contOk = false
+  /** The previous token was `last` itself (perf -g frames follow their event directly). */
+  private afterRecord = false
   // duplicate detection across `# tracer:` segments
   private segments = 0
   private recordsInSegment = 0
@@ -50,6 +52,8 @@ export class RecordAssembler {
   ) {}
 
   push(tok: Token, lastUnterminated = false): void {
+    const afterRecord = this.afterRecord
+    this.afterRecord = false
     if (!isControl(tok)) {
       if ((tok as Diagnostic).message !== undefined) {
         this.frames = null
@@ -68,7 +72,7 @@ export class RecordAssembler {
     switch (tok.t) {
       case 'frame':
         if (this.frames) this.frames.push(tok.frame)
-        else if (this.last && this.contOk && this.last.open) {
+        else if (this.last && afterRecord && this.last.open) {
           // perf -g: frames follow their event line directly
           this.frames = this.last.rec.stack = [tok.frame]
           this.stats.stacks++
@@ -158,6 +162,7 @@ export class RecordAssembler {
     this.lastByCpu.set(cpu, e)
     this.last = e
     this.contOk = rec.text !== undefined
+    this.afterRecord = true
     this.q.push(e)
     if (this.q.length - this.head > MAX_OPEN) this.q[this.head]!.open = false
     this.release()

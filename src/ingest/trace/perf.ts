@@ -22,11 +22,12 @@ function isSpace(c: number): boolean {
 export function tokenizePerf(line: string, pos: SourcePos, _st: PerfState): Token | null {
   const i = line.charCodeAt(0) === 62 /* > */ ? quotePrefixEnd(line) : 0
   const n = line.length
-  if (i >= n) return null
+  // the empty line after a -g callchain ends it
+  if (i >= n) return {t: 'info', what: 'blank', src: pos}
   const c0 = line.charCodeAt(i)
   if (c0 === 9 /* \t */ || c0 === 32) {
     const j = skipSpaces(line, i)
-    if (j >= n) return null
+    if (j >= n) return {t: 'info', what: 'blank', src: pos}
     if (c0 === 9) {
       const m = FRAME.exec(line.slice(i))
       if (m) return {t: 'frame', frame: m[2]!, src: pos}

@@ -49,8 +49,9 @@ export interface InfoToken {
    * 'overwritten': `# entries-in-buffer/entries-written: a/b` → value = b − a events overwritten.
    * 'cpu-started': `##### CPU N buffer started ####` (value = cpu).
    * 'cpus': trace-cmd `cpus=N`. 'header': any other header line (ignored).
+   * 'blank': an empty line that ends a record (perf -g, bpftrace kstack); it closes the stack.
    */
-  what: 'segment' | 'overwritten' | 'cpu-started' | 'cpus' | 'header'
+  what: 'segment' | 'overwritten' | 'cpu-started' | 'cpus' | 'header' | 'blank'
   value?: number
   text?: string
   src: SourcePos

@@ -35,6 +35,17 @@ sh  8411 [000]   719.739460: vmalloc:alloc_vmap_area: va_start: 1844668360066411
     expect(stats.stacks).toBe(1)
   })
 
+  it('-g on a probe event (no free text): frames still attach; a frame after a blank line does not', () => {
+    const {records, diagnostics} = rec(`          insmod  1532 [002]   845.120113:    probe:set_memory_ro: (ffff80008034a1c8) addr=0xffff80007a3f0000 numpages=2
+	ffff80008034a1c8 set_memory_ro+0x0 ([kernel.kallsyms])
+	ffff800080201234 module_enable_ro+0x98 ([kernel.kallsyms])
+
+	ffff800080201234 stray+0x98 ([kernel.kallsyms])
+`)
+    expect(records[0]!.stack).toEqual(['set_memory_ro+0x0', 'module_enable_ro+0x98'])
+    expect(diagnostics.map((d) => [d.code, d.src.line])).toEqual([['orphan-frame', 5]])
+  })
+
   it('--ns and -F pid,tid', () => {
     const {records} = rec(`              sh  8255 [001]   714.687947377:        vmalloc:alloc_vmap_area: va_start: 18446683600662446080 size=20480
               sh  8255/8256  [001]   714.687947:        vmalloc:alloc_vmap_area: va_start: 18446683600662446080 size=20480
