@@ -241,7 +241,7 @@ export class PtdumpParser {
       return
     }
     const bytes = f.sizeNum * 1024 ** (f.unit + 1)
-    let start = f.start
+    const start = f.start
     if (start === -1) {
       // v5.6–5.11: st.level starts at 0, not -1, so the first line runs from 0x0, level PGD, no
       // attributes, and "Linear Mapping start" is never printed (kernel-model.md §1.6).
@@ -318,7 +318,8 @@ export class PtdumpParser {
     const cols = this.cols
     const {era, reason: eraReason} = this.detectEra()
     const eraDef = era === 'unknown' ? undefined : ERAS[era]
-    if (eraDef?.holes) {
+    // Hole lines mean the generic walker (v5.6+), whose lines tile the address space.
+    if (eraDef?.holes || this.holeLines > 0) {
       for (const g of this.gaps) {
         this.diag('gap', `no line covers ${formatKva(g.from)}-${formatKva(g.to)} (v5.6+ dumps tile the address space: lines missing?)`, g.line)
       }

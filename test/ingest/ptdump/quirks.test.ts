@@ -186,6 +186,22 @@ describe('order and strictness', () => {
     expect(s.rangeLines).toBe(6)
   })
 
+  it('a gap between lines of a dump with holes means lines are missing', () => {
+    const s = parsePtdump(
+      dump(
+        '---[ Linear Mapping start ]---',
+        '0xffff000000000000-0xffff000000200000           2M PMD       RW NX SHD AF        BLK UXN    MEM/NORMAL',
+        '0xffff000040000000-0xffff008000000000         511G PUD',
+        '0xffff008000000000-0xffff800000000000      130560G PGD',
+        '---[ Linear Mapping end ]---',
+      ),
+      'g.txt',
+    )
+    expect(s.diagnostics).toEqual([
+      {src: {file: 'g.txt', line: 3}, code: 'gap', message: 'no line covers 0xffff000000200000-0xffff000040000000 (v5.6+ dumps tile the address space: lines missing?)'},
+    ])
+  })
+
   it('--strict stops at the first diagnostic with a one-line PtdumpError', () => {
     expect(() => parsePtdump(bad, 'o.txt', {strict: true})).toThrowError(PtdumpError)
     try {
