@@ -50,7 +50,7 @@ export async function generateFragmentedDump(path: string, tib = 4): Promise<{li
   // Fast string building: addresses advance by 4 MiB; format the two hex numbers directly.
   let i = 0
   for (let a = base; a < end; a += step, i++) await emit(rangeLine(a, a + step, 'PTE', i % 2 ? RO : RW))
-  await emit(rangeLine(end, 0xffff800000000000n, 'PUD'))
+  await emit(rangeLine(end, 0xffff800000000000n, 'PGD')) // 4 TiB ends on a 512 GiB boundary
   await emit('---[ Linear Mapping end ]---')
   await emit('---[ Modules start ]---')
   await emit(rangeLine(0xffff800000000000n, 0xffff800080000000n, 'PUD'))
@@ -60,7 +60,8 @@ export async function generateFragmentedDump(path: string, tib = 4): Promise<{li
   await emit(rangeLine(0xffff800080200000n, 0xffff800100000000n, 'PMD'))
   await emit(rangeLine(0xffff800100000000n, 0xffff808000000000n, 'PUD'))
   await emit(rangeLine(0xffff808000000000n, 0xfffffd8000000000n, 'PGD'))
-  await emit(rangeLine(0xfffffd8000000000n, 0xfffffdffbf800000n, 'PUD'))
+  await emit(rangeLine(0xfffffd8000000000n, 0xfffffdff80000000n, 'PUD'))
+  await emit(rangeLine(0xfffffdff80000000n, 0xfffffdffbf800000n, 'PMD'))
   await emit('---[ vmalloc() end ]---')
   await emit(rangeLine(0xfffffdffbf800000n, 0xfffffdffc0000000n, 'PMD'))
   await emit('---[ vmemmap start ]---')

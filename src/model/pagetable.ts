@@ -94,29 +94,45 @@ export function accumulate(geo: Geometry, t: LeafTotals, r: Pick<Run, 'start' | 
 }
 
 /**
- * Table pages needed to hold `runs` (ascending): per level L below the top, the number of
- * distinct slots of size entrySize[L+1] that contain an entry at level ≤ L (a level-L entry needs
- * its table and every table above it; kernel-model.md §7, §8.1). KASAN early-shadow runs share
- * one set of static tables and are not counted. One pass, O(runs × levels), no per-page state.
+ * Table pages needed to hold runs fed in ascending order: per level L below the top, the number
+ * of distinct slots of size entrySize[L+1] that contain an entry at level ≤ L (a level-L entry
+ * needs its table and every table above it; kernel-model.md §7, §8.1). KASAN early-shadow runs
+ * share one set of static tables and are not counted. O(levels) per run, no per-page state.
  */
-export function countTablePages(geo: Geometry, runs: Iterable<Pick<Run, 'start' | 'end' | 'lvl' | 'flags'>>): number[] {
-  const top = geo.levels - 1
-  const counts = new Array<number>(top).fill(0)
-  const lastSlot = new Array<number>(top).fill(-1)
-  for (const r of runs) {
-    if (r.flags & F_KASAN_EARLY) continue
-    for (let L = r.lvl; L < top; L++) {
-      const S = geo.entrySize[L + 1]!
-      const first = Math.floor(r.start / S)
-      const last = Math.floor((r.end - 1) / S)
-      const from = Math.max(first, lastSlot[L]! + 1)
+export class TableCounter {
+  readonly counts: number[]
+  private readonly lastSlot: number[]
+  private readonly slotSize: number[]
+
+  constructor(readonly geo: Geometry) {
+    const top = geo.levels - 1
+    this.counts = new Array<number>(top).fill(0)
+    this.lastSlot = new Array<number>(top).fill(-1)
+    this.slotSize = geo.entrySize.slice(1)
+  }
+
+  add(start: Kva, end: Kva, lvl: number, flags = 0): void {
+    if (flags & F_KASAN_EARLY) return
+    const top = this.counts.length
+    for (let L = lvl; L < top; L++) {
+      const S = this.slotSize[L]!
+      const first = Math.floor(start / S)
+      const last = Math.floor((end - 1) / S)
+      const prev = this.lastSlot[L]!
+      const from = first > prev ? first : prev + 1
       if (last >= from) {
-        counts[L]! += last - from + 1
-        lastSlot[L] = last
+        this.counts[L]! += last - from + 1
+        this.lastSlot[L] = last
       }
     }
   }
-  return counts
+}
+
+/** countTablePages over a whole run sequence (ascending). */
+export function countTablePages(geo: Geometry, runs: Iterable<Pick<Run, 'start' | 'end' | 'lvl' | 'flags'>>): number[] {
+  const c = new TableCounter(geo)
+  for (const r of runs) c.add(r.start, r.end, r.lvl, r.flags)
+  return c.counts
 }
 
 export class PageTables {

@@ -12,7 +12,7 @@ import {type Kva, KVA_END, alignDown, alignUp, formatKva} from '../model/address
 import {type Geometry, type LeafKind, LEAF_KINDS, lvlName} from '../model/geometry.js'
 import type {Region, RegionName} from '../model/layout.js'
 import {REGION_LABELS} from '../model/layout.js'
-import {HOLE, type LeafTotals, type PageTables, type Run, accumulate, countTablePages, emptyTotals} from '../model/pagetable.js'
+import {HOLE, type LeafTotals, type PageTables, type Run, TableCounter, accumulate, emptyTotals} from '../model/pagetable.js'
 import {P_VALID} from '../model/prot.js'
 
 /** Table pages keyed by the level of the entries they hold ("PTE" tables hold PTEs). */
@@ -107,14 +107,14 @@ export function decomposeRange(geo: Geometry, start: Kva, end: Kva, prot: number
   return out
 }
 
-/** Audit the runs of one address range. */
+/** Audit the runs of one address range: one pass, streaming counters, no per-run copies kept. */
 export function auditRange(pt: PageTables, start: Kva, end: Kva): Omit<RegionAudit, 'name' | 'label'> {
   const geo = pt.geo
   const totals: LeafTotals = emptyTotals()
-  const actual: Run[] = []
-  const pteOnly: Run[] = []
-  const ideal: Run[] = []
   const idealTotals = emptyTotals()
+  const actualTables = new TableCounter(geo)
+  const pteOnlyTables = new TableCounter(geo)
+  const idealTables = new TableCounter(geo)
   let runs = 0
   // A pending stretch of equal valid prot, for the ideal decomposition.
   let pendStart = -1
@@ -122,9 +122,8 @@ export function auditRange(pt: PageTables, start: Kva, end: Kva): Omit<RegionAud
   let pendProt = 0
   const flushIdeal = (): void => {
     if (pendStart < 0) return
-    const part = decomposeRange(geo, pendStart, pendEnd, pendProt)
-    for (const r of part) {
-      ideal.push(r)
+    for (const r of decomposeRange(geo, pendStart, pendEnd, pendProt)) {
+      idealTables.add(r.start, r.end, r.lvl)
       accumulate(geo, idealTotals, r)
     }
     pendStart = -1
@@ -132,10 +131,9 @@ export function auditRange(pt: PageTables, start: Kva, end: Kva): Omit<RegionAud
   for (const r of pt.runs(start, end)) {
     runs++
     accumulate(geo, totals, r)
-    actual.push(r)
-    const mapped = r.prot !== HOLE && (r.prot & P_VALID) !== 0
-    if (mapped) {
-      pteOnly.push({...r, lvl: 0, cont: false})
+    actualTables.add(r.start, r.end, r.lvl, r.flags)
+    if (r.prot !== HOLE && (r.prot & P_VALID) !== 0) {
+      pteOnlyTables.add(r.start, r.end, 0, r.flags)
       if (pendStart >= 0 && pendEnd === r.start && pendProt === r.prot) {
         pendEnd = r.end
       } else {
@@ -153,14 +151,14 @@ export function auditRange(pt: PageTables, start: Kva, end: Kva): Omit<RegionAud
   const pct = {} as Record<LeafKind, number>
   for (const k of LEAF_KINDS) pct[k] = total ? Math.round((totals.mappedBytes[k] / total) * 10000) / 100 : 0
   return {
-    ...figures(geo, totals.tlbEntries, countTablePages(geo, actual)),
+    ...figures(geo, totals.tlbEntries, actualTables.counts),
     mappedBytes: totals.mappedBytes,
     totalMappedBytes: total,
     invalidBytes: totals.invalidBytes,
     mappedPercent: pct,
     runs,
-    pteOnly: figures(geo, total / geo.pageSize, countTablePages(geo, pteOnly)),
-    ideal: {...figures(geo, idealTotals.tlbEntries, countTablePages(geo, ideal)), mappedBytes: idealTotals.mappedBytes},
+    pteOnly: figures(geo, total / geo.pageSize, pteOnlyTables.counts),
+    ideal: {...figures(geo, idealTotals.tlbEntries, idealTables.counts), mappedBytes: idealTotals.mappedBytes},
   }
 }
 
