@@ -1,0 +1,446 @@
+/**
+ * A plausible arm64 machine at boot, as its kernel page tables: the linear map from map_mem()
+ * (src/kernel/map-mem.ts, per policy), plus everything else a 6.9+ ptdump shows (kernel-model.md
+ * §3): the kernel image in the vmalloc area (map_kernel()), a few loaded modules, vmap stacks and
+ * ioremaps with their guard pages, vmemmap populated for the memory (vmemmap_populate(): PMD
+ * blocks on 4K, base pages on 16K/64K), a PCI I/O window and the fixmap with the FDT mapped.
+ *
+ * Pure: options in, PageTables + regions out. `renderMachine()` prints it as the kernel would
+ * (src/report/ptdump-text.ts), and what is printed reads back to the same tables (tested).
+ *
+ * What is synthesized rather than derived (documented choices, deterministic from the seed):
+ * image segment sizes of a distro kernel (text 26M, rodata 12M, init 2M, data+bss 5M), module
+ * section sizes, the number of stacks and ioremaps, the FDT size (1M), no KASLR, no KASAN.
+ */
+import {type Kva, KVA_END, alignDown, alignUp, formatSize} from '../model/address.js'
+import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
+import type {Region} from '../model/layout.js'
+import {HOLE, ModelError, PageTables, type Run, countTablePages} from '../model/pagetable.js'
+import {P_PXN, P_RDONLY, type Prot, withMemType} from '../model/prot.js'
+import {makeContext} from '../kernel/context.js'
+import {type MemBank, mapMem, pageKernelProt} from '../kernel/map-mem.js'
+import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
+import {linearMapMaybeSplitToPtes} from '../kernel/split.js'
+import {renderPtdump} from '../report/ptdump-text.js'
+import {InputError} from '../ingest/source.js'
+import {type KernelLayout, STRUCT_PAGE_SIZE, kernelLayout} from './layout.js'
+import {Rng} from './rng.js'
+
+const K = 1024
+const M = 2 ** 20
+const G = 2 ** 30
+
+export interface SynthMachineOptions {
+  /** Installed RAM when `banks` is not given (one bank at a realistic base with a firmware hole). */
+  memoryBytes?: number
+  pageSize?: PageSize
+  /** VA_BITS (default 48). */
+  vaBits?: number
+  /** memblock.memory ranges (physical [start, end)); default: see defaultBanks(). */
+  banks?: readonly MemBank[]
+  /** NOMAP ranges (UEFI runtime / firmware): in memblock.memory but not in the linear map. */
+  nomap?: readonly MemBank[]
+  policy?: PolicyName
+  knobs?: PolicyKnobs
+  /** Kernel version whose ptdump is written (markers, pte_bits[]); 6.9 or later. Default 6.19. */
+  kernel?: readonly [number, number]
+  /** KPTI: kernel mappings carry nG. Default false (as on AmpereOne, no Meltdown). */
+  kpti?: boolean
+  seed?: number
+  /** Loaded modules (default 16). */
+  modules?: number
+  /** CPUs: two vmap stacks each (default 8). */
+  cpus?: number
+}
+
+export interface KernelImage {
+  /** The image in the vmalloc area (KIMAGE_VADDR, no KASLR). */
+  start: Kva
+  end: Kva
+  /** Physical [_text, _end). */
+  physStart: number
+  physEnd: number
+  /** Offsets from _text (bytes). */
+  stext: number
+  etext: number
+  initBegin: number
+  initEnd: number
+}
+
+export interface SynthModuleArea {
+  name: 'text' | 'rodata' | 'ro_after_init' | 'data'
+  start: Kva
+  pages: number
+}
+
+export interface SynthMachine {
+  geo: Geometry
+  pt: PageTables
+  regions: Region[]
+  layout: KernelLayout
+  policy: Policy
+  /** [major, minor] whose ptdump format is written. */
+  kernel: readonly [number, number]
+  banks: MemBank[]
+  nomap: MemBank[]
+  memstartAddr: number
+  image: KernelImage
+  kernelAlias?: {start: Kva; end: Kva}
+  kfencePool?: {start: Kva; end: Kva}
+  modules: {name: string; areas: SynthModuleArea[]}[]
+  /** Linear-map VA ranges backed by RAM (banks minus NOMAP), ascending. */
+  ram: {start: Kva; end: Kva}[]
+}
+
+/** KFENCE_POOL_SIZE = (CONFIG_KFENCE_NUM_OBJECTS + 1) × 2 × PAGE_SIZE, default 255 objects (mm/kfence). */
+export function kfencePoolSize(pageSize: number, objects = 255): number {
+  return (objects + 1) * 2 * pageSize
+}
+
+/**
+ * ARM64_MEMSTART_ALIGN (arch/arm64/include/asm/kernel-pgtable.h as kernel-model.md §4 reads it):
+ * 1G with 4K and 16K pages, 512M with 64K.
+ */
+export function memstartAlign(pageSize: number): number {
+  return pageSize === 65536 ? 512 * M : G
+}
+
+/**
+ * Default memory map for `memoryBytes` of DRAM: one bank at 0x40000000 (up to 4G, QEMU virt
+ * style) or 0x80000000 (servers), with a 1M firmware NOMAP hole 0x8300000 into the bank (the
+ * UEFI/ACPI reserved region AmpereOne shows at 0x88300000) when the bank is large enough.
+ */
+export function defaultBanks(memoryBytes: number): {banks: MemBank[]; nomap: MemBank[]} {
+  const base = memoryBytes <= 4 * G ? 0x40000000 : 0x80000000
+  const banks = [{start: base, end: base + memoryBytes}]
+  const nomap = memoryBytes >= 512 * M ? [{start: base + 0x8300000, end: base + 0x8400000}] : []
+  return {banks, nomap}
+}
+
+function subtract(ranges: MemBank[], holes: readonly MemBank[]): MemBank[] {
+  let out = ranges
+  for (const x of holes) {
+    const next: MemBank[] = []
+    for (const r of out) {
+      if (x.end <= r.start || x.start >= r.end) next.push(r)
+      else {
+        if (r.start < x.start) next.push({start: r.start, end: x.start})
+        if (x.end < r.end) next.push({start: x.end, end: r.end})
+      }
+    }
+    out = next
+  }
+  return out
+}
+
+interface MapOpts {
+  blocks: boolean
+  cont: boolean
+  /** Largest leaf level allowed (vmemmap_populate() stops at PMD; default: PUD where the granule has them). */
+  maxLeafLvl?: number
+}
+
+/** [a, b) cut at the aligned boundaries of g: [start, end, whole group]. */
+function chunks(a: number, b: number, g: number): [number, number, boolean][] {
+  const lo = alignUp(a, g)
+  const hi = alignDown(b, g)
+  if (hi <= lo) return a < b ? [[a, b, false]] : []
+  const out: [number, number, boolean][] = []
+  if (a < lo) out.push([a, lo, false])
+  out.push([lo, hi, true])
+  if (hi < b) out.push([hi, b, false])
+  return out
+}
+
+/**
+ * __create_pgd_mapping() for a non-linear range (map_kernel_segment(), vmap, vmemmap, fixmap):
+ * greedily the largest leaf the alignment allows (PUD blocks on 4K only, PMD blocks, then PTEs),
+ * PTE_CONT on whole aligned groups when allowed; tables allocated through holes on the way.
+ */
+export function mapRange(pt: PageTables, start: Kva, end: Kva, prot: Prot, opts: MapOpts): void {
+  mapAt(pt, pt.geo.levels - 1, start, end, prot, opts)
+}
+
+function mapAt(pt: PageTables, L: number, s: Kva, e: Kva, prot: Prot, o: MapOpts): void {
+  const geo = pt.geo
+  if (s >= e) return
+  if (L === 0) {
+    pt.ensureTables(s, e, 0)
+    const runs: Run[] = (o.cont ? chunks(s, e, geo.contPteSize) : [[s, e, false] as [number, number, boolean]]).map(([a, b, whole]) => ({
+      start: a,
+      end: b,
+      lvl: 0,
+      cont: o.cont && whole,
+      prot,
+      flags: 0,
+    }))
+    pt.replace(s, e, runs)
+    return
+  }
+  const S = geo.entrySize[L]!
+  const leafOk = o.blocks && L <= (o.maxLeafLvl ?? 2) && (L === 1 || (L === 2 && geo.pudBlocks))
+  if (leafOk) {
+    const lo = alignUp(s, S)
+    const hi = alignDown(e, S)
+    if (lo < hi) {
+      pt.ensureTables(lo, hi, L)
+      const parts: [number, number, boolean][] = L === 1 && o.cont ? chunks(lo, hi, geo.contPmdSize) : [[lo, hi, false]]
+      pt.replace(
+        lo,
+        hi,
+        parts.map(([a, b, whole]) => ({start: a, end: b, lvl: L, cont: L === 1 && o.cont && whole, prot, flags: 0})),
+      )
+      mapAt(pt, L - 1, s, lo, prot, o)
+      mapAt(pt, L - 1, hi, e, prot, o)
+      return
+    }
+  }
+  mapAt(pt, L - 1, s, e, prot, o)
+}
+
+/** A bump allocator over a VA window, with vmalloc's guard page after every area (VM_NO_GUARD unset). */
+class VmapCursor {
+  constructor(
+    private next: Kva,
+    private readonly end: Kva,
+    private readonly page: number,
+  ) {}
+
+  alloc(bytes: number, align: number): Kva {
+    const a = alignUp(this.next, align)
+    if (a + bytes + this.page > this.end) throw new ModelError('synthesized vmalloc allocations overflow their window')
+    this.next = a + bytes + this.page
+    return a
+  }
+}
+
+function checkKernel(kernel: readonly [number, number]): void {
+  if (kernel[0] < 6 || (kernel[0] === 6 && kernel[1] < 9)) {
+    throw new InputError(`--kernel ${kernel.join('.')}: synth machine writes the 6.9+ layout (fixmap above vmemmap, 2G modules); expected 6.9 or later`)
+  }
+}
+
+/** Synthesize the boot-time page tables of a machine. */
+export function synthMachine(opts: SynthMachineOptions): SynthMachine {
+  const pageSize = opts.pageSize ?? 4096
+  const vaBits = opts.vaBits ?? 48
+  let geo: Geometry
+  try {
+    geo = makeGeometry(pageSize, vaBits)
+  } catch (e) {
+    throw new InputError((e as Error).message)
+  }
+  const kernel = opts.kernel ?? [6, 19]
+  checkKernel(kernel)
+  const P = geo.pageSize
+  const rng = new Rng(opts.seed ?? 1)
+  const layout = kernelLayout(geo, {kpti: opts.kpti})
+  const lpa2 = vaBits === 52 && pageSize !== 65536
+
+  let banks: MemBank[]
+  let nomap: MemBank[]
+  if (opts.banks && opts.banks.length) {
+    banks = [...opts.banks].sort((a, b) => a.start - b.start)
+    nomap = [...(opts.nomap ?? [])]
+  } else {
+    if (!opts.memoryBytes) throw new InputError('synth machine: give --memory or --banks')
+    ;({banks, nomap} = defaultBanks(opts.memoryBytes))
+    if (opts.nomap) nomap = [...opts.nomap]
+  }
+  for (const b of banks) {
+    if (b.start % P || b.end % P) throw new InputError(`bank 0x${b.start.toString(16)}-0x${b.end.toString(16)} is not ${formatSize(P)}-aligned`)
+  }
+  const memstartAddr = alignDown(banks[0]!.start, memstartAlign(P))
+  const linearSpan = layout.pageEnd - layout.pageOffset
+  const top = banks[banks.length - 1]!.end
+  if (top - memstartAddr > linearSpan) {
+    throw new InputError(`memory up to 0x${top.toString(16)} does not fit the ${formatSize(linearSpan)} linear map of ${geo.label}`)
+  }
+  const mapped = subtract(banks, nomap)
+
+  const policy = makePolicy(opts.policy ?? 'pte-only', opts.knobs)
+  const cfg = policy.cfg
+
+  // Kernel image: loaded 2M into the first bank (as UEFI/QEMU place it); [_text, _end).
+  const image0 = alignUp(banks[0]!.start + 2 * M, 2 * M)
+  const stext = Math.max(64 * K, P)
+  const etext = 26 * M
+  const initBegin = 38 * M
+  const initEnd = 40 * M
+  const imageEnd = 45 * M
+  if (!mapped.some((r) => r.start <= image0 && image0 + imageEnd <= r.end)) {
+    throw new InputError(`the kernel image (${formatSize(imageEnd)} at 0x${image0.toString(16)}) does not fit in the first bank`)
+  }
+  const kfenceEarly = cfg.kfence === 'early'
+  const lastRam = mapped[mapped.length - 1]!
+  const poolBytes = kfencePoolSize(P)
+  const kfencePhys = kfenceEarly ? {start: lastRam.end - poolBytes, size: poolBytes} : undefined
+
+  const lin = mapMem({
+    geo,
+    cfg,
+    banks: mapped,
+    memstartAddr,
+    linearStart: layout.pageOffset,
+    linearEnd: layout.pageEnd,
+    // [_text, __init_begin): 6.12's iomem "Kernel code" and its dump's alias both start at _text.
+    kernel: {start: image0, end: image0 + initBegin},
+    kfencePool: kfencePhys,
+    kpti: opts.kpti,
+    lpa2,
+  })
+  // bbml2-repaint: a secondary CPU without BBML2 → linear_map_split_to_ptes() at boot.
+  const ctx = makeContext(lin.pt, cfg, {linear: lin.linear})
+  if (lin.kernelAlias) linearMapMaybeSplitToPtes(ctx, lin.linear.start, lin.linear.end, lin.kernelAlias.start, lin.kernelAlias.end)
+
+  // Everything above PAGE_END starts as empty top-level entries.
+  const rest = PageTables.fromRuns(geo, [{start: layout.pageEnd, end: KVA_END, lvl: geo.levels - 1, cont: false, prot: HOLE, flags: 0}])
+  const kernelProt = pageKernelProt({kpti: opts.kpti, lpa2, tagged: false})
+  const RO = kernelProt | P_RDONLY
+  const ROX = (kernelProt | P_RDONLY) & ~P_PXN
+  const DEVICE = withMemType(kernelProt, 'DEVICE/nGnRE')
+  const NC = withMemType(kernelProt, 'MEM/NORMAL-NC')
+  const vmap: MapOpts = {blocks: false, cont: false}
+
+  // map_kernel(): segments with blocks and contiguous hints; init freed (unmapped) after boot.
+  const k = layout.kimageVaddr
+  mapRange(rest, k, k + stext, RO, {blocks: true, cont: true})
+  mapRange(rest, k + stext, k + etext, ROX, {blocks: true, cont: true})
+  mapRange(rest, k + etext, k + initBegin, RO, {blocks: true, cont: true})
+  mapRange(rest, k + initEnd, k + imageEnd, kernelProt, {blocks: true, cont: true})
+  const image: KernelImage = {start: k, end: k + imageEnd, physStart: image0, physEnd: image0 + imageEnd, stext, etext, initBegin, initEnd}
+
+  // Modules in the 128M window below the image (module_direct_base, KASLR'd), 4 execmem areas each.
+  const modules: SynthMachine['modules'] = []
+  const nModules = opts.modules ?? 16
+  const modCursor = new VmapCursor(layout.modules.end - 128 * M + rng.int((8 * M) / P) * P, layout.modules.end, P)
+  const pagesOf = (bytes: number) => Math.max(1, Math.ceil(bytes / P))
+  for (let i = 0; i < nModules; i++) {
+    const areas: SynthModuleArea[] = []
+    const spec: [SynthModuleArea['name'], number, Prot][] = [
+      ['text', pagesOf(rng.skewed(48) * 4 * K), ROX],
+      ['rodata', pagesOf(rng.skewed(16) * 4 * K), RO],
+      ['ro_after_init', 1, RO],
+      ['data', pagesOf(rng.skewed(12) * 4 * K), kernelProt],
+    ]
+    for (const [name, pages, prot] of spec) {
+      const start = modCursor.alloc(pages * P, P)
+      mapRange(rest, start, start + pages * P, prot, vmap)
+      areas.push({name, start, pages})
+    }
+    modules.push({name: `synth_mod${i}`, areas})
+  }
+
+  // vmalloc: vmap stacks (THREAD_ALIGN = 2 × THREAD_SIZE), then ioremaps and a DMA buffer.
+  const vm = new VmapCursor(alignUp(image.end, 64 * K) + P, layout.vmalloc.end, P)
+  const threadSize = Math.max(16 * K, P)
+  for (let i = 0; i < 2 * (opts.cpus ?? 8); i++) {
+    const s = vm.alloc(threadSize, 2 * threadSize)
+    mapRange(rest, s, s + threadSize, kernelProt, vmap)
+  }
+  for (const [bytes, prot] of [
+    [4 * K, DEVICE],
+    [64 * K, DEVICE],
+    [64 * K, DEVICE],
+    [256 * K, NC],
+    [16 * K, kernelProt],
+  ] as const) {
+    const sz = alignUp(bytes, P)
+    const s = vm.alloc(sz, P)
+    mapRange(rest, s, s + sz, prot, vmap)
+  }
+
+  // vmemmap_populate() for every present section (SECTION_SIZE_BITS 27, 29 with 64K pages).
+  const section = P === 65536 ? 512 * M : 128 * M
+  const vmemmapOf = (pa: number): Kva => layout.vmemmap.start + ((pa - memstartAddr) / P) * STRUCT_PAGE_SIZE
+  for (const b of banks) {
+    const s = vmemmapOf(alignDown(b.start, section))
+    const e = vmemmapOf(alignUp(b.end, section))
+    mapRange(rest, s, e, kernelProt, {blocks: P === 4096, cont: false, maxLeafLvl: 1})
+  }
+
+  // PCI I/O: pci_remap_iospace() of one host bridge's 64K window.
+  mapRange(rest, layout.pci.start, layout.pci.start + 64 * K, DEVICE, vmap)
+
+  // fixmap: bm_pte covers [FIXADDR_TOT_START, FIXADDR_TOP) at PTE level; the FDT is mapped read-only.
+  const pmd = geo.entrySize[1]!
+  rest.ensureTables(alignDown(layout.fixmap.totStart, pmd), alignUp(layout.fixmap.top, pmd), 0)
+  mapRange(rest, layout.fixmap.fdt, layout.fixmap.fdt + alignUp(M, P), RO, vmap)
+
+  const pt = PageTables.fromRuns(geo, [...lin.pt.runs(), ...rest.runs()])
+  const ram = mapped.map((r) => ({start: r.start - memstartAddr + layout.pageOffset, end: r.end - memstartAddr + layout.pageOffset}))
+  return {
+    geo,
+    pt,
+    regions: layout.regions,
+    layout,
+    policy,
+    kernel,
+    banks,
+    nomap,
+    memstartAddr,
+    image,
+    kernelAlias: lin.kernelAlias,
+    kfencePool: lin.kfencePool,
+    modules,
+    ram,
+  }
+}
+
+/** The machine as /sys/kernel/debug/kernel_page_tables text (lines without newlines). */
+export function renderMachine(m: SynthMachine): Generator<string> {
+  return renderPtdump(m.pt, m.regions, {era: '6.9+', version: m.kernel[0] * 100 + m.kernel[1]})
+}
+
+export type TablePagesByLevel = Partial<Record<'PTE' | 'PMD' | 'PUD' | 'P4D', number>>
+
+const LEVEL_KEYS = ['PTE', 'PMD', 'PUD', 'P4D'] as const
+
+export function tablePagesByLevel(counts: readonly number[]): TablePagesByLevel {
+  const out: TablePagesByLevel = {}
+  counts.forEach((n, i) => {
+    out[LEVEL_KEYS[i]!] = n
+  })
+  return out
+}
+
+export interface MachineSummary {
+  geometry: string
+  kernel: string
+  policy: string
+  /** Bytes of RAM in the linear map (banks minus NOMAP). */
+  ramBytes: number
+  banks: string[]
+  nomap: string[]
+  memstartAddr: string
+  /** Whole kernel page tables below swapper_pg_dir. */
+  tablePages: TablePagesByLevel
+  tableBytes: number
+  /** The linear map alone. */
+  linear: {tablePages: TablePagesByLevel; tableBytes: number; runs: number}
+  runs: number
+}
+
+const hex = (n: number) => '0x' + n.toString(16)
+
+export function summarizeMachine(m: SynthMachine): MachineSummary {
+  const all = m.pt.recountTables()
+  const linRegion = m.regions.find((r) => r.name === 'linear')!
+  const lin = countTablePages(m.geo, m.pt.runs(linRegion.start, linRegion.end))
+  const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0)
+  let linRuns = 0
+  for (const _ of m.pt.runs(linRegion.start, linRegion.end)) linRuns++
+  return {
+    geometry: m.geo.label,
+    kernel: m.kernel.join('.'),
+    policy: m.policy.name,
+    ramBytes: m.ram.reduce((a, r) => a + (r.end - r.start), 0),
+    banks: m.banks.map((b) => `${hex(b.start)}-${hex(b.end)} (${formatSize(b.end - b.start)})`),
+    nomap: m.nomap.map((b) => `${hex(b.start)}-${hex(b.end)} (${formatSize(b.end - b.start)})`),
+    memstartAddr: hex(m.memstartAddr),
+    tablePages: tablePagesByLevel(all),
+    tableBytes: sum(all) * m.geo.pageSize,
+    linear: {tablePages: tablePagesByLevel(lin), tableBytes: sum(lin) * m.geo.pageSize, runs: linRuns},
+    runs: m.pt.runCount,
+  }
+}
