@@ -451,6 +451,8 @@ export class Normalizer {
         if (r.sym === rec.probeSymbol && r.ret === rec.returnFrom) return r
       }
     } else {
+      // bounded: a file of garbage event names must not grow the cache without limit
+      if (this.cache.size >= 4096) this.cache.clear()
       list = []
       this.cache.set(event, list)
     }
