@@ -1,0 +1,93 @@
+import {Command, Flags} from '@oclif/core'
+
+import {asCliError} from '../../cli/flags.js'
+import {formatSize} from '../../model/address.js'
+import {type PageSize, parsePageSize} from '../../model/geometry.js'
+import {POLICIES, type PolicyName} from '../../kernel/policy.js'
+import {type MachineSummary, type TablePagesByLevel, renderMachine, summarizeMachine, synthMachine} from '../../synth/machine.js'
+import {parseBanks, parseKernelVersion, parseSize} from '../../synth/units.js'
+import {writeLines} from '../../synth/write.js'
+
+export interface SynthMachineResult extends MachineSummary {
+  /** ptdump lines written. */
+  lines: number
+  bytes: number
+  /** The file written, or '-' for stdout; absent with --json and no --output (nothing written). */
+  output?: string
+}
+
+function tableText(t: TablePagesByLevel, bytes: number): string {
+  const parts = Object.entries(t).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`)
+  return `${parts.join(', ')} = ${(bytes / 2 ** 20).toLocaleString('en-US', {maximumFractionDigits: 2})} MiB`
+}
+
+export default class SynthMachine extends Command {
+  static override summary = 'Write the ptdump of a plausible arm64 machine at boot (linear map per policy, image, modules, vmemmap, fixmap).'
+
+  static override description = `Builds the kernel page tables a 6.9+ arm64 kernel has right after boot and prints them
+exactly as /sys/kernel/debug/kernel_page_tables would: the linear map from map_mem() for the
+chosen policy (pte-only: rodata=full without BBML2; bbml2: block-mapped, 6.18+; noalias; ...),
+the kernel image at KIMAGE_VADDR (no KASLR) with its linear alias, a few modules, vmap stacks
+and ioremaps with guard pages, vmemmap (PMD blocks on 4K), a PCI I/O window and the fixmap.
+Region addresses follow the memory.h/fixmap.h formulas of the chosen granule and VA size.
+
+Default memory map: one bank at 0x40000000 (up to 4G) or 0x80000000, with a 1M firmware
+NOMAP hole 0x8300000 into it. The output reads back with \`ptreplay audit\` and is a starting
+machine for \`synth workload --machine\` and \`replay\`.`
+
+  static override examples = [
+    {description: 'The 256 GB case: PTE-only linear map (~512 MiB of PTE tables)', command: '<%= config.bin %> synth machine --memory 256G --policy pte-only --output m256-pte.txt'},
+    {description: 'The same machine with BBML2 (block-mapped, a few table pages)', command: '<%= config.bin %> synth machine --memory 256G --policy bbml2 --output m256-bbml2.txt'},
+    {description: 'Two banks, 16K granule, just the figures', command: '<%= config.bin %> synth machine --banks 0x80000000:2G,0x8080000000:254G --granule 16k --va-bits 47 --json'},
+  ]
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    memory: Flags.string({description: 'Installed RAM, e.g. 256G, 2G, 4T (one bank at a realistic base with a firmware hole). Ignored with --banks.', helpValue: 'SIZE'}),
+    banks: Flags.string({description: 'memblock banks as physical START:SIZE list, e.g. 0x80000000:2G,0x8080000000:254G (no default hole).', helpValue: 'LIST'}),
+    nomap: Flags.string({description: 'Firmware NOMAP ranges START:SIZE (in memblock, not in the linear map).', helpValue: 'LIST'}),
+    granule: Flags.string({description: 'Page size.', options: ['4k', '16k', '64k'], default: '4k'}),
+    'va-bits': Flags.integer({description: 'VA_BITS (4K: 39/48/52, 16K: 36/47/48/52, 64K: 42/48/52).', default: 48}),
+    policy: Flags.string({description: 'Boot linear-map policy (src/kernel/policy.ts).', options: Object.keys(POLICIES), default: 'pte-only'}),
+    kfence: Flags.string({description: "KFENCE: 'early' maps its 2M pool (last pages of RAM) page by page at boot.", options: ['off', 'early', 'late']}),
+    kpti: Flags.boolean({description: 'KPTI: kernel mappings carry nG, fixmap has trampoline slots.', default: false}),
+    kernel: Flags.string({description: 'Kernel version whose ptdump format is written (markers, BLK column); 6.9 or later.', default: '6.19'}),
+    seed: Flags.integer({description: 'Seed for module sizes and placement.', default: 1}),
+    modules: Flags.integer({description: 'Loaded modules to place in the module region.', default: 16, min: 0}),
+    output: Flags.string({char: 'o', description: 'Write the dump to FILE (temp file + rename); default stdout.', helpValue: 'FILE'}),
+  }
+
+  async run(): Promise<SynthMachineResult> {
+    const {flags} = await this.parse(SynthMachine)
+    let result!: SynthMachineResult
+    try {
+      if (!flags.memory && !flags.banks) this.error('give --memory SIZE (e.g. 256G) or --banks START:SIZE,…', {exit: 2})
+      const m = synthMachine({
+        memoryBytes: flags.memory ? parseSize(flags.memory, '--memory') : undefined,
+        banks: flags.banks ? parseBanks(flags.banks, '--banks') : undefined,
+        nomap: flags.nomap ? parseBanks(flags.nomap, '--nomap') : undefined,
+        pageSize: parsePageSize(flags.granule) as PageSize,
+        vaBits: flags['va-bits'],
+        policy: flags.policy as PolicyName,
+        knobs: flags.kfence ? {kfence: flags.kfence as 'off' | 'early' | 'late'} : {},
+        kpti: flags.kpti,
+        kernel: parseKernelVersion(flags.kernel),
+        seed: flags.seed,
+        modules: flags.modules,
+      })
+      const summary = summarizeMachine(m)
+      const quiet = this.jsonEnabled() && !flags.output
+      const w = quiet ? {lines: [...renderMachine(m)].length, bytes: 0} : await writeLines(renderMachine(m), flags.output)
+      result = {...summary, lines: w.lines, bytes: w.bytes, output: quiet ? undefined : (flags.output ?? '-')}
+    } catch (e) {
+      asCliError(e)
+    }
+    if (!this.jsonEnabled() && result.output && result.output !== '-') {
+      this.log(`${result.output}: ${result.lines.toLocaleString('en-US')} lines, ${result.geometry}, kernel ${result.kernel}, policy ${result.policy}, ${formatSize(result.ramBytes)} RAM`)
+      this.log(`  page tables: ${tableText(result.tablePages, result.tableBytes)}`)
+      this.log(`  linear map:  ${tableText(result.linear.tablePages, result.linear.tableBytes)}`)
+    }
+    return result
+  }
+}
