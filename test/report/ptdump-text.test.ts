@@ -11,7 +11,7 @@ import {type PageSize, SUPPORTED, makeGeometry} from '../../src/model/geometry.j
 import {HOLE, PageTables} from '../../src/model/pagetable.js'
 import {P_AF, P_NG, P_PXN, P_SHARED, P_UXN, P_VALID, withMemType} from '../../src/model/prot.js'
 import {bytesIn, parsePtdump} from '../../src/ingest/ptdump/index.js'
-import {ERAS, PTDUMP_ERAS, type PtdumpEra} from '../../src/ingest/ptdump/tables.js'
+import {ERAS, PTDUMP_ERAS} from '../../src/ingest/ptdump/tables.js'
 import {renderPtdump} from '../../src/report/ptdump-text.js'
 import {generateTables, withoutHoles} from '../ingest/ptdump/gen-tables.js'
 

@@ -50,11 +50,16 @@ export interface RangeFields {
   attrs: AttrInfo | null
 }
 
+/** Hex digit values by char code (-1: not a hex digit). */
+const HEX = (() => {
+  const t = new Int8Array(128).fill(-1)
+  for (let i = 0; i < 10; i++) t[48 + i] = i
+  for (let i = 0; i < 6; i++) t[65 + i] = t[97 + i] = 10 + i
+  return t
+})()
+
 function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48
-  c |= 32
-  if (c >= 97 && c <= 102) return c - 87
-  return -1
+  return c < 128 ? HEX[c]! : -1
 }
 
 /**
