@@ -16,7 +16,7 @@ import {type Kva, KVA_END, alignDown, alignUp, formatSize} from '../model/addres
 import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
 import type {Region} from '../model/layout.js'
 import {HOLE, ModelError, PageTables, type Run, countTablePages} from '../model/pagetable.js'
-import {P_PXN, P_RDONLY, type Prot, withMemType} from '../model/prot.js'
+import {P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
 import {makeContext} from '../kernel/context.js'
 import {type MemBank, mapMem, pageKernelProt} from '../kernel/map-mem.js'
 import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
@@ -289,6 +289,14 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
     kpti: opts.kpti,
     lpa2,
   })
+  // kfence_init_pool() (mm/kfence/core.c): the first two pages and every object's right redzone
+  // page are protected at boot (set_memory_valid(…, 0) via kfence_protect_page(), arm64).
+  if (lin.kfencePool) {
+    const p = lin.kfencePool.start
+    const guards = [0, 1]
+    for (let i = 0; 3 + 2 * i < poolBytes / P; i++) guards.push(3 + 2 * i)
+    for (const g of guards) lin.pt.setProt(p + g * P, p + (g + 1) * P, 0, P_VALID)
+  }
   // bbml2-repaint: a secondary CPU without BBML2 → linear_map_split_to_ptes() at boot.
   const ctx = makeContext(lin.pt, cfg, {linear: lin.linear})
   if (lin.kernelAlias) linearMapMaybeSplitToPtes(ctx, lin.linear.start, lin.linear.end, lin.kernelAlias.start, lin.kernelAlias.end)

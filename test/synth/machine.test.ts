@@ -154,6 +154,11 @@ describe('synth machine, other shapes', () => {
     const last = m.ram[m.ram.length - 1]!
     expect(m.kfencePool).toEqual({start: last.end - 2 * M, end: last.end})
     expect(m.pt.entryAt(last.end - 4096)).toMatchObject({lvl: 0, cont: false})
+    // kfence_init_pool(): pages 0, 1 and each object's right redzone (3, 5, …, 511) are invalid:
+    // 2 + 255 guard pages, as the 6.12 kfence capture shows them (alternating 4K F lines).
+    expect(m.pt.totals.invalidBytes).toBe(257 * 4096)
+    const snap = roundTrip(m)
+    expect(snap.pt.equals(m.pt)).toBe(true)
   })
 
   it('default banks: QEMU-like below 4G, server base above', () => {
