@@ -5,9 +5,9 @@
  * Lines are delivered in batches (one array per chunk) so a reader pays one `await` per chunk,
  * not per line; each batch carries the number of its first line for `file:line` diagnostics.
  */
+import {isAscii} from 'node:buffer'
 import {createReadStream, statSync} from 'node:fs'
 import {Readable, Transform} from 'node:stream'
-import {StringDecoder} from 'node:string_decoder'
 import {createGunzip} from 'node:zlib'
 
 export interface LineBatch {
@@ -122,35 +122,56 @@ export async function openSource(path: string, stdin: Readable = process.stdin):
   return {name, size, batches: splitLines(decoded, counter, name)}
 }
 
+/**
+ * Cut decoded text into lines. Works on bytes: the text up to a chunk's last newline is complete
+ * UTF-8 (0x0A never occurs inside a multi-byte sequence), so it is decoded in one call — as
+ * latin1 when it is all ASCII (the common case: a one-byte string, no UTF-8 decoding; the same
+ * characters) — and the bytes after it wait for the next chunk. Invalid UTF-8 becomes U+FFFD as
+ * with a StringDecoder.
+ */
 async function* splitLines(input: Readable, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
-  let carry = ''
+  let carry: Buffer | undefined
   let lineNo = 1
-  // StringDecoder keeps a multi-byte character that straddles two chunks whole.
-  const decoder = new StringDecoder('utf8')
   try {
     for await (const chunk of input) {
-      const text = carry + decoder.write(chunk as Buffer)
-      const lines = text.split('\n')
-      carry = lines.pop()!
-      if (lines.length) {
+      let buf = chunk as Buffer
+      const last = buf.lastIndexOf(10)
+      if (last < 0) {
+        carry = carry ? Buffer.concat([carry, buf]) : Buffer.from(buf)
+        continue
+      }
+      let cut = last
+      if (carry) {
+        cut += carry.length
+        buf = Buffer.concat([carry, buf])
+      }
+      // copy the tail: a chunk may be a view into a buffer the stream reuses
+      carry = cut + 1 < buf.length ? Buffer.from(buf.subarray(cut + 1)) : undefined
+      const body = buf.subarray(0, cut)
+      const lines = decodeText(body).split('\n')
+      if (body.indexOf(13) >= 0) {
         for (let i = 0; i < lines.length; i++) {
           const l = lines[i]!
           if (l.length && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1)
         }
-        yield {lines, firstLine: lineNo, bytesRead: counter.bytes}
-        lineNo += lines.length
       }
+      yield {lines, firstLine: lineNo, bytesRead: counter.bytes}
+      lineNo += lines.length
     }
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'truncated compressed input' : err.message
     throw new InputError(`${name}:${lineNo}: ${what}`, name, lineNo)
   }
-  carry += decoder.end()
-  if (carry.length) {
-    if (carry.charCodeAt(carry.length - 1) === 13) carry = carry.slice(0, -1)
-    yield {lines: [carry], firstLine: lineNo, bytesRead: counter.bytes, unterminated: true}
+  if (carry) {
+    let text = decodeText(carry)
+    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
+    yield {lines: [text], firstLine: lineNo, bytesRead: counter.bytes, unterminated: true}
   }
+}
+
+function decodeText(b: Buffer): string {
+  return b.toString(isAscii(b) ? 'latin1' : 'utf8')
 }
 
 /** Convenience: every line with its number (slower than batches; for small inputs and tests). */

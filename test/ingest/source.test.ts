@@ -1,0 +1,76 @@
+/**
+ * openSource's line splitting: whatever the chunk boundaries (inside a multi-byte UTF-8
+ * character, between CR and LF, mid-line), the lines, their numbers and the unterminated flag
+ * are those of the whole text split at once.
+ */
+import {Readable} from 'node:stream'
+import fc from 'fast-check'
+import {describe, expect, it} from 'vitest'
+
+import {openSource} from '../../src/ingest/source.js'
+
+async function linesVia(chunks: Buffer[]): Promise<{lines: string[]; first: number[]; unterminated: boolean}> {
+  const src = await openSource('-', Readable.from(chunks, {objectMode: false}))
+  const lines: string[] = []
+  const first: number[] = []
+  let unterminated = false
+  for await (const b of src.batches) {
+    expect(b.firstLine).toBe(lines.length + 1)
+    first.push(b.firstLine)
+    lines.push(...b.lines)
+    if (b.unterminated) unterminated = true
+  }
+  return {lines, first, unterminated}
+}
+
+/** The reference: the whole text decoded at once, split, CR before LF dropped. */
+function reference(bytes: Buffer): {lines: string[]; unterminated: boolean} {
+  const text = bytes.toString('utf8')
+  const lines = text.split('\n')
+  const unterminated = lines[lines.length - 1] !== ''
+  if (!unterminated) lines.pop()
+  return {lines: lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)), unterminated}
+}
+
+function cut(bytes: Buffer, at: number[]): Buffer[] {
+  const points = [...new Set(at.map((a) => a % (bytes.length + 1)))].sort((a, b) => a - b)
+  const out: Buffer[] = []
+  let p = 0
+  for (const q of points) {
+    if (q > p) out.push(bytes.subarray(p, q))
+    p = Math.max(p, q)
+  }
+  if (p < bytes.length) out.push(bytes.subarray(p))
+  return out
+}
+
+describe('openSource line splitting', () => {
+  it('keeps a multi-byte character cut between chunks whole', async () => {
+    const bytes = Buffer.from('comm-1 é\nµs → ok\r\nlast')
+    const i = bytes.indexOf(0xc3) // inside 'é'
+    const r = await linesVia([bytes.subarray(0, i + 1), bytes.subarray(i + 1)])
+    expect(r.lines).toEqual(['comm-1 é', 'µs → ok', 'last'])
+    expect(r.unterminated).toBe(true)
+  })
+
+  it('matches splitting the whole text at once, for any chunking', async () => {
+    const alphabet = ['a', ' ', '\n', '\r', 'é', '→', '\u{1F600}', '\ufffd', 'x-1 [000]']
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...alphabet), {maxLength: 40}),
+        fc.array(fc.nat(400), {maxLength: 6}),
+        fc.boolean(),
+        async (parts, at, badByte) => {
+          let bytes = Buffer.from(parts.join(''))
+          // invalid UTF-8 (a lone lead byte) decodes to U+FFFD either way
+          if (badByte && bytes.length) bytes = Buffer.concat([bytes.subarray(0, 1), Buffer.from([0xe2]), bytes.subarray(1)])
+          const ref = reference(bytes)
+          const got = await linesVia(cut(bytes, at))
+          expect(got.lines).toEqual(ref.lines)
+          expect(got.unterminated).toBe(ref.unterminated && ref.lines.length > 0)
+        },
+      ),
+      {numRuns: 300},
+    )
+  })
+})
