@@ -50,12 +50,35 @@ export interface Run {
   flags: number
 }
 
-interface RunValue {
-  end: Kva
-  lvl: number
-  cont: boolean
-  prot: Prot
-  flags: number
+/**
+ * Storage: the B-tree maps each run's start to one small integer (`meta`: level, cont, flags,
+ * prot packed), and runs tile [0, KVA_END) — a run ends where the next key starts. Space the
+ * snapshot does not describe (5.4 dumps omit holes) is a GAP run, never yielded. So a run costs
+ * one key and one small integer in the tree's arrays: no object per run.
+ */
+const GAP = -2
+
+function pack(lvl: number, cont: boolean, prot: Prot, flags: number): number {
+  return ((prot + 2) << 8) | ((flags & 7) << 5) | (cont ? 16 : 0) | (lvl & 15)
+}
+
+const GAP_META = pack(0, false, GAP, 0)
+
+function metaLvl(m: number): number {
+  return m & 15
+}
+function metaCont(m: number): boolean {
+  return (m & 16) !== 0
+}
+function metaFlags(m: number): number {
+  return (m >> 5) & 7
+}
+function metaProt(m: number): Prot {
+  return (m >> 8) - 2
+}
+
+function runOf(start: Kva, end: Kva, m: number): Run {
+  return {start, end, lvl: m & 15, cont: (m & 16) !== 0, prot: (m >> 8) - 2, flags: (m >> 5) & 7}
 }
 
 /** Incrementally maintained totals (valid leaves only). */
@@ -67,10 +90,6 @@ export interface LeafTotals {
 }
 
 export class ModelError extends Error {}
-
-function sameShape(a: RunValue, b: RunValue): boolean {
-  return a.lvl === b.lvl && a.cont === b.cont && a.prot === b.prot && a.flags === b.flags
-}
 
 export function emptyTotals(): LeafTotals {
   return {
@@ -137,14 +156,17 @@ export function countTablePages(geo: Geometry, runs: Iterable<Pick<Run, 'start' 
 
 export class PageTables {
   readonly geo: Geometry
-  private tree: BTreeClass<number, RunValue>
+  private tree: BTreeClass<number, number>
+  /** Number of GAP keys in the tree (so runCount needs no walk). */
+  private gapKeys = 1
   /** tables[L] = table pages holding level-L entries (L < levels-1; the top level is swapper_pg_dir). */
   readonly tables: number[]
   readonly totals: LeafTotals
 
   constructor(geo: Geometry) {
     this.geo = geo
-    this.tree = new BTree<number, RunValue>()
+    this.tree = new BTree<number, number>()
+    this.tree.set(0, GAP_META)
     this.tables = new Array<number>(geo.levels - 1).fill(0)
     this.totals = emptyTotals()
   }
@@ -155,33 +177,45 @@ export class PageTables {
    */
   static fromRuns(geo: Geometry, runs: Iterable<Run>): PageTables {
     const pt = new PageTables(geo)
-    let lastKey = -1
-    let last: RunValue | undefined
+    const tree = pt.tree
+    const tables = new TableCounter(geo)
+    let lastEnd = 0
+    let lastMeta = GAP_META
     for (const r of runs) {
       if (r.end <= r.start) throw new ModelError(`empty or reversed run ${formatKva(r.start)}-${formatKva(r.end)}`)
-      if (last && r.start < last.end) {
-        throw new ModelError(`run ${formatKva(r.start)} overlaps the previous one ending ${formatKva(last.end)}`)
-      }
+      if (r.start < lastEnd) throw new ModelError(`run ${formatKva(r.start)} overlaps the previous one ending ${formatKva(lastEnd)}`)
       if (r.lvl < 0 || r.lvl >= geo.levels) throw new ModelError(`level ${r.lvl} does not exist in ${geo.label}`)
-      const v: RunValue = {end: r.end, lvl: r.lvl, cont: r.cont, prot: r.prot, flags: r.flags}
-      accumulate(geo, pt.totals, r)
-      if (last && last.end === r.start && sameShape(last, v)) {
-        last.end = r.end
-      } else {
-        pt.tree.set(r.start, v)
-        lastKey = r.start
-        last = v
+      if (r.end > KVA_END) throw new ModelError(`run ${formatKva(r.start)} ends beyond 2^64`)
+      if (r.start > lastEnd && lastMeta !== GAP_META) {
+        tree.set(lastEnd, GAP_META)
+        pt.gapKeys++
+        lastMeta = GAP_META
       }
+      accumulate(geo, pt.totals, r)
+      tables.add(r.start, r.end, r.lvl, r.flags)
+      const m = pack(r.lvl, r.cont, r.prot, r.flags)
+      if (m !== lastMeta) {
+        if (r.start === 0) {
+          tree.set(0, m)
+          pt.gapKeys--
+        } else tree.set(r.start, m)
+        lastMeta = m
+      }
+      lastEnd = r.end
     }
-    void lastKey
-    const counts = pt.recountTables()
-    for (let i = 0; i < counts.length; i++) pt.tables[i] = counts[i]!
+    if (lastEnd < KVA_END && lastMeta !== GAP_META) {
+      tree.set(lastEnd, GAP_META)
+      pt.gapKeys++
+    }
+    for (let i = 0; i < tables.counts.length; i++) pt.tables[i] = tables.counts[i]!
     return pt
   }
 
   clone(): PageTables {
     const pt = new PageTables(this.geo)
-    pt.tree = this.tree.mapValues((v) => ({...v}))
+    // Values are plain numbers: the B-tree's copy-on-write clone shares every node until written.
+    pt.tree = this.tree.clone()
+    pt.gapKeys = this.gapKeys
     for (let i = 0; i < this.tables.length; i++) pt.tables[i] = this.tables[i]!
     pt.totals.invalidBytes = this.totals.invalidBytes
     pt.totals.tlbEntries = this.totals.tlbEntries
@@ -189,9 +223,9 @@ export class PageTables {
     return pt
   }
 
-  /** Number of stored runs (a measure of fragmentation and of memory use). */
+  /** Number of stored (maximal) runs — a measure of fragmentation and of memory use. */
   get runCount(): number {
-    return this.tree.size
+    return this.tree.size - this.gapKeys
   }
 
   /** Total table pages below the top level. */
@@ -203,9 +237,10 @@ export class PageTables {
 
   /** The stored (maximal) run containing addr, or undefined if addr lies in a gap. */
   runAt(addr: Kva): Run | undefined {
-    const p = this.tree.getPairOrNextLower(addr)
-    if (!p || p[1].end <= addr) return undefined
-    return {start: p[0], ...p[1]}
+    if (addr < 0 || addr >= KVA_END) return undefined
+    const p = this.tree.getPairOrNextLower(addr)!
+    if (p[1] === GAP_META) return undefined
+    return runOf(p[0], this.tree.nextHigherKey(p[0]) ?? KVA_END, p[1])
   }
 
   /**
@@ -220,33 +255,54 @@ export class PageTables {
     return {...r, start, end: Math.min(r.end, start + size)}
   }
 
-  /** Runs intersecting [from, to), clipped to it, in address order. */
+  /** Runs intersecting [from, to), clipped to it, in address order. Gaps are skipped. */
   *runs(from: Kva = 0, to: Kva = KVA_END): Generator<Run> {
-    const first = this.tree.getPairOrNextLower(from)
-    const startKey = first && first[1].end > from ? first[0] : from
-    for (const [k, v] of this.tree.entries(startKey)) {
-      if (k >= to) return
-      if (v.end <= from) continue
-      yield {start: Math.max(k, from), end: Math.min(v.end, to), lvl: v.lvl, cont: v.cont, prot: v.prot, flags: v.flags}
+    if (from < 0) from = 0
+    if (to > KVA_END) to = KVA_END
+    if (from >= to) return
+    const first = this.tree.getPairOrNextLower(from)!
+    // One sequential iterator (amortized O(1) a step); a run's end is the next key.
+    const it = this.tree.entries(first[0], [] as never) as IterableIterator<[number, number]>
+    const head = it.next()
+    let k = head.value![0]
+    let m = head.value![1]
+    for (;;) {
+      const nx = it.next()
+      const end = nx.done ? KVA_END : nx.value[0]
+      if (m !== GAP_META) yield runOf(k > from ? k : from, end < to ? end : to, m)
+      if (nx.done || end >= to) return
+      k = nx.value[0]
+      m = nx.value[1]
     }
   }
 
   /** Check structural invariants (kernel-model.md §8); returns human-readable problems. */
   check(): string[] {
     const out: string[] = []
-    let prevEnd = -1
-    let prev: RunValue | undefined
-    for (const [k, v] of this.tree.entries()) {
-      if (v.end <= k) out.push(`empty run at ${formatKva(k)}`)
-      if (k < prevEnd) out.push(`overlap at ${formatKva(k)}`)
-      if (prev && prevEnd === k && sameShape(prev, v)) out.push(`unmerged neighbours at ${formatKva(k)}`)
-      const size = v.cont ? tlbReach(this.geo, v.lvl, true) : this.geo.entrySize[v.lvl]!
-      if (v.prot !== HOLE && !(v.flags & F_KASAN_EARLY) && (k % size !== 0 || v.end % size !== 0)) {
-        out.push(`run ${formatKva(k)}-${formatKva(v.end)} not aligned to its ${v.cont ? 'contiguous group' : 'entry'} size ${size}`)
+    let prevMeta = -1
+    let gaps = 0
+    const keys = this.tree.keysArray()
+    const metas = this.tree.valuesArray()
+    if (keys[0] !== 0) out.push('the first run does not start at 0')
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!
+      const m = metas[i]!
+      const end = keys[i + 1] ?? KVA_END
+      if (end <= k) out.push(`empty run at ${formatKva(k)}`)
+      if (m === prevMeta) out.push(`unmerged neighbours at ${formatKva(k)}`)
+      prevMeta = m
+      if (m === GAP_META) {
+        gaps++
+        continue
       }
-      prevEnd = v.end
-      prev = v
+      const lvl = metaLvl(m)
+      const cont = metaCont(m)
+      const size = cont ? tlbReach(this.geo, lvl, true) : this.geo.entrySize[lvl]!
+      if (metaProt(m) !== HOLE && !(metaFlags(m) & F_KASAN_EARLY) && (k % size !== 0 || end % size !== 0)) {
+        out.push(`run ${formatKva(k)}-${formatKva(end)} not aligned to its ${cont ? 'contiguous group' : 'entry'} size ${size}`)
+      }
     }
+    if (gaps !== this.gapKeys) out.push(`gap count ${this.gapKeys} ≠ ${gaps}`)
     return out
   }
 
@@ -259,72 +315,59 @@ export class PageTables {
   // Mutation. Every change goes through replace(), which keeps runs maximal and totals exact.
 
   /**
-   * Replace everything in [start, end) by `runs` (ascending, tiling [start, end) or part of it).
-   * Runs that straddle start/end are clipped. Table counts are NOT touched: callers that change
-   * table structure adjust `tables` themselves (see the primitives).
+   * Replace everything in [start, end) by `runs` (ascending, inside [start, end); what they do
+   * not cover becomes undescribed). Table counts are NOT touched: callers that change table
+   * structure adjust `tables` themselves (see the primitives).
    */
   replace(start: Kva, end: Kva, runs: readonly Run[]): void {
+    if (start < 0 || end > KVA_END || start >= end) throw new ModelError(`bad range ${formatKva(start)}-${formatKva(end)}`)
     const tree = this.tree
-    // Clip a run that begins before start and reaches into [start, end).
-    const left = tree.getPairOrNextLower(start)
-    if (left && left[0] < start && left[1].end > start) {
-      const [lk, lv] = left
-      const tail: RunValue = {...lv}
-      accumulate(this.geo, this.totals, {start, end: lv.end, lvl: lv.lvl, cont: lv.cont, prot: lv.prot}, -1)
-      lv.end = start
-      if (tail.end > end) {
-        // The run covers the whole range: keep its right part.
-        tree.set(end, tail)
-        accumulate(this.geo, this.totals, {start: end, end: tail.end, lvl: tail.lvl, cont: tail.cont, prot: tail.prot})
-      }
-      void lk
-    }
-    // Remove runs starting inside [start, end), keeping the part beyond end.
-    const inside: [number, RunValue][] = []
-    tree.forRange(start, end, false, (k, v) => {
-      inside.push([k, v])
+    for (const r of this.runs(start, end)) accumulate(this.geo, this.totals, r, -1)
+    // The run that continues past `end` keeps its shape from `end` on.
+    const atEnd = end < KVA_END ? tree.getPairOrNextLower(end)! : undefined
+    // Remove the keys inside [start, end).
+    const doomed: number[] = []
+    tree.forRange(start, end, false, (k, m) => {
+      doomed.push(k)
+      if (m === GAP_META) this.gapKeys--
     })
-    for (const [k, v] of inside) {
-      tree.delete(k)
-      if (v.end > end) {
-        accumulate(this.geo, this.totals, {start: k, end, lvl: v.lvl, cont: v.cont, prot: v.prot}, -1)
-        tree.set(end, v)
-      } else {
-        accumulate(this.geo, this.totals, {start: k, end: v.end, lvl: v.lvl, cont: v.cont, prot: v.prot}, -1)
-      }
-    }
+    for (const k of doomed) tree.delete(k)
+    if (atEnd && atEnd[0] < end) this.setKey(end, atEnd[1])
+    // Lay the new runs, undescribed space between them.
+    let at = start
     for (const r of runs) {
-      if (r.start < start || r.end > end || r.end <= r.start) {
-        throw new ModelError(`replacement run ${formatKva(r.start)}-${formatKva(r.end)} outside ${formatKva(start)}-${formatKva(end)}`)
+      if (r.start < at || r.end > end || r.end <= r.start) {
+        throw new ModelError(`replacement run ${formatKva(r.start)}-${formatKva(r.end)} outside ${formatKva(start)}-${formatKva(end)} or out of order`)
       }
-      tree.set(r.start, {end: r.end, lvl: r.lvl, cont: r.cont, prot: r.prot, flags: r.flags})
+      if (r.start > at) this.setKey(at, GAP_META)
+      this.setKey(r.start, pack(r.lvl, r.cont, r.prot, r.flags))
       accumulate(this.geo, this.totals, r)
+      at = r.end
     }
-    // Merge around the edited range: from the run before start to the run at end.
-    this.mergeFrom(start, end)
+    if (at < end) this.setKey(at, GAP_META)
+    this.mergeAround(start, end)
   }
 
-  private mergeFrom(start: Kva, end: Kva): void {
+  private setKey(k: number, m: number): void {
+    const old = this.tree.get(k)
+    if (old === GAP_META) this.gapKeys--
+    if (m === GAP_META) this.gapKeys++
+    this.tree.set(k, m, true)
+  }
+
+  /** Drop keys in [start, end] (and the one at start) whose shape equals the run before them. */
+  private mergeAround(start: Kva, end: Kva): void {
     const tree = this.tree
-    const before = tree.getPairOrNextLower(start - 1)
-    let k = before && before[1].end === start ? before[0] : start
-    let v = tree.get(k)
-    if (!v) {
-      const next = tree.nextHigherPair(start - 1)
-      if (!next) return
-      ;[k, v] = next
-    }
-    for (;;) {
-      const n = tree.get(v.end)
-      if (n && sameShape(v, n)) {
-        tree.delete(v.end)
-        v.end = n.end
-        continue
-      }
-      if (v.end > end) return
-      const next = tree.nextHigherPair(k)
-      if (!next || next[0] > end) return
-      ;[k, v] = next
+    const before = start > 0 ? tree.getPairOrNextLower(start - 1) : undefined
+    let prev = before ? before[1] : -1
+    const drop: number[] = []
+    tree.forRange(start, end, true, (k, m) => {
+      if (m === prev) drop.push(k)
+      else prev = m
+    })
+    for (const k of drop) {
+      if (tree.get(k) === GAP_META) this.gapKeys--
+      tree.delete(k)
     }
   }
 
@@ -421,13 +464,11 @@ export class PageTables {
   /** True if both describe the same entries (runs are canonical, so compare run by run). */
   equals(other: PageTables): boolean {
     if (this.tree.size !== other.tree.size) return false
-    const a = this.tree.entries()
-    const b = other.tree.entries()
-    for (;;) {
-      const x = a.next()
-      const y = b.next()
-      if (x.done || y.done) return x.done === y.done
-      if (x.value[0] !== y.value[0] || x.value[1].end !== y.value[1].end || !sameShape(x.value[1], y.value[1])) return false
-    }
+    const ka = this.tree.keysArray()
+    const kb = other.tree.keysArray()
+    const va = this.tree.valuesArray()
+    const vb = other.tree.valuesArray()
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || va[i] !== vb[i]) return false
+    return true
   }
 }

@@ -72,94 +72,141 @@ function figures(geo: Geometry, tlbEntries: number, counts: readonly number[]): 
   return {tlbEntries, tablePages: tablePagesRecord(geo, counts), tableBytes: pages * geo.pageSize}
 }
 
+interface Shape {
+  lvl: number
+  cont: boolean
+  size: number
+}
+
+const SHAPES = new WeakMap<Geometry, Shape[]>()
+
 /** Leaf shapes from largest to smallest that a greedy mapping may use (map_mem order). */
-function shapes(geo: Geometry): {lvl: number; cont: boolean; size: number}[] {
-  const out: {lvl: number; cont: boolean; size: number}[] = []
+function shapes(geo: Geometry): Shape[] {
+  let out = SHAPES.get(geo)
+  if (out) return out
+  out = []
   if (geo.pudBlocks) out.push({lvl: 2, cont: false, size: geo.entrySize[2]!})
   out.push({lvl: 1, cont: true, size: geo.contPmdSize})
   out.push({lvl: 1, cont: false, size: geo.entrySize[1]!})
   out.push({lvl: 0, cont: true, size: geo.contPteSize})
   out.push({lvl: 0, cont: false, size: geo.pageSize})
+  SHAPES.set(geo, out)
   return out
+}
+
+type LeafSink = (start: Kva, end: Kva, lvl: number, cont: boolean) => void
+
+/** Greedy decomposition of [s, e) with shapes[i..]: head, aligned middle, tail; ascending order. */
+function decompose(sh: readonly Shape[], s: Kva, e: Kva, i: number, sink: LeafSink): void {
+  while (s < e) {
+    const {lvl, cont, size} = sh[i]!
+    if (i === sh.length - 1) return sink(s, e, lvl, cont)
+    const a = alignUp(s, size)
+    const b = alignDown(e, size)
+    if (a >= b) {
+      i++
+      continue
+    }
+    decompose(sh, s, a, i + 1, sink)
+    sink(a, b, lvl, cont)
+    s = b
+    i++
+  }
 }
 
 /**
  * Greedy decomposition of [start, end) into the largest aligned leaves, as runs (at most a few per
  * shape: head, middle, tail). Both bounds must be page aligned.
  */
-export function decomposeRange(geo: Geometry, start: Kva, end: Kva, prot: number, from = 0, out: Run[] = []): Run[] {
-  const sh = shapes(geo)
-  const rec = (s: Kva, e: Kva, i: number): void => {
-    if (s >= e) return
-    const {lvl, cont, size} = sh[i]!
-    const a = alignUp(s, size)
-    const b = alignDown(e, size)
-    if (i === sh.length - 1 || a >= b) {
-      if (i === sh.length - 1) out.push({start: s, end: e, lvl, cont, prot, flags: 0})
-      else rec(s, e, i + 1)
-      return
-    }
-    rec(s, a, i + 1)
-    out.push({start: a, end: b, lvl, cont, prot, flags: 0})
-    rec(b, e, i + 1)
-  }
-  rec(start, end, from)
+export function decomposeRange(geo: Geometry, start: Kva, end: Kva, prot: number): Run[] {
+  const out: Run[] = []
+  decompose(shapes(geo), start, end, 0, (s, e, lvl, cont) => out.push({start: s, end: e, lvl, cont, prot, flags: 0}))
   return out
 }
 
-/** Audit the runs of one address range: one pass, streaming counters, no per-run copies kept. */
-export function auditRange(pt: PageTables, start: Kva, end: Kva): Omit<RegionAudit, 'name' | 'label'> {
-  const geo = pt.geo
-  const totals: LeafTotals = emptyTotals()
-  const idealTotals = emptyTotals()
-  const actualTables = new TableCounter(geo)
-  const pteOnlyTables = new TableCounter(geo)
-  const idealTables = new TableCounter(geo)
-  let runs = 0
+/** Streaming audit of one address range: feed runs in order, then finish(). */
+class RangeAudit {
+  private readonly totals: LeafTotals = emptyTotals()
+  private readonly idealTotals: LeafTotals = emptyTotals()
+  private readonly actualTables: TableCounter
+  private readonly pteOnlyTables: TableCounter
+  private readonly idealTables: TableCounter
+  private readonly sh: Shape[]
+  private runs = 0
   // A pending stretch of equal valid prot, for the ideal decomposition.
-  let pendStart = -1
-  let pendEnd = -1
-  let pendProt = 0
-  const flushIdeal = (): void => {
-    if (pendStart < 0) return
-    for (const r of decomposeRange(geo, pendStart, pendEnd, pendProt)) {
-      idealTables.add(r.start, r.end, r.lvl)
-      accumulate(geo, idealTotals, r)
+  private pendStart = -1
+  private pendEnd = -1
+  private pendProt = 0
+  private readonly sink: LeafSink
+
+  constructor(private readonly geo: Geometry) {
+    this.actualTables = new TableCounter(geo)
+    this.pteOnlyTables = new TableCounter(geo)
+    this.idealTables = new TableCounter(geo)
+    this.sh = shapes(geo)
+    const leaf = {start: 0, end: 0, lvl: 0, cont: false, prot: 0}
+    this.sink = (s, e, lvl, cont) => {
+      this.idealTables.add(s, e, lvl)
+      leaf.start = s
+      leaf.end = e
+      leaf.lvl = lvl
+      leaf.cont = cont
+      leaf.prot = this.pendProt
+      accumulate(this.geo, this.idealTotals, leaf)
     }
-    pendStart = -1
   }
-  for (const r of pt.runs(start, end)) {
-    runs++
-    accumulate(geo, totals, r)
-    actualTables.add(r.start, r.end, r.lvl, r.flags)
+
+  private flushIdeal(): void {
+    if (this.pendStart < 0) return
+    decompose(this.sh, this.pendStart, this.pendEnd, 0, this.sink)
+    this.pendStart = -1
+  }
+
+  add(start: Kva, end: Kva, r: Run): void {
+    this.runs++
+    const c = start === r.start && end === r.end ? r : {...r, start, end}
+    accumulate(this.geo, this.totals, c)
+    this.actualTables.add(start, end, r.lvl, r.flags)
     if (r.prot !== HOLE && (r.prot & P_VALID) !== 0) {
-      pteOnlyTables.add(r.start, r.end, 0, r.flags)
-      if (pendStart >= 0 && pendEnd === r.start && pendProt === r.prot) {
-        pendEnd = r.end
+      this.pteOnlyTables.add(start, end, 0, r.flags)
+      if (this.pendStart >= 0 && this.pendEnd === start && this.pendProt === r.prot) {
+        this.pendEnd = end
       } else {
-        flushIdeal()
-        pendStart = r.start
-        pendEnd = r.end
-        pendProt = r.prot
+        this.flushIdeal()
+        this.pendStart = start
+        this.pendEnd = end
+        this.pendProt = r.prot
       }
     } else {
-      flushIdeal()
+      this.flushIdeal()
     }
   }
-  flushIdeal()
-  const total = LEAF_KINDS.reduce((a, k) => a + totals.mappedBytes[k], 0)
-  const pct = {} as Record<LeafKind, number>
-  for (const k of LEAF_KINDS) pct[k] = total ? Math.round((totals.mappedBytes[k] / total) * 10000) / 100 : 0
-  return {
-    ...figures(geo, totals.tlbEntries, actualTables.counts),
-    mappedBytes: totals.mappedBytes,
-    totalMappedBytes: total,
-    invalidBytes: totals.invalidBytes,
-    mappedPercent: pct,
-    runs,
-    pteOnly: figures(geo, total / geo.pageSize, pteOnlyTables.counts),
-    ideal: {...figures(geo, idealTotals.tlbEntries, idealTables.counts), mappedBytes: idealTotals.mappedBytes},
+
+  finish(): Omit<RegionAudit, 'name' | 'label'> {
+    this.flushIdeal()
+    const geo = this.geo
+    const totals = this.totals
+    const total = LEAF_KINDS.reduce((a, k) => a + totals.mappedBytes[k], 0)
+    const pct = {} as Record<LeafKind, number>
+    for (const k of LEAF_KINDS) pct[k] = total ? Math.round((totals.mappedBytes[k] / total) * 10000) / 100 : 0
+    return {
+      ...figures(geo, totals.tlbEntries, this.actualTables.counts),
+      mappedBytes: totals.mappedBytes,
+      totalMappedBytes: total,
+      invalidBytes: totals.invalidBytes,
+      mappedPercent: pct,
+      runs: this.runs,
+      pteOnly: figures(geo, total / geo.pageSize, this.pteOnlyTables.counts),
+      ideal: {...figures(geo, this.idealTotals.tlbEntries, this.idealTables.counts), mappedBytes: this.idealTotals.mappedBytes},
+    }
   }
+}
+
+/** Audit the runs of one address range. */
+export function auditRange(pt: PageTables, start: Kva, end: Kva): Omit<RegionAudit, 'name' | 'label'> {
+  const a = new RangeAudit(pt.geo)
+  for (const r of pt.runs(start, end)) a.add(r.start, r.end, r)
+  return a.finish()
 }
 
 /** DirectMap labels per granule: the size one leaf kind maps. */
@@ -181,13 +228,28 @@ export function directMapLabel(geo: Geometry, kind: LeafKind): string {
   return `DirectMap${v}${units[u]}`
 }
 
+/**
+ * Audit every region and the total in one walk over the runs: each run feeds the total and the
+ * regions it overlaps (clipped to each).
+ */
 export function audit(pt: PageTables, regions: readonly Region[]): AuditReport {
   const geo = pt.geo
-  const out: RegionAudit[] = []
-  for (const reg of regions) {
-    out.push({name: reg.name, label: REGION_LABELS[reg.name], ...withBounds(reg), ...auditRange(pt, reg.start, reg.end)})
+  const order = regions.map((reg, i) => ({reg, i, acc: new RangeAudit(geo)})).sort((x, y) => x.reg.start - y.reg.start)
+  const whole = new RangeAudit(geo)
+  let first = 0
+  for (const r of pt.runs()) {
+    whole.add(r.start, r.end, r)
+    while (first < order.length && order[first]!.reg.end <= r.start) first++
+    for (let j = first; j < order.length && order[j]!.reg.start < r.end; j++) {
+      const {reg, acc} = order[j]!
+      if (reg.end <= r.start) continue
+      acc.add(Math.max(r.start, reg.start), Math.min(r.end, reg.end), r)
+    }
   }
-  const total: RegionAudit = {name: 'total', label: 'Total', ...auditRange(pt, 0, KVA_END)}
+  const out: RegionAudit[] = order
+    .sort((x, y) => x.i - y.i)
+    .map(({reg, acc}) => ({name: reg.name, label: REGION_LABELS[reg.name], ...withBounds(reg), ...acc.finish()}))
+  const total: RegionAudit = {name: 'total', label: 'Total', ...whole.finish()}
   const linear = out.find((r) => r.name === 'linear')
   const directMap: DirectMapLine[] = []
   if (linear) {
