@@ -104,7 +104,9 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
       if (now - lastDraw < 150) return
       lastDraw = now
       if (!spinner) {
-        if (json || !process.stderr.isTTY || total === undefined || total < PROGRESS_MIN_BYTES) return
+        // A TTY that reports no width (serial consoles, some CI ptys) sends ora's line clearing
+        // into an endless loop: no spinner there.
+        if (json || !process.stderr.isTTY || !(process.stderr.columns > 0) || total === undefined || total < PROGRESS_MIN_BYTES) return
         spinner = ora({stream: process.stderr, text: 'reading'}).start()
       }
       const s = (now - started) / 1000
