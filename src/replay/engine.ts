@@ -39,6 +39,17 @@ export interface ReplayOptions {
   maxSamples?: number
   /** Called every 64K events (progress). */
   onProgress?: (events: number) => void
+  /**
+   * Called for every call assembled inside the window, right after it was applied (with what
+   * the policy reported), and for every marker inside the window (no outcome). `verify` uses it
+   * to keep, per address range, the call that last touched it.
+   */
+  onIntent?: (intent: Intent, outcome: ApplyOutcome | undefined) => void
+  /**
+   * Called for every event outside the window, unapplied: before the window (the from-marker
+   * included) and after it (once the until-marker was seen).
+   */
+  onOutsideWindow?: (ev: TraceEvent, where: 'before' | 'after') => void
 }
 
 export interface Sample {
@@ -80,7 +91,7 @@ export interface ReplayStats {
   window: {from?: string; until?: string; fromFound: boolean; untilFound: boolean}
   series: Sample[]
   offenders: Offender[]
-  /** The last call that touched each … is kept by callers that need it (verify); not here. */
+  /** The last call that touched each range is kept by callers that need it (verify, via onIntent); not here. */
 }
 
 const SPLIT_COUNTERS = ['split_pud', 'split_pmd', 'split_contpmd', 'split_contpte']
@@ -186,6 +197,7 @@ export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, 
       const m = /\b(?:insmod|rmmod|modprobe)\s+([\w-]+)\s*$/.exec(text)
       if (m && m[1] !== 'phase') lastInsmodMarker = m[1]
       else if (/phase (?:begin|end)/.test(text)) lastInsmodMarker = undefined
+      opts.onIntent?.(intent, undefined)
       return
     }
     if (intent.type === 'module_load' && ev.text) moduleOfPid.set(ev.pid, ev.text)
@@ -230,14 +242,19 @@ export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, 
       sinceSample = 0
       sample(ev)
     }
+    opts.onIntent?.(intent, out)
   }
 
   let lastEv: TraceEvent | undefined
   for await (const ev of events) {
     stats.eventsSeen++
     if (opts.onProgress && (stats.eventsSeen & 0xffff) === 0) opts.onProgress(stats.eventsSeen)
-    if (done) continue
+    if (done) {
+      opts.onOutsideWindow?.(ev, 'after')
+      continue
+    }
     if (!inWindow) {
+      opts.onOutsideWindow?.(ev, 'before')
       if (ev.kind === 'marker' && ev.text?.includes(opts.fromMarker!)) {
         inWindow = true
         stats.window.fromFound = true
