@@ -1,0 +1,124 @@
+import {Command, Errors, Flags} from '@oclif/core'
+
+import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
+import {Progress} from '../cli/progress.js'
+import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
+import {type VerifyResult, renderVerifyText, runVerify} from '../report/verify.js'
+import {choosePolicy, loadFacts, loadSnapshot} from '../replay/run.js'
+
+export default class Verify extends Command {
+  static override summary = 'Replay a trace over one snapshot and check the prediction against a later real snapshot, run by run, per region.'
+
+  static override description = `ptreplay verify <before> <trace…> <after>
+
+Replays the trace over <before> (as \`replay\` does, same policy and window flags) and compares
+the predicted page tables with <after>, entry by entry (level, contiguous hint, attributes),
+per region. Each region is:
+
+  match           every entry equal;
+  differs         the first --max-diffs differing ranges are printed, predicted against actual
+                  as ptdump lines, with the call that last touched the range (file:line) or, when
+                  none did, the nearest calls below and above it and the last/first calls on it
+                  outside the window;
+  not verifiable  its mappings are created or removed by calls the trace does not carry
+                  (vmalloc/vmap/module areas appearing or disappearing), or traced calls acted on
+                  memory <before> does not map there. The reason is printed.
+
+A difference is "not explained by the trace" when no traced call in the window touched it, or
+when the only calls that did fall between the last marker before a cut and the cut (so the
+snapshot may or may not include them). Captures mark their phases with trace_marker writes
+("tracing_mark_write: capture: …"); --from-marker/--until-marker cut the trace so a middle
+snapshot can be verified.
+
+Exit status: 0 when the linear map is verifiable and every verifiable region matches exactly,
+1 when something differs (or the linear map is not verifiable), 2 on bad input.`
+
+  static override examples = [
+    {
+      description: '6.1 rodata=full: the whole capture, before → after',
+      command:
+        '<%= config.bin %> verify samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/trace.txt samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after',
+    },
+    {
+      description: '6.19 BBML2: the BPF phase only, loaded → bpf',
+      command:
+        '<%= config.bin %> verify samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded samples/linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.bpf --from-marker "capture: bpf phase begin" --until-marker "capture: bpf phase end"',
+    },
+    {
+      description: 'A middle snapshot: before → loaded (the dump is taken before the BPF phase begins)',
+      command:
+        '<%= config.bin %> verify samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/trace.txt samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.loaded --until-marker "capture: bpf phase begin"',
+    },
+  ]
+
+  static override enableJsonFlag = true
+
+  static override strict = false
+
+  static override usage = 'verify BEFORE TRACE... AFTER [flags]'
+
+  static override flags = {
+    ...snapshotFlags,
+    policy: policyFlag,
+    ...knobFlags,
+    ...traceFlags,
+    'max-diffs': Flags.integer({description: 'Differing ranges listed per region.', default: 10, min: 0}),
+  }
+
+  /**
+   * With --json a verdict other than "match" prints the result, then exits 1: oclif would print
+   * the exit as a second JSON document, so the exit is only recorded here.
+   */
+  override async catch(err: Error & {code?: string; oclif?: {exit?: number}}): Promise<unknown> {
+    if (this.jsonEnabled() && err.code === 'EEXIT') {
+      process.exitCode = err.oclif?.exit ?? 1
+      return
+    }
+    return super.catch(err)
+  }
+
+  async run(): Promise<VerifyResult> {
+    const {argv, flags} = await this.parse(Verify)
+    const files = argv as string[]
+    if (files.length < 3) this.error(`expected <before> <trace…> <after>, got ${files.length} file argument(s)`, {exit: 2})
+    const before = files[0]!
+    const after = files[files.length - 1]!
+    const traces = files.slice(1, -1)
+    const progress = new Progress(!this.jsonEnabled())
+    let result: VerifyResult
+    try {
+      const popts = ptdumpOptions(flags)
+      const a = await loadSnapshot(before, popts)
+      const b = await loadSnapshot(after, popts)
+      for (const s of [a, b]) if (s.rangeLines === 0) this.error(`${s.source}: not a ptdump (no range lines)`, {exit: 2})
+      const {facts} = loadFacts(before)
+      let replay
+      let choice
+      try {
+        choice = choosePolicy(flags.policy, knobsFrom(flags), a, facts)
+        replay = replayOptionsFrom(flags, flags.strict)
+      } catch (e) {
+        if (e instanceof Errors.CLIError) throw e
+        this.error((e as Error).message, {exit: 2})
+      }
+      replay.trace = {...replay.trace, onProgress: progress.bytes}
+      replay.onProgress = (n) => (progress.items = n)
+      result = await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-diffs']})
+      progress.stop()
+    } catch (e) {
+      progress.stop()
+      asCliError(e)
+    }
+    if (this.jsonEnabled()) {
+      // --json prints the result whatever the verdict; the exit status still tells.
+      if (result.exitCode !== 0) {
+        this.logJson(result)
+        this.exit(result.exitCode)
+      }
+      return result
+    }
+    for (const line of renderVerifyText(result)) this.log(line)
+    if (result.exitCode !== 0) this.exit(result.exitCode)
+    return result
+  }
+}

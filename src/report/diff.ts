@@ -1,0 +1,497 @@
+/**
+ * What changed between two page-table states, per region: splits, collapses, permission
+ * changes, mapped/unmapped bytes, table pages allocated/freed per level, and the first changed
+ * ranges — the kernel's own vocabulary (split_pud / split_pmd / split_contpmd / split_contpte,
+ * try_collapse_kernel_pmd, set_memory_*, vmap/vunmap).
+ *
+ * One merge walk over both run lists (alignRuns): memory follows the number of runs, never the
+ * number of pages. `verify` shares the walk.
+ */
+import {type Kva, formatKva, formatSize} from '../model/address.js'
+import {type Geometry, lvlName, tlbReach} from '../model/geometry.js'
+import {REGION_LABELS, type Region, type RegionName} from '../model/layout.js'
+import {F_KASAN_EARLY, HOLE, PageTables, type Run} from '../model/pagetable.js'
+import {P_VALID, type Prot, describeProt} from '../model/prot.js'
+import type {PtdumpEra} from '../ingest/ptdump/tables.js'
+import {renderPtdump} from './ptdump-text.js'
+
+// ---------------------------------------------------------------------------------------------
+// The merge walk.
+
+/** One stretch where neither side changes shape: `a`/`b` are the runs there (clipped), undefined = no entry known (a gap). */
+export interface AlignedSegment {
+  start: Kva
+  end: Kva
+  a?: Run
+  b?: Run
+}
+
+/**
+ * Walk two ascending run sequences over [from, to) together, yielding maximal stretches where
+ * both sides are constant. Gaps (a 5.4 dump omits holes) come through as undefined.
+ */
+export function* alignRuns(a: Iterable<Run>, b: Iterable<Run>, from: Kva, to: Kva): Generator<AlignedSegment> {
+  const ia = a[Symbol.iterator]()
+  const ib = b[Symbol.iterator]()
+  let ra = ia.next().value as Run | undefined
+  let rb = ib.next().value as Run | undefined
+  let pos = from
+  while (pos < to) {
+    while (ra && ra.end <= pos) ra = ia.next().value as Run | undefined
+    while (rb && rb.end <= pos) rb = ib.next().value as Run | undefined
+    const inA = ra && ra.start <= pos ? ra : undefined
+    const inB = rb && rb.start <= pos ? rb : undefined
+    const endA = inA ? inA.end : ra ? ra.start : to
+    const endB = inB ? inB.end : rb ? rb.start : to
+    const end = Math.min(endA, endB, to)
+    if (inA || inB) {
+      yield {
+        start: pos,
+        end,
+        a: inA && {...inA, start: pos, end},
+        b: inB && {...inB, start: pos, end},
+      }
+    } else if (!ra && !rb) {
+      return
+    }
+    pos = end
+  }
+}
+
+export function sameEntry(x: Run | undefined, y: Run | undefined): boolean {
+  if (!x || !y) return x === y
+  return x.lvl === y.lvl && x.cont === y.cont && x.prot === y.prot && x.flags === y.flags
+}
+
+/** A run that maps something (valid or invalid non-zero entry), as opposed to an empty entry or a gap. */
+export function isPresent(r: Run | undefined): r is Run {
+  return r !== undefined && r.prot !== HOLE
+}
+
+// ---------------------------------------------------------------------------------------------
+// How runs are shown.
+
+/** One run as JSON and as the ptdump line the kernel would print for it. */
+export interface RunView {
+  start: string
+  end: string
+  bytes: number
+  /** PTE / PMD / PUD / P4D / PGD */
+  level: string
+  cont: boolean
+  /** ptdump-style attributes (describeProt), or "none" for empty entries. */
+  attributes: string
+  /** The line note_page() would print for this stretch. */
+  line: string
+}
+
+/** The era whose line format is used to show runs of a snapshot of era `era`. */
+function lineEra(era: PtdumpEra | 'unknown' | undefined): PtdumpEra {
+  // 5.6–5.11 prints a bogus first line from address 0; the range lines are the 5.15 ones.
+  if (era === undefined || era === 'unknown' || era === '5.6-5.11') return '6.9+'
+  return era
+}
+
+/** Show runs the way the kernel prints them (ptdump-text renders from a model of just these runs). */
+export function viewRuns(geo: Geometry, runs: readonly Run[], era?: PtdumpEra | 'unknown'): RunView[] {
+  const out: RunView[] = []
+  for (const r of runs) {
+    const pt = PageTables.fromRuns(geo, [r])
+    const lines = [...renderPtdump(pt, [], {era: lineEra(era)})]
+    out.push({
+      start: formatKva(r.start),
+      end: formatKva(r.end),
+      bytes: r.end - r.start,
+      level: lvlName(geo, r.lvl),
+      cont: r.cont,
+      attributes: r.prot === HOLE ? 'none' : `${r.cont ? 'CON ' : ''}${describeProt(r.prot)}`,
+      line: lines.find((l) => l.startsWith('0x')) ?? '',
+    })
+  }
+  return out
+}
+
+/** Append r to runs, merging with the last one when contiguous and of the same shape. */
+export function pushMerged(runs: Run[], r: Run): void {
+  const last = runs[runs.length - 1]
+  if (last && last.end === r.start && sameEntry(last, r)) last.end = r.end
+  else runs.push({...r})
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot diff.
+
+export type SplitKind = 'PUD→PMD' | 'PMD→PTE' | 'CONT_PMD cleared' | 'CONT_PTE cleared'
+export type CollapseKind = 'PMD→PUD' | 'PTE→PMD' | 'CONT_PMD set' | 'CONT_PTE set'
+
+export interface PermissionChange {
+  /** Attributes before / after (describeProt). */
+  from: string
+  to: string
+  /** Only what differs, e.g. "RW→ro", "valid→F", "NX→x". */
+  change: string
+  bytes: number
+  ranges: number
+}
+
+export interface ChangedRange {
+  start: string
+  end: string
+  bytes: number
+  /** What happened: split, collapse, permission, mapped, unmapped, tables (empty entries moved level). */
+  kinds: string[]
+  a: RunView[]
+  b: RunView[]
+  /** Runs beyond the ones shown (capped per side). */
+  moreA: number
+  moreB: number
+}
+
+export interface RegionDiff {
+  name: RegionName
+  label: string
+  start: string
+  end: string
+  /** Nothing changed at all. */
+  same: boolean
+  /** Entries split (each counted once, as the kernel's split_* would be). */
+  splits: Record<SplitKind, number>
+  collapses: Record<CollapseKind, number>
+  permissionChanges: PermissionChange[]
+  mappedBytes: number
+  unmappedBytes: number
+  mappedRanges: number
+  unmappedRanges: number
+  /** Table pages holding entries of each level (PTE tables hold PTEs): in a, in b, new in b, gone from a. */
+  tablePages: Record<string, {a: number; b: number; added: number; freed: number}>
+  changedRanges: number
+  changedBytes: number
+  /** The first changes, in address order (at most maxRanges). */
+  ranges: ChangedRange[]
+}
+
+export interface SnapshotDiff {
+  a: string
+  b: string
+  geometry: string
+  regions: RegionDiff[]
+  /** Regions present in only one of the two snapshots, or with other bounds. */
+  regionNotes: string[]
+  same: boolean
+}
+
+export interface DiffOptions {
+  /** Changed ranges listed per region (default 10). */
+  maxRanges?: number
+  /** Runs shown per side of a changed range (default 8). */
+  maxRunsShown?: number
+  era?: PtdumpEra | 'unknown'
+}
+
+/** The attribute words that differ between two prots, e.g. "RW→ro NX→x". */
+export function protChange(a: Prot, b: Prot): string {
+  if (a === HOLE || b === HOLE) return `${a === HOLE ? 'none' : describeProt(a)}→${b === HOLE ? 'none' : describeProt(b)}`
+  const wa = describeProt(a | P_VALID).split(' ')
+  const wb = describeProt(b | P_VALID).split(' ')
+  const parts: string[] = []
+  if ((a & P_VALID) !== (b & P_VALID)) parts.push(a & P_VALID ? 'valid→F' : 'F→valid')
+  // Same word positions for RW/ro and NX/x (always printed); flags present in one only.
+  for (let i = 0; i < 2; i++) if (wa[i] !== wb[i]) parts.push(`${wa[i]}→${wb[i]}`)
+  const restA = new Set(wa.slice(2))
+  const restB = new Set(wb.slice(2))
+  for (const w of restA) if (!restB.has(w)) parts.push(`-${w}`)
+  for (const w of restB) if (!restA.has(w)) parts.push(`+${w}`)
+  return parts.join(' ') || 'same'
+}
+
+/**
+ * Slots of table pages per level as merged index intervals: a level-L table exists for every
+ * slot of size entrySize[L+1] holding an entry at level ≤ L (kernel-model.md §7).
+ */
+class TableSlots {
+  /** Per level: ascending, merged [first, last] slot intervals. */
+  readonly levels: [number, number][][]
+  constructor(private readonly geo: Geometry) {
+    this.levels = Array.from({length: geo.levels - 1}, () => [])
+  }
+  add(r: Run): void {
+    if (r.flags & F_KASAN_EARLY) return
+    for (let L = r.lvl; L < this.levels.length; L++) {
+      const S = this.geo.entrySize[L + 1]!
+      const first = Math.floor(r.start / S)
+      const last = Math.floor((r.end - 1) / S)
+      const list = this.levels[L]!
+      const tail = list[list.length - 1]
+      if (tail && first <= tail[1] + 1) tail[1] = Math.max(tail[1], last)
+      else list.push([first, last])
+    }
+  }
+}
+
+function count(list: readonly [number, number][]): number {
+  let n = 0
+  for (const [f, l] of list) n += l - f + 1
+  return n
+}
+
+/** |X \ Y| for merged, ascending interval lists. */
+function minusCount(x: readonly [number, number][], y: readonly [number, number][]): number {
+  let n = 0
+  let j = 0
+  for (const [f, l] of x) {
+    let pos = f
+    while (j < y.length && y[j]![1] < pos) j++
+    let k = j
+    while (pos <= l) {
+      const iv = y[k]
+      if (!iv || iv[0] > l) {
+        n += l - pos + 1
+        break
+      }
+      if (iv[0] > pos) n += iv[0] - pos
+      pos = Math.max(pos, iv[1] + 1)
+      k++
+    }
+  }
+  return n
+}
+
+/** Counts each entry (aligned block) once across consecutive segments. */
+class EntryCounter {
+  private last = new Map<string, number>()
+  n: Record<string, number> = {}
+  /** Count every aligned block of `size` that [s, e) touches, each once. */
+  hitRange(kind: string, s: Kva, e: Kva, size: number): void {
+    const first = Math.floor(s / size)
+    const last = Math.floor((e - 1) / size)
+    const prev = this.last.get(kind)
+    const from = prev !== undefined && prev >= first ? prev + 1 : first
+    if (last >= from) this.n[kind] = (this.n[kind] ?? 0) + (last - from + 1)
+    if (prev === undefined || last > prev) this.last.set(kind, last)
+  }
+}
+
+/** The kinds of change one aligned segment shows (shape from a to b). */
+function segmentKinds(geo: Geometry, s: AlignedSegment, counter: EntryCounter, perms: Map<string, PermissionChange>, lastPerm: {key?: string; end?: Kva}): string[] {
+  const {a, b} = s
+  const kinds: string[] = []
+  const pa = isPresent(a)
+  const pb = isPresent(b)
+  if (!pa && pb) return ['mapped']
+  if (pa && !pb) return ['unmapped']
+  if (!pa && !pb) return ['tables']
+  // Both map something: shape first (split/collapse), then attributes.
+  const A = a!
+  const B = b!
+  if (B.lvl < A.lvl) {
+    kinds.push('split')
+    // split_pud: the PUD entry becomes a PMD table; split_pmd: each PMD-sized slot that ends up
+    // holding PTEs was a PMD (or PUD) leaf before.
+    if (A.lvl >= 2 && geo.levels > 2) counter.hitRange('PUD→PMD', s.start, s.end, geo.entrySize[2]!)
+    if (B.lvl === 0) counter.hitRange('PMD→PTE', s.start, s.end, geo.entrySize[1]!)
+  } else if (B.lvl > A.lvl) {
+    kinds.push('collapse')
+    if (B.lvl >= 2 && geo.levels > 2) counter.hitRange('PMD→PUD', s.start, s.end, geo.entrySize[2]!)
+    if (A.lvl === 0) counter.hitRange('PTE→PMD', s.start, s.end, geo.entrySize[1]!)
+  }
+  if (A.cont && !(B.cont && B.lvl === A.lvl)) {
+    kinds.push('cont cleared')
+    counter.hitRange(A.lvl === 0 ? 'CONT_PTE cleared' : 'CONT_PMD cleared', s.start, s.end, tlbReach(geo, A.lvl, true))
+  }
+  // A contiguous hint set on entries of the same level (a split to cont PTEs is a split, not this).
+  if (B.cont && !A.cont && A.lvl === B.lvl) {
+    kinds.push('cont set')
+    counter.hitRange(B.lvl === 0 ? 'CONT_PTE set' : 'CONT_PMD set', s.start, s.end, tlbReach(geo, B.lvl, true))
+  }
+  if (A.prot !== B.prot) {
+    kinds.push('permission')
+    const key = `${A.prot}:${B.prot}`
+    let p = perms.get(key)
+    if (!p) {
+      p = {from: describeProt(A.prot), to: describeProt(B.prot), change: protChange(A.prot, B.prot), bytes: 0, ranges: 0}
+      perms.set(key, p)
+    }
+    p.bytes += s.end - s.start
+    if (!(lastPerm.key === key && lastPerm.end === s.start)) p.ranges++
+    lastPerm.key = key
+    lastPerm.end = s.end
+  }
+  return kinds
+}
+
+/** Diff one address range of two models. */
+export function diffRegion(geo: Geometry, a: PageTables, b: PageTables, region: Region, opts: DiffOptions = {}): RegionDiff {
+  const maxRanges = opts.maxRanges ?? 10
+  const maxShown = opts.maxRunsShown ?? 8
+  const counter = new EntryCounter()
+  const perms = new Map<string, PermissionChange>()
+  const lastPerm: {key?: string; end?: Kva} = {}
+  const slotsA = new TableSlots(geo)
+  const slotsB = new TableSlots(geo)
+  for (const r of a.runs(region.start, region.end)) slotsA.add(r)
+  for (const r of b.runs(region.start, region.end)) slotsB.add(r)
+  let mappedBytes = 0
+  let unmappedBytes = 0
+  let mappedRanges = 0
+  let unmappedRanges = 0
+  let lastMapEnd = -1
+  let lastUnmapEnd = -1
+  let changedRanges = 0
+  let changedBytes = 0
+  const ranges: ChangedRange[] = []
+  // The changed range being built: contiguous changed segments.
+  let cur: {start: Kva; end: Kva; kinds: Set<string>; a: Run[]; b: Run[]} | undefined
+  const close = (): void => {
+    if (!cur) return
+    changedRanges++
+    changedBytes += cur.end - cur.start
+    if (ranges.length < maxRanges) {
+      ranges.push({
+        start: formatKva(cur.start),
+        end: formatKva(cur.end),
+        bytes: cur.end - cur.start,
+        kinds: [...cur.kinds],
+        a: viewRuns(geo, cur.a.slice(0, maxShown), opts.era),
+        b: viewRuns(geo, cur.b.slice(0, maxShown), opts.era),
+        moreA: Math.max(0, cur.a.length - maxShown),
+        moreB: Math.max(0, cur.b.length - maxShown),
+      })
+    }
+    cur = undefined
+  }
+  for (const s of alignRuns(a.runs(region.start, region.end), b.runs(region.start, region.end), region.start, region.end)) {
+    if (sameEntry(s.a, s.b)) {
+      close()
+      continue
+    }
+    const kinds = segmentKinds(geo, s, counter, perms, lastPerm)
+    if (kinds[0] === 'mapped') {
+      mappedBytes += s.end - s.start
+      if (lastMapEnd !== s.start) mappedRanges++
+      lastMapEnd = s.end
+    } else if (kinds[0] === 'unmapped') {
+      unmappedBytes += s.end - s.start
+      if (lastUnmapEnd !== s.start) unmappedRanges++
+      lastUnmapEnd = s.end
+    }
+    if (!cur || cur.end !== s.start) {
+      close()
+      cur = {start: s.start, end: s.end, kinds: new Set(), a: [], b: []}
+    }
+    cur.end = s.end
+    for (const k of kinds) cur.kinds.add(k)
+    // Keep at most maxShown+1 runs per side (enough to know there are more).
+    if (s.a && cur.a.length <= maxShown) pushMerged(cur.a, s.a)
+    if (s.b && cur.b.length <= maxShown) pushMerged(cur.b, s.b)
+  }
+  close()
+  const tablePages: RegionDiff['tablePages'] = {}
+  for (let L = slotsA.levels.length - 1; L >= 0; L--) {
+    const xa = slotsA.levels[L]!
+    const xb = slotsB.levels[L]!
+    tablePages[lvlName(geo, L)] = {a: count(xa), b: count(xb), added: minusCount(xb, xa), freed: minusCount(xa, xb)}
+  }
+  const n = counter.n
+  return {
+    name: region.name,
+    label: REGION_LABELS[region.name],
+    start: formatKva(region.start),
+    end: formatKva(region.end),
+    same: changedRanges === 0,
+    splits: {
+      'PUD→PMD': n['PUD→PMD'] ?? 0,
+      'PMD→PTE': n['PMD→PTE'] ?? 0,
+      'CONT_PMD cleared': n['CONT_PMD cleared'] ?? 0,
+      'CONT_PTE cleared': n['CONT_PTE cleared'] ?? 0,
+    },
+    collapses: {
+      'PMD→PUD': n['PMD→PUD'] ?? 0,
+      'PTE→PMD': n['PTE→PMD'] ?? 0,
+      'CONT_PMD set': n['CONT_PMD set'] ?? 0,
+      'CONT_PTE set': n['CONT_PTE set'] ?? 0,
+    },
+    permissionChanges: [...perms.values()].sort((x, y) => y.bytes - x.bytes),
+    mappedBytes,
+    unmappedBytes,
+    mappedRanges,
+    unmappedRanges,
+    tablePages,
+    changedRanges,
+    changedBytes,
+    ranges,
+  }
+}
+
+/**
+ * Regions to compare: b's regions (the later snapshot), with a note for any region whose
+ * bounds differ or that only one snapshot has.
+ */
+export function pairRegions(a: readonly Region[], b: readonly Region[]): {regions: Region[]; notes: string[]} {
+  const notes: string[] = []
+  for (const r of b) {
+    const o = a.find((x) => x.name === r.name)
+    if (!o) notes.push(`${r.name}: only in the second snapshot`)
+    else if (o.start !== r.start || o.end !== r.end) {
+      notes.push(`${r.name}: bounds differ (${formatKva(o.start)}-${formatKva(o.end)} → ${formatKva(r.start)}-${formatKva(r.end)}); compared over the second's`)
+    }
+  }
+  for (const r of a) if (!b.some((x) => x.name === r.name)) notes.push(`${r.name}: only in the first snapshot (not compared)`)
+  return {regions: [...b], notes}
+}
+
+export function diffSnapshots(
+  a: {source: string; pt: PageTables; regions: readonly Region[]; era?: PtdumpEra | 'unknown'},
+  b: {source: string; pt: PageTables; regions: readonly Region[]},
+  opts: DiffOptions = {},
+): SnapshotDiff {
+  const geo = a.pt.geo
+  const {regions, notes} = pairRegions(a.regions, b.regions)
+  const out = regions.map((r) => diffRegion(geo, a.pt, b.pt, r, {era: a.era, ...opts}))
+  return {a: a.source, b: b.source, geometry: geo.label, regions: out, regionNotes: notes, same: out.every((r) => r.same)}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text.
+
+function nonZero<K extends string>(rec: Record<K, number>): [K, number][] {
+  return (Object.entries(rec) as [K, number][]).filter(([, v]) => v !== 0)
+}
+
+/** Human-readable diff, one string per line. */
+export function renderDiffText(d: SnapshotDiff): string[] {
+  const out: string[] = []
+  out.push(`diff: ${d.a} → ${d.b} (${d.geometry})`)
+  for (const n of d.regionNotes) out.push(`note: ${n}`)
+  const w = Math.max(...d.regions.map((r) => r.label.length))
+  for (const r of d.regions) {
+    if (r.same) {
+      out.push(`  ${r.label.padEnd(w)}  unchanged`)
+      continue
+    }
+    out.push(`  ${r.label.padEnd(w)}  ${r.changedRanges} changed range(s), ${formatSize(r.changedBytes)}`)
+    const pad = `  ${' '.repeat(w)}    `
+    const splits = nonZero(r.splits)
+    if (splits.length) out.push(`${pad}splits: ${splits.map(([k, v]) => `${k} ${v}`).join(', ')}`)
+    const coll = nonZero(r.collapses)
+    if (coll.length) out.push(`${pad}collapses: ${coll.map(([k, v]) => `${k} ${v}`).join(', ')}`)
+    for (const p of r.permissionChanges) out.push(`${pad}permissions ${p.change}: ${formatSize(p.bytes)} in ${p.ranges} range(s) (${p.from} → ${p.to})`)
+    if (r.mappedRanges) out.push(`${pad}mapped: ${formatSize(r.mappedBytes)} in ${r.mappedRanges} range(s)`)
+    if (r.unmappedRanges) out.push(`${pad}unmapped: ${formatSize(r.unmappedBytes)} in ${r.unmappedRanges} range(s)`)
+    const tables = Object.entries(r.tablePages).filter(([, t]) => t.added || t.freed)
+    if (tables.length) out.push(`${pad}table pages: ${tables.map(([k, t]) => `${k} ${t.a}→${t.b} (+${t.added} −${t.freed})`).join(', ')}`)
+  }
+  for (const r of d.regions) {
+    if (!r.ranges.length) continue
+    out.push('')
+    out.push(`${r.label}: first ${r.ranges.length} of ${r.changedRanges} changed range(s)`)
+    for (const c of r.ranges) {
+      out.push(`  ${c.start}-${c.end} ${formatSize(c.bytes)}: ${c.kinds.join(', ')}`)
+      for (const x of c.a) out.push(`    - ${x.line}`)
+      if (c.moreA) out.push(`    - … ${c.moreA} more run(s)`)
+      for (const x of c.b) out.push(`    + ${x.line}`)
+      if (c.moreB) out.push(`    + … ${c.moreB} more run(s)`)
+    }
+  }
+  return out
+}
+

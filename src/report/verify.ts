@@ -1,0 +1,621 @@
+/**
+ * `verify`: replay a trace over a snapshot and hold the predicted tables against a later real
+ * snapshot, run by run, per region.
+ *
+ * Per region the verdict is one of
+ *   match           every entry equal (level, contiguous hint, attributes);
+ *   differs         the first differing ranges, predicted vs actual, each with the call that last
+ *                   touched it (or the nearest calls when none did) and whether the trace explains
+ *                   it;
+ *   not verifiable  the region's mappings are created or removed by calls the trace does not
+ *                   carry (vmalloc/vmap/module areas appear or disappear; the replay never maps or
+ *                   unmaps), or traced calls acted on memory the starting snapshot does not map.
+ *
+ * A difference is *explained by the trace* only when a traced call inside the window, surely
+ * seen by both snapshots, asked for a change there: then the replay disagrees with the kernel
+ * (a model problem or a missing event). Otherwise it is *not explained by the trace*:
+ *   untraced  no traced call in the window touched the range (the change happened before the
+ *             probes were registered, or through a path the trace does not carry);
+ *   timing    the only calls touching it fall between the last marker before a cut and the cut
+ *             (--from-marker / --until-marker), so whether the snapshot saw them depends on when
+ *             it was dumped (e.g. KFENCE guard pages flipping in the background).
+ *
+ * Exit status: 0 only if the linear map is verifiable and every verifiable region matches.
+ */
+import type {TraceEvent} from '../ingest/events.js'
+import type {TraceStats} from '../ingest/trace/stats.js'
+import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
+import {type Kva, formatKva, formatSize} from '../model/address.js'
+import {REGION_LABELS, type Region, type RegionName, regionOf} from '../model/layout.js'
+import type {PageTables, Run} from '../model/pagetable.js'
+import type {ApplyOutcome, ReplayStats} from '../replay/engine.js'
+import type {Intent} from '../replay/intents.js'
+import type {RebaseSummary} from '../replay/rebase.js'
+import {type PolicyChoice, type RunReplayOptions, runReplay} from '../replay/run.js'
+import {TouchMap, spansOfEvent, spansOfIntent} from '../replay/touches.js'
+import {type RunView, alignRuns, isPresent, pairRegions, pushMerged, sameEntry, viewRuns} from './diff.js'
+
+// ---------------------------------------------------------------------------------------------
+// JSON shape (the `--json` output of `ptreplay verify`).
+
+/** A traced call, as a difference names it. */
+export interface CallRef {
+  /** e.g. `set_memory_valid(0xfff000007fec4000, 1, enable=0)` */
+  call: string
+  fn: string
+  probe: string
+  /** `file:line` of the call's first hit. */
+  at: string
+  /** Trace timestamp, seconds. */
+  time: string
+  comm: string
+  pid: number
+  /** Where the call sits relative to the replay window. */
+  zone: 'window' | 'before-window' | 'after-window'
+  /** The last trace_marker text before the call, if any. */
+  afterMarker?: string
+}
+
+export type DifferenceCause = 'replay' | 'untraced' | 'timing'
+
+export interface Difference {
+  start: string
+  end: string
+  bytes: number
+  /** Predicted (replay) and actual (snapshot) runs over the range, at most 8 each. */
+  predicted: RunView[]
+  actual: RunView[]
+  morePredicted: number
+  moreActual: number
+  /** True only when a traced call surely seen by both snapshots touched the range (cause 'replay'). */
+  explainedByTrace: boolean
+  cause: DifferenceCause
+  /** One line: why. */
+  note: string
+  /** The call inside the window that last touched the range. */
+  lastTouch?: CallRef
+  /** When none did or to add context: the nearest touched ranges below/above in address, the last call on the range before the window, the first after it. */
+  nearest: {
+    below?: CallRef & {range: string}
+    above?: CallRef & {range: string}
+    beforeWindow?: CallRef
+    afterWindow?: CallRef
+  }
+}
+
+export type RegionStatus = 'match' | 'differs' | 'not-verifiable'
+
+export interface RegionVerify {
+  name: RegionName
+  label: string
+  start: string
+  end: string
+  status: RegionStatus
+  /** Why not verifiable (empty otherwise). */
+  reasons: string[]
+  /** Ranges where one side maps something and the other does not (or table pages differ over empty entries). */
+  presence: {appearedBytes: number; appearedRanges: number; disappearedBytes: number; disappearedRanges: number; tableOnlyRanges: number}
+  /** Traced calls on memory the starting snapshot does not map, in this region. */
+  callsOnUnknownMemory: number
+  /** Differences where both sides map something (the only kind a verifiable region can have). */
+  differingRanges: number
+  differingBytes: number
+  notExplained: number
+  /** The first --max-diffs of them. */
+  differences: Difference[]
+}
+
+export interface VerifyResult {
+  before: string
+  after: string
+  traces: string[]
+  geometry: string
+  policy: string
+  policyReasons: string[]
+  rebase?: RebaseSummary
+  window: {fromMarker?: string; untilMarker?: string; fromFound: boolean; untilFound: boolean; eventsSeen: number; eventsInWindow: number; callsApplied: number}
+  /** Kernel errors the replay hit (by code) and trace-level counts. */
+  replay: {
+    errorCounts: Record<string, number>
+    callsOnUnknownMemory: number
+    unknownAliasPages: number
+    vmEvents: number
+    /** Events the trace says it lost or overwrote, and lines it could not read: any of them can explain a difference. */
+    lostEvents: number
+    overwritten: number
+    unrecognizedLines: number
+  }
+  /**
+   * When the trace probed the kernel's own split helpers: their hits inside the window (what the
+   * kernel did) beside the replay's count of the same primitive.
+   */
+  groundTruth: {fn: string; kernel: number; replay: number}[]
+  regions: RegionVerify[]
+  regionNotes: string[]
+  /** match: exit 0; differs: exit 1 (some verifiable region differs, or the linear map is not verifiable). */
+  verdict: 'match' | 'differs'
+  /** One line: why this verdict. */
+  summary: string
+  exitCode: 0 | 1
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording who touched what during the replay.
+
+interface Touch {
+  ev: TraceEvent
+  /** Order of application (window) or of reading (outside). */
+  ordinal: number
+  zone: CallRef['zone']
+  /** Markers seen (in this zone) before the call. */
+  epoch: number
+  marker?: string
+}
+
+/** Hits that start a call whose inner range hits (__change_memory_common, update_range_prot) follow. */
+const OUTER_KINDS: ReadonlySet<TraceEvent['kind']> = new Set(['set_memory', 'set_memory_valid', 'set_direct_map', 'change_range'])
+
+/**
+ * Replay hooks that keep, per address range, the last call inside the window that touched it,
+ * the last one before the window and the first one after it (TouchMap: bounded by runs), the
+ * markers, and per-region counts of calls on unknown memory and vm area events.
+ */
+export class TouchRecorder {
+  readonly window = new TouchMap<Touch>()
+  readonly before = new TouchMap<Touch>()
+  readonly after = new TouchMap<Touch>()
+  windowMarkers = 0
+  beforeMarkers = 0
+  unknownByRegion = new Map<RegionName | 'none', {count: number; first?: Touch}>()
+  vmEvents = 0
+  private ordinal = 0
+  private lastMarker?: string
+  private readonly outerByPid = new Map<number, Touch>()
+
+  constructor(
+    private readonly regions: readonly Region[],
+    private readonly pageSize: number,
+    private readonly fromMarker?: string,
+  ) {}
+
+  onIntent = (intent: Intent, out: ApplyOutcome | undefined): void => {
+    const ev = intent.ev
+    if (intent.type === 'marker') {
+      this.windowMarkers++
+      this.lastMarker = ev.text
+      return
+    }
+    if (intent.type === 'vm_alloc' || intent.type === 'vm_free') this.vmEvents++
+    const spans = spansOfIntent(intent, this.pageSize)
+    if (!spans.length && !out?.unknownMemory) return
+    const t: Touch = {ev, ordinal: ++this.ordinal, zone: 'window', epoch: this.windowMarkers, marker: this.lastMarker}
+    for (const s of spans) this.window.set(s.start, s.end, t)
+    if (out?.unknownMemory) {
+      const addr = ev.addr ?? spans[0]?.start
+      const reg = addr === undefined ? undefined : regionOf(this.regions, addr)
+      const key = reg?.name ?? 'none'
+      const u = this.unknownByRegion.get(key) ?? {count: 0}
+      u.count++
+      u.first ??= t
+      this.unknownByRegion.set(key, u)
+    }
+  }
+
+  onOutsideWindow = (ev: TraceEvent, where: 'before' | 'after'): void => {
+    if (ev.kind === 'marker') {
+      if (where === 'before' && !(this.fromMarker && ev.text?.includes(this.fromMarker))) this.beforeMarkers++
+      this.lastMarker = ev.text
+      return
+    }
+    if (ev.kind === 'vm_alloc' || ev.kind === 'vm_free') this.vmEvents++
+    const spans = spansOfEvent(ev, this.pageSize)
+    // Outside the window events are not assembled into calls: an inner range hit right after
+    // its caller's hit in the same task is named by that caller (as the assembler would).
+    const outer = this.outerByPid.get(ev.pid)
+    const inner = ev.kind === 'change_range' && ev.fn !== 'change_memory_common' && outer !== undefined
+    if (!inner) this.outerByPid.delete(ev.pid)
+    if (!spans.length) return
+    const t: Touch = inner
+      ? outer!
+      : {ev, ordinal: ++this.ordinal, zone: where === 'before' ? 'before-window' : 'after-window', epoch: where === 'before' ? this.beforeMarkers : 0, marker: this.lastMarker}
+    if (!inner && OUTER_KINDS.has(ev.kind)) this.outerByPid.set(ev.pid, t)
+    for (const s of spans) {
+      if (where === 'before') this.before.set(s.start, s.end, t)
+      else this.after.fill(s.start, s.end, t)
+    }
+  }
+
+  options(): Pick<RunReplayOptions, 'onIntent' | 'onOutsideWindow'> {
+    return {onIntent: this.onIntent, onOutsideWindow: this.onOutsideWindow}
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Describing calls.
+
+function seconds(ns: bigint): string {
+  const s = ns / 1_000_000_000n
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0').slice(0, 6)
+  return `${s}.${frac}`
+}
+
+function hex(n: number | undefined): string {
+  return n === undefined ? '?' : `0x${n.toString(16)}`
+}
+
+/** A call the way a kernel developer would write it. */
+export function describeCall(ev: TraceEvent): string {
+  const addr = ev.addrText ?? (ev.addr !== undefined ? formatKva(ev.addr) : '?')
+  switch (ev.kind) {
+    case 'set_memory':
+      return `${ev.fn}(${addr}, ${ev.pages ?? '?'})`
+    case 'set_memory_valid':
+      return `${ev.fn}(${addr}, ${ev.pages ?? '?'}, enable=${ev.enable === undefined ? '?' : ev.enable ? 1 : 0})`
+    case 'set_direct_map':
+      return `${ev.fn}(page ${ev.page !== undefined ? formatKva(ev.page) : '?'} → ${ev.addr !== undefined ? formatKva(ev.addr) : '?'})`
+    case 'change_range': {
+      const masks = `set=${ev.setNames?.join('|') || hex(Number(ev.setMask ?? 0n))} clear=${ev.clearNames?.join('|') || hex(Number(ev.clearMask ?? 0n))}`
+      return ev.fn === 'change_memory_common' ? `${ev.fn}(${addr}, ${ev.pages ?? '?'}, ${masks})` : `${ev.fn}(${addr}, ${hex(ev.size)}, ${masks})`
+    }
+    default:
+      return `${ev.fn}(${addr})`
+  }
+}
+
+function callRef(t: Touch): CallRef {
+  const ev = t.ev
+  return {
+    call: describeCall(ev),
+    fn: ev.fn,
+    probe: ev.probe,
+    at: `${ev.src.file}:${ev.src.line}`,
+    time: seconds(ev.tsNs),
+    comm: ev.comm,
+    pid: ev.pid,
+    zone: t.zone,
+    ...(t.marker !== undefined ? {afterMarker: t.marker} : {}),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The comparison.
+
+export interface CompareOptions {
+  /** Differences listed per region (default 10). */
+  maxDiffs?: number
+  fromMarker?: string
+  untilMarker?: string
+  untilFound?: boolean
+  era?: PtdumpSnapshot['era']
+}
+
+const MAX_RUNS_SHOWN = 8
+
+interface Group {
+  start: Kva
+  end: Kva
+  pred: Run[]
+  actual: Run[]
+}
+
+function classify(g: Group, rec: TouchRecorder, opts: CompareOptions): Pick<Difference, 'explainedByTrace' | 'cause' | 'note' | 'lastTouch' | 'nearest'> {
+  const inWindow = rec.window.refsIn(g.start, g.end)
+  const last = inWindow.reduce<Touch | undefined>((m, t) => (!m || t.ordinal > m.ordinal ? t : m), undefined)
+  const before = rec.before.refsIn(g.start, g.end).reduce<Touch | undefined>((m, t) => (!m || t.ordinal > m.ordinal ? t : m), undefined)
+  const after = rec.after.refsIn(g.start, g.end).reduce<Touch | undefined>((m, t) => (!m || t.ordinal < m.ordinal ? t : m), undefined)
+  const nearest: Difference['nearest'] = {}
+  if (before) nearest.beforeWindow = callRef(before)
+  if (after) nearest.afterWindow = callRef(after)
+  if (!last) {
+    const nb = rec.window.neighbours(g.start, g.end)
+    if (nb.below) nearest.below = {...callRef(nb.below.ref), range: `${formatKva(nb.below.start)}-${formatKva(nb.below.end)}`}
+    if (nb.above) nearest.above = {...callRef(nb.above.ref), range: `${formatKva(nb.above.start)}-${formatKva(nb.above.end)}`}
+  }
+  // The tail: calls after the last marker before the until-marker (the from-marker counts as
+  // epoch 0). The head: calls before the from-marker, after the marker before it.
+  const tailEpoch = opts.untilMarker && opts.untilFound ? rec.windowMarkers - 1 : undefined
+  const headEpoch = opts.fromMarker ? rec.beforeMarkers : undefined
+  if (last) {
+    const lastRef = callRef(last)
+    if (tailEpoch !== undefined && last.epoch === tailEpoch) {
+      const m = last.marker ?? opts.fromMarker ?? 'the start of the trace'
+      return {
+        explainedByTrace: false,
+        cause: 'timing',
+        note: `not explained by the trace: the last call touching it (${lastRef.call} at ${lastRef.at}) falls between "${m}" and the cut at "${opts.untilMarker}", so the snapshot may have been dumped before it`,
+        lastTouch: lastRef,
+        nearest,
+      }
+    }
+    return {
+      explainedByTrace: true,
+      cause: 'replay',
+      note: `the replay disagrees with the kernel after a traced call: last touched by ${lastRef.call} at ${lastRef.at}`,
+      lastTouch: lastRef,
+      nearest,
+    }
+  }
+  if (before && headEpoch !== undefined && before.epoch === headEpoch) {
+    const b = callRef(before)
+    return {
+      explainedByTrace: false,
+      cause: 'timing',
+      note: `not explained by the trace: no call in the window touched it; ${b.call} at ${b.at} did just before the window (after "${before.marker ?? 'the start of the trace'}", before "${opts.fromMarker}"), so the starting snapshot may have been dumped before or after it`,
+      nearest,
+    }
+  }
+  return {
+    explainedByTrace: false,
+    cause: 'untraced',
+    note: 'not explained by the trace: no traced call in the window touched this range',
+    nearest,
+  }
+}
+
+/** Compare predicted and actual tables over one region. */
+export function verifyRegion(predicted: PageTables, actual: PageTables, region: Region, rec: TouchRecorder, opts: CompareOptions = {}): RegionVerify {
+  const maxDiffs = opts.maxDiffs ?? 10
+  const geo = actual.geo
+  const presence = {appearedBytes: 0, appearedRanges: 0, disappearedBytes: 0, disappearedRanges: 0, tableOnlyRanges: 0}
+  let lastPresenceEnd = -1
+  let lastKind = ''
+  let differingRanges = 0
+  let differingBytes = 0
+  let notExplained = 0
+  const differences: Difference[] = []
+  let cur: Group | undefined
+  const close = (): void => {
+    if (!cur) return
+    const g = cur
+    cur = undefined
+    differingRanges++
+    differingBytes += g.end - g.start
+    const c = classify(g, rec, opts)
+    if (!c.explainedByTrace) notExplained++
+    if (differences.length < maxDiffs) {
+      differences.push({
+        start: formatKva(g.start),
+        end: formatKva(g.end),
+        bytes: g.end - g.start,
+        predicted: viewRuns(geo, g.pred.slice(0, MAX_RUNS_SHOWN), opts.era),
+        actual: viewRuns(geo, g.actual.slice(0, MAX_RUNS_SHOWN), opts.era),
+        morePredicted: Math.max(0, g.pred.length - MAX_RUNS_SHOWN),
+        moreActual: Math.max(0, g.actual.length - MAX_RUNS_SHOWN),
+        ...c,
+      })
+    }
+  }
+  for (const s of alignRuns(predicted.runs(region.start, region.end), actual.runs(region.start, region.end), region.start, region.end)) {
+    if (sameEntry(s.a, s.b)) {
+      close()
+      continue
+    }
+    const pa = isPresent(s.a)
+    const pb = isPresent(s.b)
+    if (!pa || !pb) {
+      close()
+      const kind = !pa && pb ? 'appeared' : pa && !pb ? 'disappeared' : 'tables'
+      const contiguous = lastPresenceEnd === s.start && lastKind === kind
+      if (kind === 'appeared') {
+        presence.appearedBytes += s.end - s.start
+        if (!contiguous) presence.appearedRanges++
+      } else if (kind === 'disappeared') {
+        presence.disappearedBytes += s.end - s.start
+        if (!contiguous) presence.disappearedRanges++
+      } else if (!contiguous) presence.tableOnlyRanges++
+      lastPresenceEnd = s.end
+      lastKind = kind
+      continue
+    }
+    if (!cur || cur.end !== s.start) {
+      close()
+      cur = {start: s.start, end: s.end, pred: [], actual: []}
+    }
+    cur.end = s.end
+    if (cur.pred.length <= MAX_RUNS_SHOWN) pushMerged(cur.pred, s.a!)
+    if (cur.actual.length <= MAX_RUNS_SHOWN) pushMerged(cur.actual, s.b!)
+  }
+  close()
+
+  const reasons: string[] = []
+  const moved = presence.appearedRanges + presence.disappearedRanges + presence.tableOnlyRanges
+  if (moved) {
+    const parts: string[] = []
+    if (presence.appearedRanges) parts.push(`${presence.appearedRanges} range(s) (${formatSize(presence.appearedBytes)}) mapped in the snapshot but not in the replay`)
+    if (presence.disappearedRanges) parts.push(`${presence.disappearedRanges} range(s) (${formatSize(presence.disappearedBytes)}) mapped in the replay but gone from the snapshot`)
+    if (presence.tableOnlyRanges) parts.push(`${presence.tableOnlyRanges} range(s) of empty entries whose table pages differ`)
+    const vm = rec.vmEvents
+      ? `the trace has ${rec.vmEvents} vmalloc/execmem alloc/free event(s), but the replay does not map or unmap vm areas`
+      : 'the trace carries no vmalloc/execmem/module alloc or free events with addresses'
+    reasons.push(`mappings created or removed by calls the trace does not carry (vmalloc/vmap/module areas): ${parts.join('; ')}; ${vm}`)
+  }
+  const unknown = rec.unknownByRegion.get(region.name)
+  if (unknown?.count) {
+    const f = unknown.first ? callRef(unknown.first) : undefined
+    reasons.push(`${unknown.count} traced call(s) acted on memory the starting snapshot does not map here${f ? ` (first: ${f.call} at ${f.at})` : ''}`)
+  }
+  const status: RegionStatus = reasons.length ? 'not-verifiable' : differingRanges ? 'differs' : 'match'
+  return {
+    name: region.name,
+    label: REGION_LABELS[region.name],
+    start: formatKva(region.start),
+    end: formatKva(region.end),
+    status,
+    reasons,
+    presence,
+    callsOnUnknownMemory: unknown?.count ?? 0,
+    differingRanges,
+    differingBytes,
+    notExplained,
+    differences,
+  }
+}
+
+export interface VerifyInputs {
+  before: PtdumpSnapshot
+  after: PtdumpSnapshot
+  traces: string[]
+  choice: PolicyChoice
+  replay?: RunReplayOptions
+  maxDiffs?: number
+}
+
+/** Thrown for inputs verify cannot work with (exit 2): different geometries, a marker not found. */
+export class VerifyInputError extends Error {
+  readonly cliExit = 2
+  constructor(message: string) {
+    super(message)
+    this.name = 'InputError'
+  }
+}
+
+/** Replay `traces` over `before` and compare with `after`. */
+export async function runVerify(inp: VerifyInputs): Promise<VerifyResult> {
+  const {before, after} = inp
+  if (before.geometry.label !== after.geometry.label) {
+    throw new VerifyInputError(`${before.source} is ${before.geometry.label} but ${after.source} is ${after.geometry.label}: snapshots of different kernels cannot verify`)
+  }
+  const rec = new TouchRecorder(before.regions, before.geometry.pageSize, inp.replay?.fromMarker)
+  const run = await runReplay(before, inp.traces, inp.choice, {...inp.replay, ...rec.options()})
+  const stats: ReplayStats = run.stats
+  if (inp.replay?.fromMarker && !stats.window.fromFound) throw new VerifyInputError(`--from-marker "${inp.replay.fromMarker}": no trace_marker write contains it`)
+  if (inp.replay?.untilMarker && !stats.window.untilFound) throw new VerifyInputError(`--until-marker "${inp.replay.untilMarker}": no trace_marker write contains it (after the from-marker)`)
+  return compareReplay({before, after, traces: inp.traces, run, rec, maxDiffs: inp.maxDiffs, fromMarker: inp.replay?.fromMarker, untilMarker: inp.replay?.untilMarker})
+}
+
+/** The comparison proper, given a finished replay and its recorder. */
+export function compareReplay(p: {
+  before: PtdumpSnapshot
+  after: PtdumpSnapshot
+  traces: string[]
+  run: {policy: {name: string}; reasons: string[]; rebase?: RebaseSummary; stats: ReplayStats; pt: PageTables; traceStats?: TraceStats}
+  rec: TouchRecorder
+  maxDiffs?: number
+  fromMarker?: string
+  untilMarker?: string
+}): VerifyResult {
+  const {before, after, run, rec} = p
+  const {regions, notes} = pairRegions(before.regions, after.regions)
+  const opts: CompareOptions = {maxDiffs: p.maxDiffs, fromMarker: p.fromMarker, untilMarker: p.untilMarker, untilFound: run.stats.window.untilFound, era: after.era}
+  const out = regions.map((r) => verifyRegion(run.pt, after.pt, r, rec, opts))
+  const linear = out.find((r) => r.name === 'linear')
+  const failing = out.filter((r) => r.status === 'differs')
+  let summary: string
+  let verdict: VerifyResult['verdict'] = 'match'
+  if (!linear) {
+    verdict = 'differs'
+    summary = 'the snapshot has no linear map region: nothing that must verify'
+  } else if (linear.status === 'not-verifiable') {
+    verdict = 'differs'
+    summary = `the linear map is not verifiable: ${linear.reasons.join('; ')}`
+  } else if (failing.length) {
+    verdict = 'differs'
+    const n = failing.reduce((a, r) => a + r.differingRanges, 0)
+    const ne = failing.reduce((a, r) => a + r.notExplained, 0)
+    summary = `${n} differing range(s) in ${failing.map((r) => r.name).join(', ')}; ${ne} not explained by the trace`
+  } else {
+    const nv = out.filter((r) => r.status === 'not-verifiable').map((r) => r.name)
+    summary = `every verifiable region matches exactly${nv.length ? ` (not verifiable: ${nv.join(', ')})` : ''}`
+  }
+  const ts = run.traceStats
+  return {
+    before: before.source,
+    after: after.source,
+    traces: p.traces,
+    geometry: after.geometry.label,
+    policy: run.policy.name,
+    policyReasons: run.reasons,
+    ...(run.rebase ? {rebase: run.rebase} : {}),
+    window: {
+      fromMarker: p.fromMarker,
+      untilMarker: p.untilMarker,
+      fromFound: run.stats.window.fromFound,
+      untilFound: run.stats.window.untilFound,
+      eventsSeen: run.stats.eventsSeen,
+      eventsInWindow: run.stats.eventsInWindow,
+      callsApplied: run.stats.callsApplied,
+    },
+    replay: {
+      errorCounts: run.stats.errorCounts,
+      callsOnUnknownMemory: run.stats.callsOnUnknownMemory,
+      unknownAliasPages: run.stats.unknownAliasPages,
+      vmEvents: rec.vmEvents,
+      lostEvents: ts?.lostEvents ?? 0,
+      overwritten: ts?.overwritten ?? 0,
+      unrecognizedLines: ts?.unrecognized ?? 0,
+    },
+    groundTruth: Object.entries(run.stats.truth)
+      .filter(([fn]) => /^split_(pud|pmd|contpmd|contpte)$/.test(fn))
+      .sort(([x], [y]) => x.localeCompare(y))
+      .map(([fn, kernel]) => ({fn, kernel, replay: run.stats.counters[fn] ?? 0})),
+    regions: out,
+    regionNotes: notes,
+    verdict,
+    summary,
+    exitCode: verdict === 'match' ? 0 : 1,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text.
+
+function statusText(r: RegionVerify): string {
+  switch (r.status) {
+    case 'match':
+      return 'match'
+    case 'differs':
+      return `DIFFERS: ${r.differingRanges} range(s), ${formatSize(r.differingBytes)}, ${r.notExplained} not explained by the trace`
+    case 'not-verifiable':
+      return 'not verifiable'
+  }
+}
+
+function refLine(label: string, c: CallRef & {range?: string}): string {
+  return `${label}: ${c.call} at ${c.at} (t=${c.time}s, ${c.comm}-${c.pid}${c.range ? `, touched ${c.range}` : ''}${c.afterMarker ? `, after "${c.afterMarker}"` : ''})`
+}
+
+/** Human-readable report, one string per line. */
+export function renderVerifyText(v: VerifyResult): string[] {
+  const out: string[] = []
+  const win = [v.window.fromMarker ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
+  out.push(`verify: ${v.before} + ${v.traces.join(', ')} (${win}) against ${v.after}`)
+  out.push(`policy ${v.policy}${v.policyReasons.length ? `: ${v.policyReasons[0]}` : ''}`)
+  for (const r of v.policyReasons.slice(1)) out.push(`  ${r}`)
+  if (v.rebase) out.push(`linear map rebased for the policy: ${JSON.stringify(v.rebase)}`)
+  out.push(`${v.window.callsApplied} calls replayed from ${v.window.eventsInWindow} of ${v.window.eventsSeen} events; ${v.replay.callsOnUnknownMemory} on memory the starting snapshot does not map`)
+  if (v.replay.lostEvents || v.replay.overwritten) out.push(`the trace lost ${v.replay.lostEvents} and overwrote ${v.replay.overwritten} event(s): differences may come from them`)
+  if (v.replay.unrecognizedLines) out.push(`${v.replay.unrecognizedLines} trace line(s) could not be read`)
+  const errs = Object.entries(v.replay.errorCounts)
+  if (errs.length) out.push(`kernel errors the replay hit: ${errs.map(([k, n]) => `${k} ${n}`).join(', ')}`)
+  if (v.groundTruth.length) {
+    out.push(`the kernel's own split probes in the window vs the replay: ${v.groundTruth.map((g) => `${g.fn} ${g.kernel}${g.kernel === g.replay ? ' (same)' : ` (replay ${g.replay})`}`).join(', ')}`)
+  }
+  for (const n of v.regionNotes) out.push(`note: ${n}`)
+  out.push('')
+  const w = Math.max(...v.regions.map((r) => r.label.length))
+  for (const r of v.regions) {
+    out.push(`  ${r.label.padEnd(w)}  ${statusText(r)}`)
+    for (const why of r.reasons) out.push(`  ${' '.repeat(w)}    ${why}`)
+  }
+  for (const r of v.regions) {
+    if (!r.differences.length) continue
+    out.push('')
+    const tag = r.status === 'not-verifiable' ? ' (region not verifiable; differences where both sides map something)' : ''
+    out.push(`${r.label}: ${r.differingRanges} differing range(s), ${formatSize(r.differingBytes)}${tag}`)
+    for (const d of r.differences) {
+      out.push(`  ${d.start}-${d.end} ${formatSize(d.bytes)}: ${d.note}`)
+      for (const p of d.predicted) out.push(`    predicted ${p.line}`)
+      if (d.morePredicted) out.push(`    predicted … ${d.morePredicted} more run(s)`)
+      for (const a of d.actual) out.push(`    actual    ${a.line}`)
+      if (d.moreActual) out.push(`    actual    … ${d.moreActual} more run(s)`)
+      if (d.nearest.below) out.push(`    ${refLine('nearest below', d.nearest.below)}`)
+      if (d.nearest.above) out.push(`    ${refLine('nearest above', d.nearest.above)}`)
+      if (d.nearest.beforeWindow) out.push(`    ${refLine('last call on it before the window', d.nearest.beforeWindow)}`)
+      if (d.nearest.afterWindow) out.push(`    ${refLine('first call on it after the window', d.nearest.afterWindow)}`)
+    }
+    if (r.differingRanges > r.differences.length) out.push(`  … ${r.differingRanges - r.differences.length} more (--max-diffs)`)
+  }
+  out.push('')
+  out.push(`${v.verdict === 'match' ? 'MATCH' : 'DIFFERS'}: ${v.summary}`)
+  return out
+}
