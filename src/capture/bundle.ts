@@ -5,8 +5,14 @@
  *
  * Every entry is optional except a trace (or a page-table dump); the table says who writes it.
  */
-import {existsSync, readFileSync, statSync} from 'node:fs'
-import {join} from 'node:path'
+import {closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {basename, join} from 'node:path'
+import type {Readable} from 'node:stream'
+import {createGunzip} from 'node:zlib'
+
+import {XZ_MAGIC, xzDecoder, ZSTD_MAGIC, zstdDecoder} from '../ingest/decompress.js'
+import {InputError} from '../ingest/source.js'
 
 export interface BundleEntry {
   /** File name inside the bundle (a trace may also carry .gz/.zst/.xz). */
@@ -113,4 +119,120 @@ export function bundleInfo(dir: string): BundleInfo {
   const cmdline = readIf(join(dir, 'cmdline'))?.trim()
   if (cmdline !== undefined) info.cmdline = cmdline
   return info
+}
+
+/** A bundle packed by `capture.sh -t` (tar, optionally gzip/zstd/xz-compressed), by name. */
+export function isBundleTar(path: string): boolean {
+  return /\.(tar|tgz|tar\.(gz|zst|xz))$/i.test(path)
+}
+
+/** Files taken out of a bundle tar: the traces and the small files bundleInfo() reads. */
+function wanted(base: string): boolean {
+  const stem = base.replace(/\.(gz|zst|xz)$/, '')
+  return BUNDLE_TRACES.some((t) => t.name === stem) || ['version.txt', 'pagesize', 'config.excerpt', 'cmdline'].includes(base)
+}
+
+/**
+ * Extract the trace(s) and metadata of a bundle tar into a temporary directory (streamed:
+ * memory stays bounded whatever the trace size). ustar/GNU tar as written by `tar -czf`;
+ * GNU long names ('L') and pax 'path' records are honoured. Throws InputError on a tar that is
+ * cut short or not a tar.
+ */
+export async function extractBundleTar(path: string): Promise<{dir: string; cleanup: () => void}> {
+  // Named after the archive, so file:line diagnostics still say where the trace came from.
+  const dir = mkdtempSync(join(tmpdir(), `ptreplay-${basename(path)}-`))
+  const cleanup = () => rmSync(dir, {recursive: true, force: true})
+  try {
+    const head = Buffer.alloc(6)
+    const fd0 = openSync(path, 'r')
+    readSync(fd0, head, 0, 6, 0)
+    closeSync(fd0)
+    const raw = createReadStream(path, {highWaterMark: 1 << 20})
+    const starts = (m: number[]) => m.every((b, i) => head[i] === b)
+    const input: Readable =
+      head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : starts(ZSTD_MAGIC) ? zstdDecoder(raw) : starts(XZ_MAGIC) ? xzDecoder(raw) : raw
+    raw.on('error', (e) => input.destroy(e))
+    let buf: Buffer = Buffer.alloc(0)
+    let left = 0 // bytes of the current entry's body still to come
+    let pad = 0 // padding after it
+    let fd: number | undefined
+    let longName: string | undefined
+    let collect: Buffer[] | undefined // body of an 'L' or 'x' record
+    let collectType = ''
+    let sawHeader = false
+    let ended = false
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
+      let off = 0
+      for (;;) {
+        if (left > 0) {
+          const n = Math.min(left, buf.length - off)
+          if (n === 0) break
+          const part = buf.subarray(off, off + n)
+          if (fd !== undefined) writeSync(fd, part)
+          else if (collect) collect.push(Buffer.from(part))
+          off += n
+          left -= n
+          if (left > 0) break
+        }
+        if (left === 0 && fd !== undefined) {
+          closeSync(fd)
+          fd = undefined
+        }
+        if (left === 0 && collect) {
+          const body = Buffer.concat(collect).toString('utf8')
+          if (collectType === 'L') longName = body.replace(/\0.*$/s, '')
+          else {
+            const m = /\d+ path=([^\n]*)\n/.exec(body)
+            if (m) longName = m[1]
+          }
+          collect = undefined
+        }
+        if (pad > 0) {
+          const n = Math.min(pad, buf.length - off)
+          off += n
+          pad -= n
+          if (pad > 0) break
+        }
+        if (buf.length - off < 512) break
+        const h = buf.subarray(off, off + 512)
+        off += 512
+        if (h.every((b) => b === 0)) {
+          ended = true
+          continue
+        }
+        if (h.toString('latin1', 257, 262) !== 'ustar') throw new InputError(`${path}: not a tar archive (no ustar header at byte ${off - 512})`, path)
+        sawHeader = true
+        const cstr = (a: number, b: number) => h.toString('utf8', a, b).replace(/\0.*$/s, '')
+        const size = parseInt(cstr(124, 136).trim() || '0', 8)
+        const type = String.fromCharCode(h[156]!)
+        const prefix = cstr(345, 500)
+        let name = longName ?? (prefix ? `${prefix}/${cstr(0, 100)}` : cstr(0, 100))
+        if (type !== 'L' && type !== 'x') longName = undefined
+        left = size
+        pad = (512 - (size % 512)) % 512
+        if (type === 'L' || type === 'x') {
+          collect = []
+          collectType = type
+        } else if ((type === '0' || type === '\0') && wanted(basename(name))) {
+          name = basename(name)
+          fd = openSync(join(dir, name), 'w')
+        }
+        if (left === 0 && fd !== undefined) {
+          closeSync(fd)
+          fd = undefined
+        }
+      }
+      buf = buf.subarray(off)
+    }
+    if (fd !== undefined) closeSync(fd)
+    if (!sawHeader) throw new InputError(`${path}: not a tar archive`, path)
+    if (left > 0 || (!ended && buf.length)) throw new InputError(`${path}: tar archive cut short`, path)
+    return {dir, cleanup}
+  } catch (e) {
+    cleanup()
+    const err = e as NodeJS.ErrnoException
+    if (e instanceof InputError) throw e
+    throw new InputError(`${path}: cannot read the bundle archive (${err.code ?? err.message})`, path)
+  }
 }

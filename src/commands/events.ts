@@ -2,7 +2,7 @@ import {existsSync, statSync} from 'node:fs'
 import {Args, Command, Flags} from '@oclif/core'
 import ora, {type Ora} from 'ora'
 
-import {bundleInfo, bundleTrace} from '../capture/bundle.js'
+import {bundleInfo, bundleTrace, extractBundleTar, isBundleTar} from '../capture/bundle.js'
 import {asCliError} from '../cli/flags.js'
 import '../ingest/decompress.js'
 import type {Diagnostic} from '../ingest/events.js'
@@ -32,13 +32,23 @@ export interface EventsResult {
   output?: {path: string; to: ExportFormat; events: number}
 }
 
+interface EventsFlags {
+  format?: string
+  map?: string[]
+  'page-size'?: string
+  strict: boolean
+  output?: string
+  to?: string
+}
+
 export default class Events extends Command {
   static override summary = 'Summarize a trace of page-permission events, or convert it to CSV/JSON.'
 
   static override description = `Reads traces in any supported format (detected from the first lines, or --format):
 tracefs trace/trace_pipe, trace-cmd report, perf script, bpftrace (text and -f json, the
 capture-script's "PGP " lines) and CSV (the CSV trace schema); gzip, zstd and xz by magic bytes;
-a capture bundle directory (its trace.txt, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv).
+a capture bundle directory or its tarball from \`capture.sh -t\` (.tar, .tar.gz, .tar.zst, .tar.xz:
+its trace.txt, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv).
 Several inputs are merged in time order.
 
 Prints events per kind, probe, comm and CPU, the time span, lost events and the lines it did
@@ -47,7 +57,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
 
   static override examples = [
     {description: 'Summary of a real capture', command: '<%= config.bin %> events samples/debian-6.1-qemu/max-2G-default/trace.txt'},
-    {description: 'A bundle directory written by capture-script', command: '<%= config.bin %> events bundle/'},
+    {description: 'A bundle written by capture-script (directory or tarball)', command: '<%= config.bin %> events bundle/'},
     {description: 'Convert to CSV', command: '<%= config.bin %> events trace.txt.zst --output events.csv --to csv'},
     {description: 'A trace whose probes have custom names', command: '<%= config.bin %> events my.trace --map cmc=__change_memory_common --map ro=set_memory_ro'},
   ]
@@ -71,17 +81,35 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   async run(): Promise<EventsResult> {
     const {argv, flags} = await this.parse(Events)
     const inputs = (argv as string[]).length ? (argv as string[]) : []
-    const json = this.jsonEnabled()
     let pageSize: number | undefined
     const paths: string[] = []
-    for (const p of inputs) {
-      if (p !== '-' && existsSync(p) && statSync(p).isDirectory()) {
-        const t = bundleTrace(p)
-        if (!t) this.error(`${p}: a directory without a trace (expected trace.txt, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv)`, {exit: 2})
-        pageSize ??= bundleInfo(p).pageSize
-        paths.push(t.path)
-      } else paths.push(p)
+    const cleanups: (() => void)[] = []
+    try {
+      for (const p of inputs) {
+        let dir: string | undefined
+        if (p !== '-' && existsSync(p) && statSync(p).isDirectory()) dir = p
+        else if (p !== '-' && isBundleTar(p) && existsSync(p)) {
+          // capture.sh -t: the bundle as a tarball; its trace is extracted to a temp dir.
+          const x = await extractBundleTar(p).catch((e: unknown) => asCliError(e))
+          cleanups.push(x.cleanup)
+          dir = x.dir
+        }
+        if (dir !== undefined) {
+          const t = bundleTrace(dir)
+          if (!t) this.error(`${p}: a bundle without a trace (expected trace.txt, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv)`, {exit: 2})
+          pageSize ??= bundleInfo(dir).pageSize
+          paths.push(t.path)
+        } else paths.push(p)
+      }
+      return await this.readAndReport(paths, pageSize, flags)
+    } finally {
+      for (const c of cleanups) c()
     }
+  }
+
+  private async readAndReport(paths: string[], bundlePageSize: number | undefined, flags: EventsFlags): Promise<EventsResult> {
+    const json = this.jsonEnabled()
+    let pageSize = bundlePageSize
     if (flags['page-size'] !== undefined) pageSize = parsePageSizeFlag(flags['page-size'], (m) => this.error(m, {exit: 2}))
     if (flags.format !== undefined && !readerNames().includes(flags.format)) {
       this.error(`--format ${flags.format}: unknown trace format; expected one of ${readerNames().join(', ')}`, {exit: 2})

@@ -178,3 +178,36 @@ describe('events: errors', () => {
     expect((await run([junk, '--page-size', '8k'])).error!.message).toBe('--page-size 8k: expected 4k, 16k or 64k')
   })
 })
+
+describe('events: bundle tarballs (capture.sh -t)', () => {
+  it('reads a bundle .tar.gz like the directory, and rejects a cut one', async () => {
+    // A bundle like capture.sh writes it: <name>/ with the trace and metadata, tar -czf.
+    const b = join(dir, 'tarsrc', 'ptreplay-6.1.0-56-arm64-20261121')
+    mkdirSync(b, {recursive: true})
+    for (const f of ['trace.txt', 'version.txt', 'cmdline', 'config.excerpt', 'kprobe_profile', 'kernel_page_tables.after']) {
+      writeFileSync(join(b, f), readFileSync(join(S61, f)))
+    }
+    const tgz = join(dir, 'bundle.tar.gz')
+    execFileSync('tar', ['-czf', tgz, '-C', join(dir, 'tarsrc'), 'ptreplay-6.1.0-56-arm64-20261121'])
+    const fromDir = await run([b, '--json'])
+    const fromTar = await run([tgz, '--json'])
+    expect(fromTar.error).toBeUndefined()
+    expect(fromTar.result!.events).toBe(13361)
+    expect({...fromTar.result!, inputs: []}).toEqual({...fromDir.result!, inputs: []})
+    // zstd-compressed tar too
+    const tar = join(dir, 'bundle.tar')
+    execFileSync('tar', ['-cf', tar, '-C', join(dir, 'tarsrc'), 'ptreplay-6.1.0-56-arm64-20261121'])
+    const tzst = join(dir, 'bundle.tar.zst')
+    execFileSync('zstd', ['-q', tar, '-o', tzst])
+    expect((await run([tar, '--json'])).result!.events).toBe(13361)
+    expect((await run([tzst, '--json'])).result!.events).toBe(13361)
+    // the temp extraction is removed afterwards
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('ptreplay-bundle.tar'))).toEqual([])
+    const cut = join(dir, 'cut.tar.gz')
+    const bytes = readFileSync(tgz)
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)))
+    const r = await run([cut])
+    expect(r.error?.oclif?.exit).toBe(2)
+    expect(r.error!.message).toMatch(/cut\.tar\.gz: (cannot read the bundle archive|tar archive cut short)/)
+  })
+})
