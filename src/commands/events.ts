@@ -27,6 +27,7 @@ export interface EventsResult {
   byCpu: Record<string, number>
   lost: {events: number; markers: number; byCpu: Record<string, number>; overwritten: number}
   unrecognized: {lines: number; examples: string[]}
+  /** Events that carry a kernel stack. */
   stacks: number
   diagnostics: {byCode: Record<string, number>; first: string[]}
   output?: {path: string; to: ExportFormat; events: number}
@@ -126,6 +127,8 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     let spinner: Ora | undefined
     const started = Date.now()
     let eventsSoFar = 0
+    // Counted here, on the events delivered, whatever reader attached the stack.
+    let withStack = 0
     let lastDraw = 0
     const onProgress = (done: number, total?: number) => {
       const now = Date.now()
@@ -152,6 +155,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
       }
       for await (const batch of read.batches) {
         eventsSoFar += batch.length
+        for (let i = 0; i < batch.length; i++) if (batch[i]!.stack) withStack++
         if (exporter) await exporter.add(batch)
       }
       if (exporter) {
@@ -167,6 +171,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     }
     spinner?.stop()
     const result = summarize(read.stats, read.diagnostics)
+    result.stacks = withStack
     if (exporter && flags.output && to) result.output = {path: flags.output, to, events: exporter.count}
     if (!json) for (const line of renderSummary(result)) this.log(line)
     return result

@@ -211,3 +211,14 @@ describe('events: bundle tarballs (capture.sh -t)', () => {
     expect(r.error!.message).toMatch(/cut\.tar\.gz: (cannot read the bundle archive|tar archive cut short)/)
   })
 })
+
+describe('events: several inputs, several formats', () => {
+  it('merges a bpftrace and a CSV file in time order and counts stacks from every reader', async () => {
+    const {result} = await run(['test/golden/five-formats/capture.bpftrace.txt', 'test/golden/five-formats/capture.csv', '--json'])
+    expect(result!.inputs.map((i) => i.format)).toEqual(['bpftrace', 'csv'])
+    expect(result!.format).toBe('mixed')
+    expect(result!.events).toBe(60)
+    // 24 probe events with a kernel stack in each file (markers and module_load have none).
+    expect(result!.stacks).toBe(48)
+  })
+})
