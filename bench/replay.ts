@@ -8,7 +8,7 @@
  *
  * Each policy runs in its own process so each peak RSS is its own.
  * Targets: ≥ 5 M events/s; memory proportional to runs, not to RAM or events.
- * Run alone: node dist/bench/replay.js [events] [TiB] [policy…]
+ * Run alone: node dist/bench/replay.js [events] [TiB] [policy…]   (BENCH_KIND=bpf-jit|execmem-rox|kfence for another workload)
  */
 import {spawnSync} from 'node:child_process'
 import {fileURLToPath, pathToFileURL} from 'node:url'
@@ -111,8 +111,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const events = Number(process.argv[2] ?? 10_000_000)
   const tib = Number(process.argv[3] ?? 1)
   const policies = process.argv.slice(4) as PolicyName[]
+  const kind = (process.env['BENCH_KIND'] as WorkloadKind | undefined) ?? 'module-churn'
   if (policies.length === 1) {
-    printResult(await benchReplay({events, tib, policy: policies[0]}))
+    printResult(await benchReplay({events, tib, policy: policies[0], kind}))
   } else {
     // One process per policy: each peak RSS is its own.
     let failed = 0
