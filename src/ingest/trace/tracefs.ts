@@ -8,12 +8,14 @@
  * started ####`, `[LINE TOO BIG]`, markers. The latency-format layout is parsed (relative
  * times, with a warning); options/raw output is refused with the option to turn off.
  */
-import type {Diagnostic, SourcePos} from '../events.js'
+import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
 import {
   type Context,
   isDigit,
+  isNameChar,
   NAMES,
   newContext,
+  parseArgs,
   parseBody,
   quotePrefixEnd,
   scanContext,
@@ -51,7 +53,13 @@ export function tokenizeTracefs(line: string, pos: SourcePos, st: TracefsState):
     }
   }
   const ctx = st.ctx
-  if (!st.latency && scanContext(line, i, ctx)) return parseBody(line, ctx, pos, 'site-func')
+  if (!st.latency) {
+    if (i === 0) {
+      const rec = fastProbeRecord(line, pos)
+      if (rec !== undefined) return rec
+    }
+    if (scanContext(line, i, ctx)) return parseBody(line, ctx, pos, 'site-func')
+  }
   if (c0 === 67 /* C */) {
     const m = LOST.exec(line.slice(i))
     if (m) return {t: 'lost', cpu: Number(m[1]), count: m[2] === undefined ? undefined : Number(m[2]), src: pos}
@@ -76,6 +84,143 @@ export function tokenizeTracefs(line: string, pos: SourcePos, st: TracefsState):
   }
   return {t: 'text', text: line, hint: hintFor(line.slice(i)), src: pos}
 }
+
+const SP = 32
+const C0 = 48
+
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)
+}
+
+/**
+ * The dominant line of a kprobe capture, in one left-to-right pass:
+ *
+ *   `<spaces>comm-pid [cpu] flags sec.frac: event: (sym+0xOFF/0xSIZE) name=value …` (entry) or
+ *   `… event: (site+0xOFF/0xSIZE <- func) ret=value` (kretprobe, kernel order site ← func).
+ *
+ * It is scanContext() + parseBody() + parseProbePayload() specialised to that shape, without their
+ * intermediate results (no Context writes, no flags string, no timestamp object). At the first
+ * character that leaves the shape (tabs, a `(tgid)` column, a counter clock, `<stack trace>`, a
+ * module or sym-addr suffix, an unsymbolized IP, a trailing `]` such as `[LINE TOO BIG]`, …) it
+ * returns undefined and the general path reads the line. Where it returns a record, that record
+ * is the one the general path builds, field for field and in the same field order —
+ * test/ingest/trace/fastpath.test.ts runs both over every real capture.
+ */
+export function fastProbeRecord(line: string, pos: SourcePos): RawRecord | undefined {
+  const n = line.length
+  if (n < 24 || line.charCodeAt(n - 1) === 93 /* ] */) return undefined
+  // comm-pid [cpu]: anchored on the first `[` (scanTaskCpu tries it first too)
+  let start = 0
+  while (start < n && line.charCodeAt(start) === SP) start++
+  if (line.charCodeAt(start) === 9 /* tab: scanTaskCpu skips it too */) return undefined
+  const b = line.indexOf('[', start + 2)
+  if (b < 0 || b >= start + 72 || line.charCodeAt(b - 1) !== SP) return undefined
+  let j = b + 1
+  let cpu = 0
+  let c = line.charCodeAt(j)
+  while (c >= C0 && c <= 57) {
+    cpu = cpu * 10 + (c - C0)
+    c = line.charCodeAt(++j)
+  }
+  if (j === b + 1 || c !== 93 /* ] */) return undefined
+  let k = b - 1
+  while (k > start && line.charCodeAt(k) === SP) k--
+  const pidEnd = k + 1
+  let pid = 0
+  let mul = 1
+  c = line.charCodeAt(k)
+  while (k > start && c >= C0 && c <= 57) {
+    pid += (c - C0) * mul
+    mul *= 10
+    c = line.charCodeAt(--k)
+  }
+  if (k === pidEnd - 1 || c !== 45 /* - */ || k <= start || mul > 1e15) return undefined
+  const commEnd = k
+  // flags (optional), then `sec.frac:`
+  let i = j + 1
+  while (line.charCodeAt(i) === SP) i++
+  let s = i
+  c = line.charCodeAt(i)
+  while (i < n && c !== 58 && c !== SP && c !== 9) c = line.charCodeAt(++i)
+  if (c !== 58) {
+    if (c !== SP) return undefined
+    while (line.charCodeAt(i) === SP) i++
+    s = i
+    c = line.charCodeAt(i)
+    while (i < n && c !== 58 && c !== SP && c !== 9) c = line.charCodeAt(++i)
+    if (c !== 58) return undefined
+  }
+  const colon = i
+  let sec = 0
+  i = s
+  c = line.charCodeAt(i)
+  while (c >= C0 && c <= 57) {
+    sec = sec * 10 + (c - C0)
+    c = line.charCodeAt(++i)
+  }
+  if (i === s || c !== 46 /* . */ || sec >= 9e6) return undefined
+  const fracStart = ++i
+  let frac = 0
+  c = line.charCodeAt(i)
+  while (c >= C0 && c <= 57) {
+    frac = frac * 10 + (c - C0)
+    c = line.charCodeAt(++i)
+  }
+  const digits = i - fracStart
+  if (i !== colon || digits === 0 || digits > 9 || line.charCodeAt(colon + 1) !== SP) return undefined
+  // `event: (`
+  const body = colon + 2
+  let e = body
+  while (e < n && isNameChar(line.charCodeAt(e))) e++
+  if (e === body || line.charCodeAt(e) !== 58 || line.charCodeAt(e + 1) !== SP) return undefined
+  let q = e + 1
+  while (line.charCodeAt(q) === SP) q++
+  if (line.charCodeAt(q) !== 40 /* ( */) return undefined
+  const close = line.indexOf(')', q + 1)
+  if (close < 0) return undefined
+  const sp = line.indexOf(' ', q + 1)
+  let probeSymbol: string | undefined
+  let returnFrom: string | undefined
+  if (sp < 0 || sp > close) {
+    const plus = line.indexOf('+', q + 1)
+    if (plus <= q + 1 || plus >= close || line.charCodeAt(q + 1) === C0) return undefined
+    probeSymbol = NAMES.get(line, q + 1, plus)
+  } else {
+    // `(site <- func)`: the first space must be the arrow and func a plain symbol
+    if (line.charCodeAt(sp + 1) !== 60 || line.charCodeAt(sp + 2) !== 45 || line.charCodeAt(sp + 3) !== SP) return undefined
+    const f0 = sp + 4
+    if (f0 >= close) return undefined
+    let bareHex = true
+    for (let f = f0; f < close; f++) {
+      const d = line.charCodeAt(f)
+      if (!isNameChar(d)) return undefined
+      if (bareHex && !isHexDigit(d)) bareHex = false
+    }
+    if (bareHex || (line.charCodeAt(f0) === C0 && line.charCodeAt(f0 + 1) === 120)) return undefined
+    returnFrom = NAMES.get(line, f0, close)
+  }
+  // seconds × 1e9 + ns < 2^53 while sec < 9e6: exact (as parseTs)
+  const rec: RawRecord = {
+    tsNs: BigInt(sec * 1e9 + frac * SCALE[digits]!),
+    cpu,
+    pid,
+    tgid: undefined,
+    comm: NAMES.get(line, start, commEnd),
+    event: NAMES.get(line, body, e),
+    group: undefined,
+    probeSymbol,
+    returnFrom,
+    args: {},
+    text: undefined,
+    stack: undefined,
+    src: pos,
+  }
+  const rest = parseArgs(line, close + 1, rec.args)
+  if (rest < n) rec.text = line.slice(rest).trim() || undefined
+  return rec
+}
+
+const SCALE = [1, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 10, 1]
 
 function refuseRaw(pos: SourcePos, st: TracefsState): Diagnostic {
   const first = !st.rawWarned

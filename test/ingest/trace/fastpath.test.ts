@@ -1,0 +1,108 @@
+/**
+ * tracefs fast path (fastProbeRecord) against the general path (scanContext + parseBody): on every
+ * line of every real capture, and on near-miss lines built from them, the fast path either
+ * declines (undefined) or returns the record the general path builds — same fields, same values,
+ * same field order. It must also take the bulk of the kprobe lines, or it is not a fast path.
+ */
+import {readFileSync} from 'node:fs'
+import {gunzipSync} from 'node:zlib'
+import {describe, expect, it} from 'vitest'
+
+import type {SourcePos} from '../../../src/ingest/events.js'
+import {newContext, parseBody, scanContext} from '../../../src/ingest/trace/scan.js'
+import {fastProbeRecord} from '../../../src/ingest/trace/tracefs.js'
+
+const FILES = [
+  'debian-6.1-qemu/max-2G-default/trace.txt',
+  'debian-6.1-qemu/max-2G-default/trace_stacktrace.txt',
+  'debian-6.1-qemu/max-2G-rodata-on/trace.txt',
+  'debian-6.12-qemu/max-2G-default/trace_stacktrace.txt',
+  'debian-6.12-qemu/max-2G-kfence/trace.txt',
+  'linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz',
+  'linux-6.19-bbml2-qemu/max-2G-default/trace_stacktrace.txt.gz',
+]
+
+function lines(rel: string): string[] {
+  const buf = readFileSync(`samples/${rel}`)
+  return (rel.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8').split('\n')
+}
+
+const ctx = newContext()
+function general(line: string, pos: SourcePos) {
+  return scanContext(line, 0, ctx) ? parseBody(line, ctx, pos, 'site-func') : undefined
+}
+
+function ser(x: unknown): string {
+  return JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v === undefined ? '<undefined>' : v))
+}
+
+/** The fast path declines or agrees; returns whether it took the line. */
+function check(line: string, pos: SourcePos): boolean {
+  const fast = fastProbeRecord(line, pos)
+  if (fast === undefined) return false
+  const slow = general(line, pos)
+  // serialized with keys in insertion order: equal values and equal field order
+  if (ser(fast) !== ser(slow)) expect(ser(fast), line).toBe(ser(slow))
+  return true
+}
+
+describe('tracefs fast path', () => {
+  for (const rel of FILES) {
+    it(`declines or agrees with the general path on every line of ${rel}`, () => {
+      let probeLines = 0
+      let taken = 0
+      let i = 0
+      for (const line of lines(rel)) {
+        const pos = {file: rel, line: ++i}
+        if (/: \(\S+\+0x/.test(line) && !line.startsWith('#')) probeLines++
+        if (check(line, pos)) taken++
+      }
+      expect(probeLines).toBeGreaterThan(1000)
+      // every kprobe/kretprobe line of these captures has the common shape
+      expect(taken).toBe(probeLines)
+    })
+  }
+
+  it('declines or agrees on near misses of real lines (tabs, tgid, clocks, modules, cut lines)', () => {
+    const base = lines('linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz').filter((l) => /: \(\S+\+0x/.test(l)).slice(0, 400)
+    const variants = (l: string): string[] => [
+      '\t' + l.trimStart(),
+      l.replace(' [0', '\t[0'),
+      l.replace(/-(\d+) +\[/, '-$1 (    1) ['),
+      l.replace(/-(\d+) +\[/, '-$1 (-------) ['),
+      l.replace(/ \d+\.(\d+):/, ' 123456$1:'),
+      l.replace(/ (\d+)\.(\d+):/, ' $1.$20000:'),
+      l.replace(/ (\d+)\.(\d+):/, ' 99999999.$2:'),
+      l.replace(/\) /, ' [nf_tables]) '),
+      l.replace(/\+0x0\/0x[0-9a-f]+\)/, '+0x0/0x30 <ffff800080123456>)'),
+      l.replace(/<- \w+\)/, '<- ffff80008034a1c8)'),
+      l.replace(/<- \w+\)/, '<- 0xffff80008034a1c8)'),
+      l.replace(/<- \w+\)/, '<- add)'),
+      l.replace(/<- \w+\)/, '<- foo+0x4/0x10)'),
+      l.replace(/\(\w+\+/, '(0xffff80008034a1c8+'),
+      l + ' [LINE TOO BIG]',
+      l + ' trailing words',
+      l.replace(/=0x/, '="a b" x=0x'),
+      l.replace(/ (\w+)=(\S+)/, ' $1=$2 (-123)'),
+      l.replace(/: \(/, ':  ('),
+      l.replace(/: \(/, ':('),
+      l.replace(/\)/, ''),
+      l.replace(/ [.dNhs]{5} /, ' '),
+      l.replace(/ [.dNhs]{5} /, '\t.....\t'),
+      l.replace(/^ +/, ''),
+      l.replace(/-\d+ /, '-99999999999999999 '),
+      l.slice(0, 40),
+      l.slice(0, l.indexOf(': (') + 1),
+    ]
+    let taken = 0
+    let declined = 0
+    for (const l of base) {
+      for (const v of variants(l)) {
+        if (check(v, {file: 'x', line: 1})) taken++
+        else declined++
+      }
+    }
+    expect(taken).toBeGreaterThan(0)
+    expect(declined).toBeGreaterThan(0)
+  })
+})
