@@ -12,7 +12,8 @@ import {audit} from '../../src/report/audit.js'
 const dir = mkdtempSync(join(tmpdir(), 'ptreplay-synth-cmd-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
-type Cmd = typeof SynthMachine | typeof SynthWorkload
+/** What run() needs of a command class (oclif's static run). */
+type Cmd = {run(argv: string[], opts?: string): Promise<unknown>}
 
 /** Run a command in-process with stdout/stderr captured. */
 async function run<T>(cmd: Cmd, argv: string[]): Promise<{result?: T; error?: Error & {oclif?: {exit?: number}}; stdout: string; stderr: string}> {
