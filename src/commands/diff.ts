@@ -17,7 +17,13 @@ export default class Diff extends Command {
   - table pages per level in each snapshot, and how many were allocated and freed;
   - the first changed ranges, as ptdump lines ("-" first snapshot, "+" second).
 
-Exit status 0 whether or not they differ (see \`verify\` for a pass/fail check); 2 on bad input.`
+Exit status 0 whether or not they differ (see \`verify\` for a pass/fail check); 2 on bad input.
+
+--json prints SnapshotDiff (src/report/diff.ts): {a, b, geometry, same, regionNotes,
+ regions: [{name, same, splits, collapses, permissionChanges: [{from, to, change, bytes, ranges}],
+            mappedBytes, unmappedBytes, mappedRanges, unmappedRanges,
+            tablePages: {PTE: {a, b, added, freed}, …}, changedRanges, changedBytes,
+            ranges: [{start, end, bytes, kinds, a, b, moreA, moreB}]}]}`
 
   static override examples = [
     {

@@ -31,7 +31,14 @@ snapshot may or may not include them). Captures mark their phases with trace_mar
 snapshot can be verified.
 
 Exit status: 0 when the linear map is verifiable and every verifiable region matches exactly,
-1 when something differs (or the linear map is not verifiable), 2 on bad input.`
+1 when something differs (or the linear map is not verifiable), 2 on bad input.
+
+--json prints one document (VerifyResult, src/report/verify.ts) whatever the verdict:
+{before, after, traces, geometry, policy, policyReasons, rebase?, window, replay, groundTruth,
+ regions: [{name, status, reasons, presence, callsOnUnknownMemory, differingRanges,
+            differingBytes, notExplained, differences: [{start, end, bytes, predicted, actual,
+            explainedByTrace, cause: replay|untraced|timing, note, lastTouch?, nearest}]}],
+ verdict, summary, exitCode}`
 
   static override examples = [
     {
