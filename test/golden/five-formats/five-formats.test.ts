@@ -33,9 +33,7 @@ const FILES: Record<string, string> = {
  * Formats whose reading is known not to match yet, with the reason (reported to the owner of
  * src/ingest/trace/assemble.ts and normalize.ts). Remove an entry once it is fixed.
  */
-const KNOWN_GAPS: Record<string, string> = {
-  perf: 'perf -g frames after a kprobe event are orphaned (assembler) and the kprobe marker text="…" is not the marker text (normalizer)',
-}
+const KNOWN_GAPS: Record<string, string> = {}
 
 /** Function name of a frame as any format prints it. */
 function frameFn(f: string): string {
