@@ -75,39 +75,53 @@ interface Open {
 }
 
 export class IntentAssembler {
+  /** The open call of each pid (at most one). */
   private readonly open = new Map<number, Open>()
+  /** The pid that last ran on each CPU: a call cannot go on while another task runs there. */
+  private readonly lastPidOnCpu = new Map<number, number>()
   private readonly queue: Open[] = []
+  private head = 0
   /** Hits that could not be attached to any call (e.g. a split probe with no outer call). */
   orphans = 0
 
   /** Feed one event; returns the intents that are now complete, in order. */
   push(ev: TraceEvent): Intent[] {
+    // Another task on this CPU ends the call the previous one had open (the probes of one call
+    // fire back to back on one CPU; kprobe handlers run with interrupts off).
+    const prevPid = this.lastPidOnCpu.get(ev.cpu)
+    if (prevPid !== undefined && prevPid !== ev.pid) this.close(prevPid)
+    this.lastPidOnCpu.set(ev.cpu, ev.pid)
     const cur = this.open.get(ev.pid)
-    if (cur && !cur.closed && NESTABLE[cur.intent.type]?.has(ev.kind) && this.fits(cur.intent, ev)) {
+    if (cur && NESTABLE[cur.intent.type]?.has(ev.kind) && this.fits(cur.intent, ev)) {
       cur.intent.nested.push(ev)
       return []
     }
-    if (cur) cur.closed = true
+    if (cur) this.close(ev.pid)
     const type = intentTypeOf(ev)
     if (ev.kind === 'split_call' || ev.kind === 'split_primitive' || ev.kind === 'return') {
       // Ground-truth probes outside any call we replay: count, do not replay.
       this.orphans++
-      const o: Open = {intent: {type: 'other', ev, nested: []}, closed: true}
-      this.queue.push(o)
-      this.open.delete(ev.pid)
+      this.queue.push({intent: {type: 'other', ev, nested: []}, closed: true})
       return this.drain()
     }
     const o: Open = {intent: {type, ev, nested: []}, closed: !NESTABLE[type]}
     this.queue.push(o)
-    if (NESTABLE[type]) this.open.set(ev.pid, o)
-    else this.open.delete(ev.pid)
+    if (!o.closed) this.open.set(ev.pid, o)
     return this.drain()
+  }
+
+  private close(pid: number): void {
+    const o = this.open.get(pid)
+    if (!o) return
+    o.closed = true
+    this.open.delete(pid)
   }
 
   /** Close everything (end of input). */
   flush(): Intent[] {
-    for (const o of this.queue) o.closed = true
+    for (const o of this.open.values()) o.closed = true
     this.open.clear()
+    this.lastPidOnCpu.clear()
     return this.drain()
   }
 
@@ -131,11 +145,18 @@ export class IntentAssembler {
 
   private drain(): Intent[] {
     const out: Intent[] = []
-    while (this.queue.length && this.queue[0]!.closed) out.push(this.queue.shift()!.intent)
-    // Keep memory bounded when one pid never closes: a group older than 4096 queued ones closes.
-    if (this.queue.length > 4096) {
-      this.queue[0]!.closed = true
-      return out.concat(this.drain())
+    const q = this.queue
+    // Keep memory bounded when a call stays open while others complete behind it.
+    while (q.length - this.head > 4096) {
+      const o = q[this.head]!
+      if (!o.closed) this.close(o.intent.ev.pid)
+      out.push(o.intent)
+      this.head++
+    }
+    while (this.head < q.length && q[this.head]!.closed) out.push(q[this.head++]!.intent)
+    if (this.head > 1024 && this.head * 2 > q.length) {
+      q.splice(0, this.head)
+      this.head = 0
     }
     return out
   }

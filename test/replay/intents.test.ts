@@ -69,20 +69,36 @@ describe('IntentAssembler', () => {
     ])
   })
 
-  it('interleaved pids keep their own calls and the output keeps start order', () => {
+  it('interleaved pids on different CPUs keep their own calls and the output keeps start order', () => {
     const a = new IntentAssembler()
     const out = [
-      ev('set_memory', 'set_memory_x', 1, '0xffff800080000000'),
-      ev('set_memory', 'set_memory_nx', 2, '0xffff800080100000'),
-      ev('change_range', 'change_memory_common', 2, '0xffff800080100000'),
-      ev('change_range', 'change_memory_common', 1, '0xffff800080000000'),
-      ev('marker', 'tracing_mark_write', 3, undefined, {text: 'capture: x'}),
+      ev('set_memory', 'set_memory_x', 1, '0xffff800080000000', {cpu: 0}),
+      ev('set_memory', 'set_memory_nx', 2, '0xffff800080100000', {cpu: 1}),
+      ev('change_range', 'change_memory_common', 2, '0xffff800080100000', {cpu: 1}),
+      ev('change_range', 'change_memory_common', 1, '0xffff800080000000', {cpu: 0}),
+      ev('marker', 'tracing_mark_write', 3, undefined, {text: 'capture: x', cpu: 1}),
     ].flatMap((e) => a.push(e))
     const all = [...out, ...a.flush()]
     expect(all.map((i) => [i.ev.fn, i.ev.pid, i.nested.length])).toEqual([
       ['set_memory_x', 1, 1],
       ['set_memory_nx', 2, 1],
       ['tracing_mark_write', 3, 0],
+    ])
+  })
+
+  it('another task on the same CPU ends the open call (no unbounded open groups)', () => {
+    const a = new IntentAssembler()
+    const first = [
+      ev('set_memory', 'set_memory_ro', 10, '0xffff800080000000', {cpu: 0}),
+      ev('change_range', 'change_memory_common', 10, '0xffff800080000000', {cpu: 0}),
+      // pid 11 runs on CPU 0: pid 10's call is over, so its later hit is a new call.
+      ev('set_direct_map', 'set_direct_map_invalid_noflush', 11, undefined, {cpu: 0}),
+    ].flatMap((e) => a.push(e))
+    expect(first.map((i) => [i.ev.fn, i.nested.length])).toEqual([['set_memory_ro', 1]])
+    const rest = [ev('change_range', '__change_memory_common', 10, '0xffff000000001000', {cpu: 0}), ...[]].flatMap((e) => a.push(e))
+    expect([...rest, ...a.flush()].map((i) => [i.ev.fn, i.nested.length])).toEqual([
+      ['set_direct_map_invalid_noflush', 0],
+      ['__change_memory_common', 0],
     ])
   })
 })
