@@ -6,6 +6,7 @@
  * Run alone: node dist/bench/trace.js [MB]
  */
 import {spawnSync} from 'node:child_process'
+import {loadavg} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
@@ -30,6 +31,7 @@ export async function benchTrace(mb = 512): Promise<BenchResult> {
     const wcLines = Number(wc.stdout.trim().split(/\s+/)[0])
     const rssBefore = peakRssMiB()
     const t0 = process.hrtime.bigint()
+    const c0 = process.cpuUsage()
     const read = readTrace([path])
     let events = 0
     let stacks = 0
@@ -38,6 +40,9 @@ export async function benchTrace(mb = 512): Promise<BenchResult> {
       for (let i = 0; i < batch.length; i++) if (batch[i]!.stack) stacks++
     }
     const s = Number(process.hrtime.bigint() - t0) / 1e9
+    // CPU time as well: the machine is shared, so wall time alone overstates the cost under load.
+    const cpu = process.cpuUsage(c0)
+    const cpuS = (cpu.user + cpu.system) / 1e6
     if (events !== gen.events) throw new Error(`read ${events} events, generated ${gen.events}`)
     return {
       name: `trace: readTrace of a ${Math.round(gen.bytes / 1e6)} MB tracefs kprobe trace (tokenize, assemble, normalize, sort)`,
@@ -48,8 +53,11 @@ export async function benchTrace(mb = 512): Promise<BenchResult> {
         'events with stack': stacks,
         'unrecognized lines': read.stats.unrecognized,
         'read s': s,
+        'read CPU s': cpuS,
         'MB/s': gen.bytes / 1e6 / s,
+        'MB/s (CPU time)': gen.bytes / 1e6 / cpuS,
         'events/s': events / s,
+        'load average (1 min)': loadavg()[0]!,
         'wc -l s': wcS,
         'wc -l MB/s': gen.bytes / 1e6 / wcS,
         'wc -l lines': wcLines,
