@@ -18,6 +18,12 @@ export interface LineBatch {
   bytesRead: number
   /** Set on the final batch when the input's last line had no newline (a capture cut short?). */
   unterminated?: boolean
+  /**
+   * The decoded text the lines were cut from, when each line is exactly its part of it: lines[i]
+   * starts where lines[i - 1] ends plus one (the newline). Absent when carriage returns were
+   * stripped. For fast paths that scan one flat string instead of many sliced ones.
+   */
+  text?: string
 }
 
 export interface OpenedSource {
@@ -148,14 +154,15 @@ async function* splitLines(input: Readable, counter: {bytes: number}, name: stri
       // copy the tail: a chunk may be a view into a buffer the stream reuses
       carry = cut + 1 < buf.length ? Buffer.from(buf.subarray(cut + 1)) : undefined
       const body = buf.subarray(0, cut)
-      const lines = decodeText(body).split('\n')
+      const text = decodeText(body)
+      const lines = text.split('\n')
       if (body.indexOf(13) >= 0) {
         for (let i = 0; i < lines.length; i++) {
           const l = lines[i]!
           if (l.length && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1)
         }
-      }
-      yield {lines, firstLine: lineNo, bytesRead: counter.bytes}
+        yield {lines, firstLine: lineNo, bytesRead: counter.bytes}
+      } else yield {lines, firstLine: lineNo, bytesRead: counter.bytes, text}
       lineNo += lines.length
     }
   } catch (e) {

@@ -210,10 +210,21 @@ async function* fileEvents(
         const lines = b.lines
         const n = lines.length
         const lastOpen = b.unterminated === true
+        // the fast path reads the line inside the batch's flat text (see LineBatch.text)
+        const text = lr.tokenizeRange && b.text !== undefined ? b.text : undefined
+        let off = 0
         for (let i0 = 0; i0 < n; i0 += SLICE_LINES) {
           const i1 = Math.min(n, i0 + SLICE_LINES)
           for (let i = i0; i < i1; i++) {
-            const tok = lr.tokenize(lines[i]!, {file: src.name, line: b.firstLine + i}, state)
+            const line = lines[i]!
+            const pos = {file: src.name, line: b.firstLine + i}
+            let tok: Token | Token[] | null | undefined
+            if (text !== undefined) {
+              const end = off + line.length
+              tok = lr.tokenizeRange!(text, off, end, pos, state)
+              off = end + 1
+            }
+            if (tok === undefined) tok = lr.tokenize(line, pos, state)
             if (tok === null) continue
             const cut = lastOpen && i === n - 1
             if (Array.isArray(tok)) for (const t of tok) assembler.push(t, cut)

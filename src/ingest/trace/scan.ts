@@ -416,10 +416,10 @@ export function parseProbePayload(
  * ` name=value` pairs (kprobe fetchargs; quirk list §2.1.3): values are `0x…`, decimal, signed,
  * `"string"` (with escapes), `{array}`, `'c'`, `(fault)` or `sym+0x…/0x…`. With options/fields a
  * ` (decimal)` follows each value; it is skipped. Returns the index where parsing stopped (the
- * line length when every token was a pair).
+ * line length when every token was a pair). `end` bounds the line inside a larger string.
  */
-export function parseArgs(line: string, i: number, args: Record<string, string>): number {
-  const n = line.length
+export function parseArgs(line: string, i: number, args: Record<string, string>, end = line.length): number {
+  const n = end
   for (;;) {
     i = skipSpaces(line, i)
     if (i >= n) return n
@@ -443,22 +443,22 @@ export function parseArgs(line: string, i: number, args: Record<string, string>)
       if (i > n) i = n
     } else if (c === 123 /* { */) {
       const e = line.indexOf('}', i)
-      i = e < 0 ? n : e + 1
+      i = e < 0 || e >= n ? n : e + 1
     } else if (c === 39 /* ' */ && i + 2 < n && line.charCodeAt(i + 2) === 39) {
       i += 3
     } else if (c === 40 /* ( */) {
       const e = line.indexOf(')', i)
-      i = e < 0 ? n : e + 1
+      i = e < 0 || e >= n ? n : e + 1
     } else {
       const sp = line.indexOf(' ', i)
-      i = sp < 0 ? n : sp
+      i = sp < 0 || sp > n ? n : sp
     }
     args[name] = line.slice(vs, i)
     // options/fields: "addr=0xffffc90006084000 (-60473038323712)"
     const k = skipSpaces(line, i)
     if (k < n && line.charCodeAt(k) === 40 && k > i) {
       const e = line.indexOf(')', k)
-      if (e > 0 && /^\(-?\d+\)$/.test(line.slice(k, e + 1))) i = e + 1
+      if (e > 0 && e < n && /^\(-?\d+\)$/.test(line.slice(k, e + 1))) i = e + 1
     }
   }
 }

@@ -106,15 +106,17 @@ function isHexDigit(c: number): boolean {
  * is the one the general path builds, field for field and in the same field order —
  * test/ingest/trace/fastpath.test.ts runs both over every real capture.
  */
-export function fastProbeRecord(line: string, pos: SourcePos): RawRecord | undefined {
-  const n = line.length
-  if (n < 24 || line.charCodeAt(n - 1) === 93 /* ] */) return undefined
+export function fastProbeRecord(line: string, pos: SourcePos, from = 0, to = line.length): RawRecord | undefined {
+  const n = to
+  if (n - from < 24 || line.charCodeAt(n - 1) === 93 /* ] */) return undefined
   // comm-pid [cpu]: anchored on the first `[` (scanTaskCpu tries it first too)
-  let start = 0
+  let start = from
   while (start < n && line.charCodeAt(start) === SP) start++
-  if (line.charCodeAt(start) === 9 /* tab: scanTaskCpu skips it too */) return undefined
+  const c0 = line.charCodeAt(start)
+  // tab: scanTaskCpu skips it too; `#` header, `>` quote prefix, `=>` frame: other paths
+  if (c0 === 9 || c0 === 35 || c0 === 62 || c0 === 61) return undefined
   const b = line.indexOf('[', start + 2)
-  if (b < 0 || b >= start + 72 || line.charCodeAt(b - 1) !== SP) return undefined
+  if (b < 0 || b >= start + 72 || b >= n || line.charCodeAt(b - 1) !== SP) return undefined
   let j = b + 1
   let cpu = 0
   let c = line.charCodeAt(j)
@@ -177,7 +179,7 @@ export function fastProbeRecord(line: string, pos: SourcePos): RawRecord | undef
   while (line.charCodeAt(q) === SP) q++
   if (line.charCodeAt(q) !== 40 /* ( */) return undefined
   const close = line.indexOf(')', q + 1)
-  if (close < 0) return undefined
+  if (close < 0 || close >= n) return undefined
   const sp = line.indexOf(' ', q + 1)
   let probeSymbol: string | undefined
   let returnFrom: string | undefined
@@ -215,8 +217,8 @@ export function fastProbeRecord(line: string, pos: SourcePos): RawRecord | undef
     stack: undefined,
     src: pos,
   }
-  const rest = parseArgs(line, close + 1, rec.args)
-  if (rest < n) rec.text = line.slice(rest).trim() || undefined
+  const rest = parseArgs(line, close + 1, rec.args, n)
+  if (rest < n) rec.text = line.slice(rest, n).trim() || undefined
   return rec
 }
 
@@ -301,6 +303,11 @@ export function sniffTracefs(head: readonly string[]): number {
   return singleSpace === events ? 0.8 : 0.3
 }
 
+/** tokenizeRange for tracefs: the fast path only (the caller falls back to tokenizeTracefs). */
+function tokenizeTracefsRange(text: string, from: number, to: number, pos: SourcePos, st: TracefsState): Token | undefined {
+  return st.latency ? undefined : fastProbeRecord(text, pos, from, to)
+}
+
 export const tracefsReader: LineReader<TracefsState> = {
   type: 'line',
   name: 'tracefs',
@@ -310,4 +317,5 @@ export const tracefsReader: LineReader<TracefsState> = {
   sortWindow: 2048,
   newState: ({file}) => ({file, ctx: newContext(), latency: false, latencyWarned: false, rawWarned: false}),
   tokenize: tokenizeTracefs,
+  tokenizeRange: tokenizeTracefsRange,
 }

@@ -3,6 +3,8 @@
  * line of every real capture, and on near-miss lines built from them, the fast path either
  * declines (undefined) or returns the record the general path builds — same fields, same values,
  * same field order. It must also take the bulk of the kprobe lines, or it is not a fast path.
+ * Lines are given as ranges of the whole text, as readTrace does (LineBatch.text), so a scan past
+ * the end of its line would show.
  */
 import {readFileSync} from 'node:fs'
 import {gunzipSync} from 'node:zlib'
@@ -22,9 +24,18 @@ const FILES = [
   'linux-6.19-bbml2-qemu/max-2G-default/trace_stacktrace.txt.gz',
 ]
 
-function lines(rel: string): string[] {
+function fileText(rel: string): string {
   const buf = readFileSync(`samples/${rel}`)
-  return (rel.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8').split('\n')
+  return (rel.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8')
+}
+
+/** Every line of `text` with its range. */
+function* ranges(text: string): Generator<{line: string; from: number; to: number}> {
+  let from = 0
+  for (const line of text.split('\n')) {
+    yield {line, from, to: from + line.length}
+    from += line.length + 1
+  }
 }
 
 const ctx = newContext()
@@ -37,8 +48,9 @@ function ser(x: unknown): string {
 }
 
 /** The fast path declines or agrees; returns whether it took the line. */
-function check(line: string, pos: SourcePos): boolean {
-  const fast = fastProbeRecord(line, pos)
+function check(text: string, from: number, to: number, pos: SourcePos): boolean {
+  const fast = fastProbeRecord(text, pos, from, to)
+  const line = text.slice(from, to)
   if (fast === undefined) return false
   const slow = general(line, pos)
   // serialized with keys in insertion order: equal values and equal field order
@@ -52,10 +64,12 @@ describe('tracefs fast path', () => {
       let probeLines = 0
       let taken = 0
       let i = 0
-      for (const line of lines(rel)) {
+      const text = fileText(rel)
+      expect(text).not.toContain('\r')
+      for (const {line, from, to} of ranges(text)) {
         const pos = {file: rel, line: ++i}
         if (/: \(\S+\+0x/.test(line) && !line.startsWith('#')) probeLines++
-        if (check(line, pos)) taken++
+        if (check(text, from, to, pos)) taken++
       }
       expect(probeLines).toBeGreaterThan(1000)
       // every kprobe/kretprobe line of these captures has the common shape
@@ -64,7 +78,7 @@ describe('tracefs fast path', () => {
   }
 
   it('declines or agrees on near misses of real lines (tabs, tgid, clocks, modules, cut lines)', () => {
-    const base = lines('linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz').filter((l) => /: \(\S+\+0x/.test(l)).slice(0, 400)
+    const base = fileText('linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz').split('\n').filter((l) => /: \(\S+\+0x/.test(l)).slice(0, 400)
     const variants = (l: string): string[] => [
       '\t' + l.trimStart(),
       l.replace(' [0', '\t[0'),
@@ -97,10 +111,14 @@ describe('tracefs fast path', () => {
     let taken = 0
     let declined = 0
     for (const l of base) {
-      for (const v of variants(l)) {
-        if (check(v, {file: 'x', line: 1})) taken++
+      // each variant alone, and inside a text between two real lines
+      const vs = variants(l)
+      for (const v of vs) {
+        if (check(v, 0, v.length, {file: 'x', line: 1})) taken++
         else declined++
       }
+      const text = [l, ...vs, l].join('\n')
+      for (const {from, to} of ranges(text)) check(text, from, to, {file: 'x', line: 1})
     }
     expect(taken).toBeGreaterThan(0)
     expect(declined).toBeGreaterThan(0)
