@@ -209,3 +209,20 @@ describe('bpftrace through the shared assembler', () => {
     expect(diagnostics.map((d) => d.code)).toEqual(['lost-events'])
   })
 })
+
+describe('bpftrace: any input line', () => {
+  it('never throws: every line is a record, a token, a diagnostic or nothing', async () => {
+    const fc = await import('fast-check')
+    const st = bpftraceTextReader.newState({file: F})
+    // Lines built from the grammar's own pieces, so many are near misses of a real record.
+    const piece = fc.constantFrom('PGP ', '1', ' ', '0x', 'ffff', '=', 'kprobe:', 'set_memory_ro', 'text=', '\t', '        ', 'Lost 3 events', '-', 'é', '"', '')
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string()), {maxLength: 14}), (parts) => {
+        const tok = tokenizeBpftraceLine(parts.join(''), pos(1), st)
+        const toks = tok === null ? [] : Array.isArray(tok) ? tok : [tok]
+        for (const t of toks) expect(typeof t).toBe('object')
+      }),
+      {numRuns: 3000},
+    )
+  })
+})

@@ -116,3 +116,18 @@ describe('CSV reader', () => {
     expect(READERS['csv']).toBeDefined()
   })
 })
+
+describe('CSV: any rows', () => {
+  it('never throws past the header: a row is a record or a bad-record diagnostic', async () => {
+    const fc = await import('fast-check')
+    const cell = fc.oneof(fc.constantFrom('', '1', '39.894771', '0x80', 'set_memory_ro', '1.2.3', '-5', ' '), fc.string({maxLength: 6}).map((s) => s.replace(/["\r\n]/g, '')))
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(cell, {minLength: 1, maxLength: 6}), {maxLength: 8}), async (rows) => {
+        const text = 'ts,cpu,event,addr\n' + rows.map((r) => r.join(',')).join('\n') + '\n'
+        const toks = await read(text)
+        for (const t of toks) expect('tsNs' in t || ('code' in t && (t as Diagnostic).code === 'bad-record')).toBe(true)
+      }),
+      {numRuns: 300},
+    )
+  })
+})
