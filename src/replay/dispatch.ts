@@ -20,7 +20,6 @@ import {
   type VmArea,
   __changeMemoryCommon,
   changeMemoryCommon,
-  diffCounters,
   setDirectMapDefaultNoflush,
   setDirectMapInvalidNoflush,
   setDirectMapValidNoflush,
@@ -33,48 +32,104 @@ import {
   updateRangeProt,
 } from '../kernel/index.js'
 import type {Policy} from '../kernel/policy.js'
+import {type Kva, alignDown} from '../model/address.js'
+import type {Region} from '../model/layout.js'
 import {HOLE} from '../model/pagetable.js'
 import type {ApplyOutcome, ReplayPolicy} from './engine.js'
 import {type Intent, aliasPagesOf, opFromMasks} from './intents.js'
 
+/** Split primitives, arm64 and the x86 comparison's, for per-call attribution. */
+function splitCount(c: KernelContext['counters']): number {
+  return c.split_pud + c.split_pmd + c.split_contpmd + c.split_contpte + c.direct_map_level2_splits + c.direct_map_level3_splits
+}
+
 export class KernelReplayPolicy implements ReplayPolicy {
   readonly name: string
+  /** vmalloc-side PMD slots seen block-mapped: VM_ALLOW_HUGE_VMAP areas (see area()). */
+  private readonly hugeSlots = new Set<number>()
+  private readonly vmRegions: readonly Region[]
 
   constructor(
     readonly policy: Policy,
     readonly ctx: KernelContext,
+    regions: readonly Region[] = [],
   ) {
     this.name = policy.name
+    this.vmRegions = regions.filter((r) => r.name === 'vmalloc' || r.name === 'modules')
+  }
+
+  /** The kernel's counters so far, under the kernel's names (non-zero only). */
+  counters(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.ctx.counters).filter(([, v]) => v !== 0))
   }
 
   apply(intent: Intent): ApplyOutcome {
     const ctx = this.ctx
-    const before = {...ctx.counters}
     const errorsBefore = ctx.errors.length
+    const allocBefore = ctx.tablePagesAllocated
+    const freedBefore = ctx.tablePagesFreed
+    const splitsBefore = splitCount(ctx.counters)
+    const collapsesBefore = ctx.counters.collapse_pmd + ctx.counters.collapse_pud
+    const unknownAliasBefore = ctx.counters.alias_updates_unknown
     ctx.event = intent.ev
     const out: ApplyOutcome = {}
     this.dispatch(intent, out)
-    out.counters = diffCounters(ctx.counters, before) as Record<string, number>
+    out.tablePagesAllocated = ctx.tablePagesAllocated - allocBefore
+    out.tablePagesFreed = ctx.tablePagesFreed - freedBefore
+    out.splits = splitCount(ctx.counters) - splitsBefore
+    out.collapses = ctx.counters.collapse_pmd + ctx.counters.collapse_pud - collapsesBefore
+    out.unknownAliasPages = ctx.counters.alias_updates_unknown - unknownAliasBefore
     if (ctx.errors.length > errorsBefore) {
       out.errors = ctx.errors.slice(errorsBefore).map((e) => ({code: -e.errno === EINVAL ? 'EINVAL' : 'ENOMEM', message: e.message}))
     }
     // The context keeps every warning and error; the engine keeps its own bounded copy.
     if (ctx.errors.length > 1000) ctx.errors.length = 0
     if (ctx.warnings.length > 1000) ctx.warnings.length = 0
-    out.unknownAliasPages = out.counters['alias_updates_unknown'] ?? 0
     return out
   }
 
+  /**
+   * The vm_area of a set_memory_* call, as far as the trace and the model tell it. The trace
+   * names the backing pages through the inner alias hits; it does not carry vm_struct flags.
+   * A vmalloc range that lies in a PMD slot the model shows (or showed) block-mapped belongs to
+   * a VM_ALLOW_HUGE_VMAP area backed by one PMD-order page (vmap_try_huge_pmd() is the only way a
+   * VM_ALLOC area gets a PMD leaf), so it is given that flag and page_order — what the proposed
+   * collapse and the 6.18+ huge-vmalloc bail-out (fcf8dda8cc48) look at.
+   */
   private area(intent: Intent, addr: number, pages: number): VmArea | undefined {
-    const lin = this.ctx.linear
-    if (!lin) return undefined
-    const alias = aliasPagesOf(intent, lin.start, lin.end)
-    if (!alias) return undefined
+    const ctx = this.ctx
+    const page = ctx.geo.pageSize
+    const pmd = ctx.geo.entrySize[1]!
+    let huge = false
+    if (this.vmRegions.some((r) => addr >= r.start && addr < r.end)) {
+      const slot = alignDown(addr, pmd)
+      if (this.hugeSlots.has(slot)) huge = true
+      else {
+        const e = ctx.pt.entryAt(addr)
+        if (e && e.lvl >= 1 && e.prot !== HOLE && addr + pages * page <= slot + pmd) {
+          this.hugeSlots.add(slot)
+          huge = true
+        }
+      }
+    }
+    const lin = ctx.linear
+    const alias = lin ? aliasPagesOf(intent, lin.start, lin.end) : undefined
+    if (!alias && !huge) return undefined
+    if (huge) {
+      const slot = alignDown(addr, pmd)
+      return {
+        addr: slot,
+        size: pmd,
+        alloc: true,
+        allowHugeVmap: true,
+        pageOrder: Math.log2(pmd / page),
+        ...(alias ? {pages: padAlias(alias.map((p) => p.addr), (addr - slot) / page), nrPages: pmd / page} : {}),
+      }
+    }
     // One backing page per inner call; the area's own start is not in the trace, so the range is
     // taken to start it (exact for 6.19, where only the pages in range are walked, and for ≤6.12,
     // where every page of the area is).
-    const size = this.ctx.geo.pageSize
-    return {addr, size: Math.max(pages, alias.length) * size, alloc: true, allowHugeVmap: false, pages: alias.map((p) => p.addr), nrPages: alias.length}
+    return {addr, size: Math.max(pages, alias!.length) * page, alloc: true, allowHugeVmap: false, pages: alias!.map((p) => p.addr), nrPages: alias!.length}
   }
 
   /** Flag a call on memory the snapshot does not describe (none entries or no table at all). */
@@ -146,4 +201,19 @@ export class KernelReplayPolicy implements ReplayPolicy {
         return
     }
   }
+}
+
+/**
+ * Backing pages of a huge area from the alias hits of a call on part of it: the hits name the
+ * pages from `first` on; a PMD-order page is physically contiguous, so page i of the area is the
+ * first hit's page shifted by (i − first) pages.
+ */
+function padAlias(hits: Kva[], first: number): Kva[] {
+  if (!hits.length) return hits
+  const page = hits.length > 1 ? hits[1]! - hits[0]! : 0
+  if (page <= 0) return hits
+  const base = hits[0]! - first * page
+  const out: Kva[] = []
+  for (let i = 0; i < first + hits.length; i++) out.push(i < first ? base + i * page : hits[i - first]!)
+  return out
 }

@@ -22,12 +22,19 @@ export interface ApplyOutcome {
   unknownMemory?: boolean
   /** Linear-alias updates that could not be applied because the trace does not say which pages. */
   unknownAliasPages?: number
+  /** Split and collapse primitives and table pages of this call (else derived from counters and the model). */
+  splits?: number
+  collapses?: number
+  tablePagesAllocated?: number
+  tablePagesFreed?: number
 }
 
 export interface ReplayPolicy {
   name: string
   /** Apply one assembled call to the model. */
   apply(intent: Intent): ApplyOutcome | void
+  /** Totals of the kernel's counters, when the policy keeps them itself (then outcomes need not carry them). */
+  counters?(): Record<string, number>
 }
 
 export interface ReplayOptions {
@@ -95,6 +102,11 @@ export interface ReplayStats {
 }
 
 const SPLIT_COUNTERS = ['split_pud', 'split_pmd', 'split_contpmd', 'split_contpte']
+
+/** A policy that reports table pages itself needs no before/after copy of the table counts. */
+function out0(policy: ReplayPolicy): boolean {
+  return typeof policy.counters === 'function'
+}
 const COLLAPSE_COUNTERS = ['collapse_pmd', 'collapse_pud']
 
 /** Frames that are the permission-change machinery itself, skipped when naming a caller. */
@@ -169,6 +181,8 @@ export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, 
   let done = false
   let sampleEvery = 1
   let sinceSample = 0
+  let splitsTotal = 0
+  let collapsesTotal = 0
   // The module being loaded per pid (module_load tracepoint) and the last capture marker, to name modules.
   const moduleOfPid = new Map<number, string>()
   let lastInsmodMarker: string | undefined
@@ -179,8 +193,8 @@ export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, 
       calls: stats.callsApplied,
       tableBytes: pt.tablePages * pt.geo.pageSize,
       tlbEntries: pt.totals.tlbEntries,
-      splits: sumKeys(stats.counters, SPLIT_COUNTERS),
-      collapses: sumKeys(stats.counters, COLLAPSE_COUNTERS),
+      splits: splitsTotal,
+      collapses: collapsesTotal,
     })
     if (stats.series.length >= maxSamples) {
       // Thin to every other sample and sample half as often: bounded memory, whole trace covered.
@@ -207,23 +221,30 @@ export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, 
     if (intent.type === 'other' && (ev.kind === 'split_primitive' || ev.kind === 'split_call')) {
       stats.truth[ev.fn] = (stats.truth[ev.fn] ?? 0) + 1
     }
-    const beforeTables = [...pt.tables]
+    const beforeTables = out0(policy) ? undefined : [...pt.tables]
     const out = policy.apply(intent) ?? {}
     stats.callsApplied++
-    let splits = 0
-    for (const [k, v] of Object.entries(out.counters ?? {})) {
-      stats.counters[k] = (stats.counters[k] ?? 0) + v
-      if (SPLIT_COUNTERS.includes(k)) splits += v
+    let splits = out.splits ?? 0
+    if (out.counters) {
+      for (const k in out.counters) {
+        const v = out.counters[k]!
+        stats.counters[k] = (stats.counters[k] ?? 0) + v
+        if (out.splits === undefined && SPLIT_COUNTERS.includes(k)) splits += v
+      }
     }
-    let alloc = 0
-    let freed = 0
-    for (let l = 0; l < pt.tables.length; l++) {
-      const d = pt.tables[l]! - beforeTables[l]!
-      if (d > 0) alloc += d
-      else freed -= d
+    let alloc = out.tablePagesAllocated ?? 0
+    let freed = out.tablePagesFreed ?? 0
+    if (beforeTables && out.tablePagesAllocated === undefined) {
+      for (let l = 0; l < pt.tables.length; l++) {
+        const d = pt.tables[l]! - beforeTables[l]!
+        if (d > 0) alloc += d
+        else freed -= d
+      }
     }
     stats.tablePagesAllocated += alloc
     stats.tablePagesFreed += freed
+    splitsTotal += splits
+    collapsesTotal += out.collapses ?? (out.counters ? sumKeys(out.counters, COLLAPSE_COUNTERS) : 0)
     const tableBytes = pt.tablePages * pt.geo.pageSize
     if (tableBytes > stats.peakTableBytes) stats.peakTableBytes = tableBytes
     for (const e of out.errors ?? []) {
@@ -272,6 +293,7 @@ export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, 
   }
   for (const intent of asm.flush()) applyIntent(intent)
   if (lastEv) sample(lastEv)
+  if (policy.counters) stats.counters = policy.counters()
   stats.offenders = offenders.top(10)
   return stats
 }

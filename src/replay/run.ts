@@ -97,7 +97,7 @@ export function prepare(snapshot: PtdumpSnapshot, policy: Policy): PreparedRepla
   const kfencePool = policy.cfg.kfence !== 'off' ? shape?.invalidSpan : undefined
   const ctx = makeContext(pt, policy.cfg, {linear, kfencePool})
   const rebase = linear ? rebaseLinearMap(ctx, linear) : undefined
-  return {ctx, engine: new KernelReplayPolicy(policy, ctx), rebase}
+  return {ctx, engine: new KernelReplayPolicy(policy, ctx, snapshot.regions), rebase}
 }
 
 /** Trace options that depend on the snapshot: page size, vmemmap base for struct page → VA. */
