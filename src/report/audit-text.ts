@@ -28,7 +28,7 @@ export function renderAuditText(report: AuditReport, opts: {regionsWithNothing?:
       all.map((r) => [
         r.label,
         fmtBytes(r.totalMappedBytes),
-        ...LEAF_KINDS.map((k) => (r.mappedBytes[k] ? `${fmtBytes(r.mappedBytes[k])} (${fmtPercent(r.mappedPercent[k])})` : '·')),
+        ...LEAF_KINDS.map((k) => (r.mappedBytes[k] ? `${fmtBytes(r.mappedBytes[k])} (${r.mappedPercent[k] ? fmtPercent(r.mappedPercent[k]) : '<0.01%'})` : '·')),
         r.invalidBytes ? fmtBytes(r.invalidBytes) : '·',
         fmtInt(r.runs),
       ]),
