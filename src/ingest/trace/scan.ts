@@ -83,7 +83,7 @@ export class Interner {
 }
 
 /** A flat copy that does not keep its parent string alive. */
-function flat(s: string): string {
+export function flat(s: string): string {
   return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string)
 }
 
@@ -427,40 +427,75 @@ export function parseArgs(line: string, i: number, args: Record<string, string>,
     while (i < n && isArgNameChar(line.charCodeAt(i))) i++
     if (i === ns || i >= n || line.charCodeAt(i) !== 61 /* = */) return ns
     const name = NAMES.get(line, ns, i)
-    i++
-    const vs = i
-    const c = i < n ? line.charCodeAt(i) : 0
-    if (c === 34 /* " */) {
-      i++
-      while (i < n) {
-        const d = line.charCodeAt(i)
-        if (d === 92 /* \ */) i += 2
-        else if (d === 34) {
-          i++
-          break
-        } else i++
-      }
-      if (i > n) i = n
-    } else if (c === 123 /* { */) {
-      const e = line.indexOf('}', i)
-      i = e < 0 || e >= n ? n : e + 1
-    } else if (c === 39 /* ' */ && i + 2 < n && line.charCodeAt(i + 2) === 39) {
-      i += 3
-    } else if (c === 40 /* ( */) {
-      const e = line.indexOf(')', i)
-      i = e < 0 || e >= n ? n : e + 1
-    } else {
-      const sp = line.indexOf(' ', i)
-      i = sp < 0 || sp > n ? n : sp
-    }
+    const vs = i + 1
+    i = argValueEnd(line, vs, n)
     args[name] = line.slice(vs, i)
-    // options/fields: "addr=0xffffc90006084000 (-60473038323712)"
-    const k = skipSpaces(line, i)
-    if (k < n && line.charCodeAt(k) === 40 && k > i) {
-      const e = line.indexOf(')', k)
-      if (e > 0 && e < n && /^\(-?\d+\)$/.test(line.slice(k, e + 1))) i = e + 1
-    }
+    i = skipFieldsDecimal(line, i, n)
   }
+}
+
+/**
+ * parseArgs() for a line whose argument names are expected to be `names`, in order (the names of
+ * the previous line of the same probe): each name is compared in place instead of being scanned
+ * and interned. At the first pair that differs it hands the rest of the line to parseArgs(), so
+ * the result is parseArgs()'s whatever the line holds.
+ */
+export function parseArgsAs(line: string, i: number, args: Record<string, string>, end: number, names: readonly string[]): number {
+  const n = end
+  for (let k = 0; k < names.length; k++) {
+    i = skipSpaces(line, i)
+    if (i >= n) return n
+    const name = names[k]!
+    const len = name.length
+    const eq = i + len
+    if (eq >= n || line.charCodeAt(eq) !== 61 /* = */) return parseArgs(line, i, args, n)
+    let j = 0
+    while (j < len && name.charCodeAt(j) === line.charCodeAt(i + j)) j++
+    if (j < len) return parseArgs(line, i, args, n)
+    const vs = eq + 1
+    i = argValueEnd(line, vs, n)
+    args[name] = line.slice(vs, i)
+    i = skipFieldsDecimal(line, i, n)
+  }
+  return parseArgs(line, i, args, n)
+}
+
+/** End of a fetcharg value starting at `i`: `"string"`, `{array}`, `'c'`, `(fault)`, else up to the next space. */
+function argValueEnd(line: string, i: number, n: number): number {
+  const c = i < n ? line.charCodeAt(i) : 0
+  if (c === 34 /* " */) {
+    i++
+    while (i < n) {
+      const d = line.charCodeAt(i)
+      if (d === 92 /* \ */) i += 2
+      else if (d === 34) {
+        i++
+        break
+      } else i++
+    }
+    return i > n ? n : i
+  }
+  if (c === 123 /* { */) {
+    const e = line.indexOf('}', i)
+    return e < 0 || e >= n ? n : e + 1
+  }
+  if (c === 39 /* ' */ && i + 2 < n && line.charCodeAt(i + 2) === 39) return i + 3
+  if (c === 40 /* ( */) {
+    const e = line.indexOf(')', i)
+    return e < 0 || e >= n ? n : e + 1
+  }
+  const sp = line.indexOf(' ', i)
+  return sp < 0 || sp > n ? n : sp
+}
+
+/** options/fields: `addr=0xffffc90006084000 (-60473038323712)` — skip the ` (decimal)` after a value. */
+function skipFieldsDecimal(line: string, i: number, n: number): number {
+  const k = skipSpaces(line, i)
+  if (k < n && line.charCodeAt(k) === 40 && k > i) {
+    const e = line.indexOf(')', k)
+    if (e > 0 && e < n && /^\(-?\d+\)$/.test(line.slice(k, e + 1))) return e + 1
+  }
+  return i
 }
 
 /**

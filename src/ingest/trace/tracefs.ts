@@ -13,9 +13,11 @@ import {
   type Context,
   isDigit,
   isNameChar,
+  flat,
   NAMES,
   newContext,
   parseArgs,
+  parseArgsAs,
   parseBody,
   quotePrefixEnd,
   scanContext,
@@ -170,16 +172,61 @@ export function fastProbeRecord(line: string, pos: SourcePos, from = 0, to = lin
   }
   const digits = i - fracStart
   if (i !== colon || digits === 0 || digits > 9 || line.charCodeAt(colon + 1) !== SP) return undefined
-  // `event: (`
+  // `event: (probe payload)`: looked up whole in the head cache, parsed on a miss
   const body = colon + 2
+  const close = line.indexOf(')', body)
+  if (close < 0 || close >= n) return undefined
+  const head = HEADS.get(line, body, close + 1) ?? parseHead(line, body, close, n)
+  if (head === undefined) return undefined
+  // seconds × 1e9 + ns < 2^53 while sec < 9e6: exact (as parseTs)
+  const rec: RawRecord = {
+    tsNs: BigInt(sec * 1e9 + frac * SCALE[digits]!),
+    cpu,
+    pid,
+    tgid: undefined,
+    comm: NAMES.get(line, start, commEnd),
+    event: head.event,
+    group: undefined,
+    probeSymbol: head.probeSymbol,
+    returnFrom: head.returnFrom,
+    args: {},
+    text: undefined,
+    stack: undefined,
+    src: pos,
+  }
+  const args = rec.args
+  const rest = head.argNames === undefined ? parseArgs(line, close + 1, args, n) : parseArgsAs(line, close + 1, args, n, head.argNames)
+  if (rest < n) rec.text = line.slice(rest, n).trim() || undefined
+  if (head.argNames === undefined) head.argNames = Object.keys(args)
+  return rec
+}
+
+/**
+ * What the text from the event name to the `)` of the probe payload says — the same for every
+ * hit of a probe: `set_memory_ro: (set_memory_ro+0x0/0x1c)`.
+ */
+interface ProbeHead {
+  /** That text (a flat copy). */
+  key: string
+  event: string
+  probeSymbol: string | undefined
+  returnFrom: string | undefined
+  /** The argument names of the first line seen with this head: the next ones are expected to match (parseArgsAs). */
+  argNames: string[] | undefined
+}
+
+/**
+ * The event name and probe payload at `[body, close]`, as parseBody() + parseProbePayload() read
+ * them (tracefs order `(site <- func)`), or undefined when they have another shape.
+ */
+function parseHead(line: string, body: number, close: number, n: number): ProbeHead | undefined {
   let e = body
   while (e < n && isNameChar(line.charCodeAt(e))) e++
   if (e === body || line.charCodeAt(e) !== 58 || line.charCodeAt(e + 1) !== SP) return undefined
   let q = e + 1
   while (line.charCodeAt(q) === SP) q++
   if (line.charCodeAt(q) !== 40 /* ( */) return undefined
-  const close = line.indexOf(')', q + 1)
-  if (close < 0 || close >= n) return undefined
+  // the first `)` after the body is the first after `(`: event names have none
   const sp = line.indexOf(' ', q + 1)
   let probeSymbol: string | undefined
   let returnFrom: string | undefined
@@ -201,26 +248,59 @@ export function fastProbeRecord(line: string, pos: SourcePos, from = 0, to = lin
     if (bareHex || (line.charCodeAt(f0) === C0 && line.charCodeAt(f0 + 1) === 120)) return undefined
     returnFrom = NAMES.get(line, f0, close)
   }
-  // seconds × 1e9 + ns < 2^53 while sec < 9e6: exact (as parseTs)
-  const rec: RawRecord = {
-    tsNs: BigInt(sec * 1e9 + frac * SCALE[digits]!),
-    cpu,
-    pid,
-    tgid: undefined,
-    comm: NAMES.get(line, start, commEnd),
-    event: NAMES.get(line, body, e),
-    group: undefined,
-    probeSymbol,
-    returnFrom,
-    args: {},
-    text: undefined,
-    stack: undefined,
-    src: pos,
-  }
-  const rest = parseArgs(line, close + 1, rec.args, n)
-  if (rest < n) rec.text = line.slice(rest, n).trim() || undefined
-  return rec
+  const head: ProbeHead = {key: flat(line.slice(body, close + 1)), event: NAMES.get(line, body, e), probeSymbol, returnFrom, argNames: undefined}
+  HEADS.put(head)
+  return head
 }
+
+/**
+ * Probe heads by their text, compared in place (no allocation on a hit). A cache only: a hit
+ * means the text is identical to one parseHead() accepted, so parsing it again would give the
+ * same head. Bounded: at most 4096 heads, then new ones are not kept.
+ */
+class HeadCache {
+  private readonly table: (ProbeHead | undefined)[] = new Array<ProbeHead | undefined>(8192)
+  private size = 0
+
+  private slot(line: string, start: number, end: number): number {
+    const len = end - start
+    return (Math.imul(len, 0x9e3779b1) ^ Math.imul(line.charCodeAt(start), 31) ^ Math.imul(line.charCodeAt(start + (len >> 1)), 8191) ^ Math.imul(line.charCodeAt(end - 3), 131071) ^ Math.imul(line.charCodeAt(end - 6), 524287)) & 8191
+  }
+
+  get(line: string, start: number, end: number): ProbeHead | undefined {
+    const len = end - start
+    if (len < 8 || len > 200) return undefined
+    let slot = this.slot(line, start, end)
+    for (let probe = 0; probe < 8; probe++) {
+      const h = this.table[slot]
+      if (h === undefined) return undefined
+      const key = h.key
+      if (key.length === len) {
+        let i = 0
+        while (i < len && key.charCodeAt(i) === line.charCodeAt(start + i)) i++
+        if (i === len) return h
+      }
+      slot = (slot + 1) & 8191
+    }
+    return undefined
+  }
+
+  put(h: ProbeHead): void {
+    const len = h.key.length
+    if (len < 8 || len > 200 || this.size >= 4096) return
+    let slot = this.slot(h.key, 0, len)
+    for (let probe = 0; probe < 8; probe++) {
+      if (this.table[slot] === undefined) {
+        this.table[slot] = h
+        this.size++
+        return
+      }
+      slot = (slot + 1) & 8191
+    }
+  }
+}
+
+const HEADS = new HeadCache()
 
 const SCALE = [1, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 10, 1]
 
