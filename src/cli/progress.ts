@@ -7,7 +7,7 @@ import ora, {type Ora} from 'ora'
 import {fmtBytes} from '../report/table.js'
 
 /** Inputs above this size get a spinner. */
-export const PROGRESS_MIN_BYTES = 8 << 20
+export const PROGRESS_MIN_BYTES = 4 << 20
 
 export class Progress {
   private spinner?: Ora
@@ -27,7 +27,9 @@ export class Progress {
     if (now - this.lastDraw < 150) return
     this.lastDraw = now
     if (!this.spinner) {
-      if (!process.stderr.isTTY || (total !== undefined && total < PROGRESS_MIN_BYTES)) return
+      // A TTY that reports no width (serial consoles, some CI ptys) sends ora's line clearing
+      // into an endless loop: no spinner there.
+      if (!process.stderr.isTTY || !(process.stderr.columns > 0) || (total !== undefined && total < PROGRESS_MIN_BYTES)) return
       this.spinner = ora({stream: process.stderr, text: 'reading'}).start()
     }
     const s = Math.max((now - this.started) / 1000, 0.001)

@@ -1,9 +1,9 @@
 import {existsSync, statSync} from 'node:fs'
 import {Args, Command, Flags} from '@oclif/core'
-import ora, {type Ora} from 'ora'
 
 import {bundleInfo, bundleTrace, extractBundleTar, isBundleTar} from '../capture/bundle.js'
 import {asCliError} from '../cli/flags.js'
+import {Progress} from '../cli/progress.js'
 import '../ingest/decompress.js'
 import type {Diagnostic} from '../ingest/events.js'
 import {InputError} from '../ingest/source.js'
@@ -13,8 +13,6 @@ import {readerNames, readTrace, type TraceStats} from '../ingest/trace/index.js'
 import {AtomicWriter, EXPORT_FORMATS, EventExporter, type ExportFormat} from '../report/events-export.js'
 import {fmtBytes, renderTable} from '../report/table.js'
 
-/** Inputs above this size get a progress spinner (on a TTY, without --json). */
-const PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 
 export interface EventsResult {
   inputs: {path: string; format: string; lines: number; bytes: number}[]
@@ -124,25 +122,10 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     const to: ExportFormat | undefined = flags.output ? ((flags.to as ExportFormat | undefined) ?? formatFromName(flags.output)) : undefined
     if (flags.to && !flags.output) this.error('--to needs --output FILE', {exit: 2})
 
-    let spinner: Ora | undefined
-    const started = Date.now()
-    let eventsSoFar = 0
+    const progress = new Progress(!json)
     // Counted here, on the events delivered, whatever reader attached the stack.
     let withStack = 0
-    let lastDraw = 0
-    const onProgress = (done: number, total?: number) => {
-      const now = Date.now()
-      if (now - lastDraw < 150) return
-      lastDraw = now
-      if (!spinner) {
-        // A TTY that reports no width (serial consoles, some CI ptys) sends ora's line clearing
-        // into an endless loop: no spinner there.
-        if (json || !process.stderr.isTTY || !(process.stderr.columns > 0) || total === undefined || total < PROGRESS_MIN_BYTES) return
-        spinner = ora({stream: process.stderr, text: 'reading'}).start()
-      }
-      const s = (now - started) / 1000
-      spinner.text = `read ${fmtBytes(done)} / ${fmtBytes(total ?? 0)}, ${Math.round(eventsSoFar / Math.max(s, 0.001)).toLocaleString('en-US')} events/s`
-    }
+    const onProgress = progress.bytes
 
     const read = readTrace(paths, {format: flags.format, map, pageSize, strict: flags.strict, onProgress})
     let writer: AtomicWriter | undefined
@@ -154,7 +137,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
         await exporter.begin()
       }
       for await (const batch of read.batches) {
-        eventsSoFar += batch.length
+        progress.items += batch.length
         for (let i = 0; i < batch.length; i++) if (batch[i]!.stack) withStack++
         if (exporter) await exporter.add(batch)
       }
@@ -164,12 +147,12 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
       }
     } catch (e) {
       writer?.abort()
-      spinner?.stop()
+      progress.stop()
       if (e instanceof InputError) this.error(e.message, {exit: 2})
       if ((e as NodeJS.ErrnoException).code && flags.output) this.error(`${flags.output}: cannot write (${(e as NodeJS.ErrnoException).code})`, {exit: 2})
       asCliError(e)
     }
-    spinner?.stop()
+    progress.stop()
     const result = summarize(read.stats, read.diagnostics)
     result.stacks = withStack
     if (exporter && flags.output && to) result.output = {path: flags.output, to, events: exporter.count}
