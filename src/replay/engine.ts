@@ -155,7 +155,9 @@ function sumKeys(rec: Record<string, number>, keys: readonly string[]): number {
 /**
  * Replay `events` over `pt` (mutated in place) through `policy`.
  */
-export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, policy: ReplayPolicy, opts: ReplayOptions = {}): Promise<ReplayStats> {
+export type EventSource = AsyncIterable<TraceEvent> | AsyncIterable<TraceEvent[]> | Iterable<TraceEvent>
+
+export async function replay(pt: PageTables, events: EventSource, policy: ReplayPolicy, opts: ReplayOptions = {}): Promise<ReplayStats> {
   const maxSamples = opts.maxSamples ?? 512
   const stats: ReplayStats = {
     policy: policy.name,
@@ -267,12 +269,12 @@ export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, 
   }
 
   let lastEv: TraceEvent | undefined
-  for await (const ev of events) {
+  const handle = (ev: TraceEvent): void => {
     stats.eventsSeen++
     if (opts.onProgress && (stats.eventsSeen & 0xffff) === 0) opts.onProgress(stats.eventsSeen)
     if (done) {
       opts.onOutsideWindow?.(ev, 'after')
-      continue
+      return
     }
     if (!inWindow) {
       opts.onOutsideWindow?.(ev, 'before')
@@ -280,16 +282,26 @@ export async function replay(pt: PageTables, events: AsyncIterable<TraceEvent>, 
         inWindow = true
         stats.window.fromFound = true
       }
-      continue
+      return
     }
     stats.eventsInWindow++
     lastEv = ev
-    for (const intent of asm.push(ev)) applyIntent(intent)
+    const ready = asm.push(ev)
+    for (let i = 0; i < ready.length; i++) applyIntent(ready[i]!)
     if (opts.untilMarker && ev.kind === 'marker' && ev.text?.includes(opts.untilMarker)) {
       stats.window.untilFound = true
       done = true
       for (const intent of asm.flush()) applyIntent(intent)
     }
+  }
+  // Batches (arrays) cost one await each instead of one per event.
+  if (Symbol.asyncIterator in events) {
+    for await (const item of events as AsyncIterable<TraceEvent | TraceEvent[]>) {
+      if (Array.isArray(item)) for (let i = 0; i < item.length; i++) handle(item[i]!)
+      else handle(item)
+    }
+  } else {
+    for (const ev of events as Iterable<TraceEvent>) handle(ev)
   }
   for (const intent of asm.flush()) applyIntent(intent)
   if (lastEv) sample(lastEv)

@@ -131,20 +131,14 @@ export interface RunReplayOptions extends ReplayOptions {
 export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choice: PolicyChoice, opts: RunReplayOptions = {}): Promise<ReplayRun> {
   const prepared = prepare(snapshot, choice.policy)
   const read = readTrace(traces, traceOptionsFor(snapshot, opts.trace))
-  const stats = await replay(prepared.ctx.pt, read.events, prepared.engine, opts)
+  const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, opts)
   return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, traceStats: read.stats, pt: prepared.ctx.pt, ctx: prepared.ctx}
 }
 
 /** Replay an in-memory event list (tests, benchmarks, synthesized workloads). */
 export async function runReplayEvents(snapshot: PtdumpSnapshot, events: Iterable<TraceEvent> | AsyncIterable<TraceEvent>, choice: PolicyChoice, opts: ReplayOptions = {}): Promise<Omit<ReplayRun, 'traceStats'>> {
   const prepared = prepare(snapshot, choice.policy)
-  const it: AsyncIterable<TraceEvent> =
-    Symbol.asyncIterator in events
-      ? (events as AsyncIterable<TraceEvent>)
-      : (async function* () {
-          yield* events as Iterable<TraceEvent>
-        })()
-  const stats = await replay(prepared.ctx.pt, it, prepared.engine, opts)
+  const stats = await replay(prepared.ctx.pt, events, prepared.engine, opts)
   return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, pt: prepared.ctx.pt, ctx: prepared.ctx}
 }
 
