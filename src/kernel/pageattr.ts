@@ -66,9 +66,8 @@ export function pageattrWalk(ctx: KernelContext, start: Kva, end: Kva, set: Prot
   const pt = ctx.pt
   let addr = start
   while (addr < end) {
-    const next = pt.runs(addr, end).next()
-    if (next.done) break
-    const r = next.value
+    const r = pt.firstRun(addr, end)
+    if (!r) break
     if (r.prot === HOLE) {
       addr = r.end
       continue
@@ -147,9 +146,8 @@ export function applyToPageRange(ctx: KernelContext, start: Kva, size: number, s
   const end = start + size
   let addr = start
   while (addr < end) {
-    const next = pt.runs(addr, end).next()
-    if (next.done) break
-    const r = next.value
+    const r = pt.firstRun(addr, end)
+    if (!r) break
     if (r.prot === HOLE) {
       kernelWarn(ctx, 'apply_to_page_range', r.start, 'range crosses unmapped entries')
       addr = r.end

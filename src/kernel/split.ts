@@ -160,9 +160,8 @@ export function rangeSplitToPtes(ctx: KernelContext, start: Kva, end: Kva): numb
   const geo = ctx.geo
   let addr = start
   while (addr < end) {
-    const next = pt.runs(addr, end).next()
-    if (next.done) break
-    const r = next.value
+    const r = pt.firstRun(addr, end)
+    if (!r) break
     if (r.prot === HOLE) {
       addr = r.end
       continue

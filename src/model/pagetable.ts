@@ -276,6 +276,49 @@ export class PageTables {
     }
   }
 
+  /** The first run intersecting [from, to), clipped to it (gaps skipped), or undefined. */
+  firstRun(from: Kva, to: Kva = KVA_END): Run | undefined {
+    if (from < 0) from = 0
+    if (to > KVA_END) to = KVA_END
+    if (from >= to) return undefined
+    let p = this.tree.getPairOrNextLower(from)!
+    let k = p[0]
+    let m = p[1]
+    for (;;) {
+      const next = this.tree.nextHigherPair(k)
+      const end = next ? next[0] : KVA_END
+      if (m !== GAP_META) return runOf(k > from ? k : from, end < to ? end : to, m)
+      if (!next || end >= to) return undefined
+      p = next
+      k = p[0]
+      m = p[1]
+    }
+  }
+
+  /**
+   * Call fn for each run intersecting [from, to), clipped, in address order, gaps skipped — the
+   * allocation-free form of runs() for hot paths (one B-tree range scan, no generator, no
+   * per-run object). fn must not modify the tables.
+   */
+  forEachRun(from: Kva, to: Kva, fn: (start: Kva, end: Kva, lvl: number, cont: boolean, prot: Prot, flags: number) => void): void {
+    if (from < 0) from = 0
+    if (to > KVA_END) to = KVA_END
+    if (from >= to) return
+    const first = this.tree.getPairOrNextLower(from)!
+    let k = first[0]
+    let m = first[1]
+    const emit = (end: Kva): void => {
+      if (m !== GAP_META) fn(k > from ? k : from, end < to ? end : to, m & 15, (m & 16) !== 0, (m >> 8) - 2, (m >> 5) & 7)
+    }
+    this.tree.forRange(k, to, false, (nk, nm) => {
+      if (nk === k) return
+      emit(nk)
+      k = nk
+      m = nm
+    })
+    emit(this.tree.nextHigherKey(k) ?? KVA_END)
+  }
+
   /** Check structural invariants (kernel-model.md §8); returns human-readable problems. */
   check(): string[] {
     const out: string[] = []
@@ -322,7 +365,17 @@ export class PageTables {
   replace(start: Kva, end: Kva, runs: readonly Run[]): void {
     if (start < 0 || end > KVA_END || start >= end) throw new ModelError(`bad range ${formatKva(start)}-${formatKva(end)}`)
     const tree = this.tree
-    for (const r of this.runs(start, end)) accumulate(this.geo, this.totals, r, -1)
+    const geo = this.geo
+    const totals = this.totals
+    const gone = {start: 0, end: 0, lvl: 0, cont: false, prot: 0}
+    this.forEachRun(start, end, (s, e, lvl, cont, prot) => {
+      gone.start = s
+      gone.end = e
+      gone.lvl = lvl
+      gone.cont = cont
+      gone.prot = prot
+      accumulate(geo, totals, gone, -1)
+    })
     // The run that continues past `end` keeps its shape from `end` on.
     const atEnd = end < KVA_END ? tree.getPairOrNextLower(end)! : undefined
     // Remove the keys inside [start, end).
@@ -409,10 +462,14 @@ export class PageTables {
    */
   setProt(start: Kva, end: Kva, set: Prot, clear: Prot): void {
     const out: Run[] = []
-    for (const r of this.runs(start, end)) {
-      out.push(r.prot === HOLE ? r : {...r, prot: (r.prot & ~clear) | set})
-    }
-    this.replace(start, end, out)
+    let changes = false
+    this.forEachRun(start, end, (s, e, lvl, cont, prot, flags) => {
+      const p = prot === HOLE ? prot : (prot & ~clear) | set
+      if (p !== prot) changes = true
+      out.push({start: s, end: e, lvl, cont, prot: p, flags})
+    })
+    // Rewriting entries with the prot they already have changes nothing (and costs a replace).
+    if (changes) this.replace(start, end, out)
   }
 
   /** Set or clear the contiguous hint on whole groups in [start, end) (map_mem with cont allowed). */

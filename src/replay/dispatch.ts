@@ -135,14 +135,12 @@ export class KernelReplayPolicy implements ReplayPolicy {
   /** Flag a call on memory the snapshot does not describe (none entries or no table at all). */
   private present(addr: number, size: number, out: ApplyOutcome): void {
     let covered = 0
-    for (const r of this.ctx.pt.runs(addr, addr + size)) {
-      if (r.prot === HOLE) {
-        out.unknownMemory = true
-        return
-      }
-      covered += r.end - r.start
-    }
-    if (covered !== size) out.unknownMemory = true
+    let hole = false
+    this.ctx.pt.forEachRun(addr, addr + size, (s, e, _lvl, _cont, prot) => {
+      if (prot === HOLE) hole = true
+      covered += e - s
+    })
+    if (hole || covered !== size) out.unknownMemory = true
   }
 
   private dispatch(intent: Intent, out: ApplyOutcome): void {

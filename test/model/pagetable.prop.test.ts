@@ -52,6 +52,16 @@ describe('PageTables storage', () => {
             pt.replace(BASE + lo * PAGE, BASE + hi * PAGE, repl)
           }
           expect([...pt.runs()]).toEqual(runsOfCells(cells))
+          // The allocation-free walkers agree with runs() on every window.
+          for (const [a, b] of [[0, N], [3, 17], [20, 21], [N - 5, N]] as const) {
+            const from = BASE + a * PAGE
+            const to = BASE + b * PAGE
+            const viaCb: Run[] = []
+            pt.forEachRun(from, to, (s, e, lvl, cont, prot, flags) => viaCb.push({start: s, end: e, lvl, cont, prot, flags}))
+            const viaGen = [...pt.runs(from, to)]
+            expect(viaCb).toEqual(viaGen)
+            expect(pt.firstRun(from, to)).toEqual(viaGen[0])
+          }
           expect(pt.check()).toEqual([])
           const t = emptyTotals()
           for (const r of runsOfCells(cells)) accumulate(geo, t, r)
