@@ -89,38 +89,58 @@ function quoteGot(t: string): string {
   return JSON.stringify(s)
 }
 
-/** Growable columns of the range lines kept (bounded by the number of printed runs). */
+/**
+ * Columns of the range lines kept (bounded by the number of printed runs), in fixed-size chunks:
+ * growing never copies and never holds two generations at once, so the peak is the data itself.
+ */
+const CHUNK_BITS = 16
+const CHUNK = 1 << CHUNK_BITS
+const MASK = CHUNK - 1
+
 class LineColumns {
   n = 0
-  start = new Float64Array(1024)
-  end = new Float64Array(1024)
-  prot = new Int32Array(1024)
+  private starts: Float64Array[] = []
+  private ends: Float64Array[] = []
+  private prots: Int32Array[] = []
   /** bit 0-2: level code; bit 3: cont */
-  shape = new Uint8Array(1024)
-  line = new Uint32Array(1024)
+  private shapes: Uint8Array[] = []
+  private lines: Uint32Array[] = []
 
   push(start: number, end: number, prot: number, level: number, cont: boolean, line: number): void {
-    if (this.n === this.start.length) this.grow()
     const i = this.n++
-    this.start[i] = start
-    this.end[i] = end
-    this.prot[i] = prot
-    this.shape[i] = level | (cont ? 8 : 0)
-    this.line[i] = line
+    const c = i >>> CHUNK_BITS
+    if (c === this.starts.length) {
+      this.starts.push(new Float64Array(CHUNK))
+      this.ends.push(new Float64Array(CHUNK))
+      this.prots.push(new Int32Array(CHUNK))
+      this.shapes.push(new Uint8Array(CHUNK))
+      this.lines.push(new Uint32Array(CHUNK))
+    }
+    const j = i & MASK
+    this.starts[c]![j] = start
+    this.ends[c]![j] = end
+    this.prots[c]![j] = prot
+    this.shapes[c]![j] = level | (cont ? 8 : 0)
+    this.lines[c]![j] = line
   }
 
-  private grow(): void {
-    const cap = this.start.length * 2
-    const f = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
-      const b = new C(cap)
-      b.set(a)
-      return b
-    }
-    this.start = f(this.start, Float64Array)
-    this.end = f(this.end, Float64Array)
-    this.prot = f(this.prot, Int32Array)
-    this.shape = f(this.shape, Uint8Array)
-    this.line = f(this.line, Uint32Array)
+  start(i: number): number {
+    return this.starts[i >>> CHUNK_BITS]![i & MASK]!
+  }
+  setStart(i: number, v: number): void {
+    this.starts[i >>> CHUNK_BITS]![i & MASK] = v
+  }
+  end(i: number): number {
+    return this.ends[i >>> CHUNK_BITS]![i & MASK]!
+  }
+  prot(i: number): number {
+    return this.prots[i >>> CHUNK_BITS]![i & MASK]!
+  }
+  shape(i: number): number {
+    return this.shapes[i >>> CHUNK_BITS]![i & MASK]!
+  }
+  line(i: number): number {
+    return this.lines[i >>> CHUNK_BITS]![i & MASK]!
   }
 }
 
@@ -272,9 +292,9 @@ export class PtdumpParser {
     }
     const cols = this.cols
     if (cols.n > 0) {
-      const prevEnd = cols.end[cols.n - 1]!
+      const prevEnd = cols.end(cols.n - 1)
       if (start < prevEnd) {
-        const prevStart = cols.start[cols.n - 1]!
+        const prevStart = cols.start(cols.n - 1)
         if (start < prevStart) {
           this.diag('out-of-order', `range ${t.slice(0, 37)} starts before the previous line (${formatKva(prevStart)}); dropped`, line)
         } else {
@@ -338,9 +358,9 @@ export class PtdumpParser {
     })
     let linearStart: GeometryEvidence['linearStart']
     const lin = this.markers.find((m) => m.name === 'Linear Mapping start')
-    if (lin && lin.at < cols.n) linearStart = {kva: cols.start[lin.at]!, mode: this.holeLines > 0 ? 'exact' : 'at-least'}
-    else if (this.firstLineBug) linearStart = {kva: cols.end[0]!, mode: 'bug-end'}
-    else if (cols.n > 0) linearStart = {kva: cols.start[0]!, mode: 'upper-bound'}
+    if (lin && lin.at < cols.n) linearStart = {kva: cols.start(lin.at), mode: this.holeLines > 0 ? 'exact' : 'at-least'}
+    else if (this.firstLineBug) linearStart = {kva: cols.end(0), mode: 'bug-end'}
+    else if (cols.n > 0) linearStart = {kva: cols.start(0), mode: 'upper-bound'}
     let geo: Geometry
     let geometryReason: string
     try {
@@ -366,11 +386,11 @@ export class PtdumpParser {
     let first = 0
     if (this.firstLineBug) {
       const po = pageOffsetKva(geo.vaBits)
-      if (cols.end[0]! <= po) first = 1
-      else cols.start[0] = po
+      if (cols.end(0) <= po) first = 1
+      else cols.setStart(0, po)
     }
 
-    const markerAddr = (m: MarkerSeen): Kva => (m.at < cols.n ? cols.start[m.at]! : cols.n ? cols.end[cols.n - 1]! : KVA_END)
+    const markerAddr = (m: MarkerSeen): Kva => (m.at < cols.n ? cols.start(m.at) : cols.n ? cols.end(cols.n - 1) : KVA_END)
     const regions = this.buildRegions(geo, markerAddr)
     const kasan = regions.find((r) => r.name === 'kasan')
 
@@ -407,19 +427,19 @@ export class PtdumpParser {
     const levels = geo.levels
     const pmdSize = geo.entrySize[1]!
     for (let i = first; i < cols.n; i++) {
-      const code = cols.shape[i]! & 7
+      const code = cols.shape(i) & 7
       const lvl = lvlOfName(code, levels)
       if (lvl >= levels) {
-        this.diag('bad-level', `${LEVEL_NAMES[code]} line in a ${levels}-level table (${geo.label})`, cols.line[i]!)
+        this.diag('bad-level', `${LEVEL_NAMES[code]} line in a ${levels}-level table (${geo.label})`, cols.line(i))
         continue
       }
-      const start = cols.start[i]!
-      const end = cols.end[i]!
-      const prot = cols.prot[i]!
-      const cont = (cols.shape[i]! & 8) !== 0
+      const start = cols.start(i)
+      const end = cols.end(i)
+      const prot = cols.prot(i)
+      const cont = (cols.shape(i) & 8) !== 0
       const size = geo.entrySize[lvl]!
       if (start % size !== 0 || end % size !== 0) {
-        this.diag('misaligned', `${LEVEL_NAMES[code]} line ${formatKva(start)}-${formatKva(end)} is not whole ${formatSize(size)} entries in ${geo.label}`, cols.line[i]!)
+        this.diag('misaligned', `${LEVEL_NAMES[code]} line ${formatKva(start)}-${formatKva(end)} is not whole ${formatSize(size)} entries in ${geo.label}`, cols.line(i))
       }
       // note_kasan_page_table(): upper entries pointing at the shared kasan_early_shadow_* tables
       // print as one read-only PTE-level entry each; whole PMD slots of such a line own no table.
@@ -494,7 +514,7 @@ export class PtdumpParser {
       if (end === undefined) {
         // Truncated dump: the region runs to the next marker, or to the last line.
         const next = this.markers[(r.startIdx ?? -1) + 1]
-        end = next ? addr(next) : this.cols.n ? this.cols.end[this.cols.n - 1]! : r.start
+        end = next ? addr(next) : this.cols.n ? this.cols.end(this.cols.n - 1) : r.start
       }
       if (end >= r.start) out.push({name, start: r.start, end})
     }
