@@ -9,8 +9,21 @@ import {describe, expect, it} from 'vitest'
 
 import {openSource} from '../../src/ingest/source.js'
 
+/** A stream that delivers exactly these chunks (a pause between them, so none are merged). */
+function chunked(chunks: Buffer[]): Readable {
+  return Readable.from(
+    (async function* () {
+      for (const c of chunks) {
+        await new Promise((r) => setImmediate(r))
+        yield c
+      }
+    })(),
+    {objectMode: false},
+  )
+}
+
 async function linesVia(chunks: Buffer[]): Promise<{lines: string[]; first: number[]; unterminated: boolean}> {
-  const src = await openSource('-', Readable.from(chunks, {objectMode: false}))
+  const src = await openSource('-', chunked(chunks))
   const lines: string[] = []
   const first: number[] = []
   let unterminated = false
@@ -19,6 +32,8 @@ async function linesVia(chunks: Buffer[]): Promise<{lines: string[]; first: numb
     first.push(b.firstLine)
     lines.push(...b.lines)
     if (b.unterminated) unterminated = true
+    // LineBatch.text: the lines are exactly its parts, in order
+    if (b.text !== undefined) expect(b.text.split('\n')).toEqual(b.lines)
   }
   return {lines, first, unterminated}
 }
@@ -51,6 +66,14 @@ describe('openSource line splitting', () => {
     const r = await linesVia([bytes.subarray(0, i + 1), bytes.subarray(i + 1)])
     expect(r.lines).toEqual(['comm-1 é', 'µs → ok', 'last'])
     expect(r.unterminated).toBe(true)
+  })
+
+  it('hands the decoded text on with the lines, also when the first line joins the previous chunk', async () => {
+    const bytes = Buffer.from('a-1 [000] x\nb-2 [001] y\nc-3\nd-4 [002] z\n')
+    let withText = 0
+    const src = await openSource('-', chunked([bytes.subarray(0, 15), bytes.subarray(15)]))
+    for await (const b of src.batches) if (b.text !== undefined) withText++
+    expect(withText).toBe(2)
   })
 
   it('matches splitting the whole text at once, for any chunking', async () => {

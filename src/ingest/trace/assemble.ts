@@ -61,12 +61,7 @@ export class RecordAssembler {
         this.diags.add(tok as Diagnostic)
         return
       }
-      const rec = tok as RawRecord
-      if (lastUnterminated) {
-        rec.truncated = true
-        this.diag(rec.src, 'truncated', 'the last line has no newline (capture cut short?); kept, its arguments may be incomplete')
-      }
-      this.record(rec)
+      this.pushRecord(tok as RawRecord, lastUnterminated)
       return
     }
     switch (tok.t) {
@@ -132,6 +127,16 @@ export class RecordAssembler {
         }
         return
     }
+  }
+
+  /** push() for a token known to be a record (a reader's fast path): no token-type tests. */
+  pushRecord(rec: RawRecord, lastUnterminated = false): void {
+    this.afterRecord = false
+    if (lastUnterminated) {
+      rec.truncated = true
+      this.diag(rec.src, 'truncated', 'the last line has no newline (capture cut short?); kept, its arguments may be incomplete')
+    }
+    this.record(rec)
   }
 
   /** End of input: release everything. */

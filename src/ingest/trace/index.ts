@@ -218,13 +218,16 @@ async function* fileEvents(
           for (let i = i0; i < i1; i++) {
             const line = lines[i]!
             const pos = {file: src.name, line: b.firstLine + i}
-            let tok: Token | Token[] | null | undefined
             if (text !== undefined) {
               const end = off + line.length
-              tok = lr.tokenizeRange!(text, off, end, pos, state)
+              const rec = lr.tokenizeRange!(text, off, end, pos, state)
               off = end + 1
+              if (rec !== undefined) {
+                assembler.pushRecord(rec)
+                continue
+              }
             }
-            if (tok === undefined) tok = lr.tokenize(line, pos, state)
+            const tok = lr.tokenize(line, pos, state)
             if (tok === null) continue
             const cut = lastOpen && i === n - 1
             if (Array.isArray(tok)) for (const t of tok) assembler.push(t, cut)

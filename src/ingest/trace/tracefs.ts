@@ -380,7 +380,7 @@ export function sniffTracefs(head: readonly string[]): number {
 }
 
 /** tokenizeRange for tracefs: the fast path only (the caller falls back to tokenizeTracefs). */
-function tokenizeTracefsRange(text: string, from: number, to: number, pos: SourcePos, st: TracefsState): Token | undefined {
+function tokenizeTracefsRange(text: string, from: number, to: number, pos: SourcePos, st: TracefsState): RawRecord | undefined {
   return st.latency ? undefined : fastProbeRecord(text, pos, from, to)
 }
 

@@ -108,10 +108,10 @@ export interface LineReader<S = unknown> extends ReaderBase {
   /** One token per line as a rule; an array when one line carries two things (a warning + a record). */
   tokenize(line: string, pos: SourcePos, state: S): Token | Token[] | null
   /**
-   * Optional fast path over a line given as `[from, to)` of a larger string (LineBatch.text):
-   * a token equal to what tokenize(line) returns, or undefined to let tokenize() read the line.
+   * Optional fast path for event lines, given as `[from, to)` of a larger string (LineBatch.text):
+   * the record tokenize(line) returns, or undefined to let tokenize() read the line.
    */
-  tokenizeRange?(text: string, from: number, to: number, pos: SourcePos, state: S): Token | undefined
+  tokenizeRange?(text: string, from: number, to: number, pos: SourcePos, state: S): RawRecord | undefined
 }
 
 export interface StreamReader extends ReaderBase {
