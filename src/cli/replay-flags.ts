@@ -3,6 +3,7 @@
  */
 import {Flags} from '@oclif/core'
 
+import {InputError} from '../ingest/source.js'
 import type {TraceReadOptions} from '../ingest/trace/index.js'
 import type {CollapseMode} from '../kernel/context.js'
 import {POLICIES, type PolicyKnobs, parseKernelVersion} from '../kernel/policy.js'
@@ -43,7 +44,7 @@ export interface KnobFlagValues {
 
 export function knobsFrom(flags: KnobFlagValues): PolicyKnobs {
   const version = flags.kernel ? parseKernelVersion(flags.kernel) : undefined
-  if (flags.kernel && !version) throw new Error(`--kernel ${flags.kernel}: expected a version like 6.12`)
+  if (flags.kernel && !version) throw new InputError(`--kernel ${flags.kernel}: expected a version like 6.12`)
   return {
     bbml2: flags.bbml2,
     rodata: flags.rodata as PolicyKnobs['rodata'],
@@ -65,7 +66,7 @@ export function mapOption(entries: string[] | undefined): Record<string, string>
   const out: Record<string, string> = {}
   for (const e of entries) {
     const i = e.indexOf('=')
-    if (i <= 0) throw new Error(`--map ${e}: expected NAME=KIND`)
+    if (i <= 0) throw new InputError(`--map ${e}: expected NAME=KIND`)
     out[e.slice(0, i)] = e.slice(i + 1)
   }
   return out

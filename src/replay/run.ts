@@ -9,8 +9,9 @@ import {dirname, join} from 'node:path'
 import type {TraceEvent} from '../ingest/events.js'
 import {type PtdumpOptions, type PtdumpSnapshot, readPtdump} from '../ingest/ptdump/index.js'
 import {type TraceReadOptions, type TraceStats, readTrace} from '../ingest/trace/index.js'
+import {InputError} from '../ingest/source.js'
 import {type KernelContext, makeContext} from '../kernel/context.js'
-import {type Policy, type PolicyFacts, type PolicyKnobs, inferPolicy, isPolicyName, makePolicy} from '../kernel/policy.js'
+import {POLICIES, type Policy, type PolicyFacts, type PolicyKnobs, inferPolicy, isPolicyName, makePolicy} from '../kernel/policy.js'
 import {type Kva} from '../model/address.js'
 import type {PageTables} from '../model/pagetable.js'
 import {KernelReplayPolicy} from './dispatch.js'
@@ -76,7 +77,7 @@ export function choosePolicy(name: string, knobs: PolicyKnobs, snapshot: PtdumpS
     const policy = hasKnobs ? makePolicy(inferred.policy.name, {version: inferred.policy.cfg.version, ...knobs}) : inferred.policy
     return {policy, reasons: [...inferred.reasons, ...(hasKnobs ? ['knobs given on the command line override the inferred configuration'] : [])]}
   }
-  if (!isPolicyName(name)) throw new Error(`unknown policy "${name}"`)
+  if (!isPolicyName(name)) throw new InputError(`unknown policy "${name}" (known: ${Object.keys(POLICIES).join(', ')}, auto)`)
   const policy = makePolicy(name, knobs)
   return {policy, reasons: [`policy ${name}: ${policy.description}`]}
 }
