@@ -12,14 +12,15 @@
  * image segment sizes of a distro kernel (text 26M, rodata 12M, init 2M, data+bss 5M), module
  * section sizes, the number of stacks and ioremaps, the FDT size (1M), no KASLR, no KASAN.
  */
-import {type Kva, KVA_END, alignDown, alignUp, formatSize} from '../model/address.js'
+import {type Kva, KVA_END, alignDown, alignUp, formatKva, formatSize} from '../model/address.js'
 import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
 import type {Region} from '../model/layout.js'
 import {HOLE, ModelError, PageTables, type Run, countTablePages} from '../model/pagetable.js'
-import {P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
+import {HW, P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
 import {makeContext} from '../kernel/context.js'
 import {type MemBank, mapMem, pageKernelProt} from '../kernel/map-mem.js'
 import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
+import {__changeMemoryCommon} from '../kernel/pageattr.js'
 import {linearMapMaybeSplitToPtes} from '../kernel/split.js'
 import {renderPtdump} from '../report/ptdump-text.js'
 import {InputError} from '../ingest/source.js'
@@ -51,6 +52,32 @@ export interface SynthMachineOptions {
   modules?: number
   /** CPUs: two vmap stacks each (default 8). */
   cpus?: number
+  /**
+   * execmem ROX cache: PMD-size huge vmalloc pages pre-mapped in the module region as they are
+   * after execmem_cache_populate_alloc() (default 0). See RoxCache.
+   */
+  roxCache?: number
+}
+
+/** One huge page of the execmem ROX cache: its vmalloc address and its linear alias (both PMD-aligned, PMD_SIZE). */
+export interface RoxCachePage {
+  va: Kva
+  alias: Kva
+  /** Physical address of the backing PMD-order page. */
+  phys: number
+}
+
+/**
+ * The execmem ROX cache of the June 2026 RFC series (seed 002, kernel-model.md §6) after
+ * execmem_cache_populate_alloc() (mm/execmem.c, linux-mm tree): execmem_vmalloc(range, PMD_SIZE,
+ * PAGE_KERNEL, VM_ALLOW_HUGE_VMAP) maps one PMD-order page with a PMD leaf (vmap_try_huge_pmd()),
+ * execmem_fill_trapping_insns(), then set_memory_rox(p, vm->nr_pages) = set_memory_ro() (with
+ * rodata_full also the linear alias: RDONLY, never x) + set_memory_x() (the vmalloc range only).
+ */
+export interface RoxCache {
+  pmdBytes: number
+  /** Ascending by VA; the backing pages ascend in PA in the same order (the workload relies on it). */
+  pages: RoxCachePage[]
 }
 
 export interface KernelImage {
@@ -90,6 +117,7 @@ export interface SynthMachine {
   modules: {name: string; areas: SynthModuleArea[]}[]
   /** Linear-map VA ranges backed by RAM (banks minus NOMAP), ascending. */
   ram: {start: Kva; end: Kva}[]
+  roxCache?: RoxCache
 }
 
 /** KFENCE_POOL_SIZE = (CONFIG_KFENCE_NUM_OBJECTS + 1) × 2 × PAGE_SIZE, default 255 objects (mm/kfence). */
@@ -207,8 +235,14 @@ class VmapCursor {
   ) {}
 
   alloc(bytes: number, align: number): Kva {
+    const a = this.tryAlloc(bytes, align)
+    if (a === undefined) throw new ModelError('synthesized vmalloc allocations overflow their window')
+    return a
+  }
+
+  tryAlloc(bytes: number, align: number): Kva | undefined {
     const a = alignUp(this.next, align)
-    if (a + bytes + this.page > this.end) throw new ModelError('synthesized vmalloc allocations overflow their window')
+    if (a + bytes + this.page > this.end) return undefined
     this.next = a + bytes + this.page
     return a
   }
@@ -339,6 +373,41 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
     modules.push({name: `synth_mod${i}`, areas})
   }
 
+  // The execmem ROX cache (proposed, RFC seed 002): PMD-order pages in the module region.
+  let roxCache: RoxCache | undefined
+  if (opts.roxCache) {
+    const pmdBytes = geo.entrySize[1]!
+    const fallback = new VmapCursor(layout.modules.start, layout.modules.end - 128 * M, P)
+    const vas: Kva[] = []
+    for (let i = 0; i < opts.roxCache; i++) {
+      // __execmem_alloc(): EXECMEM_MODULE_TEXT's range (module_direct_base, 128M) first, then the fallback (module_plt_base, 2G).
+      const va = modCursor.tryAlloc(pmdBytes, pmdBytes) ?? fallback.tryAlloc(pmdBytes, pmdBytes)
+      if (va === undefined) throw new InputError(`--rox-cache ${opts.roxCache}: ${opts.roxCache} × ${formatSize(pmdBytes)} huge pages do not fit the 2G module region of ${geo.label}`)
+      vas.push(va)
+    }
+    vas.sort((a, b) => a - b)
+    const phys = pickRoxBacking(mapped, opts.roxCache, pmdBytes, [
+      {start: image0 - pmdBytes, end: image0 + imageEnd + pmdBytes},
+      ...(kfencePhys ? [{start: kfencePhys.start - pmdBytes, end: kfencePhys.start + kfencePhys.size + pmdBytes}] : []),
+    ], new Rng((opts.seed ?? 1) ^ 0x5ca1ab1e))
+    if (!phys) throw new InputError(`--rox-cache ${opts.roxCache}: not enough ${formatSize(pmdBytes)}-aligned free RAM for the cache's huge pages`)
+    const pages: RoxCachePage[] = vas.map((va, i) => ({va, phys: phys[i]!, alias: phys[i]! - memstartAddr + layout.pageOffset}))
+    for (const pg of pages) {
+      // vmap_try_huge_pmd(): one PMD leaf, PAGE_KERNEL → set_memory_ro → set_memory_x = ROX.
+      mapRange(rest, pg.va, pg.va + pmdBytes, ROX, {blocks: true, cont: false, maxLeafLvl: 1})
+      // rodata_full: the linear alias goes RDONLY with set_memory_ro (set_memory_x leaves it alone).
+      // Changed as one PMD_SIZE range — the order-aware loop of review item 4, or equally the
+      // state the RFC's collapse restores after mainline's per-page loop: a PMD leaf (cont cleared
+      // on its CONT_PMD group, a PUD block split first) or, PTE-forced, PTEs.
+      if (cfg.rodataFull) {
+        const before = ctx.errors.length
+        __changeMemoryCommon(ctx, pg.alias, pmdBytes, HW.PTE_RDONLY, HW.PTE_DBM)
+        if (ctx.errors.length > before) throw new ModelError(`ROX cache alias ${formatKva(pg.alias)}: ${ctx.errors[before]!.message}`)
+      }
+    }
+    roxCache = {pmdBytes, pages}
+  }
+
   // vmalloc: vmap stacks (THREAD_ALIGN = 2 × THREAD_SIZE), then ioremaps and a DMA buffer.
   const vm = new VmapCursor(alignUp(image.end, 64 * K) + P, layout.vmalloc.end, P)
   const threadSize = Math.max(16 * K, P)
@@ -392,7 +461,31 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
     kfencePool: lin.kfencePool,
     modules,
     ram,
+    roxCache,
   }
+}
+
+/**
+ * `n` PMD-aligned physical chunks of RAM for the ROX cache's PMD-order pages (alloc_pages of
+ * order PMD_SHIFT − PAGE_SHIFT from the buddy allocator: naturally aligned), chosen from the seed,
+ * outside `avoid`, no two adjacent (so each linear alias is a read-only island of exactly PMD_SIZE
+ * that a ptdump reader can find again), ascending. undefined if RAM is too small.
+ */
+function pickRoxBacking(ram: readonly MemBank[], n: number, pmdBytes: number, avoid: readonly MemBank[], rng: Rng): number[] | undefined {
+  const slots: number[] = []
+  for (const r of ram) {
+    for (let pa = alignUp(r.start, pmdBytes); pa + pmdBytes <= r.end; pa += pmdBytes) {
+      if (!avoid.some((x) => pa < x.end && pa + pmdBytes > x.start)) slots.push(pa)
+    }
+  }
+  const chosen = new Set<number>()
+  for (let tries = 0; chosen.size < n && tries < 64 * n + 256; tries++) {
+    const pa = slots[rng.int(slots.length)]
+    if (pa === undefined || chosen.has(pa) || chosen.has(pa - pmdBytes) || chosen.has(pa + pmdBytes)) continue
+    chosen.add(pa)
+  }
+  if (chosen.size < n) return undefined
+  return [...chosen].sort((a, b) => a - b)
 }
 
 /** The machine as /sys/kernel/debug/kernel_page_tables text (lines without newlines). */
@@ -427,6 +520,8 @@ export interface MachineSummary {
   /** The linear map alone. */
   linear: {tablePages: TablePagesByLevel; tableBytes: number; runs: number}
   runs: number
+  /** The execmem ROX cache (--rox-cache): each huge page's vmalloc address, linear alias and PA. */
+  roxCache?: {hugePages: number; pmdBytes: number; bytes: number; pages: {va: string; alias: string; phys: string}[]}
 }
 
 const hex = (n: number) => '0x' + n.toString(16)
@@ -450,5 +545,15 @@ export function summarizeMachine(m: SynthMachine): MachineSummary {
     tableBytes: sum(all) * m.geo.pageSize,
     linear: {tablePages: tablePagesByLevel(lin), tableBytes: sum(lin) * m.geo.pageSize, runs: linRuns},
     runs: m.pt.runCount,
+    ...(m.roxCache
+      ? {
+          roxCache: {
+            hugePages: m.roxCache.pages.length,
+            pmdBytes: m.roxCache.pmdBytes,
+            bytes: m.roxCache.pages.length * m.roxCache.pmdBytes,
+            pages: m.roxCache.pages.map((p) => ({va: formatKva(p.va), alias: formatKva(p.alias), phys: hex(p.phys)})),
+          },
+        }
+      : {}),
   }
 }

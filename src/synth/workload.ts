@@ -18,8 +18,11 @@
  * - bpf-jit: bpf_prog_pack_alloc() (kernel/bpf/core.c): a 2M pack backed by one huge page,
  *   set_memory_rox() = ro (512 alias pages) + x; programs are packed into it; an empty pack is
  *   freed through execmem_free() → vm_reset_perms() (512 + 512 direct-map calls).
- * - execmem-rox: the 2M ROX cache of the June 2026 RFC (seed 002): a cache area is made ROX once,
- *   then each text allocation flips its sub-range rw, is written, and goes back ro.
+ * - execmem-rox: the 2M ROX cache of the June 2026 RFC (seed 002). On a machine with a cache
+ *   (`synth machine --rox-cache`), text allocations are carved from its huge pages and flipped
+ *   nx+rw then ro+x (execmemRoxCache()); without one, cache areas are carved from holes of the
+ *   module region (which the machine does not map), made ROX once, then each text allocation
+ *   flips its sub-range rw and back ro.
  * - kfence: kfence_guarded_alloc()/kfence_guarded_free() (mm/kfence/core.c): a freed object's
  *   page is protected (set_memory_valid(…, 1, 0)); reusing a protected object unprotects it.
  *
@@ -34,7 +37,7 @@ import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
 import type {RawRecord} from '../ingest/events.js'
 import {type Kva, alignDown, formatKva} from '../model/address.js'
 import {HOLE} from '../model/pagetable.js'
-import {P_RDONLY, P_VALID} from '../model/prot.js'
+import {P_PXN, P_RDONLY, P_VALID} from '../model/prot.js'
 import {STRUCT_PAGE_SIZE} from './layout.js'
 import {type SynthMachine, kfencePoolSize} from './machine.js'
 import {Rng} from './rng.js'
@@ -53,6 +56,11 @@ export interface WorkloadTarget {
   /** The module region (execmem on arm64: modules, BPF, the ROX cache). */
   modules: {start: Kva; end: Kva}
   kfencePool: {start: Kva; end: Kva}
+  /**
+   * The execmem ROX cache's PMD-size huge pages (`synth machine --rox-cache`): vmalloc address and
+   * linear alias of each. Absent: execmem-rox carves its own areas from holes of the module region.
+   */
+  roxCache?: {va: Kva; alias?: Kva}[]
 }
 
 export interface WorkloadOptions {
@@ -65,6 +73,12 @@ export interface WorkloadOptions {
   /** rodata_full: set_memory_ro/rw also walk the linear alias (default true, the kernels' default). */
   rodataFull?: boolean
   cpus?: number
+  /**
+   * execmem-rox on a ROX cache: make a range writable as execmem_force_rw() does, set_memory_nx()
+   * then set_memory_rw() (default true); false emits set_memory_rw() alone, the "flip it RW" of the
+   * RFC's description.
+   */
+  execmemForceNx?: boolean
 }
 
 /** One trace event: a kprobe hit (fn + args) or a trace_marker write (text). */
@@ -123,7 +137,11 @@ const hex = (v: number | bigint) => '0x' + v.toString(16)
 
 /** The target of a synthesized machine. */
 export function targetFromMachine(m: SynthMachine): WorkloadTarget {
-  const exclude = [m.kernelAlias, m.kfencePool].filter((x): x is {start: Kva; end: Kva} => x !== undefined)
+  const pmd = m.geo.entrySize[1]!
+  const cache = m.roxCache?.pages.map((p) => ({va: p.va, alias: p.alias}))
+  const exclude = [m.kernelAlias, m.kfencePool, ...(cache ?? []).map((p) => ({start: p.alias, end: p.alias + pmd}))].filter(
+    (x): x is {start: Kva; end: Kva} => x !== undefined,
+  )
   return {
     pageSize: m.geo.pageSize,
     pageOffset: m.layout.pageOffset,
@@ -131,7 +149,43 @@ export function targetFromMachine(m: SynthMachine): WorkloadTarget {
     ram: subtractRanges(m.ram, exclude),
     modules: m.layout.modules,
     kfencePool: m.kfencePool ?? topOfRamPool(m.ram, m.geo.pageSize),
+    ...(cache?.length ? {roxCache: cache} : {}),
   }
+}
+
+/** PMD_SIZE of a granule: PAGE_SIZE × PTRS_PER_PTE (8-byte descriptors). */
+function pmdSizeOf(pageSize: number): number {
+  return (pageSize * pageSize) / 8
+}
+
+/**
+ * The ROX cache in a ptdump: every PMD leaf in the module region that is valid, read-only and
+ * executable (only a VM_ALLOW_HUGE_VMAP area gets a PMD leaf there, vmap_try_huge_pmd()), paired
+ * in address order with the read-only islands of exactly PMD_SIZE, PMD-aligned, in the linear map
+ * (rodata_full aliases; the kernel's own alias is one longer island). A ptdump carries no PA, so
+ * the pairing is `synth machine`'s convention (backing pages ascend with the VA); it is used only
+ * when the counts agree, else the aliases are left unknown (rodata=noalias leaves them writable)
+ * and the workload picks huge pages of RAM for them.
+ */
+function roxCacheOfSnapshot(snap: PtdumpSnapshot, linear: {start: Kva; end: Kva}, modules: {start: Kva; end: Kva}): {va: Kva; alias?: Kva}[] | undefined {
+  const pmd = pmdSizeOf(snap.geometry.pageSize)
+  const vas: Kva[] = []
+  for (const r of snap.pt.runs(modules.start, modules.end)) {
+    if (r.lvl !== 1 || r.prot === HOLE || (r.prot & P_VALID) === 0 || (r.prot & P_RDONLY) === 0 || (r.prot & P_PXN) !== 0) continue
+    for (let a = r.start; a < r.end; a += pmd) vas.push(a)
+  }
+  if (!vas.length) return undefined
+  const islands: {start: Kva; end: Kva}[] = []
+  for (const r of snap.pt.runs(linear.start, linear.end)) {
+    const ro = r.prot !== HOLE && (r.prot & P_VALID) !== 0 && (r.prot & P_RDONLY) !== 0
+    if (!ro) continue
+    const last = islands[islands.length - 1]
+    if (last && last.end === r.start) last.end = r.end
+    else islands.push({start: r.start, end: r.end})
+  }
+  const aliases = islands.filter((i) => i.end - i.start === pmd && (i.start - linear.start) % pmd === 0).map((i) => i.start)
+  if (aliases.length !== vas.length) return vas.map((va) => ({va}))
+  return vas.map((va, i) => ({va, alias: aliases[i]!}))
 }
 
 /**
@@ -158,6 +212,7 @@ export function targetFromSnapshot(snap: PtdumpSnapshot): WorkloadTarget | strin
   if (ram.length === 0) return `${snap.source}: no writable RAM in the linear map`
   const page = snap.geometry.pageSize
   const pool = topOfRamPool(mergeRanges(all), page)
+  const cache = roxCacheOfSnapshot(snap, linear, modules)
   return {
     pageSize: page,
     pageOffset: linear.start,
@@ -165,6 +220,7 @@ export function targetFromSnapshot(snap: PtdumpSnapshot): WorkloadTarget | strin
     ram: subtractRanges(ram, [pool]),
     modules: {start: modules.start, end: modules.end},
     kfencePool: pool,
+    ...(cache ? {roxCache: cache} : {}),
   }
 }
 
@@ -283,6 +339,7 @@ class Emitter {
   budget: number
   readonly urp: boolean
   readonly rodataFull: boolean
+  readonly execmemForceNx: boolean
   readonly out: Hit[] = []
 
   constructor(
@@ -294,6 +351,7 @@ class Emitter {
     const k = opts.kernel ?? [6, 19]
     this.urp = k[0] > 6 || (k[0] === 6 && k[1] >= 18)
     this.rodataFull = opts.rodataFull ?? true
+    this.execmemForceNx = opts.execmemForceNx ?? true
   }
 
   get done(): boolean {
@@ -519,6 +577,97 @@ function* execmemRox(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Gen
   }
 }
 
+/** execmem_force_rw() (set_memory_nx + set_memory_rw, or rw alone) then execmem_restore_rox() (set_memory_ro + set_memory_x). */
+function execmemRwThenRox(e: Emitter, cpu: number, pid: number, comm: string, addr: Kva, pages: number, backing: readonly Kva[]): void {
+  if (e.execmemForceNx) e.setMemory(cpu, pid, comm, 'set_memory_nx', addr, pages, backing)
+  e.setMemory(cpu, pid, comm, 'set_memory_rw', addr, pages, backing)
+  e.setMemory(cpu, pid, comm, 'set_memory_ro', addr, pages, backing)
+  e.setMemory(cpu, pid, comm, 'set_memory_x', addr, pages, backing)
+}
+
+/**
+ * The hits of one text write into a ROX cache huge page: `pages` pages from page `first` of the
+ * huge page at `va` whose linear alias starts at `alias` (PMD-order, contiguous), made writable
+ * and restored to ROX as a module load or execmem_cache_free() does (execmemRoxCache()). For
+ * hand-built scenarios and tests.
+ */
+export function execmemRoxCallHits(t: WorkloadTarget, cachePage: {va: Kva; alias: Kva}, first: number, pages: number, opts: Omit<WorkloadOptions, 'kind' | 'events'> = {}, pid = 3000): Hit[] {
+  const e = new Emitter(t, new Rng(opts.seed ?? 1), {...opts, kind: 'execmem-rox', events: Number.POSITIVE_INFINITY})
+  const P = t.pageSize
+  const backing: Kva[] = []
+  for (let i = first; i < first + pages; i++) backing.push(cachePage.alias + i * P)
+  execmemRwThenRox(e, 0, pid, 'insmod', cachePage.va + first * P, pages, backing)
+  return e.out
+}
+
+/**
+ * execmem-rox on the pre-mapped ROX cache of `synth machine --rox-cache` (proposed; RFC seed 002
+ * with mm/execmem.c of the linux-mm tree, which the series builds on):
+ * - load: execmem_alloc_rw() → execmem_cache_alloc() takes the first free area big enough in
+ *   address order (execmem_cache_alloc_locked(), maple tree walk), then execmem_force_rw() =
+ *   set_memory_nx() + set_memory_rw() on it; the text is copied; module_enable_text_rox() →
+ *   execmem_restore_rox() = set_memory_rox() = set_memory_ro() + set_memory_x().
+ * - unload: execmem_free() → execmem_cache_free() → __execmem_cache_free(): execmem_force_rw(),
+ *   refill with trapping instructions, execmem_restore_rox(), back on the free list.
+ * Every huge page holds one resident text allocation loaded before the trace (boot modules), so
+ * none ever becomes wholly free and execmem_cache_clean() never vfree()s one: the cache the
+ * machine shows stays mapped for the whole trace. A load that fits nowhere unloads first.
+ * With rodata_full each set_memory_ro/rw carries one __change_memory_common (+ update_range_prot)
+ * per linear-alias page in range (6.19 walks only pages in range) at the chunk's real alias.
+ */
+function* execmemRoxCache(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Generator<void> {
+  const P = t.pageSize
+  const per = pmdSizeOf(P) / P
+  const alloc = new PageAllocator(t, rng)
+  const cache = t.roxCache!.map((c) => {
+    const backing: Kva[] = []
+    if (c.alias !== undefined) for (let i = 0; i < per; i++) backing.push(c.alias + i * P)
+    return {va: c.va, backing: backing.length ? backing : (alloc.block(per * P) ?? alloc.pages(per)), free: new Array<boolean>(per).fill(true)}
+  })
+  type Area = (typeof cache)[number]
+  for (const a of cache) a.free.fill(false, 0, Math.min(per - 1, rng.skewed(48)))
+  const live: {name: string; area: Area; first: number; pages: number}[] = []
+  let n = 0
+  let pid = 3000
+  const rwThenRox = (cpu: number, comm: string, a: Area, first: number, pages: number) =>
+    execmemRwThenRox(e, cpu, pid, comm, a.va + first * P, pages, a.backing.slice(first, first + pages))
+  const unload = (cpu: number) => {
+    const x = live.splice(rng.int(live.length), 1)[0]!
+    pid++
+    e.marker(`capture: rmmod ${x.name}`)
+    rwThenRox(cpu, 'rmmod', x.area, x.first, x.pages)
+    x.area.free.fill(true, x.first, x.first + x.pages)
+  }
+  while (!e.done) {
+    const cpu = rng.int(cpus)
+    if (live.length === 0 || rng.next() < 0.6) {
+      const pages = Math.min(per - 1, rng.skewed(48))
+      let found: {area: Area; first: number} | undefined
+      for (const a of cache) {
+        let run = 0
+        for (let i = 0; i < per && !found; i++) {
+          run = a.free[i] ? run + 1 : 0
+          if (run === pages) found = {area: a, first: i - pages + 1}
+        }
+        if (found) break
+      }
+      if (!found) {
+        if (live.length) unload(cpu)
+        else return
+        yield
+        continue
+      }
+      pid++
+      const name = `synth_rox${n++}`
+      e.marker(`capture: insmod ${name}`)
+      found.area.free.fill(false, found.first, found.first + pages)
+      rwThenRox(cpu, 'insmod', found.area, found.first, pages)
+      live.push({name, area: found.area, first: found.first, pages})
+    } else unload(cpu)
+    yield
+  }
+}
+
 function* kfence(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Generator<void> {
   const P = t.pageSize
   const objects = Math.floor((t.kfencePool.end - t.kfencePool.start) / (2 * P)) - 1
@@ -554,7 +703,7 @@ function* kfence(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Generat
 const KINDS: Record<WorkloadKind, (e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number) => Generator<void>> = {
   'module-churn': moduleChurn,
   'bpf-jit': bpfJit,
-  'execmem-rox': execmemRox,
+  'execmem-rox': (e, t, rng, cpus) => (t.roxCache?.length ? execmemRoxCache(e, t, rng, cpus) : execmemRox(e, t, rng, cpus)),
   kfence,
 }
 

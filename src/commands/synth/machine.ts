@@ -33,11 +33,17 @@ Region addresses follow the memory.h/fixmap.h formulas of the chosen granule and
 
 Default memory map: one bank at 0x40000000 (up to 4G) or 0x80000000, with a 1M firmware
 NOMAP hole 0x8300000 into it. The output reads back with \`ptreplay audit\` and is a starting
-machine for \`synth workload --machine\` and \`replay\`.`
+machine for \`synth workload --machine\` and \`replay\`.
+
+--rox-cache N adds the PROPOSED execmem ROX cache of the June 2026 RFC (seed 002): N PMD-size
+huge vmalloc pages in the module region, ROX PMD leaves, each backed by a PMD-aligned chunk of
+RAM whose linear alias is read-only (rodata_full), as execmem_cache_populate_alloc() leaves
+them. \`synth workload --kind execmem-rox --machine\` then targets those pages.`
 
   static override examples = [
     {description: 'The 256 GB case: PTE-only linear map (~512 MiB of PTE tables)', command: '<%= config.bin %> synth machine --memory 256G --policy pte-only --output m256-pte.txt'},
     {description: 'The same machine with BBML2 (block-mapped, a few table pages)', command: '<%= config.bin %> synth machine --memory 256G --policy bbml2 --output m256-bbml2.txt'},
+    {description: 'A 4 GB BBML2 machine with a 2-page execmem ROX cache (for synth workload --kind execmem-rox)', command: '<%= config.bin %> synth machine --memory 4G --policy bbml2 --rox-cache 2 --output m4-rox.txt'},
     {description: 'Two banks, 16K granule, just the figures', command: '<%= config.bin %> synth machine --banks 0x80000000:2G,0x8080000000:254G --granule 16k --va-bits 47 --json'},
   ]
 
@@ -55,6 +61,13 @@ machine for \`synth workload --machine\` and \`replay\`.`
     kernel: Flags.string({description: 'Kernel version whose ptdump format is written (markers, BLK column); 6.9 or later.', default: '6.19'}),
     seed: Flags.integer({description: 'Seed for module sizes and placement.', default: 1}),
     modules: Flags.integer({description: 'Loaded modules to place in the module region.', default: 16, min: 0}),
+    'rox-cache': Flags.integer({
+      description:
+        'PROPOSED execmem ROX cache (RFC seed 002): N PMD-size huge pages in the module region, mapped ROX by PMD leaves, each backed by a PMD-aligned chunk of RAM whose linear alias is read-only (rodata_full).',
+      default: 0,
+      min: 0,
+      helpValue: 'N',
+    }),
     output: Flags.string({char: 'o', description: 'Write the dump to FILE (temp file + rename); default stdout.', helpValue: 'FILE'}),
   }
 
@@ -75,6 +88,7 @@ machine for \`synth workload --machine\` and \`replay\`.`
         kernel: parseKernelVersion(flags.kernel),
         seed: flags.seed,
         modules: flags.modules,
+        roxCache: flags['rox-cache'],
       })
       const summary = summarizeMachine(m)
       const quiet = this.jsonEnabled() && !flags.output
@@ -87,6 +101,10 @@ machine for \`synth workload --machine\` and \`replay\`.`
       this.log(`${result.output}: ${result.lines.toLocaleString('en-US')} lines, ${result.geometry}, kernel ${result.kernel}, policy ${result.policy}, ${formatSize(result.ramBytes)} RAM`)
       this.log(`  page tables: ${tableText(result.tablePages, result.tableBytes)}`)
       this.log(`  linear map:  ${tableText(result.linear.tablePages, result.linear.tableBytes)}`)
+      if (result.roxCache) {
+        this.log(`  ROX cache:   ${result.roxCache.hugePages} × ${formatSize(result.roxCache.pmdBytes)} huge pages`)
+        for (const p of result.roxCache.pages) this.log(`    ${p.va}  alias ${p.alias}  phys ${p.phys}`)
+      }
     }
     return result
   }

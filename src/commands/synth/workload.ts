@@ -33,6 +33,8 @@ vmemmap; set_memory_valid; tracing_mark_write markers):
   module-churn  insmod/rmmod loops: ro/nx/x on module areas, init freed, direct map reset on free
   bpf-jit       bpf_prog_pack: 2M packs made ROX, programs packed, empty packs freed page by page
   execmem-rox   a 2M ROX cache whose sub-ranges flip rw and back ro for each text allocation
+                (on a machine from \`synth machine --rox-cache N\`: its huge pages and their real
+                linear aliases, nx+rw then ro+x as execmem_force_rw()/execmem_restore_rox() do)
   kfence        KFENCE object pages protected on free and unprotected on reuse
 
 --kernel 6.18 or later adds update_range_prot under every change (6.19 shape); 6.12 does not.
@@ -57,6 +59,11 @@ trace on that dump finds every linear-alias page mapped. The output is streamed.
     kernel: Flags.string({description: 'Trace shape: 6.18+ adds update_range_prot probes (6.19 shape); earlier kernels do not.', default: '6.19'}),
     'rodata-full': Flags.boolean({description: 'rodata_full: set_memory_ro/rw also change the linear alias page by page.', default: true, allowNo: true}),
     cpus: Flags.integer({description: 'CPUs the events are spread over.', default: 4, min: 1}),
+    'execmem-force-nx': Flags.boolean({
+      description: 'execmem-rox on a ROX cache: make ranges writable as execmem_force_rw() does (set_memory_nx + set_memory_rw); --no-execmem-force-nx emits set_memory_rw alone.',
+      default: true,
+      allowNo: true,
+    }),
     output: Flags.string({char: 'o', description: 'Write the trace to FILE (temp file + rename); default stdout.', helpValue: 'FILE'}),
   }
 
@@ -78,7 +85,7 @@ trace on that dump finds every linear-alias page mapped. The output is streamed.
         target = targetFromMachine(m)
         machine = `synthesized ${flags.memory} ${flags.granule} machine (synth machine --memory ${flags.memory} --granule ${flags.granule} --policy bbml2)`
       }
-      const opts = {kind: flags.kind as WorkloadKind, events: flags.events, seed: flags.seed, kernel, rodataFull: flags['rodata-full'], cpus: flags.cpus}
+      const opts = {kind: flags.kind as WorkloadKind, events: flags.events, seed: flags.seed, kernel, rodataFull: flags['rodata-full'], cpus: flags.cpus, execmemForceNx: flags['execmem-force-nx']}
       const w = await writeLines(workloadLines(target, opts), flags.output)
       result = {kind: opts.kind, events: flags.events, lines: w.lines, bytes: w.bytes, kernel: kernel.join('.'), seed: flags.seed, machine, output: flags.output ?? '-'}
     } catch (e) {
