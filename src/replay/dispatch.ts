@@ -123,7 +123,7 @@ export class KernelReplayPolicy implements ReplayPolicy {
         alloc: true,
         allowHugeVmap: true,
         pageOrder: Math.log2(pmd / page),
-        ...(alias ? {pages: padAlias(alias.map((p) => p.addr), (addr - slot) / page), nrPages: pmd / page} : {}),
+        ...(alias ? {pages: padAlias(alias.map((p) => p.addr), (addr - slot) / page, page), nrPages: pmd / page} : {}),
       }
     }
     // One backing page per inner call; the area's own start is not in the trace, so the range is
@@ -204,12 +204,11 @@ export class KernelReplayPolicy implements ReplayPolicy {
 /**
  * Backing pages of a huge area from the alias hits of a call on part of it: the hits name the
  * pages from `first` on; a PMD-order page is physically contiguous, so page i of the area is the
- * first hit's page shifted by (i − first) pages.
+ * first hit's page shifted by (i − first) pages. `page` is PAGE_SIZE (a one-page call has a single
+ * hit, from which no stride can be read).
  */
-function padAlias(hits: Kva[], first: number): Kva[] {
+function padAlias(hits: Kva[], first: number, page: number): Kva[] {
   if (!hits.length) return hits
-  const page = hits.length > 1 ? hits[1]! - hits[0]! : 0
-  if (page <= 0) return hits
   const base = hits[0]! - first * page
   const out: Kva[] = []
   for (let i = 0; i < first + hits.length; i++) out.push(i < first ? base + i * page : hits[i - first]!)
