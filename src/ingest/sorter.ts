@@ -29,12 +29,47 @@ export interface SorterStats {
 
 export const DEFAULT_WINDOW = 8192
 
+/**
+ * A Map keyed by CPU number, for per-event lookups: an array for 0 ≤ cpu < 4096 (every real CPU
+ * number), a Map for anything else (-1 = unknown CPU). Iterates small CPUs in ascending order,
+ * then the others in insertion order.
+ */
+export class CpuMap<V> {
+  private small: (V | undefined)[] = []
+  private readonly other = new Map<number, V>()
+
+  get(cpu: number): V | undefined {
+    return cpu >>> 0 === cpu && cpu < 4096 ? this.small[cpu] : this.other.get(cpu)
+  }
+
+  set(cpu: number, v: V): void {
+    if (cpu >>> 0 === cpu && cpu < 4096) {
+      const small = this.small
+      while (small.length < cpu) small.push(undefined)
+      small[cpu] = v
+    } else this.other.set(cpu, v)
+  }
+
+  clear(): void {
+    this.small = []
+    this.other.clear()
+  }
+
+  *[Symbol.iterator](): Generator<[number, V]> {
+    for (let c = 0; c < this.small.length; c++) {
+      const v = this.small[c]
+      if (v !== undefined) yield [c, v]
+    }
+    yield* this.other
+  }
+}
+
 export class WindowSorter<T extends Sortable> {
   // parallel arrays (no per-event slot object): events and their sort keys
   private evs: T[] = []
   private keys: bigint[] = []
   private head = 0
-  private readonly lastKeyByCpu = new Map<number, bigint>()
+  private readonly lastKeyByCpu = new CpuMap<bigint>()
   private released: bigint | undefined
   private readonly window: number
 

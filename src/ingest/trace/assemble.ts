@@ -16,6 +16,7 @@
  * the same CPU, or at most MAX_OPEN records (bounded memory).
  */
 import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
+import {CpuMap} from '../sorter.js'
 import type {DiagnosticSink, TraceStats} from './stats.js'
 import {isControl, type Token} from './types.js'
 
@@ -31,7 +32,7 @@ export class RecordAssembler {
   out: RawRecord[] = []
   private q: Entry[] = []
   private head = 0
-  private readonly lastByCpu = new Map<number, Entry>()
+  private readonly lastByCpu = new CpuMap<Entry>()
   /** Frames go here while a stack is being read. */
   private frames: string[] | null = null
   /** The most recent record (perf frames, continuation lines). */
@@ -43,8 +44,8 @@ export class RecordAssembler {
   // duplicate detection across `# tracer:` segments
   private segments = 0
   private recordsInSegment = 0
-  private readonly prevMax = new Map<number, bigint>()
-  private readonly curMax = new Map<number, bigint>()
+  private readonly prevMax = new CpuMap<bigint>()
+  private readonly curMax = new CpuMap<bigint>()
 
   constructor(
     private readonly stats: TraceStats,
