@@ -8,6 +8,7 @@
  */
 import {readFileSync} from 'node:fs'
 import {gunzipSync} from 'node:zlib'
+import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
 import type {SourcePos} from '../../../src/ingest/events.js'
@@ -130,5 +131,25 @@ describe('tracefs fast path', () => {
     }
     expect(taken).toBeGreaterThan(0)
     expect(declined).toBeGreaterThan(0)
+  })
+
+  it('declines or agrees on random edits of real probe lines', () => {
+    const text = fileText('linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz')
+    const base = [...new Set(text.split('\n').filter((l) => /: \(\S+\+0x/.test(l)).slice(0, 3000))]
+    const edit = fc.record({at: fc.nat(), len: fc.nat(3), put: fc.constantFrom('', ' ', '\t', '[', ']', '(', ')', '-', ':', '.', '+', '=', '0', 'x', '<-', ' <- ', '"', '#', '>', 'a', '9')})
+    fc.assert(
+      fc.property(fc.nat(base.length - 1), fc.array(edit, {minLength: 1, maxLength: 3}), (k, edits) => {
+        let l = base[k]!
+        for (const e of edits) {
+          const at = e.at % (l.length + 1)
+          l = l.slice(0, at) + e.put + l.slice(at + e.len)
+        }
+        const t = [base[(k + 1) % base.length], l, base[(k + 2) % base.length]].join('\n')
+        const from = t.indexOf('\n') + 1
+        check(t, from, from + l.length, {file: 'x', line: 2})
+        check(l, 0, l.length, {file: 'x', line: 1})
+      }),
+      {numRuns: 5000},
+    )
   })
 })
