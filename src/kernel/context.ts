@@ -52,6 +52,12 @@ export interface KernelConfig {
   /** PTE_MAYBE_GP is PTE_GP (CONFIG_ARM64_BTI_KERNEL on a BTI CPU): set_memory_x/nx touch GP. */
   bti: boolean
   collapse: CollapseMode
+  /**
+   * Permission changes on VM_ALLOW_HUGE_VMAP areas allowed with BBML2 (RFC 2/6, "arm64: mm: allow
+   * huge vmap permission adjustments with bbml2_no_abort", seeds/002). Default: on whenever a
+   * collapse variant is modelled (they build on 2/6); mainline 6.19 refuses (fcf8dda8cc48).
+   */
+  hugeVmapPerms?: boolean
   /** 'x86': the x86 CPA comparison policy (src/kernel/x86-cpa.ts), not an arm64 behaviour. */
   cpa: 'arm64' | 'x86'
   /** Page-table pages that may still be allocated; beyond it split_pud/split_pmd return -ENOMEM. Unlimited if undefined. */

@@ -218,7 +218,7 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
       return kernelError(ctx, EINVAL, 'change_memory_common', start, 'range not inside one vm_area')
     }
     // RFC 2/6 ("allow huge vmap permission adjustments with bbml2_no_abort") lifts the huge-vmap bail-out for the collapse variants.
-    const hugeAllowed = ctx.cfg.collapse !== 'none' && ctx.cfg.bbml2
+    const hugeAllowed = (ctx.cfg.hugeVmapPerms ?? ctx.cfg.collapse !== 'none') && ctx.cfg.bbml2
     if (!area.alloc || (modern && area.allowHugeVmap && !hugeAllowed)) {
       return kernelError(ctx, EINVAL, 'change_memory_common', start, 'vm_area is not VM_ALLOC (or is VM_ALLOW_HUGE_VMAP)')
     }

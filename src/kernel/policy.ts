@@ -10,6 +10,7 @@ export type PolicyName =
   | 'noalias'
   | 'bbml2'
   | 'bbml2-repaint'
+  | 'rox-cache'
   | 'collapse-rfc'
   | 'collapse-both'
   | 'order-aware'
@@ -62,6 +63,12 @@ export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
     description:
       '6.18+ with BBML2 on the boot CPU only: map_mem() uses blocks, linear_map_split_to_ptes() repaints to PTEs (kernel alias kept), then PTE-only behaviour (mmu.c v6.19.9)',
     cfg: {...BASE_618, bbml2: false, bootCpuBbml2: true},
+  },
+  'rox-cache': {
+    name: 'rox-cache',
+    description:
+      'PROPOSED baseline: bbml2 + Adrian Barnaś RFC 2/6 (11 Jun 2026, seeds/002): set_memory_* allowed on VM_ALLOW_HUGE_VMAP areas (the execmem ROX cache) with BBML2, splitting them, and no collapse — what the collapse variants are measured against',
+    cfg: {...BASE_618, hugeVmapPerms: true},
   },
   'collapse-rfc': {
     name: 'collapse-rfc',

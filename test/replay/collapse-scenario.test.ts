@@ -172,6 +172,14 @@ describe('a random execmem-rox workload (module loads and frees in the cache)', 
       expect(runs.bbml2.stats.tablePagesFreed).toBe(0)
       expect(runs.bbml2.stats.tablePagesAllocated).toBe(0)
       expect(runs.bbml2.stats.errors.length).toBe(runs.bbml2.stats.callsApplied)
+      // rox-cache (RFC 2/6, no collapse): the same splits as collapse-rfc before its collapses,
+      // nothing refused, nothing freed — the baseline the collapse variants improve on.
+      const base = await runReplay(snap, [path], choosePolicy('rox-cache', {}, snap, {}))
+      expect(base.stats.errors.length).toBe(0)
+      expect(base.stats.tablePagesFreed).toBe(0)
+      expect(c(base, 'collapse_pmd')).toBe(0)
+      expect(base.stats.tablePagesAllocated).toBeGreaterThan(0)
+      for (const p of touched) expect(base.pt.runAt(p.alias)!.lvl).toBeLessThan(snap.pt.runAt(p.alias)!.lvl)
       // collapse-rfc: alias PTE tables freed; every call ended with ro, so every alias is a PMD leaf
       // again; the vmalloc side of every touched huge page stays split.
       expect(c(rfc, 'collapse_pmd')).toBeGreaterThan(0)
