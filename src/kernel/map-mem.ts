@@ -15,7 +15,7 @@
  * pool with NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS (arm64_kfence_map_pool(), 6.1+);
  * mark_linear_text_alias_ro() later removes write permission from the alias.
  */
-import {type Kva, KVA_END, alignDown, alignUp, formatKva, pageOffsetKva} from '../model/address.js'
+import {type Kva, KVA_END, alignDown, alignUp, formatKva, pageOffsetKva, alignedChunks} from '../model/address.js'
 import type {Geometry} from '../model/geometry.js'
 import {HOLE, ModelError, PageTables, type Run} from '../model/pagetable.js'
 import {P_AF, P_NG, P_PXN, P_RDONLY, P_SHARED, P_UXN, P_VALID, type Prot, withMemType} from '../model/prot.js'
@@ -91,24 +91,12 @@ function ensureTableBelow(m: Mapper, addr: Kva, L: number): void {
   m.alloc[L - 1]! += 1
 }
 
-/** [a, b) cut at the aligned boundaries of g: head (unaligned), middle (whole aligned chunks), tail. */
-function chunks(a: number, b: number, g: number): [number, number, boolean][] {
-  const lo = alignUp(a, g)
-  const hi = alignDown(b, g)
-  if (hi <= lo) return a < b ? [[a, b, false]] : []
-  const out: [number, number, boolean][] = []
-  if (a < lo) out.push([a, lo, false])
-  out.push([lo, hi, true])
-  if (hi < b) out.push([hi, b, false])
-  return out
-}
-
 /** alloc_init_cont_pte() + init_pte() for [a, b) inside one PMD slot. */
 function allocInitContPte(m: Mapper, a: Kva, b: Kva, prot: Prot, flags: number): void {
   ensureTableBelow(m, a, 1)
   const g = m.geo.contPteSize
   const contOk = (flags & NO_CONT_MAPPINGS) === 0 && congruent(a, a + m.delta, g)
-  const runs: Run[] = chunks(a, b, g).map(([s, e, whole]) => ({start: s, end: e, lvl: 0, cont: contOk && whole, prot, flags: 0}))
+  const runs: Run[] = alignedChunks(a, b, g).map(([s, e, whole]) => ({start: s, end: e, lvl: 0, cont: contOk && whole, prot, flags: 0}))
   m.pt.replace(a, b, runs)
 }
 
@@ -154,7 +142,7 @@ function initPmd(m: Mapper, addr: Kva, end: Kva, prot: Prot, cont: boolean, flag
 function allocInitContPmd(m: Mapper, a: Kva, b: Kva, prot: Prot, flags: number): void {
   const g = m.geo.contPmdSize
   const contOk = (flags & NO_CONT_MAPPINGS) === 0 && congruent(a, a + m.delta, g)
-  for (const [s, e, whole] of chunks(a, b, g)) initPmd(m, s, e, prot, contOk && whole, flags)
+  for (const [s, e, whole] of alignedChunks(a, b, g)) initPmd(m, s, e, prot, contOk && whole, flags)
 }
 
 /** alloc_init_p4d()/alloc_init_pud() at level L ≥ 2 for [addr, end). */

@@ -82,6 +82,21 @@ export function isAligned(x: number, size: number): boolean {
   return x % size === 0
 }
 
+/**
+ * [a, b) cut at the aligned boundaries of g: an unaligned head, the whole aligned groups in the
+ * middle, an unaligned tail — each as [start, end, whole]. (alloc_init_cont_pte/pmd's loop.)
+ */
+export function alignedChunks(a: number, b: number, g: number): [number, number, boolean][] {
+  const lo = alignUp(a, g)
+  const hi = alignDown(b, g)
+  if (hi <= lo) return a < b ? [[a, b, false]] : []
+  const out: [number, number, boolean][] = []
+  if (a < lo) out.push([a, lo, false])
+  out.push([lo, hi, true])
+  if (hi < b) out.push([hi, b, false])
+  return out
+}
+
 /** Number of trailing zero bits of a non-negative integer < 2^53 (the kernel's __ffs); 53 for 0. */
 export function ffs(x: number): number {
   if (x === 0) return 53

@@ -12,7 +12,7 @@
  * image segment sizes of a distro kernel (text 26M, rodata 12M, init 2M, data+bss 5M), module
  * section sizes, the number of stacks and ioremaps, the FDT size (1M), no KASLR, no KASAN.
  */
-import {type Kva, KVA_END, alignDown, alignUp, formatKva, formatSize} from '../model/address.js'
+import {type Kva, KVA_END, alignDown, alignUp, formatKva, formatSize, alignedChunks} from '../model/address.js'
 import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
 import type {Region} from '../model/layout.js'
 import {HOLE, ModelError, PageTables, type Run, countTablePages} from '../model/pagetable.js'
@@ -168,18 +168,6 @@ interface MapOpts {
   maxLeafLvl?: number
 }
 
-/** [a, b) cut at the aligned boundaries of g: [start, end, whole group]. */
-function chunks(a: number, b: number, g: number): [number, number, boolean][] {
-  const lo = alignUp(a, g)
-  const hi = alignDown(b, g)
-  if (hi <= lo) return a < b ? [[a, b, false]] : []
-  const out: [number, number, boolean][] = []
-  if (a < lo) out.push([a, lo, false])
-  out.push([lo, hi, true])
-  if (hi < b) out.push([hi, b, false])
-  return out
-}
-
 /**
  * __create_pgd_mapping() for a non-linear range (map_kernel_segment(), vmap, vmemmap, fixmap):
  * greedily the largest leaf the alignment allows (PUD blocks on 4K only, PMD blocks, then PTEs),
@@ -194,7 +182,7 @@ function mapAt(pt: PageTables, L: number, s: Kva, e: Kva, prot: Prot, o: MapOpts
   if (s >= e) return
   if (L === 0) {
     pt.ensureTables(s, e, 0)
-    const runs: Run[] = (o.cont ? chunks(s, e, geo.contPteSize) : [[s, e, false] as [number, number, boolean]]).map(([a, b, whole]) => ({
+    const runs: Run[] = (o.cont ? alignedChunks(s, e, geo.contPteSize) : [[s, e, false] as [number, number, boolean]]).map(([a, b, whole]) => ({
       start: a,
       end: b,
       lvl: 0,
@@ -212,7 +200,7 @@ function mapAt(pt: PageTables, L: number, s: Kva, e: Kva, prot: Prot, o: MapOpts
     const hi = alignDown(e, S)
     if (lo < hi) {
       pt.ensureTables(lo, hi, L)
-      const parts: [number, number, boolean][] = L === 1 && o.cont ? chunks(lo, hi, geo.contPmdSize) : [[lo, hi, false]]
+      const parts: [number, number, boolean][] = L === 1 && o.cont ? alignedChunks(lo, hi, geo.contPmdSize) : [[lo, hi, false]]
       pt.replace(
         lo,
         hi,
