@@ -46,9 +46,17 @@ export class InputError extends Error {
 
 type Decoder = (input: Readable) => Readable
 
+/**
+ * Bytes per read (and per gunzip output chunk). Below Node's EXTERN_APEX (0xFBEE9): a longer
+ * decoded chunk becomes an external string, and scanning an external string with charCodeAt /
+ * startsWith is ~10% slower than an ordinary heap string (measured on the 6.19 trace: 512 KiB
+ * chunks 126 MB/s, 1 MiB chunks 114 MB/s). gunzip's default 16 KiB chunks cost a batch each.
+ */
+const CHUNK_BYTES = 512 * 1024
+
 /** Compression formats recognised by their first bytes. Readers never see compressed data. */
 const MAGIC: {name: string; bytes: number[]; decoder: Decoder}[] = [
-  {name: 'gzip', bytes: [0x1f, 0x8b], decoder: (input) => input.pipe(createGunzip())},
+  {name: 'gzip', bytes: [0x1f, 0x8b], decoder: (input) => input.pipe(createGunzip({chunkSize: CHUNK_BYTES}))},
 ]
 
 /** Register another decompressor (zstd, xz) by magic bytes. */
@@ -105,7 +113,7 @@ export async function openSource(path: string, stdin: Readable = process.stdin):
       const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(e))
       throw new InputError(`${path}: cannot read: ${why}`)
     }
-    raw = createReadStream(path, {highWaterMark: 1 << 20})
+    raw = createReadStream(path, {highWaterMark: CHUNK_BYTES})
   }
   const counter = {bytes: 0}
   const counted = raw.pipe(
