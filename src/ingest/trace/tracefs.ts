@@ -33,6 +33,8 @@ export interface TracefsState {
   latency: boolean
   latencyWarned: boolean
   rawWarned: boolean
+  /** Try fastProbeRecord() first (false only in tracefsGeneralReader). */
+  fastPath: boolean
 }
 
 const LOST = /^CPU:(\d+) \[LOST (?:(\d+) )?EVENTS\]$/
@@ -56,7 +58,7 @@ export function tokenizeTracefs(line: string, pos: SourcePos, st: TracefsState):
   }
   const ctx = st.ctx
   if (!st.latency) {
-    if (i === 0) {
+    if (i === 0 && st.fastPath) {
       const rec = fastProbeRecord(line, pos)
       if (rec !== undefined) return rec
     }
@@ -392,7 +394,20 @@ export const tracefsReader: LineReader<TracefsState> = {
   sniff: sniffTracefs,
   // trace: merged by timestamp; trace_pipe: out of order by at most one read()
   sortWindow: 2048,
-  newState: ({file}) => ({file, ctx: newContext(), latency: false, latencyWarned: false, rawWarned: false}),
+  newState: ({file}) => ({file, ctx: newContext(), latency: false, latencyWarned: false, rawWarned: false, fastPath: true}),
   tokenize: tokenizeTracefs,
   tokenizeRange: tokenizeTracefsRange,
+}
+
+/**
+ * The tracefs reader without its fast path (every line through scanContext + parseBody): not
+ * registered; tests register it to check that the fast path changes no event.
+ */
+export const tracefsGeneralReader: LineReader<TracefsState> = {
+  type: 'line',
+  name: 'tracefs-general',
+  description: 'tracefs text, general path only (for checking the fast path)',
+  sortWindow: tracefsReader.sortWindow,
+  newState: (opts) => ({...tracefsReader.newState(opts), fastPath: false}),
+  tokenize: tokenizeTracefs,
 }

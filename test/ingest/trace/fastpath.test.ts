@@ -6,14 +6,16 @@
  * Lines are given as ranges of the whole text, as readTrace does (LineBatch.text), so a scan past
  * the end of its line would show.
  */
+import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {gunzipSync} from 'node:zlib'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import type {SourcePos} from '../../../src/ingest/events.js'
+import type {SourcePos, TraceEvent} from '../../../src/ingest/events.js'
+import {readTrace, registerReader} from '../../../src/ingest/trace/index.js'
 import {newContext, parseBody, scanContext} from '../../../src/ingest/trace/scan.js'
-import {fastProbeRecord} from '../../../src/ingest/trace/tracefs.js'
+import {fastProbeRecord, tracefsGeneralReader} from '../../../src/ingest/trace/tracefs.js'
 
 const FILES = [
   'debian-6.1-qemu/max-2G-default/trace.txt',
@@ -152,4 +154,35 @@ describe('tracefs fast path', () => {
       {numRuns: 5000},
     )
   })
+})
+
+describe('readTrace with and without the tracefs fast path', () => {
+  registerReader(tracefsGeneralReader)
+
+  /** Every event, then the stats and diagnostics, serialized (keys in order) into one digest. */
+  async function readAll(path: string, format: string): Promise<{events: number; digest: string; first: string}> {
+    const r = readTrace([path], {format})
+    const h = createHash('sha256')
+    let events = 0
+    let first = ''
+    for await (const b of r.batches) {
+      for (const e of b) {
+        const s = ser(e)
+        if (events++ === 100) first = s
+        h.update(s)
+      }
+    }
+    // the format name is the one thing allowed to differ
+    h.update(ser({stats: {...r.stats, format: '', files: r.stats.files.map((f) => ({...f, format: ''}))}, diagnostics: r.diagnostics}))
+    return {events, digest: h.digest('hex'), first}
+  }
+
+  for (const rel of FILES) {
+    it(`gives the same events, stats and diagnostics on ${rel}`, async () => {
+      const fast = await readAll(`samples/${rel}`, 'tracefs')
+      const general = await readAll(`samples/${rel}`, 'tracefs-general')
+      expect(fast.events).toBeGreaterThan(3000)
+      expect(fast).toEqual(general)
+    })
+  }
 })
