@@ -2,7 +2,7 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it, vi} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 
 import Events, {type EventsResult} from '../../src/commands/events.js'
 import '../../src/ingest/decompress.js'
@@ -10,6 +10,7 @@ import '../../src/ingest/trace/bpftrace.js'
 import '../../src/ingest/trace/csv.js'
 import {readTrace} from '../../src/ingest/trace/index.js'
 import {eventToJson} from '../../src/report/events-export.js'
+import {runCommand} from '../helpers/run-command.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ptreplay-events-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
@@ -17,30 +18,9 @@ afterAll(() => rmSync(dir, {recursive: true, force: true}))
 const S61 = 'samples/debian-6.1-qemu/max-2G-default'
 const S619 = 'samples/linux-6.19-bbml2-qemu/max-2G-default'
 
-/**
- * Run the command in-process; stdout/stderr captured so the test output stays clean (oclif
- * writes through console.log/console.error, ora through process.stderr).
- */
-async function run(argv: string[]): Promise<{result?: EventsResult; error?: Error & {oclif?: {exit?: number}}; stdout: string; stderr: string}> {
-  const out = process.stdout.write.bind(process.stdout)
-  const err = process.stderr.write.bind(process.stderr)
-  let stdout = ''
-  let stderr = ''
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (stdout += a.join(' ') + '\n'))
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (stderr += a.join(' ') + '\n'))
-  try {
-    const result = (await Events.run(argv, process.cwd())) as EventsResult
-    return {result, stdout, stderr}
-  } catch (e) {
-    return {error: e as Error, stdout, stderr}
-  } finally {
-    process.stdout.write = out
-    process.stderr.write = err
-    log.mockRestore()
-    error.mockRestore()
-  }
+/** Run `events` in-process (test/helpers/run-command.ts). */
+function run(argv: string[]) {
+  return runCommand<EventsResult>(Events, argv)
 }
 
 /** kprobe_profile: `  name   hits   misses` → {name: hits} for probes that fired. */

@@ -6,7 +6,9 @@
 import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it, vi} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
+
+import {runCommand} from '../helpers/run-command.js'
 
 import Compare, {type CompareResult} from '../../src/commands/compare.js'
 import Replay, {type ReplayResult} from '../../src/commands/replay.js'
@@ -15,21 +17,7 @@ const S61 = 'samples/debian-6.1-qemu/max-2G-default'
 const tmp = mkdtempSync(join(tmpdir(), 'ptreplay-cmd-'))
 afterAll(() => rmSync(tmp, {recursive: true, force: true}))
 
-async function run<T>(cmd: {run(argv: string[], dir: string): Promise<unknown>}, argv: string[]): Promise<{result?: T; exit: number; out: string; error?: Error}> {
-  let out = ''
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += a.join(' ') + '\n'))
-  const w = process.stdout.write.bind(process.stdout)
-  process.stdout.write = ((c: string | Uint8Array) => ((out += String(c)), true)) as typeof process.stdout.write
-  try {
-    const result = (await cmd.run(argv, process.cwd())) as T
-    return {result, exit: 0, out}
-  } catch (e) {
-    return {exit: (e as {oclif?: {exit?: number}}).oclif?.exit ?? -1, out, error: e as Error}
-  } finally {
-    process.stdout.write = w
-    log.mockRestore()
-  }
-}
+const run = runCommand
 
 describe('replay command', () => {
   it('--json: policy inferred with reasons, kernel counters, audits before/after, bounded series', async () => {

@@ -1,42 +1,19 @@
 import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it, vi} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 
 import SynthMachine, {type SynthMachineResult} from '../../src/commands/synth/machine.js'
 import SynthWorkload, {type SynthWorkloadResult} from '../../src/commands/synth/workload.js'
 import {readPtdump} from '../../src/ingest/ptdump/index.js'
 import {readTrace} from '../../src/ingest/trace/index.js'
 import {audit} from '../../src/report/audit.js'
+import {runCommand} from '../helpers/run-command.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ptreplay-synth-cmd-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
-/** What run() needs of a command class (oclif's static run). */
-type Cmd = {run(argv: string[], opts?: string): Promise<unknown>}
-
-/** Run a command in-process with stdout/stderr captured. */
-async function run<T>(cmd: Cmd, argv: string[]): Promise<{result?: T; error?: Error & {oclif?: {exit?: number}}; stdout: string; stderr: string}> {
-  const out = process.stdout.write.bind(process.stdout)
-  const err = process.stderr.write.bind(process.stderr)
-  let stdout = ''
-  let stderr = ''
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (stdout += a.join(' ') + '\n'))
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (stderr += a.join(' ') + '\n'))
-  try {
-    const result = (await cmd.run(argv, process.cwd())) as T
-    return {result, stdout, stderr}
-  } catch (e) {
-    return {error: e as Error, stdout, stderr}
-  } finally {
-    process.stdout.write = out
-    process.stderr.write = err
-    log.mockRestore()
-    error.mockRestore()
-  }
-}
+const run = runCommand
 
 describe('synth machine command', () => {
   it('256G pte-only → file that audits to 131053 linear PTE tables; --json summary', async () => {
