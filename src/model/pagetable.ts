@@ -24,7 +24,7 @@ import {type Prot, P_VALID} from './prot.js'
 
 // sorted-btree is CommonJS with `exports.default`; Node's ESM loader and Vite wrap it differently.
 type BTreeClass<K, V> = import('sorted-btree', {with: {'resolution-mode': 'require'}}).default<K, V>
-type BTreeCtor = new <K, V>() => BTreeClass<K, V>
+type BTreeCtor = new <K, V>(entries?: [K, V][], compare?: (a: K, b: K) => number) => BTreeClass<K, V>
 const BTree: BTreeCtor =
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ((btreeNs as any).default?.default ?? (btreeNs as any).default ?? btreeNs) as BTreeCtor
@@ -64,18 +64,25 @@ function pack(lvl: number, cont: boolean, prot: Prot, flags: number): number {
 
 const GAP_META = pack(0, false, GAP, 0)
 
-function metaLvl(m: number): number {
+/** shapeAt()'s answer for space no run describes (a gap, or outside [0, KVA_END)). */
+export const NO_RUN = GAP_META
+
+/** Decoders of a packed run shape (PageTables.shapeAt). */
+export function metaLvl(m: number): number {
   return m & 15
 }
-function metaCont(m: number): boolean {
+export function metaCont(m: number): boolean {
   return (m & 16) !== 0
 }
-function metaFlags(m: number): number {
+export function metaFlags(m: number): number {
   return (m >> 5) & 7
 }
-function metaProt(m: number): Prot {
+export function metaProt(m: number): Prot {
   return (m >> 8) - 2
 }
+
+/** Keys are finite numbers: a plain subtraction (sorted-btree's default also handles mixed types). */
+const compareKeys = (a: number, b: number): number => a - b
 
 function runOf(start: Kva, end: Kva, m: number): Run {
   return {start, end, lvl: m & 15, cont: (m & 16) !== 0, prot: (m >> 8) - 2, flags: (m >> 5) & 7}
@@ -110,6 +117,22 @@ export function accumulate(geo: Geometry, t: LeafTotals, r: Pick<Run, 'start' | 
   }
   t.mappedBytes[leafKind(r.lvl, r.cont)] += sign * bytes
   t.tlbEntries += (sign * bytes) / tlbReach(geo, r.lvl, r.cont)
+}
+
+/** accumulate() for a packed shape (no Run object). */
+function accumulateMeta(geo: Geometry, t: LeafTotals, start: Kva, end: Kva, m: number, sign: number): void {
+  const prot = (m >> 8) - 2
+  if (prot === HOLE) return
+  const lvl = m & 15
+  if (lvl >= geo.levels - 1 && lvl > 2) return
+  const bytes = end - start
+  if ((prot & P_VALID) === 0) {
+    t.invalidBytes += sign * bytes
+    return
+  }
+  const cont = (m & 16) !== 0
+  t.mappedBytes[leafKind(lvl, cont)] += sign * bytes
+  t.tlbEntries += (sign * bytes) / tlbReach(geo, lvl, cont)
 }
 
 /**
@@ -159,13 +182,27 @@ export class PageTables {
   private tree: BTreeClass<number, number>
   /** Number of GAP keys in the tree (so runCount needs no walk). */
   private gapKeys = 1
+  /**
+   * The last run located (locate()), valid while `cVer === ver`: every mutation bumps `ver`. The
+   * kernel walks ask about the same run several times per call (present?, split boundary?, which
+   * level?, rewrite), so most lookups cost no B-tree descent.
+   */
+  private ver = 0
+  private cVer = -1
+  private cStart = 0
+  private cEnd = 0
+  private cMeta = GAP_META
+  private readonly pair: [number, number] = [0, 0]
+  /** Bounds of the run shapeAt() last described. */
+  runStart: Kva = 0
+  runEnd: Kva = 0
   /** tables[L] = table pages holding level-L entries (L < levels-1; the top level is swapper_pg_dir). */
   readonly tables: number[]
   readonly totals: LeafTotals
 
   constructor(geo: Geometry) {
     this.geo = geo
-    this.tree = new BTree<number, number>()
+    this.tree = new BTree<number, number>(undefined, compareKeys)
     this.tree.set(0, GAP_META)
     this.tables = new Array<number>(geo.levels - 1).fill(0)
     this.totals = emptyTotals()
@@ -235,12 +272,38 @@ export class PageTables {
     return n
   }
 
+  /** Meta of the stored run (gap included) containing addr ∈ [0, KVA_END); sets cStart/cEnd. */
+  private locate(addr: number): number {
+    if (this.cVer === this.ver && addr >= this.cStart && addr < this.cEnd) return this.cMeta
+    const p = this.tree.getPairOrNextLower(addr, this.pair)!
+    const k = p[0]
+    const m = p[1]
+    this.cStart = k
+    this.cMeta = m
+    this.cEnd = this.tree.nextHigherKey(k) ?? KVA_END
+    this.cVer = this.ver
+    return m
+  }
+
+  /**
+   * The packed shape (decode with metaLvl/metaCont/metaProt/metaFlags) of the stored run
+   * containing addr, or NO_RUN in a gap; its bounds are left in runStart/runEnd. The
+   * allocation-free form of runAt() for the kernel's hot paths.
+   */
+  shapeAt(addr: Kva): number {
+    if (addr < 0 || addr >= KVA_END) return NO_RUN
+    const m = this.locate(addr)
+    this.runStart = this.cStart
+    this.runEnd = this.cEnd
+    return m
+  }
+
   /** The stored (maximal) run containing addr, or undefined if addr lies in a gap. */
   runAt(addr: Kva): Run | undefined {
     if (addr < 0 || addr >= KVA_END) return undefined
-    const p = this.tree.getPairOrNextLower(addr)!
-    if (p[1] === GAP_META) return undefined
-    return runOf(p[0], this.tree.nextHigherKey(p[0]) ?? KVA_END, p[1])
+    const m = this.locate(addr)
+    if (m === GAP_META) return undefined
+    return runOf(this.cStart, this.cEnd, m)
   }
 
   /**
@@ -281,17 +344,14 @@ export class PageTables {
     if (from < 0) from = 0
     if (to > KVA_END) to = KVA_END
     if (from >= to) return undefined
-    let p = this.tree.getPairOrNextLower(from)!
-    let k = p[0]
-    let m = p[1]
+    let a = from
     for (;;) {
-      const next = this.tree.nextHigherPair(k)
-      const end = next ? next[0] : KVA_END
+      const m = this.locate(a)
+      const k = this.cStart
+      const end = this.cEnd
       if (m !== GAP_META) return runOf(k > from ? k : from, end < to ? end : to, m)
-      if (!next || end >= to) return undefined
-      p = next
-      k = p[0]
-      m = p[1]
+      if (end >= to) return undefined
+      a = end
     }
   }
 
@@ -304,9 +364,13 @@ export class PageTables {
     if (from < 0) from = 0
     if (to > KVA_END) to = KVA_END
     if (from >= to) return
-    const first = this.tree.getPairOrNextLower(from)!
-    let k = first[0]
-    let m = first[1]
+    let m = this.locate(from)
+    let k = this.cStart
+    if (this.cEnd >= to) {
+      // Inside one run: no range scan.
+      if (m !== GAP_META) fn(from, to, m & 15, (m & 16) !== 0, (m >> 8) - 2, (m >> 5) & 7)
+      return
+    }
     const emit = (end: Kva): void => {
       if (m !== GAP_META) fn(k > from ? k : from, end < to ? end : to, m & 15, (m & 16) !== 0, (m >> 8) - 2, (m >> 5) & 7)
     }
@@ -364,6 +428,15 @@ export class PageTables {
    */
   replace(start: Kva, end: Kva, runs: readonly Run[]): void {
     if (start < 0 || end > KVA_END || start >= end) throw new ModelError(`bad range ${formatKva(start)}-${formatKva(end)}`)
+    if (runs.length === 1) {
+      const r = runs[0]!
+      // One run over the whole range, inside one stored run: rewrite the keys in place.
+      if (r.start === start && r.end === end && r.lvl >= 0 && r.lvl < 16) {
+        this.locate(start)
+        if (this.cEnd >= end) return this.paint(start, end, pack(r.lvl, r.cont, r.prot, r.flags))
+      }
+    }
+    this.ver++
     const tree = this.tree
     const geo = this.geo
     const totals = this.totals
@@ -399,6 +472,48 @@ export class PageTables {
     }
     if (at < end) this.setKey(at, GAP_META)
     this.mergeAround(start, end)
+    this.ver++
+  }
+
+  /**
+   * replace() of [start, end) by one run of shape m when [start, end) lies inside the stored run
+   * locate() just found: at most three B-tree updates (split off the tail, rewrite or split the
+   * head, merge with equal neighbours), no range scans, no objects. Same result as the general
+   * path (test/model/pagetable.prop.test.ts checks both against an oracle).
+   */
+  private paint(start: Kva, end: Kva, m: number): void {
+    const m0 = this.cMeta
+    const k0 = this.cStart
+    const k1 = this.cEnd
+    if (m === m0) return
+    this.ver++
+    const tree = this.tree
+    if (m0 !== GAP_META) accumulateMeta(this.geo, this.totals, start, end, m0, -1)
+    accumulateMeta(this.geo, this.totals, start, end, m, 1)
+    // Tail: [end, k1) keeps m0; or the next run merges if it has the new shape.
+    if (end < k1) {
+      tree.set(end, m0, true)
+      if (m0 === GAP_META) this.gapKeys++
+    } else if (k1 < KVA_END) {
+      const m1 = tree.get(k1, GAP_META)!
+      if (m1 === m) {
+        tree.delete(k1)
+        if (m1 === GAP_META) this.gapKeys--
+      }
+    }
+    // Head.
+    if (start > k0) {
+      tree.set(start, m, true)
+      if (m === GAP_META) this.gapKeys++
+      return
+    }
+    const before = k0 > 0 ? tree.nextLowerPair(k0, this.pair) : undefined
+    if (m0 === GAP_META) this.gapKeys--
+    if (before && before[1] === m) tree.delete(k0)
+    else {
+      tree.set(k0, m, true)
+      if (m === GAP_META) this.gapKeys++
+    }
   }
 
   private setKey(k: number, m: number): void {
@@ -461,6 +576,17 @@ export class PageTables {
    * The caller guarantees that start and end are entry boundaries.
    */
   setProt(start: Kva, end: Kva, set: Prot, clear: Prot): void {
+    if (start >= 0 && start < end && end <= KVA_END) {
+      const m = this.locate(start)
+      if (this.cEnd >= end) {
+        // Inside one run: one shape change (or none).
+        const prot = (m >> 8) - 2
+        if (m === GAP_META || prot === HOLE) return
+        const p = (prot & ~clear) | set
+        if (p !== prot) this.paint(start, end, pack(m & 15, (m & 16) !== 0, p, (m >> 5) & 7))
+        return
+      }
+    }
     const out: Run[] = []
     let changes = false
     this.forEachRun(start, end, (s, e, lvl, cont, prot, flags) => {

@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
 import {makeGeometry} from '../../src/model/geometry.js'
-import {HOLE, PageTables, type Run, emptyTotals, accumulate} from '../../src/model/pagetable.js'
+import {HOLE, NO_RUN, PageTables, type Run, emptyTotals, accumulate, metaCont, metaFlags, metaLvl, metaProt} from '../../src/model/pagetable.js'
 import {P_AF, P_RDONLY, P_VALID} from '../../src/model/prot.js'
 
 const geo = makeGeometry(4096, 48)
@@ -72,6 +72,56 @@ describe('PageTables storage', () => {
           expect(pt.recountTables()).toEqual(fresh.tables)
         },
       ),
+      {numRuns: 300},
+    )
+  })
+
+  it('the in-place fast paths (one run replacing part of one run, setProt inside one run) match the oracle', () => {
+    // Uniform fills and prot rewrites over short ranges: most land inside one stored run, where
+    // replace() and setProt() take paint() (no range scan); the rest take the general path.
+    const op = fc.oneof(
+      fc.tuple(fc.constant('fill' as const), fc.nat(N - 1), fc.nat(7), cell),
+      fc.tuple(fc.constant('prot' as const), fc.nat(N - 1), fc.nat(7), fc.constantFrom(0, P_RDONLY, P_VALID), fc.constantFrom(0, P_RDONLY, P_VALID)),
+    )
+    fc.assert(
+      fc.property(fc.array(cell, {minLength: N, maxLength: N}), fc.array(op, {maxLength: 30}), (initial, ops) => {
+        const cells = [...initial]
+        const pt = PageTables.fromRuns(geo, runsOfCells(cells))
+        for (const o of ops) {
+          const lo = o[1]
+          const hi = Math.min(N, lo + o[2] + 1)
+          // Warm the lookup cache on the range first, as the kernel walks do.
+          pt.runAt(BASE + lo * PAGE)
+          if (o[0] === 'fill') {
+            const c = o[3]
+            for (let i = lo; i < hi; i++) cells[i] = c
+            pt.replace(BASE + lo * PAGE, BASE + hi * PAGE, c ? [{start: BASE + lo * PAGE, end: BASE + hi * PAGE, ...c}] : [])
+          } else {
+            const [, , , set, clear] = o
+            for (let i = lo; i < hi; i++) {
+              const c = cells[i]
+              if (c && c.prot !== HOLE) cells[i] = {...c, prot: (c.prot & ~clear) | set}
+            }
+            pt.setProt(BASE + lo * PAGE, BASE + hi * PAGE, set, clear)
+          }
+          expect([...pt.runs()]).toEqual(runsOfCells(cells))
+        }
+        expect(pt.check()).toEqual([])
+        const t = emptyTotals()
+        for (const r of runsOfCells(cells)) accumulate(geo, t, r)
+        expect(pt.totals).toEqual(t)
+        expect(pt.runCount).toBe(runsOfCells(cells).length)
+        // shapeAt agrees with runAt on every page (and the page before and after the universe).
+        for (let i = -1; i <= N; i++) {
+          const a = BASE + i * PAGE
+          const r = pt.runAt(a)
+          const m = pt.shapeAt(a)
+          if (!r) expect(m).toBe(NO_RUN)
+          else {
+            expect({start: pt.runStart, end: pt.runEnd, lvl: metaLvl(m), cont: metaCont(m), prot: metaProt(m), flags: metaFlags(m)}).toEqual(r)
+          }
+        }
+      }),
       {numRuns: 300},
     )
   })
