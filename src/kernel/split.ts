@@ -7,7 +7,7 @@
  * ctx.counters under the kernel's name, at entry — as a kprobe at the function would.
  */
 import {type Kva, alignDown, alignUp, ffs, formatKva, isAligned} from '../model/address.js'
-import {HOLE, type Run} from '../model/pagetable.js'
+import {HOLE, NO_RUN, type Run, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
 import {P_VALID} from '../model/prot.js'
 import {
   EINVAL,
@@ -91,35 +91,41 @@ export function splitContpmd(ctx: KernelContext, addr: Kva): void {
 export function splitKernelLeafMappingLocked(ctx: KernelContext, addr: Kva): number {
   ctx.counters.split_kernel_leaf_mapping_locked++
   const geo = ctx.geo
+  const pt = ctx.pt
+  // Every level's question (none / table / leaf, as entryAtLevel() answers it) is about the one
+  // stored run containing addr: look it up once, and again only after a split changed it.
+  let m = pt.shapeAt(addr)
   // PGD, P4D, PUD: aligned → done; not present → done; a PUD leaf → split_pud(to_cont=true).
   for (let L = geo.levels - 1; L >= 2; L--) {
     if (isAligned(addr, geo.entrySize[L]!)) return 0
-    const e = entryAtLevel(ctx, addr, L)
-    if (e.kind === 'none') return 0
-    if (e.kind === 'leaf') {
-      if (!leafPresent(e.run.prot)) return 0
+    const lvl = metaLvl(m)
+    if (m === NO_RUN || lvl > L) return 0 // none
+    if (lvl === L) {
+      const prot = metaProt(m)
+      if (prot === HOLE || !leafPresent(prot)) return 0
       if (L !== 2) return 0 // no P4D/PGD leaves on arm64 (p4d_leaf() is false)
       const ret = splitPud(ctx, addr, true)
       if (ret) return ret
+      m = pt.shapeAt(addr)
     }
   }
   // CONTPMD: aligned → done; not present → done; a PMD leaf: clear its cont group, then
   // PMD-aligned → done, else split_pmd(to_cont=true).
   if (isAligned(addr, geo.contPmdSize)) return 0
-  const pmd = entryAtLevel(ctx, addr, 1)
-  if (pmd.kind === 'none') return 0
-  if (pmd.kind === 'leaf') {
-    if (!leafPresent(pmd.run.prot)) return 0
-    if (pmd.run.cont) splitContpmd(ctx, addr)
+  if (m === NO_RUN || metaLvl(m) > 1) return 0
+  if (metaLvl(m) === 1) {
+    const prot = metaProt(m)
+    if (prot === HOLE || !leafPresent(prot)) return 0
+    if (metaCont(m)) splitContpmd(ctx, addr)
     if (isAligned(addr, geo.entrySize[1]!)) return 0
     const ret = splitPmd(ctx, addr, true)
     if (ret) return ret
+    m = pt.shapeAt(addr)
   }
   // CONTPTE: aligned → done; not present → done; PTE_CONT → split_contpte.
   if (isAligned(addr, geo.contPteSize)) return 0
-  const pte = entryAtLevel(ctx, addr, 0)
-  if (pte.kind !== 'leaf' || !leafPresent(pte.run.prot)) return 0
-  if (pte.run.cont) splitContpte(ctx, addr)
+  if (m === NO_RUN || metaLvl(m) !== 0 || !leafPresent(metaProt(m))) return 0
+  if (metaCont(m)) splitContpte(ctx, addr)
   return 0
 }
 
