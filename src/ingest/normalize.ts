@@ -52,6 +52,49 @@ interface FnSpec {
 }
 
 const ARG_ADDR = ['addr', 'start', 'arg1', 'va_start', 'ptr']
+const ARG_NUMPAGES = ['numpages', 'arg2']
+const ARG_SIZE = ['size', 'arg2']
+const ARG_SPLIT_START = ['start', 'addr', 'arg1']
+const ARG_SPLIT_END = ['end', 'arg2']
+const ARG_SPLIT_ADDR = ['addr', 'start', 'arg1']
+const ARG_PAGE = ['page', 'arg1']
+const ARG_SET_MASK = ['set_mask', 'set', 'arg3']
+const ARG_CLEAR_MASK = ['clear_mask', 'clear', 'arg4']
+const RET_ARGS = ['ret', '$retval', 'retval', 'arg1']
+
+/** Fused decoders (Normalizer.fusedPlan): which decoder a plan mirrors. */
+const F_NONE = 0
+const F_RET = 1
+const F_SET_MEMORY = 2
+const F_CHANGE_COMMON = 3
+const F_CHANGE_BYTES = 4
+const F_SPLIT_RANGE = 5
+const F_SPLIT_ADDR = 6
+const F_DIRECT_MAP = 7
+
+/** How the lines of one probe become events on the fused fast path (Normalizer.fusedPlan). */
+export interface FusedPlan {
+  /** The normalizer the plan was made by (options and --map differ between readTrace calls). */
+  owner: Normalizer
+  kind: EventKind
+  fn: string
+  probe: string
+  op: SetMemoryOp | DirectMapOp | undefined
+  decode: number
+  /** Argument positions (in the probe's argument names) of the decoder's values; -1 absent. */
+  a: number
+  b: number
+  set: number
+  clear: number
+  retInt: boolean
+  /** The last mask / return texts seen and what they decoded to (they rarely change). */
+  setText: string
+  setMask: {mask: bigint; names: string[]} | undefined
+  clearText: string
+  clearMask: {mask: bigint; names: string[]} | undefined
+  retText: string
+  ret: bigint | undefined
+}
 
 function pick(args: Record<string, string>, names: readonly string[]): string | undefined {
   for (let i = 0; i < names.length; i++) {
@@ -64,7 +107,7 @@ function pick(args: Record<string, string>, names: readonly string[]): string | 
 /** set_memory_ro/rw/x/nx(unsigned long addr, int numpages): pageattr.c. */
 const decodeSetMemory: Decoder = (n, rec, ev) => {
   n.decodeAddr(rec, ev, pick(rec.args, ARG_ADDR))
-  n.decodePages(rec, ev, pick(rec.args, ['numpages', 'arg2']))
+  n.decodePages(rec, ev, pick(rec.args, ARG_NUMPAGES))
 }
 
 /** set_memory_valid(unsigned long addr, int numpages, int enable). */
@@ -83,7 +126,7 @@ const decodeSetMemoryValid: Decoder = (n, rec, ev) => {
  * set_direct_map_valid_noflush(struct page *page, unsigned nr, bool valid) (pageattr.c, 6.1–6.19).
  */
 const decodeDirectMap: Decoder = (n, rec, ev) => {
-  const text = pick(rec.args, ['page', 'arg1'])
+  const text = pick(rec.args, ARG_PAGE)
   ev.addrText = text
   const page = text === undefined ? undefined : parseAddr(text)
   if (page === undefined) {
@@ -116,7 +159,7 @@ const decodeChangeMemoryCommon: Decoder = (n, rec, ev) => {
 /** __change_memory_common / update_range_prot(unsigned long start, unsigned long size, set, clear). */
 const decodeChangeRangeBytes: Decoder = (n, rec, ev) => {
   n.decodeAddr(rec, ev, pick(rec.args, ARG_ADDR))
-  const sz = pick(rec.args, ['size', 'arg2'])
+  const sz = pick(rec.args, ARG_SIZE)
   const v = sz === undefined ? undefined : uint(sz)
   if (v === undefined) n.bad(rec, 'size', sz)
   else {
@@ -128,8 +171,8 @@ const decodeChangeRangeBytes: Decoder = (n, rec, ev) => {
 
 /** split_kernel_leaf_mapping(unsigned long start, unsigned long end) (mmu.c, 6.18+). */
 const decodeSplitRange: Decoder = (n, rec, ev) => {
-  n.decodeAddr(rec, ev, pick(rec.args, ['start', 'addr', 'arg1']))
-  const e = pick(rec.args, ['end', 'arg2'])
+  n.decodeAddr(rec, ev, pick(rec.args, ARG_SPLIT_START))
+  const e = pick(rec.args, ARG_SPLIT_END)
   if (e !== undefined) {
     const end = parseAddr(e)
     if (end === undefined) n.bad(rec, 'end', e)
@@ -142,7 +185,7 @@ const decodeSplitRange: Decoder = (n, rec, ev) => {
 
 /** split_kernel_leaf_mapping_locked(unsigned long addr) (mmu.c, 6.19). */
 const decodeSplitAddr: Decoder = (n, rec, ev) => {
-  n.decodeAddr(rec, ev, pick(rec.args, ['addr', 'start', 'arg1']))
+  n.decodeAddr(rec, ev, pick(rec.args, ARG_SPLIT_ADDR))
 }
 
 /** vmalloc:alloc_vmap_area: `va_start: %lu size=%lu …` (decimal va_start); execmem_alloc(type, size). */
@@ -303,6 +346,50 @@ export function parseAddr(text: string): Kva | undefined {
   return undefined
 }
 
+/** parseAddr() of `line[s, e)`, without a slice for the common `0xfff…` (18 characters) form. */
+export function parseAddrAt(line: string, s: number, e: number): Kva | undefined {
+  if (e - s === 18 && line.charCodeAt(s) === 48 && (line.charCodeAt(s + 1) | 32) === 120 && (line.charCodeAt(s + 2) | 32) === 102 && (line.charCodeAt(s + 3) | 32) === 102 && (line.charCodeAt(s + 4) | 32) === 102) {
+    let v = 0
+    for (let i = s + 5; i < e; i++) {
+      const d = hexVal(line.charCodeAt(i))
+      if (d < 0) return undefined
+      v = v * 16 + d
+    }
+    return v
+  }
+  return parseAddr(line.slice(s, e))
+}
+
+/** int32() of `line[s, e)`: in place for `0x` + 1–8 hex digits, else via the text. */
+export function int32At(line: string, s: number, e: number): number | undefined {
+  const len = e - s
+  if (len >= 3 && len <= 10 && line.charCodeAt(s) === 48 && line.charCodeAt(s + 1) === 120) {
+    let v = 0
+    for (let i = s + 2; i < e; i++) {
+      const d = hexVal(line.charCodeAt(i))
+      if (d < 0) return undefined
+      v = v * 16 + d
+    }
+    return v >= 2 ** 31 ? v - 2 ** 32 : v
+  }
+  return int32(line.slice(s, e))
+}
+
+/** uint() of `line[s, e)`: in place for `0x` + 1–13 hex digits (exact in a double), else via the text. */
+export function uintAt(line: string, s: number, e: number): number | undefined {
+  const len = e - s
+  if (len >= 3 && len <= 15 && line.charCodeAt(s) === 48 && line.charCodeAt(s + 1) === 120) {
+    let v = 0
+    for (let i = s + 2; i < e; i++) {
+      const d = hexVal(line.charCodeAt(i))
+      if (d < 0) return undefined
+      v = v * 16 + d
+    }
+    return v
+  }
+  return uint(line.slice(s, e))
+}
+
 function hexVal(c: number): number {
   if (c >= 48 && c <= 57) return c - 48
   const l = c | 32
@@ -417,8 +504,8 @@ export class Normalizer {
   }
 
   decodeMasks(rec: RawRecord, ev: TraceEvent): void {
-    const s = pick(rec.args, ['set_mask', 'set', 'arg3'])
-    const c = pick(rec.args, ['clear_mask', 'clear', 'arg4'])
+    const s = pick(rec.args, ARG_SET_MASK)
+    const c = pick(rec.args, ARG_CLEAR_MASK)
     const sm = s === undefined ? undefined : this.mask(s)
     const cm = c === undefined ? undefined : this.mask(c)
     if (sm) {
@@ -502,6 +589,178 @@ export class Normalizer {
     return {...base, fn: s ?? retSym ?? event, kind: isReturn ? 'return' : 'other', spec: undefined, isReturn, isMarker: false}
   }
 
+  /**
+   * What a fused reader fast path (tracefs fastProbeEvent) does with the lines of one probe:
+   * event name, probed symbol, return-from and the argument names in order, as the line shows
+   * them. Undefined when normalize() would do more than the fused decoders do (markers, free
+   * text, vm_alloc/vfree/module/set_memory_valid/set_direct_map_valid decoders, user maps to a
+   * kind without a function, a required argument missing): those lines take the RawRecord path.
+   * The plan reads the arguments normalize() would pick (the same pick lists, resolved once to
+   * positions in `argNames`).
+   */
+  fusedPlan(event: string, probeSymbol: string | undefined, returnFrom: string | undefined, argNames: readonly string[]): FusedPlan | undefined {
+    // resolveSlow, not resolve: the memo keyed by (event, symbol, return-from) is left to
+    // normalize(), filled in the same order as without the fused path. `print` is excluded: only
+    // it resolves differently with a text (ftrace print of a marker), and fused lines have none.
+    if (event === 'print') return undefined
+    const r = this.resolveSlow({event, probeSymbol, returnFrom, args: {}} as unknown as RawRecord)
+    if (r.isMarker) return undefined
+    const at = (names: readonly string[]): number => {
+      for (let i = 0; i < names.length; i++) {
+        const k = argNames.indexOf(names[i]!)
+        if (k >= 0) return k
+      }
+      return -1
+    }
+    const plan: FusedPlan = {owner: this, kind: r.kind, fn: r.fn, probe: event, op: r.spec?.op, decode: F_NONE, a: -1, b: -1, set: -1, clear: -1, retInt: false, setText: '', setMask: undefined, clearText: '', clearMask: undefined, retText: '', ret: undefined}
+    if (r.isReturn) {
+      if (r.spec?.retPtr) return undefined
+      let k = at(RET_ARGS)
+      if (k < 0 && argNames.length === 1) k = 0 // singleArg()
+      if (k >= 0) {
+        plan.decode = F_RET
+        plan.a = k
+        plan.retInt = r.spec?.retInt === true
+      }
+      return plan
+    }
+    const decode = r.spec?.decode
+    if (decode === undefined) return plan
+    if (decode === decodeSetMemory || decode === decodeChangeMemoryCommon) {
+      plan.decode = decode === decodeSetMemory ? F_SET_MEMORY : F_CHANGE_COMMON
+      plan.a = at(ARG_ADDR)
+      plan.b = at(ARG_NUMPAGES)
+    } else if (decode === decodeChangeRangeBytes) {
+      plan.decode = F_CHANGE_BYTES
+      plan.a = at(ARG_ADDR)
+      plan.b = at(ARG_SIZE)
+    } else if (decode === decodeSplitRange) {
+      plan.decode = F_SPLIT_RANGE
+      plan.a = at(ARG_SPLIT_START)
+      plan.b = at(ARG_SPLIT_END)
+      return plan.a < 0 ? undefined : plan
+    } else if (decode === decodeSplitAddr) {
+      plan.decode = F_SPLIT_ADDR
+      plan.a = at(ARG_SPLIT_ADDR)
+      return plan.a < 0 ? undefined : plan
+    } else if (decode === decodeDirectMap && plan.op !== 'valid') {
+      plan.decode = F_DIRECT_MAP
+      plan.a = at(ARG_PAGE)
+      return plan.a < 0 ? undefined : plan
+    } else return undefined
+    if (plan.a < 0 || plan.b < 0) return undefined
+    if (plan.decode === F_CHANGE_COMMON || plan.decode === F_CHANGE_BYTES) {
+      plan.set = at(ARG_SET_MASK)
+      plan.clear = at(ARG_CLEAR_MASK)
+      if (plan.set < 0 || plan.clear < 0) return undefined
+    }
+    return plan
+  }
+
+  /**
+   * Decode the arguments of a fused event: value k of the line is `line[vs[k], ve[k])`. Sets the
+   * fields normalize() sets for the plan's decoder and returns true; returns false, changing no
+   * state but `ev`, when a value is not one the decoder accepts (the caller then discards `ev`
+   * and the RawRecord path reports it).
+   */
+  decodeFused(plan: FusedPlan, line: string, vs: Int32Array, ve: Int32Array, ev: TraceEvent): boolean {
+    switch (plan.decode) {
+      case F_NONE:
+        return true
+      case F_RET: {
+        const s = vs[plan.a]!
+        const e = ve[plan.a]!
+        if (plan.ret !== undefined && e - s === plan.retText.length && line.startsWith(plan.retText, s)) {
+          ev.ret = plan.ret
+          return true
+        }
+        const text = line.slice(s, e)
+        const x = u64(text)
+        if (x === undefined) return false
+        ev.ret = plan.retInt ? BigInt.asIntN(32, x) : x
+        plan.retText = text
+        plan.ret = ev.ret
+        return true
+      }
+      case F_SPLIT_ADDR:
+        return this.fusedAddr(line, vs[plan.a]!, ve[plan.a]!, ev)
+      case F_SPLIT_RANGE: {
+        if (!this.fusedAddr(line, vs[plan.a]!, ve[plan.a]!, ev)) return false
+        if (plan.b < 0) return true
+        const end = parseAddrAt(line, vs[plan.b]!, ve[plan.b]!)
+        if (end === undefined) return false
+        ev.end = end
+        if (ev.addr !== undefined && end >= ev.addr) ev.size = end - ev.addr
+        return true
+      }
+      case F_DIRECT_MAP: {
+        const text = line.slice(vs[plan.a]!, ve[plan.a]!)
+        const page = parseAddr(text)
+        if (page === undefined) return false
+        ev.addrText = text
+        ev.page = page
+        ev.pages = 1
+        ev.size = this.pageSize
+        ev.addr = this.pageToVirt(page)
+        if (ev.addr === undefined) this.stats.directMapPagesWithoutVmemmap++
+        return true
+      }
+      case F_SET_MEMORY:
+      case F_CHANGE_COMMON: {
+        if (!this.fusedAddr(line, vs[plan.a]!, ve[plan.a]!, ev)) return false
+        const p = int32At(line, vs[plan.b]!, ve[plan.b]!)
+        if (p === undefined) return false
+        ev.pages = p
+        if (p >= 0) ev.size = p * this.pageSize
+        return plan.decode === F_SET_MEMORY || this.fusedMasks(plan, line, vs, ve, ev)
+      }
+      case F_CHANGE_BYTES: {
+        if (!this.fusedAddr(line, vs[plan.a]!, ve[plan.a]!, ev)) return false
+        const v = uintAt(line, vs[plan.b]!, ve[plan.b]!)
+        if (v === undefined) return false
+        ev.size = v
+        if (v % this.pageSize === 0) ev.pages = v / this.pageSize
+        return this.fusedMasks(plan, line, vs, ve, ev)
+      }
+    }
+    return false
+  }
+
+  private fusedAddr(line: string, s: number, e: number, ev: TraceEvent): boolean {
+    const text = line.slice(s, e)
+    const a = parseAddr(text)
+    if (a === undefined) return false
+    ev.addrText = text
+    ev.addr = a
+    return true
+  }
+
+  private fusedMasks(plan: FusedPlan, line: string, vs: Int32Array, ve: Int32Array, ev: TraceEvent): boolean {
+    let s = vs[plan.set]!
+    let e = ve[plan.set]!
+    if (plan.setMask === undefined || e - s !== plan.setText.length || !line.startsWith(plan.setText, s)) {
+      const text = line.slice(s, e)
+      const m = this.mask(text)
+      if (m === undefined) return false
+      plan.setText = text
+      plan.setMask = m
+    }
+    s = vs[plan.clear]!
+    e = ve[plan.clear]!
+    if (plan.clearMask === undefined || e - s !== plan.clearText.length || !line.startsWith(plan.clearText, s)) {
+      const text = line.slice(s, e)
+      const m = this.mask(text)
+      if (m === undefined) return false
+      plan.clearText = text
+      plan.clearMask = m
+    }
+    ev.setMask = plan.setMask.mask
+    ev.setNames = plan.setMask.names
+    ev.clearMask = plan.clearMask.mask
+    ev.clearNames = plan.clearMask.names
+    return true
+  }
+
   normalize(rec: RawRecord): TraceEvent {
     const r = this.resolve(rec)
     const ev: TraceEvent = {
@@ -542,7 +801,7 @@ export class Normalizer {
       return ev
     }
     if (r.isReturn) {
-      const v = pick(rec.args, ['ret', '$retval', 'retval', 'arg1']) ?? singleArg(rec.args)
+      const v = pick(rec.args, RET_ARGS) ?? singleArg(rec.args)
       if (v !== undefined) {
         const x = u64(v)
         if (x === undefined) this.bad(rec, 'return value', v)

@@ -17,19 +17,26 @@
  */
 import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
 import {CpuMap} from '../sorter.js'
+import type {ProbeEvent} from './probe-event.js'
 import type {DiagnosticSink, TraceStats} from './stats.js'
 import {isControl, type Token} from './types.js'
 
+/**
+ * A record, or an event a fused fast path already normalized (ProbeEvent: it has the fields the
+ * assembler reads — cpu, pid, tsNs, stack, userStack, text — and never free text or a cut line).
+ */
+export type AsmRecord = RawRecord | ProbeEvent
+
 interface Entry {
-  rec: RawRecord
+  rec: AsmRecord
   open: boolean
 }
 
 export const MAX_OPEN = 4096
 
 export class RecordAssembler {
-  /** Completed records, in file order; the caller drains it. */
-  out: RawRecord[] = []
+  /** Completed records (and fused events), in file order; the caller drains it. */
+  out: AsmRecord[] = []
   private q: Entry[] = []
   private head = 0
   private readonly lastByCpu = new CpuMap<Entry>()
@@ -140,6 +147,12 @@ export class RecordAssembler {
     this.record(rec)
   }
 
+  /** pushRecord() for an event a reader's fused fast path made (never a cut line). */
+  pushEvent(ev: ProbeEvent): void {
+    this.afterRecord = false
+    this.record(ev)
+  }
+
   /** End of input: release everything. */
   end(): void {
     for (let i = this.head; i < this.q.length; i++) this.q[i]!.open = false
@@ -149,7 +162,7 @@ export class RecordAssembler {
     this.lastByCpu.clear()
   }
 
-  private record(rec: RawRecord): void {
+  private record(rec: AsmRecord): void {
     this.frames = null
     if (this.segments > 1 && this.isDuplicate(rec)) {
       this.stats.duplicates++
@@ -157,7 +170,7 @@ export class RecordAssembler {
       if (this.stats.duplicates === 1) this.diag(rec.src, 'duplicate', 'this snapshot repeats events of an earlier `cat trace` in the same file; repeated records are dropped and counted')
       return
     }
-    if (rec.truncated) this.stats.truncatedLines++
+    if ((rec as RawRecord).truncated) this.stats.truncatedLines++
     const cpu = rec.cpu
     const cm = this.curMax.get(cpu)
     if (cm === undefined || rec.tsNs > cm) this.curMax.set(cpu, rec.tsNs)
@@ -200,7 +213,7 @@ export class RecordAssembler {
   }
 
   /** A record of a later snapshot that is not newer than what an earlier one showed on its CPU. */
-  private isDuplicate(rec: RawRecord): boolean {
+  private isDuplicate(rec: AsmRecord): boolean {
     const p = this.prevMax.get(rec.cpu)
     return p !== undefined && rec.tsNs <= p
   }

@@ -17,6 +17,7 @@ import {Normalizer} from '../normalize.js'
 import {DEFAULT_WINDOW, mergeSorted, WindowSorter} from '../sorter.js'
 import {InputError, type LineBatch, openSource} from '../source.js'
 import {RecordAssembler} from './assemble.js'
+import {ProbeEvent} from './probe-event.js'
 import {detectFormat, SNIFF_LINES} from './detect.js'
 import {perfReader} from './perf.js'
 import {READERS, readerNames, registerReader} from './registry.js'
@@ -187,7 +188,10 @@ async function* fileEvents(
     const recs = assembler.out
     if (recs.length) {
       assembler.out = []
-      for (let i = 0; i < recs.length; i++) sorter.push(normalizer.normalize(recs[i]!), out)
+      for (let i = 0; i < recs.length; i++) {
+        const r = recs[i]!
+        sorter.push(r instanceof ProbeEvent ? r : normalizer.normalize(r), out)
+      }
     }
     return out
   }
@@ -212,6 +216,7 @@ async function* fileEvents(
         const lastOpen = b.unterminated === true
         // the fast path reads the line inside the batch's flat text (see LineBatch.text)
         const text = lr.tokenizeRange && b.text !== undefined ? b.text : undefined
+        const fused = text !== undefined ? lr.eventRange : undefined
         let off = 0
         for (let i0 = 0; i0 < n; i0 += SLICE_LINES) {
           const i1 = Math.min(n, i0 + SLICE_LINES)
@@ -220,6 +225,14 @@ async function* fileEvents(
             const pos = {file: src.name, line: b.firstLine + i}
             if (text !== undefined) {
               const end = off + line.length
+              if (fused !== undefined) {
+                const ev = fused(text, off, end, pos, state, normalizer)
+                if (ev !== undefined) {
+                  off = end + 1
+                  assembler.pushEvent(ev)
+                  continue
+                }
+              }
               const rec = lr.tokenizeRange!(text, off, end, pos, state)
               off = end + 1
               if (rec !== undefined) {
@@ -281,10 +294,10 @@ export function tokenizeText(readerName: string, text: string, file = '<text>'):
     const cut = unterminated && i === lines.length - 1
     if (Array.isArray(tok)) for (const t of tok) asm.push(t, cut)
     else asm.push(tok, cut)
-    records.push(...asm.out)
+    records.push(...(asm.out as RawRecord[]))
     asm.out = []
   })
   asm.end()
-  records.push(...asm.out)
+  records.push(...(asm.out as RawRecord[]))
   return {records, diagnostics: sink.list, stats}
 }

@@ -455,7 +455,7 @@ export function parseArgsAs(line: string, i: number, args: Record<string, string
 }
 
 /** End of a fetcharg value starting at `i`: `"string"`, `{array}`, `'c'`, `(fault)`, else up to the next space. */
-function argValueEnd(line: string, i: number, n: number): number {
+export function argValueEnd(line: string, i: number, n: number): number {
   const c = i < n ? line.charCodeAt(i) : 0
   if (c === 34 /* " */) {
     i++
@@ -483,7 +483,7 @@ function argValueEnd(line: string, i: number, n: number): number {
 }
 
 /** options/fields: `addr=0xffffc90006084000 (-60473038323712)` — skip the ` (decimal)` after a value. */
-function skipFieldsDecimal(line: string, i: number, n: number): number {
+export function skipFieldsDecimal(line: string, i: number, n: number): number {
   const k = skipSpaces(line, i)
   if (k < n && line.charCodeAt(k) === 40 && k > i) {
     const e = line.indexOf(')', k)

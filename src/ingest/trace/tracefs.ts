@@ -9,7 +9,10 @@
  * times, with a warning); options/raw output is refused with the option to turn off.
  */
 import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
+import type {FusedPlan, Normalizer} from '../normalize.js'
+import {ProbeEvent} from './probe-event.js'
 import {
+  argValueEnd,
   type Context,
   isDigit,
   isNameChar,
@@ -22,6 +25,7 @@ import {
   quotePrefixEnd,
   scanContext,
   scanNoBracketContext,
+  skipFieldsDecimal,
   skipSpaces,
 } from './scan.js'
 import type {LineReader, Token} from './types.js'
@@ -111,6 +115,41 @@ function isHexDigit(c: number): boolean {
  * test/ingest/trace/fastpath.test.ts runs both over every real capture.
  */
 export function fastProbeRecord(line: string, pos: SourcePos, from = 0, to = line.length): RawRecord | undefined {
+  const head = scanProbeLine(line, from, to)
+  if (head === undefined) return undefined
+  const n = to
+  const close = L.close
+  // seconds × 1e9 + ns < 2^53 while sec < 9e6: exact (as parseTs)
+  const rec: RawRecord = {
+    tsNs: BigInt(L.ts),
+    cpu: L.cpu,
+    pid: L.pid,
+    tgid: undefined,
+    comm: NAMES.get(line, L.commStart, L.commEnd),
+    event: head.event,
+    group: undefined,
+    probeSymbol: head.probeSymbol,
+    returnFrom: head.returnFrom,
+    args: {},
+    text: undefined,
+    stack: undefined,
+    src: pos,
+  }
+  const args = rec.args
+  const rest = head.argNames === undefined ? parseArgs(line, close + 1, args, n) : parseArgsAs(line, close + 1, args, n, head.argNames)
+  if (rest < n) rec.text = line.slice(rest, n).trim() || undefined
+  if (head.argNames === undefined) head.argNames = Object.keys(args)
+  return rec
+}
+
+/** What scanProbeLine() read besides the head (module state: one line at a time, no allocation). */
+const L = {cpu: 0, pid: 0, commStart: 0, commEnd: 0, ts: 0, close: 0}
+
+/**
+ * The context and probe head of a kprobe line `[from, to)` (see fastProbeRecord), into L; the
+ * head, or undefined when the line leaves the common shape.
+ */
+function scanProbeLine(line: string, from: number, to: number): ProbeHead | undefined {
   const n = to
   if (n - from < 24 || line.charCodeAt(n - 1) === 93 /* ] */) return undefined
   // comm-pid [cpu]: anchored on the first `[` (scanTaskCpu tries it first too)
@@ -180,27 +219,60 @@ export function fastProbeRecord(line: string, pos: SourcePos, from = 0, to = lin
   if (close < 0 || close >= n) return undefined
   const head = HEADS.get(line, body, close + 1) ?? parseHead(line, body, close, n)
   if (head === undefined) return undefined
+  L.cpu = cpu
+  L.pid = pid
+  L.commStart = start
+  L.commEnd = commEnd
   // seconds × 1e9 + ns < 2^53 while sec < 9e6: exact (as parseTs)
-  const rec: RawRecord = {
-    tsNs: BigInt(sec * 1e9 + frac * SCALE[digits]!),
-    cpu,
-    pid,
-    tgid: undefined,
-    comm: NAMES.get(line, start, commEnd),
-    event: head.event,
-    group: undefined,
-    probeSymbol: head.probeSymbol,
-    returnFrom: head.returnFrom,
-    args: {},
-    text: undefined,
-    stack: undefined,
-    src: pos,
+  L.ts = sec * 1e9 + frac * SCALE[digits]!
+  L.close = close
+  return head
+}
+
+/** Argument value ranges of the line fastProbeEvent() reads (index = position in the head's argNames). */
+const VS = new Int32Array(64)
+const VE = new Int32Array(64)
+
+/**
+ * fastProbeRecord() + Normalizer.normalize() in one step, for the lines of a probe seen before
+ * (its argument names known) whose arguments are exactly those names in that order and nothing
+ * after them, and whose values the probe's decoder accepts (Normalizer.fusedPlan/decodeFused):
+ * the normalized event, with `args` read from the line on demand (ProbeEvent). Undefined for any
+ * other line: fastProbeRecord / the general path read it. No RawRecord, no argument object, no
+ * argument strings but the address text.
+ */
+export function fastProbeEvent(line: string, pos: SourcePos, from: number, to: number, norm: Normalizer): ProbeEvent | undefined {
+  const head = scanProbeLine(line, from, to)
+  if (head === undefined) return undefined
+  const names = head.argNames
+  if (names === undefined || names.length > 64) return undefined
+  let plan = head.plan
+  if (plan === undefined || plan.owner !== norm) {
+    if (head.noPlan === norm) return undefined
+    plan = norm.fusedPlan(head.event, head.probeSymbol, head.returnFrom, names)
+    if (plan === undefined) {
+      head.noPlan = norm
+      return undefined
+    }
+    head.plan = plan
   }
-  const args = rec.args
-  const rest = head.argNames === undefined ? parseArgs(line, close + 1, args, n) : parseArgsAs(line, close + 1, args, n, head.argNames)
-  if (rest < n) rec.text = line.slice(rest, n).trim() || undefined
-  if (head.argNames === undefined) head.argNames = Object.keys(args)
-  return rec
+  // parseArgsAs over the known names, keeping value ranges; anything else: not this path
+  const n = to
+  let i = L.close + 1
+  for (let k = 0; k < names.length; k++) {
+    i = skipSpaces(line, i)
+    if (i >= n) return undefined
+    const name = names[k]!
+    const eq = i + name.length
+    if (eq >= n || line.charCodeAt(eq) !== 61 /* = */ || !line.startsWith(name, i)) return undefined
+    VS[k] = eq + 1
+    i = argValueEnd(line, eq + 1, n)
+    VE[k] = i
+    i = skipFieldsDecimal(line, i, n)
+  }
+  if (skipSpaces(line, i) < n) return undefined
+  const ev = new ProbeEvent(plan.kind, plan.fn, plan.probe, plan.op, BigInt(L.ts), L.cpu, L.pid, NAMES.get(line, L.commStart, L.commEnd), pos, line, L.close + 1, n, names)
+  return norm.decodeFused(plan, line, VS, VE, ev) ? ev : undefined
 }
 
 /**
@@ -215,6 +287,9 @@ interface ProbeHead {
   returnFrom: string | undefined
   /** The argument names of the first line seen with this head: the next ones are expected to match (parseArgsAs). */
   argNames: string[] | undefined
+  /** fastProbeEvent: how its normalizer decodes this probe, or the normalizer that has no plan for it. */
+  plan: FusedPlan | undefined
+  noPlan: Normalizer | undefined
 }
 
 /**
@@ -250,7 +325,7 @@ function parseHead(line: string, body: number, close: number, n: number): ProbeH
     if (bareHex || (line.charCodeAt(f0) === C0 && line.charCodeAt(f0 + 1) === 120)) return undefined
     returnFrom = NAMES.get(line, f0, close)
   }
-  const head: ProbeHead = {key: flat(line.slice(body, close + 1)), event: NAMES.get(line, body, e), probeSymbol, returnFrom, argNames: undefined}
+  const head: ProbeHead = {key: flat(line.slice(body, close + 1)), event: NAMES.get(line, body, e), probeSymbol, returnFrom, argNames: undefined, plan: undefined, noPlan: undefined}
   HEADS.put(head)
   return head
 }
@@ -382,6 +457,11 @@ export function sniffTracefs(head: readonly string[]): number {
   return singleSpace === events ? 0.8 : 0.3
 }
 
+/** eventRange for tracefs: the fused fast path (the caller falls back to tokenizeRange). */
+function tracefsEventRange(text: string, from: number, to: number, pos: SourcePos, st: TracefsState, norm: Normalizer): ProbeEvent | undefined {
+  return st.latency ? undefined : fastProbeEvent(text, pos, from, to, norm)
+}
+
 /** tokenizeRange for tracefs: the fast path only (the caller falls back to tokenizeTracefs). */
 function tokenizeTracefsRange(text: string, from: number, to: number, pos: SourcePos, st: TracefsState): RawRecord | undefined {
   return st.latency ? undefined : fastProbeRecord(text, pos, from, to)
@@ -397,6 +477,7 @@ export const tracefsReader: LineReader<TracefsState> = {
   newState: ({file}) => ({file, ctx: newContext(), latency: false, latencyWarned: false, rawWarned: false, fastPath: true}),
   tokenize: tokenizeTracefs,
   tokenizeRange: tokenizeTracefsRange,
+  eventRange: tracefsEventRange,
 }
 
 /**

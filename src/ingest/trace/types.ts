@@ -13,7 +13,9 @@
  * - a `StreamReader`: a whole-stream parser (CSV via csv-parse) that yields batches of tokens.
  */
 import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
+import type {Normalizer} from '../normalize.js'
 import type {LineBatch} from '../source.js'
+import type {ProbeEvent} from './probe-event.js'
 
 /** A `<stack trace>` / `<user stack trace>` record: its frames follow as `frame` tokens. */
 export interface StackToken {
@@ -112,6 +114,11 @@ export interface LineReader<S = unknown> extends ReaderBase {
    * the record tokenize(line) returns, or undefined to let tokenize() read the line.
    */
   tokenizeRange?(text: string, from: number, to: number, pos: SourcePos, state: S): RawRecord | undefined
+  /**
+   * Optional fused fast path before tokenizeRange: the normalized event `norm.normalize()` would
+   * make of tokenizeRange's record, built directly (a ProbeEvent), or undefined.
+   */
+  eventRange?(text: string, from: number, to: number, pos: SourcePos, state: S, norm: Normalizer): ProbeEvent | undefined
 }
 
 export interface StreamReader extends ReaderBase {
