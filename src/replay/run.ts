@@ -15,7 +15,7 @@ import {POLICIES, type Policy, type PolicyFacts, type PolicyKnobs, inferPolicy, 
 import {type Kva} from '../model/address.js'
 import type {PageTables} from '../model/pagetable.js'
 import {KernelReplayPolicy} from './dispatch.js'
-import {type ReplayOptions, type ReplayStats, replay} from './engine.js'
+import {type EventSource, type ReplayOptions, type ReplayStats, replay} from './engine.js'
 import {type RebaseSummary, linearShape, rebaseLinearMap} from './rebase.js'
 
 /** Facts files of a capture bundle (the samples/ layout; see `ptreplay capture-script`). */
@@ -137,7 +137,7 @@ export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choi
 }
 
 /** Replay an in-memory event list (tests, benchmarks, synthesized workloads). */
-export async function runReplayEvents(snapshot: PtdumpSnapshot, events: Iterable<TraceEvent> | AsyncIterable<TraceEvent>, choice: PolicyChoice, opts: ReplayOptions = {}): Promise<Omit<ReplayRun, 'traceStats'>> {
+export async function runReplayEvents(snapshot: PtdumpSnapshot, events: EventSource, choice: PolicyChoice, opts: ReplayOptions = {}): Promise<Omit<ReplayRun, 'traceStats'>> {
   const prepared = prepare(snapshot, choice.policy)
   const stats = await replay(prepared.ctx.pt, events, prepared.engine, opts)
   return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, pt: prepared.ctx.pt, ctx: prepared.ctx}
