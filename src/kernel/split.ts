@@ -6,7 +6,7 @@
  * Each function mirrors the kernel function of the same (camelCased) name and counts its call in
  * ctx.counters under the kernel's name, at entry — as a kprobe at the function would.
  */
-import {type Kva, alignDown, alignUp, ffs, formatKva, isAligned} from '../model/address.js'
+import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
 import {HOLE, NO_RUN, type Run, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
 import {P_VALID} from '../model/prot.js'
 import {
@@ -147,7 +147,9 @@ export function splitKernelLeafMapping(ctx: KernelContext, start: Kva, end: Kva)
   }
   if (end - start === page) {
     // Kva = VA − 0xfff0…0 and 0xfff0…0 has 52 trailing zeros, so __ffs compares the same on Kvas.
-    return splitKernelLeafMappingLocked(ctx, ffs(start) < ffs(end) ? start : end)
+    // With end = start + PAGE_SIZE, both page-aligned, __ffs(start) < __ffs(end) exactly when
+    // start / PAGE_SIZE is odd (then end / PAGE_SIZE is even, and vice versa): no bit loop.
+    return splitKernelLeafMappingLocked(ctx, (start / page) % 2 === 1 ? start : end)
   }
   const ret = splitKernelLeafMappingLocked(ctx, start)
   if (ret) return ret

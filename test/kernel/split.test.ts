@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
+import {ffs} from '../../src/model/address.js'
 import {HOLE, PageTables} from '../../src/model/pagetable.js'
 import {makeGeometry} from '../../src/model/geometry.js'
 import {HW, P_NG, P_RDONLY, P_VALID} from '../../src/model/prot.js'
@@ -214,5 +215,21 @@ describe('other geometries (16K/64K granules, 2, 3 and 5 levels)', () => {
     expect(ctx.tablePagesAllocated).toBeLessThanOrEqual(g.pudBlocks ? 2 : 1)
     expect(r.pt.recountTables()).toEqual(r.pt.tables)
     expect(r.pt.check()).toEqual([])
+  })
+})
+
+describe('split_kernel_leaf_mapping single-page end choice', () => {
+  it('the page-parity test picks the same end as the __ffs compare, for every page size', () => {
+    // __ffs(start) < __ffs(end) with end = start + PAGE_SIZE ⟺ start / PAGE_SIZE is odd: the
+    // implementation uses the parity; here the __ffs compare (ffs from model/address) decides.
+    for (const page of [4096, 16384, 65536]) {
+      const pages = [0, 1, 2, 3, 511, 512, 513, 2 ** 20 - 1, 2 ** 20, 2 ** 36 - 1, 2 ** 36 - 2, 2 ** 52 / page - 1]
+      for (let i = 1; i <= 200; i++) pages.push((i * 2654435761 * 4099) % (2 ** 52 / page - 1))
+      for (const p of pages) {
+        const start = p * page
+        const end = start + page
+        expect((start / page) % 2 === 1 ? start : end, `page ${page} start ${start}`).toBe(ffs(start) < ffs(end) ? start : end)
+      }
+    }
   })
 })
