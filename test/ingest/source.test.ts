@@ -96,4 +96,23 @@ describe('openSource line splitting', () => {
       {numRuns: 300},
     )
   })
+
+  it('cuts large chunks into batches of at most ~120 KiB of text at newlines, lines and numbers unchanged', async () => {
+    // lines of 1 to ~300 bytes, one longer than a piece (kept whole), cut into ~600 KiB chunks at odd places
+    const parts: string[] = []
+    let seed = 7
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31)
+    for (let i = 0; i < 12000; i++) parts.push(i === 5000 ? 'L'.repeat(200 * 1024) : `x-${i} [000] ` + 'y'.repeat(rnd() % 300))
+    const bytes = Buffer.from(parts.join('\n') + '\n')
+    const chunks = cut(bytes, [600 * 1024 + 3, 1200 * 1024 + 77, 1800 * 1024 + 5, 2400 * 1024 + 1])
+    expect(Math.max(...chunks.map((c) => c.length))).toBeGreaterThan(500 * 1024)
+    const got = await linesVia(chunks)
+    expect(got.lines).toEqual(reference(bytes).lines)
+    expect(got.unterminated).toBe(false)
+    const src = await openSource('-', chunked(chunks))
+    let big = 0
+    for await (const b of src.batches) if (b.text!.length >= 128 * 1024) big++
+    // only the batch holding the 200 KiB line (and the line itself) exceeds a piece
+    expect(big).toBe(1)
+  })
 })
