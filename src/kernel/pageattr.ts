@@ -13,7 +13,7 @@
  * passes; PTE_WRITE (DBM) is invisible in ptdump and so not in our Prot.
  */
 import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
-import {HOLE} from '../model/pagetable.js'
+import {HOLE, NO_RUN, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
 import {HW, type Prot, protBitsOfHwMask} from '../model/prot.js'
 import {collapseAfterChange, tryCollapseAliasesOf, tryCollapseVmallocRange} from './collapse.js'
 import {
@@ -53,6 +53,18 @@ export interface VmArea {
 
 export const PTE_MAYBE_GP = (ctx: KernelContext): bigint => (ctx.cfg.bti ? HW.PTE_GP : 0n)
 
+/**
+ * protBitsOfHwMask() for the few masks the set_memory_* family passes, remembered: each bigint
+ * `&` allocates, and the replay converts two masks per call. Comparing bigints allocates nothing.
+ */
+const maskCache: {mask: bigint; prot: Prot}[] = []
+function protBits(mask: bigint): Prot {
+  for (let i = 0; i < maskCache.length; i++) if (maskCache[i]!.mask === mask) return maskCache[i]!.prot
+  const prot = protBitsOfHwMask(mask)
+  if (maskCache.length < 16) maskCache.push({mask, prot})
+  return prot
+}
+
 // -----------------------------------------------------------------------------------------------
 // The permission walks.
 
@@ -65,30 +77,34 @@ export const PTE_MAYBE_GP = (ctx: KernelContext): bigint => (ctx.cfg.bti ? HW.PT
 export function pageattrWalk(ctx: KernelContext, start: Kva, end: Kva, set: Prot, clear: Prot): number {
   const pt = ctx.pt
   let addr = start
+  // One stored run at a time (shapeAt: no Run objects), clipped to [start, end).
   while (addr < end) {
-    const r = pt.firstRun(addr, end)
-    if (!r) break
-    if (r.prot === HOLE) {
-      addr = r.end
+    const m = pt.shapeAt(addr)
+    const rEnd = pt.runEnd < end ? pt.runEnd : end
+    const prot = metaProt(m)
+    if (m === NO_RUN || prot === HOLE) {
+      addr = rEnd
       continue
     }
-    if (r.lvl >= 1) {
-      const size = ctx.geo.entrySize[r.lvl]!
-      if (!leafValid(r.prot)) {
+    const lvl = metaLvl(m)
+    const rStart = addr
+    if (lvl >= 1) {
+      const size = ctx.geo.entrySize[lvl]!
+      if (!leafValid(prot)) {
         // Not p?d_sect(): the 6.19 callbacks leave it; the walker has no table to descend into.
-        kernelWarn(ctx, 'pageattr_walk', r.start, 'invalid block in range left unchanged')
-        addr = r.end
+        kernelWarn(ctx, 'pageattr_walk', rStart, 'invalid block in range left unchanged')
+        addr = rEnd
         continue
       }
-      if (!isAligned(r.start, size)) return partialBlock(ctx, r.start, r.lvl)
-      const fullEnd = alignDown(r.end, size)
-      rewrite(ctx, r.start, fullEnd, r.lvl, r.cont, set, clear)
-      if (fullEnd < r.end) return partialBlock(ctx, fullEnd, r.lvl)
-      addr = r.end
+      if (!isAligned(rStart, size)) return partialBlock(ctx, rStart, lvl)
+      const fullEnd = alignDown(rEnd, size)
+      rewrite(ctx, rStart, fullEnd, lvl, metaCont(m), set, clear)
+      if (fullEnd < rEnd) return partialBlock(ctx, fullEnd, lvl)
+      addr = rEnd
       continue
     }
-    rewrite(ctx, r.start, r.end, 0, r.cont, set, clear)
-    addr = r.end
+    rewrite(ctx, rStart, rEnd, 0, metaCont(m), set, clear)
+    addr = rEnd
   }
   return 0
 }
@@ -129,7 +145,7 @@ export function updateRangeProt(ctx: KernelContext, start: Kva, size: number, se
     kernelWarn(ctx, 'update_range_prot', start, `split_kernel_leaf_mapping returned ${ret}`)
     return ret
   }
-  return pageattrWalk(ctx, start, start + size, protBitsOfHwMask(setMask), protBitsOfHwMask(clearMask))
+  return pageattrWalk(ctx, start, start + size, protBits(setMask), protBits(clearMask))
 }
 
 /**
@@ -140,8 +156,8 @@ export function updateRangeProt(ctx: KernelContext, start: Kva, size: number, se
  */
 export function applyToPageRange(ctx: KernelContext, start: Kva, size: number, setMask: bigint, clearMask: bigint): number {
   ctx.counters.apply_to_page_range++
-  const set = protBitsOfHwMask(setMask)
-  const clear = protBitsOfHwMask(clearMask)
+  const set = protBits(setMask)
+  const clear = protBits(clearMask)
   const pt = ctx.pt
   const end = start + size
   let addr = start
@@ -176,7 +192,7 @@ export function __changeMemoryCommon(ctx: KernelContext, start: Kva, size: numbe
   ctx.counters.__change_memory_common++
   let ret: number
   if (ctx.cfg.cpa === 'x86') {
-    ret = cpaChangeRange(ctx, start, start + size, protBitsOfHwMask(setMask), protBitsOfHwMask(clearMask))
+    ret = cpaChangeRange(ctx, start, start + size, protBits(setMask), protBits(clearMask))
     ctx.counters.flush_tlb_kernel_range++
   } else if (hasLeafSplit(ctx.cfg)) {
     ret = updateRangeProt(ctx, start, size, setMask, clearMask)
@@ -320,7 +336,7 @@ export function setMemoryValid(ctx: KernelContext, addr: Kva, numpages: number, 
 /** The no-flush direct-map update: update_range_prot() in 6.18+, apply_to_page_range() before. */
 function directMapUpdate(ctx: KernelContext, addr: Kva, setMask: bigint, clearMask: bigint): number {
   const page = ctx.geo.pageSize
-  if (ctx.cfg.cpa === 'x86') return cpaChangeRange(ctx, addr, addr + page, protBitsOfHwMask(setMask), protBitsOfHwMask(clearMask))
+  if (ctx.cfg.cpa === 'x86') return cpaChangeRange(ctx, addr, addr + page, protBits(setMask), protBits(clearMask))
   if (hasLeafSplit(ctx.cfg)) return updateRangeProt(ctx, addr, page, setMask, clearMask)
   return applyToPageRange(ctx, addr, page, setMask, clearMask)
 }
