@@ -32,9 +32,9 @@ import {
   updateRangeProt,
 } from '../kernel/index.js'
 import type {Policy} from '../kernel/policy.js'
-import {type Kva, alignDown} from '../model/address.js'
+import {KVA_END, type Kva, alignDown} from '../model/address.js'
 import type {Region} from '../model/layout.js'
-import {HOLE} from '../model/pagetable.js'
+import {HOLE, NO_RUN, metaProt} from '../model/pagetable.js'
 import type {ApplyOutcome, ReplayPolicy} from './engine.js'
 import {type Intent, aliasPagesOf, opFromMasks} from './intents.js'
 
@@ -72,7 +72,8 @@ export class KernelReplayPolicy implements ReplayPolicy {
     const collapsesBefore = ctx.counters.collapse_pmd + ctx.counters.collapse_pud
     const unknownAliasBefore = ctx.counters.alias_updates_unknown
     ctx.event = intent.ev
-    const out: ApplyOutcome = {}
+    // Every field set up front: one object shape for all outcomes.
+    const out: ApplyOutcome = {unknownMemory: false, tablePagesAllocated: 0, tablePagesFreed: 0, splits: 0, collapses: 0, unknownAliasPages: 0}
     this.dispatch(intent, out)
     out.tablePagesAllocated = ctx.tablePagesAllocated - allocBefore
     out.tablePagesFreed = ctx.tablePagesFreed - freedBefore
@@ -101,7 +102,9 @@ export class KernelReplayPolicy implements ReplayPolicy {
     const page = ctx.geo.pageSize
     const pmd = ctx.geo.entrySize[1]!
     let huge = false
-    if (this.vmRegions.some((r) => addr >= r.start && addr < r.end)) {
+    let inVm = false
+    for (const r of this.vmRegions) if (addr >= r.start && addr < r.end) inVm = true
+    if (inVm) {
       const slot = alignDown(addr, pmd)
       if (this.hugeSlots.has(slot)) huge = true
       else {
@@ -134,13 +137,20 @@ export class KernelReplayPolicy implements ReplayPolicy {
 
   /** Flag a call on memory the snapshot does not describe (none entries or no table at all). */
   private present(addr: number, size: number, out: ApplyOutcome): void {
-    let covered = 0
-    let hole = false
-    this.ctx.pt.forEachRun(addr, addr + size, (s, e, _lvl, _cont, prot) => {
-      if (prot === HOLE) hole = true
-      covered += e - s
-    })
-    if (hole || covered !== size) out.unknownMemory = true
+    // Every page in a run that is neither a gap nor a hole (shapeAt: no callback, no objects).
+    const pt = this.ctx.pt
+    const end = addr + size
+    if (!(size > 0) || addr < 0 || end > KVA_END) {
+      if (size !== 0) out.unknownMemory = true
+      return
+    }
+    for (let a = addr; a < end; a = pt.runEnd) {
+      const m = pt.shapeAt(a)
+      if (m === NO_RUN || metaProt(m) === HOLE) {
+        out.unknownMemory = true
+        return
+      }
+    }
   }
 
   private dispatch(intent: Intent, out: ApplyOutcome): void {

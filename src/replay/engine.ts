@@ -112,24 +112,37 @@ const COLLAPSE_COUNTERS = ['collapse_pmd', 'collapse_pud']
 /** Frames that are the permission-change machinery itself, skipped when naming a caller. */
 const MACHINERY = /^(set_memory_|set_direct_map_|change_memory_common|__change_memory_common|update_range_prot|split_|__set_memory|set_area_direct_map|vm_reset_perms|__kernel_map_pages|kfence_protect|execmem_|module_enable|bpf_prog_pack|bpf_jit_binary)/
 
+/** frame text → its symbol, or '' for machinery and empty frames (bounded; frames repeat). */
+const frameSymbols = new Map<string, string>()
+
 export function callerOf(stack: readonly string[] | undefined): string | undefined {
   if (!stack) return undefined
   for (const frame of stack) {
-    const sym = frame.replace(/^=>\s*/, '').replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/i, '').trim()
-    if (sym && !MACHINERY.test(sym)) return sym
+    let sym = frameSymbols.get(frame)
+    if (sym === undefined) {
+      sym = frame.replace(/^=>\s*/, '').replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/i, '').trim()
+      if (MACHINERY.test(sym)) sym = ''
+      if (frameSymbols.size >= 65536) frameSymbols.clear()
+      frameSymbols.set(frame, sym)
+    }
+    if (sym) return sym
   }
   return undefined
 }
 
 class OffenderTable {
-  private readonly rows = new Map<string, Offender>()
+  /** One map per dimension: no key string built per call. */
+  private readonly by = {caller: new Map<string, Offender>(), probe: new Map<string, Offender>(), module: new Map<string, Offender>(), comm: new Map<string, Offender>()}
+  private get rows(): Offender[] {
+    return [...this.by.caller.values(), ...this.by.probe.values(), ...this.by.module.values(), ...this.by.comm.values()]
+  }
   add(by: Offender['by'], name: string | undefined, alloc: number, freed: number, splits: number): void {
     if (!name) return
-    const key = `${by}\u0000${name}`
-    let r = this.rows.get(key)
+    const rows = this.by[by]
+    let r = rows.get(name)
     if (!r) {
       r = {by, name, calls: 0, tablePagesAllocated: 0, tablePagesFreed: 0, splits: 0}
-      this.rows.set(key, r)
+      rows.set(name, r)
     }
     r.calls++
     r.tablePagesAllocated += alloc
@@ -137,7 +150,7 @@ class OffenderTable {
     r.splits += splits
   }
   top(n: number): Offender[] {
-    const all = [...this.rows.values()].filter((r) => r.tablePagesAllocated || r.splits || r.tablePagesFreed)
+    const all = this.rows.filter((r) => r.tablePagesAllocated || r.splits || r.tablePagesFreed)
     all.sort((a, b) => b.tablePagesAllocated - a.tablePagesAllocated || b.splits - a.splits || a.name.localeCompare(b.name))
     // Keep the top n of each dimension so every view has its ranking.
     const out: Offender[] = []
@@ -249,9 +262,11 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
     collapsesTotal += out.collapses ?? (out.counters ? sumKeys(out.counters, COLLAPSE_COUNTERS) : 0)
     const tableBytes = pt.tablePages * pt.geo.pageSize
     if (tableBytes > stats.peakTableBytes) stats.peakTableBytes = tableBytes
-    for (const e of out.errors ?? []) {
-      stats.errorCounts[e.code] = (stats.errorCounts[e.code] ?? 0) + 1
-      if (stats.errors.length < 100) stats.errors.push({...e, at: `${ev.src.file}:${ev.src.line}`, fn: ev.fn})
+    if (out.errors) {
+      for (const e of out.errors) {
+        stats.errorCounts[e.code] = (stats.errorCounts[e.code] ?? 0) + 1
+        if (stats.errors.length < 100) stats.errors.push({...e, at: `${ev.src.file}:${ev.src.line}`, fn: ev.fn})
+      }
     }
     if (out.unknownMemory) stats.callsOnUnknownMemory++
     stats.unknownAliasPages += out.unknownAliasPages ?? 0

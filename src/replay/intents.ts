@@ -69,6 +69,9 @@ function depth(fn: string): number {
   return RANGE_DEPTH[fn] ?? 1
 }
 
+/** The shared "nothing ready" answer of push()/drain() (callers only read it). */
+const NONE: Intent[] = []
+
 interface Open {
   intent: Intent
   closed: boolean
@@ -94,7 +97,7 @@ export class IntentAssembler {
     const cur = this.open.get(ev.pid)
     if (cur && NESTABLE[cur.intent.type]?.has(ev.kind) && this.fits(cur.intent, ev)) {
       cur.intent.nested.push(ev)
-      return []
+      return NONE
     }
     if (cur) this.close(ev.pid)
     const type = intentTypeOf(ev)
@@ -144,8 +147,21 @@ export class IntentAssembler {
   }
 
   private drain(): Intent[] {
-    const out: Intent[] = []
     const q = this.queue
+    // Usually nothing or one intent is ready: no array for those cases.
+    if (q.length - this.head <= 4096) {
+      if (this.head >= q.length || !q[this.head]!.closed) return NONE
+      if (this.head + 1 === q.length || !q[this.head + 1]!.closed) {
+        const one = q[this.head++]!.intent
+        this.trim()
+        if (this.head === q.length) {
+          q.length = 0
+          this.head = 0
+        }
+        return [one]
+      }
+    }
+    const out: Intent[] = []
     // Keep memory bounded when a call stays open while others complete behind it.
     while (q.length - this.head > 4096) {
       const o = q[this.head]!
@@ -154,11 +170,16 @@ export class IntentAssembler {
       this.head++
     }
     while (this.head < q.length && q[this.head]!.closed) out.push(q[this.head++]!.intent)
+    this.trim()
+    return out
+  }
+
+  private trim(): void {
+    const q = this.queue
     if (this.head > 1024 && this.head * 2 > q.length) {
       q.splice(0, this.head)
       this.head = 0
     }
-    return out
   }
 }
 
@@ -169,12 +190,24 @@ export class IntentAssembler {
  * Undefined when the trace has no inner range calls (the alias is then unknown).
  */
 export function aliasPagesOf(intent: Intent, linStart: Kva, linEnd: Kva): {addr: Kva; size: number}[] | undefined {
-  const inner = intent.nested.filter((n) => n.kind === 'change_range' && n.fn !== 'change_memory_common')
-  if (!inner.length) return undefined
-  const shallowest = Math.min(...inner.map((n) => depth(n.fn)))
-  return inner
-    .filter((n) => depth(n.fn) === shallowest && n.addr !== undefined && n.addr >= linStart && n.addr < linEnd)
-    .map((n) => ({addr: n.addr!, size: n.size ?? 0}))
+  // Two plain passes (this runs for every set_memory_* call): the shallowest inner depth, then the hits at it.
+  const nested = intent.nested
+  let shallowest = Infinity
+  for (let i = 0; i < nested.length; i++) {
+    const n = nested[i]!
+    if (n.kind === 'change_range' && n.fn !== 'change_memory_common') {
+      const d = depth(n.fn)
+      if (d < shallowest) shallowest = d
+    }
+  }
+  if (shallowest === Infinity) return undefined
+  const out: {addr: Kva; size: number}[] = []
+  for (let i = 0; i < nested.length; i++) {
+    const n = nested[i]!
+    if (n.kind !== 'change_range' || n.fn === 'change_memory_common' || depth(n.fn) !== shallowest) continue
+    if (n.addr !== undefined && n.addr >= linStart && n.addr < linEnd) out.push({addr: n.addr, size: n.size ?? 0})
+  }
+  return out
 }
 
 /** The kernel's own split primitives recorded inside a call (ground truth for verification). */
