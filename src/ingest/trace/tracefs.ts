@@ -12,7 +12,6 @@ import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
 import type {FusedPlan, Normalizer} from '../normalize.js'
 import {ProbeEvent} from './probe-event.js'
 import {
-  argValueEnd,
   type Context,
   isDigit,
   isNameChar,
@@ -25,7 +24,6 @@ import {
   quotePrefixEnd,
   scanContext,
   scanNoBracketContext,
-  skipFieldsDecimal,
   skipSpaces,
 } from './scan.js'
 import type {LineReader, Token} from './types.js'
@@ -125,7 +123,7 @@ export function fastProbeRecord(line: string, pos: SourcePos, from = 0, to = lin
     cpu: L.cpu,
     pid: L.pid,
     tgid: undefined,
-    comm: NAMES.get(line, L.commStart, L.commEnd),
+    comm: L.comm,
     event: head.event,
     group: undefined,
     probeSymbol: head.probeSymbol,
@@ -143,7 +141,16 @@ export function fastProbeRecord(line: string, pos: SourcePos, from = 0, to = lin
 }
 
 /** What scanProbeLine() read besides the head (module state: one line at a time, no allocation). */
-const L = {cpu: 0, pid: 0, commStart: 0, commEnd: 0, ts: 0, close: 0}
+const L = {cpu: 0, pid: 0, comm: '', ts: 0, close: 0}
+
+/**
+ * The context prefix of the last line scanProbeLine() read in full — from the line start up to
+ * and including the `.` of the timestamp — and what it says. Consecutive lines mostly share it
+ * (same task, CPU, flags and second): one compare then replaces the scan up to the fraction.
+ * Everything up to the `.` is read left to right from that text alone, so equal text means equal
+ * comm, pid, CPU and seconds.
+ */
+const P = {text: '', cpu: 0, pid: 0, comm: '', sec: 0}
 
 /**
  * The context and probe head of a kprobe line `[from, to)` (see fastProbeRecord), into L; the
@@ -152,59 +159,77 @@ const L = {cpu: 0, pid: 0, commStart: 0, commEnd: 0, ts: 0, close: 0}
 function scanProbeLine(line: string, from: number, to: number): ProbeHead | undefined {
   const n = to
   if (n - from < 24 || line.charCodeAt(n - 1) === 93 /* ] */) return undefined
-  // comm-pid [cpu]: anchored on the first `[` (scanTaskCpu tries it first too)
-  let start = from
-  while (start < n && line.charCodeAt(start) === SP) start++
-  const c0 = line.charCodeAt(start)
-  // tab: scanTaskCpu skips it too; `#` header, `>` quote prefix, `=>` frame: other paths
-  if (c0 === 9 || c0 === 35 || c0 === 62 || c0 === 61) return undefined
-  const b = line.indexOf('[', start + 2)
-  if (b < 0 || b >= start + 72 || b >= n || line.charCodeAt(b - 1) !== SP) return undefined
-  let j = b + 1
-  let cpu = 0
-  let c = line.charCodeAt(j)
-  while (c >= C0 && c <= 57) {
-    cpu = cpu * 10 + (c - C0)
-    c = line.charCodeAt(++j)
-  }
-  if (j === b + 1 || c !== 93 /* ] */) return undefined
-  let k = b - 1
-  while (k > start && line.charCodeAt(k) === SP) k--
-  const pidEnd = k + 1
-  let pid = 0
-  let mul = 1
-  c = line.charCodeAt(k)
-  while (k > start && c >= C0 && c <= 57) {
-    pid += (c - C0) * mul
-    mul *= 10
-    c = line.charCodeAt(--k)
-  }
-  if (k === pidEnd - 1 || c !== 45 /* - */ || k <= start || mul > 1e15) return undefined
-  const commEnd = k
-  // flags (optional), then `sec.frac:`
-  let i = j + 1
-  while (line.charCodeAt(i) === SP) i++
-  let s = i
-  c = line.charCodeAt(i)
-  while (i < n && c !== 58 && c !== SP && c !== 9) c = line.charCodeAt(++i)
-  if (c !== 58) {
-    if (c !== SP) return undefined
+  let i: number
+  let sec: number
+  let c: number
+  if (P.text !== '' && line.startsWith(P.text, from)) {
+    i = from + P.text.length
+    sec = P.sec
+    L.cpu = P.cpu
+    L.pid = P.pid
+    L.comm = P.comm
+  } else {
+    // comm-pid [cpu]: anchored on the first `[` (scanTaskCpu tries it first too)
+    let start = from
+    while (start < n && line.charCodeAt(start) === SP) start++
+    const c0 = line.charCodeAt(start)
+    // tab: scanTaskCpu skips it too; `#` header, `>` quote prefix, `=>` frame: other paths
+    if (c0 === 9 || c0 === 35 || c0 === 62 || c0 === 61) return undefined
+    const b = line.indexOf('[', start + 2)
+    if (b < 0 || b >= start + 72 || b >= n || line.charCodeAt(b - 1) !== SP) return undefined
+    let j = b + 1
+    let cpu = 0
+    c = line.charCodeAt(j)
+    while (c >= C0 && c <= 57) {
+      cpu = cpu * 10 + (c - C0)
+      c = line.charCodeAt(++j)
+    }
+    if (j === b + 1 || c !== 93 /* ] */) return undefined
+    let k = b - 1
+    while (k > start && line.charCodeAt(k) === SP) k--
+    const pidEnd = k + 1
+    let pid = 0
+    let mul = 1
+    c = line.charCodeAt(k)
+    while (k > start && c >= C0 && c <= 57) {
+      pid += (c - C0) * mul
+      mul *= 10
+      c = line.charCodeAt(--k)
+    }
+    if (k === pidEnd - 1 || c !== 45 /* - */ || k <= start || mul > 1e15) return undefined
+    const commEnd = k
+    // flags (optional), then `sec.frac:`
+    i = j + 1
     while (line.charCodeAt(i) === SP) i++
-    s = i
+    let s = i
     c = line.charCodeAt(i)
     while (i < n && c !== 58 && c !== SP && c !== 9) c = line.charCodeAt(++i)
-    if (c !== 58) return undefined
+    if (c !== 58) {
+      if (c !== SP) return undefined
+      while (line.charCodeAt(i) === SP) i++
+      s = i
+      c = line.charCodeAt(i)
+      while (i < n && c !== 58 && c !== SP && c !== 9) c = line.charCodeAt(++i)
+      if (c !== 58) return undefined
+    }
+    // the timestamp token is [s, i): digits `.` digits up to the `:`
+    const colon = i
+    sec = 0
+    i = s
+    c = line.charCodeAt(i)
+    while (c >= C0 && c <= 57) {
+      sec = sec * 10 + (c - C0)
+      c = line.charCodeAt(++i)
+    }
+    if (i === s || c !== 46 /* . */ || sec >= 9e6 || colon <= i) return undefined
+    i++
+    L.cpu = P.cpu = cpu
+    L.pid = P.pid = pid
+    L.comm = P.comm = NAMES.get(line, start, commEnd)
+    P.sec = sec
+    P.text = line.slice(from, i)
   }
-  const colon = i
-  let sec = 0
-  i = s
-  c = line.charCodeAt(i)
-  while (c >= C0 && c <= 57) {
-    sec = sec * 10 + (c - C0)
-    c = line.charCodeAt(++i)
-  }
-  if (i === s || c !== 46 /* . */ || sec >= 9e6) return undefined
-  const fracStart = ++i
+  const fracStart = i
   let frac = 0
   c = line.charCodeAt(i)
   while (c >= C0 && c <= 57) {
@@ -212,17 +237,15 @@ function scanProbeLine(line: string, from: number, to: number): ProbeHead | unde
     c = line.charCodeAt(++i)
   }
   const digits = i - fracStart
-  if (i !== colon || digits === 0 || digits > 9 || line.charCodeAt(colon + 1) !== SP) return undefined
+  // the fraction runs to the `:` (the general scan reads the token to the first `:`, space or tab)
+  if (c !== 58 || i >= n || digits === 0 || digits > 9 || line.charCodeAt(i + 1) !== SP) return undefined
+  const colon = i
   // `event: (probe payload)`: looked up whole in the head cache, parsed on a miss
   const body = colon + 2
   const close = line.indexOf(')', body)
   if (close < 0 || close >= n) return undefined
   const head = HEADS.get(line, body, close + 1) ?? parseHead(line, body, close, n)
   if (head === undefined) return undefined
-  L.cpu = cpu
-  L.pid = pid
-  L.commStart = start
-  L.commEnd = commEnd
   // seconds × 1e9 + ns < 2^53 while sec < 9e6: exact (as parseTs)
   L.ts = sec * 1e9 + frac * SCALE[digits]!
   L.close = close
@@ -259,19 +282,29 @@ export function fastProbeEvent(line: string, pos: SourcePos, from: number, to: n
   // parseArgsAs over the known names, keeping value ranges; anything else: not this path
   const n = to
   let i = L.close + 1
+  // (argValueEnd/skipFieldsDecimal for plain values; a quoted, braced or parenthesized value or a
+  // `(-123)` field after one: not this path)
+  let c = line.charCodeAt(i)
   for (let k = 0; k < names.length; k++) {
-    i = skipSpaces(line, i)
+    while (c === SP || c === 9) c = line.charCodeAt(++i)
     if (i >= n) return undefined
     const name = names[k]!
     const eq = i + name.length
     if (eq >= n || line.charCodeAt(eq) !== 61 /* = */ || !line.startsWith(name, i)) return undefined
-    VS[k] = eq + 1
-    i = argValueEnd(line, eq + 1, n)
-    VE[k] = i
-    i = skipFieldsDecimal(line, i, n)
+    const vs = eq + 1
+    c = line.charCodeAt(vs)
+    if (c === 34 || c === 123 || c === 39 || c === 40) return undefined
+    let ve = line.indexOf(' ', vs)
+    if (ve < 0 || ve > n) ve = n
+    VS[k] = vs
+    VE[k] = ve
+    i = ve
+    c = line.charCodeAt(i)
+    while (c === SP || c === 9) c = line.charCodeAt(++i)
+    if (c === 40 && i < n) return undefined
   }
-  if (skipSpaces(line, i) < n) return undefined
-  const ev = new ProbeEvent(plan.kind, plan.fn, plan.probe, plan.op, BigInt(L.ts), L.cpu, L.pid, NAMES.get(line, L.commStart, L.commEnd), pos, line, L.close + 1, n, names)
+  if (i < n) return undefined
+  const ev = new ProbeEvent(plan.kind, plan.fn, plan.probe, plan.op, BigInt(L.ts), L.cpu, L.pid, L.comm, pos, line, L.close + 1, n, names)
   return norm.decodeFused(plan, line, VS, VE, ev) ? ev : undefined
 }
 
