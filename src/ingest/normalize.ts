@@ -727,10 +727,9 @@ export class Normalizer {
   }
 
   private fusedAddr(line: string, s: number, e: number, ev: TraceEvent): boolean {
-    const text = line.slice(s, e)
-    const a = parseAddr(text)
+    const a = parseAddrAt(line, s, e)
     if (a === undefined) return false
-    ev.addrText = text
+    ev.addrText = line.slice(s, e)
     ev.addr = a
     return true
   }
