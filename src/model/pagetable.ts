@@ -24,7 +24,7 @@ import {type Prot, P_VALID} from './prot.js'
 
 // sorted-btree is CommonJS with `exports.default`; Node's ESM loader and Vite wrap it differently.
 type BTreeClass<K, V> = import('sorted-btree', {with: {'resolution-mode': 'require'}}).default<K, V>
-type BTreeCtor = new <K, V>(entries?: [K, V][], compare?: (a: K, b: K) => number) => BTreeClass<K, V>
+type BTreeCtor = new <K, V>(entries?: [K, V][], compare?: (a: K, b: K) => number, maxNodeSize?: number) => BTreeClass<K, V>
 const BTree: BTreeCtor =
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ((btreeNs as any).default?.default ?? (btreeNs as any).default ?? btreeNs) as BTreeCtor
@@ -490,29 +490,41 @@ export class PageTables {
     const tree = this.tree
     if (m0 !== GAP_META) accumulateMeta(this.geo, this.totals, start, end, m0, -1)
     accumulateMeta(this.geo, this.totals, start, end, m, 1)
-    // Tail: [end, k1) keeps m0; or the next run merges if it has the new shape.
+    // Tail: [end, k1) keeps m0; or the next run merges (its key k1 goes) if it has the new shape.
+    let dropTail = false
     if (end < k1) {
       tree.set(end, m0, true)
       if (m0 === GAP_META) this.gapKeys++
-    } else if (k1 < KVA_END) {
-      const m1 = tree.get(k1, GAP_META)!
-      if (m1 === m) {
-        tree.delete(k1)
-        if (m1 === GAP_META) this.gapKeys--
-      }
+    } else if (k1 < KVA_END && tree.get(k1, GAP_META) === m) {
+      dropTail = true
+      if (m === GAP_META) this.gapKeys--
     }
-    // Head.
+    // Head: a new key at start, or k0 rewritten, or k0 dropped when the run before has the new shape.
+    let runStart = start
     if (start > k0) {
+      if (dropTail) tree.delete(k1)
       tree.set(start, m, true)
       if (m === GAP_META) this.gapKeys++
-      return
+    } else {
+      const before = k0 > 0 ? tree.nextLowerPair(k0, this.pair) : undefined
+      if (m0 === GAP_META) this.gapKeys--
+      if (before && before[1] === m) {
+        runStart = before[0]
+        // [k0, k1] holds exactly the keys k0 and k1 (one stored run): one range edit for both.
+        if (dropTail) tree.deleteRange(k0, k1, true)
+        else tree.delete(k0)
+      } else {
+        if (dropTail) tree.delete(k1)
+        tree.set(k0, m, true)
+        if (m === GAP_META) this.gapKeys++
+      }
     }
-    const before = k0 > 0 ? tree.nextLowerPair(k0, this.pair) : undefined
-    if (m0 === GAP_META) this.gapKeys--
-    if (before && before[1] === m) tree.delete(k0)
-    else {
-      tree.set(k0, m, true)
-      if (m === GAP_META) this.gapKeys++
+    // The painted run is known unless it merged with the run after (whose end was not looked up).
+    if (!dropTail) {
+      this.cStart = runStart
+      this.cEnd = end
+      this.cMeta = m
+      this.cVer = this.ver
     }
   }
 

@@ -105,6 +105,12 @@ describe('PageTables storage', () => {
             pt.setProt(BASE + lo * PAGE, BASE + hi * PAGE, set, clear)
           }
           expect([...pt.runs()]).toEqual(runsOfCells(cells))
+          // The lookup cache left by the change answers like a fresh table.
+          const fresh = PageTables.fromRuns(geo, runsOfCells(cells))
+          for (const i of [lo - 1, lo, hi - 1, hi]) {
+            const a = BASE + i * PAGE
+            expect([pt.shapeAt(a), pt.runStart, pt.runEnd]).toEqual([fresh.shapeAt(a), fresh.runStart, fresh.runEnd])
+          }
         }
         expect(pt.check()).toEqual([])
         const t = emptyTotals()
