@@ -37,12 +37,17 @@ export interface Intent {
   nested: TraceEvent[]
 }
 
-/** Which inner hits may belong to which outer call (pageattr.c call graph, 6.1–6.19). */
-const NESTABLE: Partial<Record<IntentType, ReadonlySet<TraceEvent['kind']>>> = {
-  set_memory: new Set(['change_range', 'split_call', 'split_primitive', 'return']),
-  set_memory_valid: new Set(['change_range', 'split_call', 'split_primitive', 'return']),
-  set_direct_map: new Set(['change_range', 'split_call', 'split_primitive', 'return']),
-  change_range: new Set(['change_range', 'split_call', 'split_primitive', 'return']),
+/**
+ * Which inner hits may belong to which outer call (pageattr.c call graph, 6.1–6.19): the calls that
+ * can hold inner hits are set_memory_*, set_memory_valid, set_direct_map_* and the change_range functions.
+ */
+function opens(type: IntentType): boolean {
+  return type === 'set_memory' || type === 'set_memory_valid' || type === 'set_direct_map' || type === 'change_range'
+}
+
+/** Whether a hit of `kind` may be an inner hit of an open `type` call: change_range, split_call, split_primitive, return. */
+function nests(type: IntentType, kind: TraceEvent['kind']): boolean {
+  return opens(type) && (kind === 'change_range' || kind === 'split_call' || kind === 'split_primitive' || kind === 'return')
 }
 
 function intentTypeOf(ev: TraceEvent): IntentType {
@@ -80,8 +85,13 @@ interface Open {
 export class IntentAssembler {
   /** The open call of each pid (at most one). */
   private readonly open = new Map<number, Open>()
-  /** The pid that last ran on each CPU: a call cannot go on while another task runs there. */
-  private readonly lastPidOnCpu = new Map<number, number>()
+  /**
+   * The pid that last ran on each CPU: a call cannot go on while another task runs there. An
+   * array for CPUs below 4096 (every real machine; one load per event instead of a Map lookup),
+   * a Map above.
+   */
+  private readonly pidOnCpu: (number | undefined)[] = []
+  private readonly pidOnBigCpu = new Map<number, number>()
   private readonly queue: Open[] = []
   private head = 0
   /** Hits that could not be attached to any call (e.g. a split probe with no outer call). */
@@ -91,11 +101,17 @@ export class IntentAssembler {
   push(ev: TraceEvent): Intent[] {
     // Another task on this CPU ends the call the previous one had open (the probes of one call
     // fire back to back on one CPU; kprobe handlers run with interrupts off).
-    const prevPid = this.lastPidOnCpu.get(ev.cpu)
-    if (prevPid !== undefined && prevPid !== ev.pid) this.close(prevPid)
-    this.lastPidOnCpu.set(ev.cpu, ev.pid)
-    const cur = this.open.get(ev.pid)
-    if (cur && NESTABLE[cur.intent.type]?.has(ev.kind) && this.fits(cur.intent, ev)) {
+    const cpu = ev.cpu
+    const pid = ev.pid
+    const small = cpu >= 0 && cpu < 4096 && Number.isInteger(cpu)
+    const prevPid = small ? this.pidOnCpu[cpu] : this.pidOnBigCpu.get(cpu)
+    if (prevPid !== pid) {
+      if (prevPid !== undefined) this.close(prevPid)
+      if (small) this.pidOnCpu[cpu] = pid
+      else this.pidOnBigCpu.set(cpu, pid)
+    }
+    const cur = this.open.get(pid)
+    if (cur && nests(cur.intent.type, ev.kind) && this.fits(cur.intent, ev)) {
       cur.intent.nested.push(ev)
       return NONE
     }
@@ -107,7 +123,7 @@ export class IntentAssembler {
       this.queue.push({intent: {type: 'other', ev, nested: []}, closed: true})
       return this.drain()
     }
-    const o: Open = {intent: {type, ev, nested: []}, closed: !NESTABLE[type]}
+    const o: Open = {intent: {type, ev, nested: []}, closed: !opens(type)}
     this.queue.push(o)
     if (!o.closed) this.open.set(ev.pid, o)
     return this.drain()
@@ -124,7 +140,8 @@ export class IntentAssembler {
   flush(): Intent[] {
     for (const o of this.open.values()) o.closed = true
     this.open.clear()
-    this.lastPidOnCpu.clear()
+    this.pidOnCpu.length = 0
+    this.pidOnBigCpu.clear()
     return this.drain()
   }
 
@@ -143,7 +160,9 @@ export class IntentAssembler {
       if (ed <= od) return false
       if (od === 0) return true
     }
-    return !outer.nested.some((n) => n.kind === 'change_range' && depth(n.fn) === ed)
+    const nested = outer.nested
+    for (let i = 0; i < nested.length; i++) if (nested[i]!.kind === 'change_range' && depth(nested[i]!.fn) === ed) return false
+    return true
   }
 
   private drain(): Intent[] {
