@@ -3,6 +3,9 @@
  * character, between CR and LF, mid-line), the lines, their numbers and the unterminated flag
  * are those of the whole text split at once.
  */
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
@@ -114,5 +117,38 @@ describe('openSource line splitting', () => {
     for await (const b of src.batches) if (b.text!.length >= 128 * 1024) big++
     // only the batch holding the 200 KiB line (and the line itself) exceeds a piece
     expect(big).toBe(1)
+  })
+
+  it('reads an uncompressed file directly (two reused buffers) to the same lines, numbers and end state', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ptreplay-source-'))
+    try {
+      const parts: string[] = []
+      for (let i = 0; i < 30000; i++) parts.push(`x-${i} [00${i % 4}] ` + 'z'.repeat((i * 37) % 251) + (i % 1000 === 0 ? ' é' : ''))
+      for (const tail of ['\n', '\nlast line, no newline']) {
+        const bytes = Buffer.from(parts.join('\n') + tail)
+        expect(bytes.length).toBeGreaterThan(3 * 512 * 1024)
+        const path = join(dir, 'trace.txt')
+        writeFileSync(path, bytes)
+        const src = await openSource(path)
+        const lines: string[] = []
+        let unterminated = false
+        let lastBytes = 0
+        for await (const b of src.batches) {
+          expect(b.firstLine).toBe(lines.length + 1)
+          if (b.text !== undefined) expect(b.text.split('\n')).toEqual(b.lines)
+          lines.push(...b.lines)
+          if (b.unterminated) unterminated = true
+          lastBytes = b.bytesRead
+        }
+        const ref = reference(bytes)
+        expect(lines).toEqual(ref.lines)
+        expect(unterminated).toBe(ref.unterminated)
+        expect(lastBytes).toBe(bytes.length)
+        // stopping early closes the file without error
+        for await (const b of (await openSource(path)).batches) if (b.firstLine > 1) break
+      }
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })
