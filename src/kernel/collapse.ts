@@ -10,6 +10,7 @@
  */
 import {type Kva, alignDown, isAligned} from '../model/address.js'
 import {P_VALID, type Prot} from '../model/prot.js'
+import {NO_RUN, metaLvl, metaProt} from '../model/pagetable.js'
 import {type KernelContext, inLinearMap, kernelWarn} from './context.js'
 import type {VmArea} from './pageattr.js'
 
@@ -32,15 +33,17 @@ function physOk(ctx: KernelContext, addr: Kva, opts: CollapseOpts): boolean {
  * PTE_CONT (the pfn check is physOk()).
  */
 function uniformProt(ctx: KernelContext, s: Kva, e: Kva, lvl: number): Prot | undefined {
+  // One stored run at a time (shapeAt: no generator, no Run objects); a gap means not all covered.
+  const pt = ctx.pt
   let prot: Prot | undefined
-  let covered = 0
-  for (const r of ctx.pt.runs(s, e)) {
-    if (r.lvl !== lvl || (r.prot & P_VALID) === 0 || r.prot < 0) return undefined
-    if (prot === undefined) prot = r.prot
-    else if (r.prot !== prot) return undefined
-    covered += r.end - r.start
+  for (let a = s; a < e; a = pt.runEnd) {
+    const m = pt.shapeAt(a)
+    const p = metaProt(m)
+    if (m === NO_RUN || metaLvl(m) !== lvl || p < 0 || (p & P_VALID) === 0) return undefined
+    if (prot === undefined) prot = p
+    else if (p !== prot) return undefined
   }
-  return covered === e - s ? prot : undefined
+  return prot
 }
 
 /**
