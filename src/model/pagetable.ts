@@ -192,6 +192,11 @@ export class PageTables {
   private cStart = 0
   private cEnd = 0
   private cMeta = GAP_META
+  /** A second remembered run: the part of a painted run after the change (the next page's run when pages are changed in ascending order). */
+  private c2Ver = -1
+  private c2Start = 0
+  private c2End = 0
+  private c2Meta = GAP_META
   private readonly pair: [number, number] = [0, 0]
   /** Bounds of the run shapeAt() last described. */
   runStart: Kva = 0
@@ -275,6 +280,21 @@ export class PageTables {
   /** Meta of the stored run (gap included) containing addr ∈ [0, KVA_END); sets cStart/cEnd. */
   private locate(addr: number): number {
     if (this.cVer === this.ver && addr >= this.cStart && addr < this.cEnd) return this.cMeta
+    if (this.c2Ver === this.ver && addr >= this.c2Start && addr < this.c2End) {
+      // Swap the two remembered runs: callers read the answer from the first.
+      const s = this.c2Start
+      const e = this.c2End
+      const m = this.c2Meta
+      this.c2Start = this.cStart
+      this.c2End = this.cEnd
+      this.c2Meta = this.cMeta
+      this.c2Ver = this.cVer
+      this.cStart = s
+      this.cEnd = e
+      this.cMeta = m
+      this.cVer = this.ver
+      return m
+    }
     const p = this.tree.getPairOrNextLower(addr, this.pair)!
     const k = p[0]
     const m = p[1]
@@ -519,12 +539,19 @@ export class PageTables {
         if (m === GAP_META) this.gapKeys++
       }
     }
-    // The painted run is known unless it merged with the run after (whose end was not looked up).
+    // The painted run is known unless it merged with the run after (whose end was not looked up);
+    // so is the rest of the old run after it.
     if (!dropTail) {
       this.cStart = runStart
       this.cEnd = end
       this.cMeta = m
       this.cVer = this.ver
+    }
+    if (end < k1) {
+      this.c2Start = end
+      this.c2End = k1
+      this.c2Meta = m0
+      this.c2Ver = this.ver
     }
   }
 
