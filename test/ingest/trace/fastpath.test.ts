@@ -17,7 +17,8 @@ import {describe, expect, it} from 'vitest'
 
 import type {RawRecord, SourcePos, TraceEvent} from '../../../src/ingest/events.js'
 import {Normalizer} from '../../../src/ingest/normalize.js'
-import {readTrace, registerReader} from '../../../src/ingest/trace/index.js'
+import {readTrace, registerReader, type TraceReadOptions} from '../../../src/ingest/trace/index.js'
+import {parseKva} from '../../../src/model/address.js'
 import {ProbeEvent} from '../../../src/ingest/trace/probe-event.js'
 import {newContext, parseBody, scanContext} from '../../../src/ingest/trace/scan.js'
 import {fastProbeEvent, fastProbeRecord, tracefsGeneralReader} from '../../../src/ingest/trace/tracefs.js'
@@ -194,8 +195,8 @@ describe('readTrace with and without the tracefs fast path', () => {
   registerReader(tracefsGeneralReader)
 
   /** Every event, then the stats and diagnostics, serialized (keys in order) into one digest. */
-  async function readAll(path: string, format: string): Promise<{events: number; digest: string; first: string; fused: number}> {
-    const r = readTrace([path], {format})
+  async function readAll(path: string, format: string, opts: TraceReadOptions = {}): Promise<{events: number; digest: string; first: string; fused: number}> {
+    const r = readTrace([path], {...opts, format})
     const h = createHash('sha256')
     let fused = 0
     let events = 0
@@ -221,6 +222,22 @@ describe('readTrace with and without the tracefs fast path', () => {
       expect(general.fused).toBe(0)
       // most events come from the fused path (one line per probe first goes the RawRecord way)
       expect(fast.fused).toBeGreaterThan(0.8 * fast.events)
+      expect({...fast, fused: 0}).toEqual(general)
+    })
+  }
+
+  // the fused plans follow the normalizer's options: --map, page size, vmemmap/linear-map bases
+  const OPTS: TraceReadOptions = {
+    map: {update_range_prot: 'set_memory_nx', split_kernel_leaf_mapping_ret: 'split_pud', set_memory_ro: 'other', change_memory_common: 'split_call'},
+    pageSize: 16384,
+    vmemmapStart: parseKva('0xfffffc0000000000'),
+    pageOffset: parseKva('0xffff000000000000'),
+  }
+  for (const rel of [FILES[0]!, FILES[6]!]) {
+    it(`gives the same events with --map, a 16K page size and vmemmap bases on ${rel}`, async () => {
+      const fast = await readAll(`samples/${rel}`, 'tracefs', OPTS)
+      const general = await readAll(`samples/${rel}`, 'tracefs-general', OPTS)
+      expect(fast.fused).toBeGreaterThan(0.5 * fast.events)
       expect({...fast, fused: 0}).toEqual(general)
     })
   }
