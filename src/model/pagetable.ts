@@ -16,18 +16,11 @@
  * (arch/arm64/mm/mmu.c: split_pmd/split_pud → splitEntry, split_contpte/split_contpmd →
  * clearContGroup, pageattr_*_entry → setProt, try_collapse_kernel_pmd → collapseToLeaf).
  */
-import * as btreeNs from 'sorted-btree'
 
 import {type Kva, KVA_END, alignDown, formatKva} from './address.js'
 import {type Geometry, type LeafKind, LEAF_KINDS, leafKind, tlbReach} from './geometry.js'
 import {type Prot, P_VALID} from './prot.js'
-
-// sorted-btree is CommonJS with `exports.default`; Node's ESM loader and Vite wrap it differently.
-type BTreeClass<K, V> = import('sorted-btree', {with: {'resolution-mode': 'require'}}).default<K, V>
-type BTreeCtor = new <K, V>(entries?: [K, V][], compare?: (a: K, b: K) => number, maxNodeSize?: number) => BTreeClass<K, V>
-const BTree: BTreeCtor =
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  ((btreeNs as any).default?.default ?? (btreeNs as any).default ?? btreeNs) as BTreeCtor
+import {RunStore} from './run-store.js'
 
 /** prot value of an empty (none) entry inside an existing table: a ptdump "hole" line. */
 export const HOLE = -1
@@ -51,7 +44,7 @@ export interface Run {
 }
 
 /**
- * Storage: the B-tree maps each run's start to one small integer (`meta`: level, cont, flags,
+ * Storage: the run store (run-store.ts: sorted blocks) maps each run's start to one small integer (`meta`: level, cont, flags,
  * prot packed), and runs tile [0, KVA_END) — a run ends where the next key starts. Space the
  * snapshot does not describe (5.4 dumps omit holes) is a GAP run, never yielded. So a run costs
  * one key and one small integer in the tree's arrays: no object per run.
@@ -80,9 +73,6 @@ export function metaFlags(m: number): number {
 export function metaProt(m: number): Prot {
   return (m >> 8) - 2
 }
-
-/** Keys are finite numbers: a plain subtraction (sorted-btree's default also handles mixed types). */
-const compareKeys = (a: number, b: number): number => a - b
 
 function runOf(start: Kva, end: Kva, m: number): Run {
   return {start, end, lvl: m & 15, cont: (m & 16) !== 0, prot: (m >> 8) - 2, flags: (m >> 5) & 7}
@@ -179,13 +169,13 @@ export function countTablePages(geo: Geometry, runs: Iterable<Pick<Run, 'start' 
 
 export class PageTables {
   readonly geo: Geometry
-  private tree: BTreeClass<number, number>
+  private tree: RunStore
   /** Number of GAP keys in the tree (so runCount needs no walk). */
   private gapKeys = 1
   /**
    * The last run located (locate()), valid while `cVer === ver`: every mutation bumps `ver`. The
    * kernel walks ask about the same run several times per call (present?, split boundary?, which
-   * level?, rewrite), so most lookups cost no B-tree descent.
+   * level?, rewrite), so most lookups cost no search.
    */
   private ver = 0
   private cVer = -1
@@ -207,7 +197,7 @@ export class PageTables {
 
   constructor(geo: Geometry) {
     this.geo = geo
-    this.tree = new BTree<number, number>(undefined, compareKeys)
+    this.tree = new RunStore()
     this.tree.set(0, GAP_META)
     this.tables = new Array<number>(geo.levels - 1).fill(0)
     this.totals = emptyTotals()
@@ -255,7 +245,7 @@ export class PageTables {
 
   clone(): PageTables {
     const pt = new PageTables(this.geo)
-    // Values are plain numbers: the B-tree's copy-on-write clone shares every node until written.
+    // Two number arrays per block: a copy proportional to the runs.
     pt.tree = this.tree.clone()
     pt.gapKeys = this.gapKeys
     for (let i = 0; i < this.tables.length; i++) pt.tables[i] = this.tables[i]!
@@ -345,7 +335,7 @@ export class PageTables {
     if (from >= to) return
     const first = this.tree.getPairOrNextLower(from)!
     // One sequential iterator (amortized O(1) a step); a run's end is the next key.
-    const it = this.tree.entries(first[0], [] as never) as IterableIterator<[number, number]>
+    const it = this.tree.entries(first[0])
     const head = it.next()
     let k = head.value![0]
     let m = head.value![1]
@@ -377,7 +367,7 @@ export class PageTables {
 
   /**
    * Call fn for each run intersecting [from, to), clipped, in address order, gaps skipped — the
-   * allocation-free form of runs() for hot paths (one B-tree range scan, no generator, no
+   * allocation-free form of runs() for hot paths (one range scan, no generator, no
    * per-run object). fn must not modify the tables.
    */
   forEachRun(from: Kva, to: Kva, fn: (start: Kva, end: Kva, lvl: number, cont: boolean, prot: Prot, flags: number) => void): void {
@@ -497,7 +487,7 @@ export class PageTables {
 
   /**
    * replace() of [start, end) by one run of shape m when [start, end) lies inside the stored run
-   * locate() just found: at most three B-tree updates (split off the tail, rewrite or split the
+   * locate() just found: at most three store updates (split off the tail, rewrite or split the
    * head, merge with equal neighbours), no range scans, no objects. Same result as the general
    * path (test/model/pagetable.prop.test.ts checks both against an oracle).
    */
