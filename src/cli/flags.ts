@@ -4,6 +4,7 @@
  */
 import {Errors, Flags} from '@oclif/core'
 
+import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
 import {InputError} from '../ingest/source.js'
 import {type PageSize, parsePageSize} from '../model/geometry.js'
 
@@ -53,4 +54,16 @@ export function asCliError(e: unknown): never {
 
 function isInputLike(e: unknown): boolean {
   return e instanceof Error && ['PtdumpError', 'TraceError', 'ModelError', 'InputError'].includes(e.name || e.constructor.name)
+}
+
+/**
+ * A file that parsed to no range line at all is not a ptdump: stop with exit 2 and the first
+ * diagnostic's file:line, rather than audit an empty machine.
+ */
+export function requirePtdump(...snaps: PtdumpSnapshot[]): void {
+  for (const s of snaps) {
+    if (s.rangeLines > 0) continue
+    const first = s.diagnostics[0]
+    throw new Errors.CLIError(`${s.source}: not a ptdump (no range lines)${first ? `; ${first.src.file}:${first.src.line}: ${first.message}` : ''}`, {exit: 2})
+  }
 }

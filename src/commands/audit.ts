@@ -1,6 +1,6 @@
 import {Args, Command, Flags} from '@oclif/core'
 
-import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
+import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {readPtdump} from '../ingest/ptdump/index.js'
 import {type AuditReport, audit} from '../report/audit.js'
 import {renderAuditText} from '../report/audit-text.js'
@@ -60,10 +60,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
     let strips: string[] = []
     try {
       const snap = await readPtdump(args.ptdump, ptdumpOptions(flags))
-      if (snap.rangeLines === 0) {
-        const first = snap.diagnostics[0]
-        this.error(`${snap.source}: not a ptdump (no range lines)${first ? `; ${first.src.file}:${first.src.line}: ${first.message}` : ''}`, {exit: 2})
-      }
+      requirePtdump(snap)
       const report = audit(snap.pt, snap.regions)
       result = {
         source: snap.source,

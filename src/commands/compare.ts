@@ -1,6 +1,6 @@
 import {Args, Command, Flags} from '@oclif/core'
 
-import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
+import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
 import {POLICIES} from '../kernel/policy.js'
@@ -62,7 +62,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     let result: CompareResult
     try {
       const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
-      if (snapshot.rangeLines === 0) this.error(`${snapshot.source}: not a ptdump (no range lines)`, {exit: 2})
+      requirePtdump(snapshot)
       const {facts} = loadFacts(ptdump!)
       const knobs = knobsFrom(flags)
       const runs = []

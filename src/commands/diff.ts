@@ -1,6 +1,6 @@
 import {Args, Command, Flags} from '@oclif/core'
 
-import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
+import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {type SnapshotDiff, diffSnapshots, renderDiffText} from '../report/diff.js'
 import {loadSnapshot} from '../replay/run.js'
 
@@ -52,7 +52,7 @@ Exit status 0 whether or not they differ (see \`verify\` for a pass/fail check);
       const popts = ptdumpOptions(flags)
       const a = await loadSnapshot(args.a, popts)
       const b = await loadSnapshot(args.b, popts)
-      for (const s of [a, b]) if (s.rangeLines === 0) this.error(`${s.source}: not a ptdump (no range lines)`, {exit: 2})
+      requirePtdump(a, b)
       if (a.geometry.label !== b.geometry.label) {
         this.error(`${a.source} is ${a.geometry.label} but ${b.source} is ${b.geometry.label}: snapshots of different geometries cannot be compared entry by entry`, {exit: 2})
       }

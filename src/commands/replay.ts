@@ -1,6 +1,6 @@
 import {Args, Command, Flags} from '@oclif/core'
 
-import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
+import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
 import {mapSectionFromPageTables} from '../report/html/map-model.js'
@@ -75,7 +75,7 @@ replayed: they are the ground truth the prediction is printed against.`
     let result: ReplayResult
     try {
       const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
-      if (snapshot.rangeLines === 0) this.error(`${snapshot.source}: not a ptdump (no range lines)`, {exit: 2})
+      requirePtdump(snapshot)
       const {facts, files} = loadFacts(ptdump!)
       const choice = choosePolicy(flags.policy, knobsFrom(flags), snapshot, facts)
       const opts = replayOptionsFrom(flags, flags.strict)

@@ -1,6 +1,6 @@
 import {Command, Errors, Flags} from '@oclif/core'
 
-import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
+import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
 import {type VerifyResult, renderVerifyText, runVerify} from '../report/verify.js'
@@ -97,7 +97,7 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       const popts = ptdumpOptions(flags)
       const a = await loadSnapshot(before, popts)
       const b = await loadSnapshot(after, popts)
-      for (const s of [a, b]) if (s.rangeLines === 0) this.error(`${s.source}: not a ptdump (no range lines)`, {exit: 2})
+      requirePtdump(a, b)
       const {facts} = loadFacts(before)
       let replay
       let choice
