@@ -237,7 +237,15 @@ export function audit(pt: PageTables, regions: readonly Region[]): AuditReport {
   const order = regions.map((reg, i) => ({reg, i, acc: new RangeAudit(geo)})).sort((x, y) => x.reg.start - y.reg.start)
   const whole = new RangeAudit(geo)
   let first = 0
-  for (const r of pt.runs()) {
+  // One reused run object: the walk allocates nothing per run.
+  const r: Run = {start: 0, end: 0, lvl: 0, cont: false, prot: 0, flags: 0}
+  pt.forEachRun(0, KVA_END, (start, end, lvl, cont, prot, flags) => {
+    r.start = start
+    r.end = end
+    r.lvl = lvl
+    r.cont = cont
+    r.prot = prot
+    r.flags = flags
     whole.add(r.start, r.end, r)
     while (first < order.length && order[first]!.reg.end <= r.start) first++
     for (let j = first; j < order.length && order[j]!.reg.start < r.end; j++) {
@@ -245,7 +253,7 @@ export function audit(pt: PageTables, regions: readonly Region[]): AuditReport {
       if (reg.end <= r.start) continue
       acc.add(Math.max(r.start, reg.start), Math.min(r.end, reg.end), r)
     }
-  }
+  })
   const out: RegionAudit[] = order
     .sort((x, y) => x.i - y.i)
     .map(({reg, acc}) => ({name: reg.name, label: REGION_LABELS[reg.name], ...withBounds(reg), ...acc.finish()}))

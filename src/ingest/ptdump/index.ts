@@ -142,6 +142,18 @@ class LineColumns {
   line(i: number): number {
     return this.lines[i >>> CHUNK_BITS]![i & MASK]!
   }
+
+  /** Free the chunks wholly below line i (the model is built front to back: peak = one copy). */
+  releaseBefore(i: number): void {
+    for (let c = (i >>> CHUNK_BITS) - 1; c >= 0 && this.starts[c]!.length; c--) {
+      const empty = new Float64Array(0)
+      this.starts[c] = empty
+      this.ends[c] = empty
+      this.prots[c] = new Int32Array(0)
+      this.shapes[c] = new Uint8Array(0)
+      this.lines[c] = new Uint32Array(0)
+    }
+  }
 }
 
 interface MarkerSeen {
@@ -427,6 +439,7 @@ export class PtdumpParser {
     const levels = geo.levels
     const pmdSize = geo.entrySize[1]!
     for (let i = first; i < cols.n; i++) {
+      if ((i & MASK) === 0) cols.releaseBefore(i)
       const code = cols.shape(i) & 7
       const lvl = lvlOfName(code, levels)
       if (lvl >= levels) {
