@@ -1,7 +1,7 @@
 /**
  * Flags of the commands that replay a trace (replay, compare, verify), defined once.
  */
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {InputError} from '../ingest/source.js'
 import type {TraceReadOptions} from '../ingest/trace/index.js'
@@ -12,6 +12,12 @@ import type {RunReplayOptions} from '../replay/run.js'
 const POLICY_HELP = Object.values(POLICIES)
   .map((p) => `  ${p.name}: ${p.description}`)
   .join('\n')
+
+/** A snapshot then one or more traces (the commands set `strict = false` to take several). */
+export const snapshotTraceArgs = {
+  ptdump: Args.string({description: 'ptdump snapshot the trace starts from (.gz ok)', required: true}),
+  trace: Args.string({description: 'trace file(s): tracefs, trace-cmd report, perf script, bpftrace, CSV (.gz/.zst/.xz ok)', required: true}),
+}
 
 export const policyFlag = Flags.string({
   description: `Kernel behaviour to replay under: a preset, or "auto" to infer it from the capture (kernel version, cmdline, config, CPU MIDR, the snapshot's linear map) and print the reasoning.\n${POLICY_HELP}`,

@@ -1,8 +1,8 @@
-import {Args, Command, Flags} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
 
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
-import {knobFlags, knobsFrom, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
+import {knobFlags, knobsFrom, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
 import {POLICIES} from '../kernel/policy.js'
 import {captureMeta} from '../report/html/audit-doc.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
@@ -39,10 +39,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
 
   static override strict = false
 
-  static override args = {
-    ptdump: Args.string({description: 'ptdump snapshot the trace starts from', required: true}),
-    trace: Args.string({description: 'trace file(s)', required: true}),
-  }
+  static override args = snapshotTraceArgs
 
   static override flags = {
     ...snapshotFlags,

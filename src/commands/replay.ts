@@ -1,8 +1,8 @@
-import {Args, Command, Flags} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
 
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
-import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
+import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
 import {mapSectionFromPageTables} from '../report/html/map-model.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
 import {captureMeta, auditTableSections} from '../report/html/audit-doc.js'
@@ -54,10 +54,7 @@ replayed: they are the ground truth the prediction is printed against.`
 
   static override strict = false
 
-  static override args = {
-    ptdump: Args.string({description: 'ptdump snapshot the trace starts from (.gz ok)', required: true}),
-    trace: Args.string({description: 'trace file(s): tracefs, trace-cmd report, perf script, bpftrace, CSV (.gz/.zst/.xz ok)', required: true}),
-  }
+  static override args = snapshotTraceArgs
 
   static override flags = {
     ...snapshotFlags,

@@ -168,12 +168,8 @@ export function rangeSplitToPtes(ctx: KernelContext, start: Kva, end: Kva): numb
   const geo = ctx.geo
   let addr = start
   while (addr < end) {
-    const r = pt.firstRun(addr, end)
+    const r = pt.firstRun(addr, end, true)
     if (!r) break
-    if (r.prot === HOLE) {
-      addr = r.end
-      continue
-    }
     if (r.lvl >= 1) {
       const size = geo.entrySize[r.lvl]!
       const entryEnd = alignDown(r.start, size) + size

@@ -18,7 +18,6 @@
  *   flags, contiguous, PA PUD-aligned; requires direct_gbpages, here: PUD blocks exist).
  */
 import {type Kva, alignDown, alignUp, isAligned} from '../model/address.js'
-import {HOLE} from '../model/pagetable.js'
 import {type Prot, applySetClear} from '../model/prot.js'
 import {type CollapseOpts, tryCollapseKernelPmd, tryCollapseKernelPud} from './collapse.js'
 import {ENOMEM, type KernelContext, allocTablePage, inLinearMap, kernelError} from './context.js'
@@ -31,12 +30,8 @@ export function cpaChangeRange(ctx: KernelContext, start: Kva, end: Kva, set: Pr
   const geo = ctx.geo
   let addr = start
   while (addr < end) {
-    const r = pt.firstRun(addr, end)
+    const r = pt.firstRun(addr, end, true)
     if (!r) break
-    if (r.prot === HOLE) {
-      addr = r.end
-      continue
-    }
     const newProt = applySetClear(r.prot, set, clear)
     if (r.lvl >= 1) {
       const size = geo.entrySize[r.lvl]!

@@ -349,8 +349,8 @@ export class PageTables {
     }
   }
 
-  /** The first run intersecting [from, to), clipped to it (gaps skipped), or undefined. */
-  firstRun(from: Kva, to: Kva = KVA_END): Run | undefined {
+  /** The first run intersecting [from, to), clipped to it (gaps skipped; with skipHoles, none entries too), or undefined. */
+  firstRun(from: Kva, to: Kva = KVA_END, skipHoles = false): Run | undefined {
     if (from < 0) from = 0
     if (to > KVA_END) to = KVA_END
     if (from >= to) return undefined
@@ -359,7 +359,7 @@ export class PageTables {
       const m = this.locate(a)
       const k = this.cStart
       const end = this.cEnd
-      if (m !== GAP_META) return runOf(k > from ? k : from, end < to ? end : to, m)
+      if (m !== GAP_META && !(skipHoles && metaProt(m) === HOLE)) return runOf(k > from ? k : from, end < to ? end : to, m)
       if (end >= to) return undefined
       a = end
     }
