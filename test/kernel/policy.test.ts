@@ -3,15 +3,10 @@ import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
 import {canSetDirectMap, forcePteMapping, linearMapPteForced} from '../../src/kernel/context.js'
-import {
-  POLICIES,
-  inferPolicy,
-  makePolicy,
-  midrSupportsBbml2Noabort,
-  parseCpuinfoMidrs,
-  parseKernelVersion,
-  rodataFullFor,
-} from '../../src/kernel/policy.js'
+import {midrSupportsBbml2Noabort, parseCpuinfoMidrs} from '../../src/kernel/cpufeature.js'
+import {inferPolicy} from '../../src/kernel/infer-policy.js'
+import {POLICIES, makePolicy, rodataFullFor} from '../../src/kernel/policy.js'
+import {parseKernelVersion} from '../../src/kernel/version.js'
 
 const S = 'samples'
 const read = (p: string) => readFileSync(`${S}/${p}`, 'utf8')
@@ -103,7 +98,7 @@ describe('inferPolicy on the facts of each capture in samples/', () => {
     expect(withDmesg.policy.name).toBe('bbml2')
     const snapshotOnly = inferPolicy(facts('linux-6.19-bbml2-qemu/max-2G-default', 'linux-6.19-bbml2-qemu/config-6.19-bbml2', false))
     expect(snapshotOnly.policy.name).toBe('bbml2')
-    expect(snapshotOnly.reasons.join('\n')).toMatch(/not on the mainline BBML2_NOABORT allow-list[\s\S]*force_pte_mapping\(\) was false/)
+    expect(snapshotOnly.reasons.join('\n')).toMatch(/not on supports_bbml2_noabort_list\[\][\s\S]*force_pte_mapping\(\) was false/)
     const noFacts = inferPolicy({version: '6.19.0', cpuinfo: read('linux-6.19-bbml2-qemu/max-2G-default/cpuinfo')})
     expect(noFacts.policy.name).toBe('pte-only')
   })
