@@ -12,8 +12,8 @@
  * All public functions take the hardware set/clear masks (bigint, pgtable-hwdef.h bits) the kernel
  * passes; PTE_WRITE (DBM) is invisible in ptdump and so not in our Prot.
  */
-import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
-import {HOLE, NO_RUN, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
+import {KVA_END, type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
+import {HOLE, ModelError, NO_RUN, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
 import {HW, type Prot, protBitsOfHwMask} from '../model/prot.js'
 import {collapseAfterChange, tryCollapseAliasesOf, tryCollapseVmallocRange} from './collapse.js'
 import {
@@ -77,10 +77,12 @@ function protBits(mask: bigint): Prot {
 export function pageattrWalk(ctx: KernelContext, start: Kva, end: Kva, set: Prot, clear: Prot): number {
   const pt = ctx.pt
   let addr = start
-  // One stored run at a time (shapeAt: no Run objects), clipped to [start, end).
+  // One stored run at a time (shapeAt: no Run objects), clipped to [start, end). shapeAt()
+  // guarantees runStart <= addr < runEnd (outside [0, KVA_END) too), so addr strictly grows.
   while (addr < end) {
     const m = pt.shapeAt(addr)
     const rEnd = pt.runEnd < end ? pt.runEnd : end
+    if (!(rEnd > addr)) throw new ModelError(`pageattr walk stuck at ${formatKva(addr)}`)
     const prot = metaProt(m)
     if (m === NO_RUN || prot === HOLE) {
       addr = rEnd
@@ -392,7 +394,8 @@ export function pageAddress(page: Kva, vmemmapStart: Kva, pageOffset: Kva, pageS
   if (page < vmemmapStart) return undefined
   const off = page - vmemmapStart
   if (off % structPageSize !== 0) return undefined
-  return pageOffset + (off / structPageSize) * pageSize
+  const va = pageOffset + (off / structPageSize) * pageSize
+  return va < KVA_END ? va : undefined
 }
 
 /** True if every page in [addr, addr+size) is mapped by a present leaf (for tests and the engine). */
