@@ -2,7 +2,8 @@ import {chmodSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {Command, Flags} from '@oclif/core'
 
 import {BUNDLE_LAYOUT} from '../capture/bundle.js'
-import {kprobeDefinition, LATEST, parseKernelVersion, probesFor} from '../capture/probes.js'
+import {kprobeDefinition, LATEST, probesFor} from '../capture/probes.js'
+import {formatVersion, parseKernelVersion} from '../kernel/version.js'
 import {buildCaptureScript, CAPTURE_TOOLS, type CaptureTool} from '../capture/script.js'
 
 export interface CaptureScriptResult {
@@ -41,7 +42,7 @@ target is skipped and logged in errors.txt.`
 
   static override flags = {
     kernel: Flags.string({
-      description: `Target kernel version (major.minor, e.g. 6.1, 6.12, 6.19; a full release such as 6.12.117+deb12-arm64 works). Default: ${LATEST.major}.${LATEST.minor} (every probe).`,
+      description: `Target kernel version (major.minor, e.g. 6.1, 6.12, 6.19; a full release such as 6.12.117+deb12-arm64 works). Default: ${formatVersion(LATEST)} (every probe).`,
     }),
     tool: Flags.string({description: 'Capture tool on the target.', options: [...CAPTURE_TOOLS], default: 'tracefs'}),
     fetch: Flags.string({
@@ -63,7 +64,7 @@ target is skipped and logged in errors.txt.`
     const opts = {kernel, tool, fetch: flags.fetch as 'register' | 'arg', typed: !flags.untyped, stacks: flags.stacks, bufferKb: flags['buffer-kb']}
     const script = buildCaptureScript(opts)
     const result: CaptureScriptResult = {
-      kernel: `${kernel.major}.${kernel.minor}`,
+      kernel: formatVersion(kernel),
       tool,
       probes: probesFor(kernel).map((p) => kprobeDefinition(p, {style: opts.fetch, typed: opts.typed})),
       script,

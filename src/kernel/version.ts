@@ -40,11 +40,17 @@ export const VERSION_GATES = {
     what: 'map_mem(): if (can_set_direct_map()) flags |= NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS; arm64_kfence_can_set_direct_map() in can_set_direct_map()',
     cite: 'read in v6.1.119 arch/arm64/mm/mmu.c map_mem() and pageattr.c can_set_direct_map()',
   },
-  /** is_realm_world() joins can_set_direct_map(); set_direct_map_valid_noflush() exists. */
+  /** is_realm_world() joins can_set_direct_map(). */
   realmDirectMap: {
     since: [6, 13],
-    what: 'can_set_direct_map() also true in a realm (is_realm_world()); set_direct_map_valid_noflush() added',
-    cite: 'read: absent in v6.12 pageattr.c (and the 6.12 capture: set_direct_map_valid_noflush not in kallsyms), present in v6.19.9',
+    what: 'can_set_direct_map() also true in a realm (is_realm_world())',
+    cite: 'read: absent in v6.12 pageattr.c, present in v6.19.9',
+  },
+  /** set_direct_map_valid_noflush() exists (the execmem ROX cache series). */
+  setDirectMapValidNoflush: {
+    since: [6, 13],
+    what: 'set_direct_map_valid_noflush(page, nr, valid) in pageattr.c',
+    cite: 'read: absent in v6.12 (the 6.12 capture: not in kallsyms), present in v6.19.9',
   },
   /** fcf8dda8cc48: change_memory_common() refuses VM_ALLOW_HUGE_VMAP areas. */
   hugeVmapBailout: {
