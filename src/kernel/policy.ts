@@ -1,6 +1,6 @@
 /**
  * Named policies: a kernel version and configuration bundled under a name, each citing what it
- * follows, plus `inferPolicy()` for `--policy auto` (kernel-model.md §4, §5, §6).
+ * follows (`--policy auto` is infer-policy.ts).
  */
 import type {CollapseMode, KernelConfig} from './context.js'
 import {type KernelVersion, LATEST_KERNEL, versionHas} from './version.js'
@@ -75,30 +75,30 @@ export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
   'rox-cache': {
     name: 'rox-cache',
     description:
-      'PROPOSED baseline: bbml2 + Adrian Barnaś RFC 2/6 (11 Jun 2026, seeds/002): set_memory_* allowed on VM_ALLOW_HUGE_VMAP areas (the execmem ROX cache) with BBML2, splitting them, and no collapse — what the collapse variants are measured against',
+      'PROPOSED baseline: bbml2 + Adrian Barnaś RFC 2/6 (11 Jun 2026, https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/): set_memory_* allowed on VM_ALLOW_HUGE_VMAP areas (the execmem ROX cache) with BBML2, splitting them, and no collapse — what the collapse variants are measured against',
     cfg: {...BASE_618, hugeVmapPerms: true},
   },
   'collapse-rfc': {
     name: 'collapse-rfc',
     description:
-      'PROPOSED: bbml2 + Adrian Barnaś RFC 6/6 (11 Jun 2026, seeds/002): try_collapse_kernel_pmd() on the linear alias of area->pages[0] after set_memory_ro on a VM_ALLOW_HUGE_VMAP area',
+      'PROPOSED: bbml2 + Adrian Barnaś RFC 6/6 (11 Jun 2026, https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/): try_collapse_kernel_pmd() on the linear alias of area->pages[0] after set_memory_ro on a VM_ALLOW_HUGE_VMAP area',
     cfg: {...BASE_618, collapse: 'rfc'},
   },
   'collapse-both': {
     name: 'collapse-both',
     description:
-      'PROPOSED: collapse-rfc per Ryan Roberts review items 2–3 (19 Jun 2026): page_order-checked, linear alias and vmalloc range both collapsed',
+      'PROPOSED: collapse-rfc as Ryan Roberts\' review asks (https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com): page_order-checked, linear alias and vmalloc range both collapsed',
     cfg: {...BASE_618, collapse: 'both'},
   },
   'order-aware': {
     name: 'order-aware',
-    description: 'PROPOSED: collapse-both plus review item 4: the linear-alias loop walks area->page_order chunks, so a whole huge page is changed without splitting',
+    description: 'PROPOSED: collapse-both plus the review\'s page_order-aware alias loop (https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com): the linear-alias loop walks area->page_order chunks, so a whole huge page is changed without splitting',
     cfg: {...BASE_618, collapse: 'order-aware'},
   },
   'collapse-general': {
     name: 'collapse-general',
     description:
-      'PROPOSED: review item 5, a general collapse: after every permission change try every touched PMD (and PUD) of the linear map; modelled on x86 collapse_large_pages()',
+      'PROPOSED: the review\'s general collapse (https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com): after every permission change try every touched PMD (and PUD) of the linear map; modelled on x86 collapse_large_pages()',
     cfg: {...BASE_618, collapse: 'general'},
   },
   'x86-cpa': {
@@ -127,9 +127,10 @@ export interface PolicyKnobs {
 }
 
 /**
- * rodata_full for a rodata= value: arch_parse_debug_rodata() (arch/arm64/include/asm/setup.h).
- * Before 6.18: full → 1, on → 0, off → 0; from 6.18 (VERSION_GATES.rodataNoalias): on → 1,
- * noalias → 0, off → 0 ("full" is not parsed and leaves the default, rodata_full = true).
+ * rodata_full for a rodata= value: ≤5.15 parse_rodata() (arch/arm64/mm/mmu.c), 6.1+
+ * arch_parse_debug_rodata() (arch/arm64/include/asm/setup.h). Before 6.18: full → 1, on → 0,
+ * off → 0; from 6.18 (VERSION_GATES.rodataNoalias): on → 1, noalias → 0, off → 0 ("full" is not
+ * parsed and leaves the default, rodata_full = true).
  */
 export function rodataFullFor(version: KernelVersion, rodata: PolicyKnobs['rodata']): boolean | undefined {
   if (rodata === undefined) return undefined

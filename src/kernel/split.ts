@@ -1,7 +1,10 @@
 /**
- * Splitting kernel leaf mappings, as arch/arm64/mm/mmu.c does from v6.18 on (BBML2 series:
- * a660194dd101 Dev Jain, a166563e7ec3 Yang Shi; read in v6.19.9 and the later mainline text with
- * split_leaf_mapping_possible(), same algorithm). kernel-model.md §5.1–§5.3.
+ * Splitting kernel leaf mappings, as arch/arm64/mm/mmu.c does from v6.18 on: commit a166563e7ec3
+ * ("arm64: mm: support large block mapping when rodata=full") (in v6.18), on top of commit
+ * a660194dd101 ("arm64: Enable permission change on arm64 kernel block mappings") (in v6.18).
+ * Read in v6.19.9 (split_contpte(), split_contpmd(), split_pmd(), split_pud(),
+ * split_kernel_leaf_mapping(), range_split_to_ptes()) and in the later mainline text with
+ * split_leaf_mapping_possible(), same algorithm.
  *
  * Each function mirrors the kernel function of the same (camelCased) name and counts its call in
  * ctx.counters under the kernel's name, at entry — as a kprobe at the function would.
@@ -44,8 +47,8 @@ export function entryAtLevel(ctx: KernelContext, addr: Kva, L: number): LevelEnt
 /**
  * split_pud(pudp, pud, gfp, to_cont) (mmu.c, v6.19.9): one PMD table of PTRS_PER_PMD section
  * entries with the block's prot, PTE_CONT on all iff to_cont. `prot | PMD_TYPE_SECT` sets
- * PTE_VALID, so a present-invalid block becomes valid (kept invalid only after the 2026 fix,
- * kernel-model.md §5.6): modelled, with a warning.
+ * PTE_VALID, so a present-invalid block becomes valid (kept invalid only after Ryan Roberts' 2026
+ * fix, https://lore.kernel.org/r/20260323130317.1737522-2-ryan.roberts@arm.com): modelled, with a warning.
  */
 export function splitPud(ctx: KernelContext, addr: Kva, toCont: boolean): number {
   ctx.counters.split_pud++
