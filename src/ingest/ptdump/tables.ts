@@ -66,13 +66,8 @@ export const PTE_BITS: readonly ProtBitsDesc[] = [
   {kernel: 'PTE_GP', kind: 'bit', mask: P_GP, val: P_GP, set: 'GP', clear: '  ', since: [5, 8]},
   {kernel: 'MT_DEVICE_nGnRnE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/nGnRnE', set: 'DEVICE/nGnRnE', clear: null},
   {kernel: 'MT_DEVICE_nGnRE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/nGnRE', set: 'DEVICE/nGnRE', clear: null},
-<<<<<<< HEAD
-  // MT_DEVICE_GRE was removed after v5.10 (kernel-model.md §1.4).
-  {kernel: 'MT_DEVICE_GRE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/GRE', set: 'DEVICE/GRE', clear: null, until: [5, 10]},
-=======
   // MT_DEVICE_GRE was removed after v5.10 (pte_bits[] of arch/arm64/mm/ptdump.c, v5.10 vs v5.15).
-  {kernel: 'MT_DEVICE_GRE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/GRE', set: 'DEVICE/GRE', clear: null, until: 510},
->>>>>>> main
+  {kernel: 'MT_DEVICE_GRE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/GRE', set: 'DEVICE/GRE', clear: null, until: [5, 10]},
   {kernel: 'MT_NORMAL_NC', kind: 'memtype', mask: 0, val: 0, memType: 'MEM/NORMAL-NC', set: 'MEM/NORMAL-NC', clear: null},
   {kernel: 'MT_NORMAL', kind: 'memtype', mask: 0, val: 0, memType: 'MEM/NORMAL', set: 'MEM/NORMAL', clear: null},
   // MTE (v5.10).
