@@ -14,7 +14,7 @@
  * from the name; `int` arguments fetched from a 64-bit register (`%x1` without `:s32`) carry
  * garbage in bits 63:32 (AAPCS64), so they are cut to 32 bits and sign-extended.
  */
-import {type Kva, kvaFromBigInt, parseKva} from '../model/address.js'
+import {KVA_END, type Kva, kvaFromBigInt, parseKva} from '../model/address.js'
 import {hwMaskNames} from '../model/prot.js'
 import type {DirectMapOp, EventKind, RawRecord, SetMemoryOp, TraceEvent} from './events.js'
 import {InputError} from './source.js'
@@ -474,7 +474,9 @@ export class Normalizer {
     if (this.vmemmapStart === undefined || this.pageOffset === undefined) return undefined
     const off = page - this.vmemmapStart
     if (off < 0 || off % this.structPageSize !== 0) return undefined
-    return this.pageOffset + (off / this.structPageSize) * this.pageSize
+    const va = this.pageOffset + (off / this.structPageSize) * this.pageSize
+    // A struct page beyond the memory the vmemmap can describe would map past 2^64.
+    return va < KVA_END ? va : undefined
   }
 
   bad(rec: RawRecord, what: string, text: string | undefined): void {

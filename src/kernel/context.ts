@@ -17,17 +17,17 @@ import {P_NG, P_VALID, type Prot} from '../model/prot.js'
 export const EINVAL = 22
 export const ENOMEM = 12
 
-/** How a collapse is attempted (kernel-model.md §6; everything here is *proposed*, not mainline). */
+/** How a collapse is attempted (everything here is *proposed*, not mainline: docs/collapse-proposals.md). */
 export type CollapseMode =
   /** mainline: nothing ever merges back. */
   | 'none'
-  /** Adrian Barnaś' RFC 6/6 as posted (seed 002): linear alias of area->pages[0], set_memory_ro on VM_ALLOW_HUGE_VMAP only. */
+  /** Adrian Barnaś' RFC 6/6 as posted (https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/): linear alias of area->pages[0], set_memory_ro on VM_ALLOW_HUGE_VMAP only. */
   | 'rfc'
-  /** review item 3: collapse the vmalloc range too, and use page_order (item 2) to find the PMD. */
+  /** Ryan Roberts' review (https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com): collapse the vmalloc range too, and use page_order to find the PMD (docs/collapse-proposals.md points 2, 3). */
   | 'both'
-  /** review items 2–4: page_order-aware linear-alias loop, plus 'both'. */
+  /** 'both' plus a page_order-aware linear-alias loop (docs/collapse-proposals.md point 4). */
   | 'order-aware'
-  /** review item 5: a general collapse (PMD then PUD) after every permission change. */
+  /** A general collapse (PMD then PUD) after every permission change (docs/collapse-proposals.md point 5). */
   | 'general'
 
 /** The kernel version and configuration a replay models. */
@@ -54,8 +54,10 @@ export interface KernelConfig {
   collapse: CollapseMode
   /**
    * Permission changes on VM_ALLOW_HUGE_VMAP areas allowed with BBML2 (RFC 2/6, "arm64: mm: allow
-   * huge vmap permission adjustments with bbml2_no_abort", seeds/002). Default: on whenever a
-   * collapse variant is modelled (they build on 2/6); mainline 6.19 refuses (fcf8dda8cc48).
+   * huge vmap permission adjustments with bbml2_no_abort", https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/).
+   * Default: on whenever a collapse variant is modelled (they build on 2/6); mainline refuses since
+   * commit fcf8dda8cc48 ("arm64: pageattr: Explicitly bail out when changing permissions for
+   * vmalloc_huge mappings") (in v6.16).
    */
   hugeVmapPerms?: boolean
   /** 'x86': the x86 CPA comparison policy (src/kernel/x86-cpa.ts), not an arm64 behaviour. */
@@ -192,7 +194,7 @@ export interface KernelContext {
   /** Table pages allocated (split_pud/split_pmd/x86 split) and freed (collapse) by these mechanisms. */
   tablePagesAllocated: number
   tablePagesFreed: number
-  /** The linear map: PA follows VA there, so PFN contiguity and alignment follow from VA (kernel-model.md §8.2). */
+  /** The linear map: PA follows VA there (__virt_to_phys(), arch/arm64/include/asm/memory.h), so PFN contiguity and alignment follow from VA. */
   linear?: LinearMap
   /** KFENCE pool [start, end) in the linear map (is_kfence_address()). */
   kfencePool?: {start: Kva; end: Kva}
@@ -222,7 +224,11 @@ export function versionAtLeast(cfg: KernelConfig, major: number, minor: number):
   return a > major || (a === major && b >= minor)
 }
 
-/** 6.18+ has split_kernel_leaf_mapping() and the pagewalk-based update_range_prot() (a660194dd101, a166563e7ec3). */
+/**
+ * 6.18+ has the pagewalk-based update_range_prot() (commit a660194dd101 ("arm64: Enable permission
+ * change on arm64 kernel block mappings") (in v6.18)) and split_kernel_leaf_mapping() (commit
+ * a166563e7ec3 ("arm64: mm: support large block mapping when rodata=full") (in v6.18)).
+ */
 export function hasLeafSplit(cfg: KernelConfig): boolean {
   return versionAtLeast(cfg, 6, 18)
 }
@@ -258,7 +264,7 @@ export function forcePteMapping(cfg: KernelConfig, atBoot = false): boolean {
 
 /**
  * The condition under which map_mem() maps the linear map (outside the kernel alias) with
- * NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS, per version (kernel-model.md §4 table):
+ * NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS, per version (map_mem(), arch/arm64/mm/mmu.c):
  * ≤5.10 rodata_full || debug_pagealloc; 5.12–5.15 can_set_direct_map() || IS_ENABLED(CONFIG_KFENCE)
  * (5.15 mmu.c map_mem); 6.1–6.17 can_set_direct_map(); 6.18+ force_pte_mapping() at boot.
  */

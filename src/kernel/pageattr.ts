@@ -1,7 +1,7 @@
 /**
  * Permission changes on kernel mappings: arch/arm64/mm/pageattr.c.
  *
- * Two generations are modelled (kernel-model.md §5.4):
+ * Two generations are modelled:
  * - 6.18+ (read in v6.19.9): update_range_prot() = split_kernel_leaf_mapping() at the range ends,
  *   then walk_kernel_page_table_range_lockless() with pageattr_ops, which rewrite whole blocks
  *   (pageattr_pud/pmd_entry) and each PTE (pageattr_pte_entry); a block only partly in range is a
@@ -12,8 +12,8 @@
  * All public functions take the hardware set/clear masks (bigint, pgtable-hwdef.h bits) the kernel
  * passes; PTE_WRITE (DBM) is invisible in ptdump and so not in our Prot.
  */
-import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
-import {HOLE, NO_RUN, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
+import {KVA_END, type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
+import {HOLE, ModelError, NO_RUN, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
 import {HW, type Prot, protBitsOfHwMask} from '../model/prot.js'
 import {collapseAfterChange, tryCollapseAliasesOf, tryCollapseVmallocRange} from './collapse.js'
 import {
@@ -77,10 +77,12 @@ function protBits(mask: bigint): Prot {
 export function pageattrWalk(ctx: KernelContext, start: Kva, end: Kva, set: Prot, clear: Prot): number {
   const pt = ctx.pt
   let addr = start
-  // One stored run at a time (shapeAt: no Run objects), clipped to [start, end).
+  // One stored run at a time (shapeAt: no Run objects), clipped to [start, end). shapeAt()
+  // guarantees runStart <= addr < runEnd (outside [0, KVA_END) too), so addr strictly grows.
   while (addr < end) {
     const m = pt.shapeAt(addr)
     const rEnd = pt.runEnd < end ? pt.runEnd : end
+    if (!(rEnd > addr)) throw new ModelError(`pageattr walk stuck at ${formatKva(addr)}`)
     const prot = metaProt(m)
     if (m === NO_RUN || prot === HOLE) {
       addr = rEnd
@@ -212,9 +214,11 @@ function pmdOrder(ctx: KernelContext): number {
 
 /**
  * change_memory_common(addr, numpages, set_mask, clear_mask) (pageattr.c): the set_memory_ro/rw/
- * x/nx path. Checks the vm_area (6.18+: VM_ALLOC without VM_ALLOW_HUGE_VMAP, fcf8dda8cc48; ≤6.17
+ * x/nx path. Checks the vm_area (modelled from 6.18: VM_ALLOC without VM_ALLOW_HUGE_VMAP, commit
+ * fcf8dda8cc48 ("arm64: pageattr: Explicitly bail out when changing permissions for vmalloc_huge
+ * mappings") (in v6.16); ≤6.17
  * VM_ALLOC only), then with rodata_full and an RDONLY change updates the linear alias page by page
- * (6.18+: only the pages in range, lore 20251023204428.477531-1-yang@os.amperecomputing.com;
+ * (6.18+: only the pages in range, https://lore.kernel.org/r/20251023204428.477531-1-yang@os.amperecomputing.com;
  * ≤6.17: all area->nr_pages, errors ignored), then vm_unmap_aliases() and the range itself.
  * Without `area` the vm_area checks are skipped and alias updates are counted as unknown.
  */
@@ -233,7 +237,7 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
     if (start < area.addr || end > area.addr + area.size) {
       return kernelError(ctx, EINVAL, 'change_memory_common', start, 'range not inside one vm_area')
     }
-    // RFC 2/6 ("allow huge vmap permission adjustments with bbml2_no_abort") lifts the huge-vmap bail-out for the collapse variants.
+    // RFC 2/6 ("allow huge vmap permission adjustments with bbml2_no_abort", docs/collapse-proposals.md) lifts the huge-vmap bail-out for the collapse variants.
     const hugeAllowed = (ctx.cfg.hugeVmapPerms ?? ctx.cfg.collapse !== 'none') && ctx.cfg.bbml2
     if (!area.alloc || (modern && area.allowHugeVmap && !hugeAllowed)) {
       return kernelError(ctx, EINVAL, 'change_memory_common', start, 'vm_area is not VM_ALLOC (or is VM_ALLOW_HUGE_VMAP)')
@@ -275,7 +279,8 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
 }
 
 /**
- * Review item 4 (Ryan Roberts, seed 002): walk the linear alias in area->page_order chunks, one
+ * Ryan Roberts' review of RFC 6/6 (https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com,
+ * docs/collapse-proposals.md point 4): walk the linear alias in area->page_order chunks, one
  * __change_memory_common() per run of pages inside one backing huge page, so a whole 2M page is
  * re-permissioned without splitting and a sub-range splits only at its ends. *Proposed.*
  */
@@ -392,7 +397,8 @@ export function pageAddress(page: Kva, vmemmapStart: Kva, pageOffset: Kva, pageS
   if (page < vmemmapStart) return undefined
   const off = page - vmemmapStart
   if (off % structPageSize !== 0) return undefined
-  return pageOffset + (off / structPageSize) * pageSize
+  const va = pageOffset + (off / structPageSize) * pageSize
+  return va < KVA_END ? va : undefined
 }
 
 /** True if every page in [addr, addr+size) is mapped by a present leaf (for tests and the engine). */

@@ -1,6 +1,6 @@
 /**
  * Named policies: a kernel version and configuration bundled under a name, each citing what it
- * follows, plus `inferPolicy()` for `--policy auto` (kernel-model.md §4, §5, §6).
+ * follows, plus `inferPolicy()` for `--policy auto`.
  */
 import type {CollapseMode, KernelConfig} from './context.js'
 import {canSetDirectMap, forcePteMapping, hasLeafSplit, linearMapPteForced} from './context.js'
@@ -67,30 +67,30 @@ export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
   'rox-cache': {
     name: 'rox-cache',
     description:
-      'PROPOSED baseline: bbml2 + Adrian Barnaś RFC 2/6 (11 Jun 2026, seeds/002): set_memory_* allowed on VM_ALLOW_HUGE_VMAP areas (the execmem ROX cache) with BBML2, splitting them, and no collapse — what the collapse variants are measured against',
+      'PROPOSED baseline: bbml2 + Adrian Barnaś RFC 2/6 (11 Jun 2026, https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/): set_memory_* allowed on VM_ALLOW_HUGE_VMAP areas (the execmem ROX cache) with BBML2, splitting them, and no collapse — what the collapse variants are measured against',
     cfg: {...BASE_618, hugeVmapPerms: true},
   },
   'collapse-rfc': {
     name: 'collapse-rfc',
     description:
-      'PROPOSED: bbml2 + Adrian Barnaś RFC 6/6 (11 Jun 2026, seeds/002): try_collapse_kernel_pmd() on the linear alias of area->pages[0] after set_memory_ro on a VM_ALLOW_HUGE_VMAP area',
+      'PROPOSED: bbml2 + Adrian Barnaś RFC 6/6 (11 Jun 2026, https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/): try_collapse_kernel_pmd() on the linear alias of area->pages[0] after set_memory_ro on a VM_ALLOW_HUGE_VMAP area',
     cfg: {...BASE_618, collapse: 'rfc'},
   },
   'collapse-both': {
     name: 'collapse-both',
     description:
-      'PROPOSED: collapse-rfc per Ryan Roberts review items 2–3 (19 Jun 2026): page_order-checked, linear alias and vmalloc range both collapsed',
+      'PROPOSED: collapse-rfc as Ryan Roberts\' review asks (https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com): page_order-checked, linear alias and vmalloc range both collapsed',
     cfg: {...BASE_618, collapse: 'both'},
   },
   'order-aware': {
     name: 'order-aware',
-    description: 'PROPOSED: collapse-both plus review item 4: the linear-alias loop walks area->page_order chunks, so a whole huge page is changed without splitting',
+    description: 'PROPOSED: collapse-both plus the review\'s page_order-aware alias loop (https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com): the linear-alias loop walks area->page_order chunks, so a whole huge page is changed without splitting',
     cfg: {...BASE_618, collapse: 'order-aware'},
   },
   'collapse-general': {
     name: 'collapse-general',
     description:
-      'PROPOSED: review item 5, a general collapse: after every permission change try every touched PMD (and PUD) of the linear map; modelled on x86 collapse_large_pages()',
+      'PROPOSED: the review\'s general collapse (https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com): after every permission change try every touched PMD (and PUD) of the linear map; modelled on x86 collapse_large_pages()',
     cfg: {...BASE_618, collapse: 'general'},
   },
   'x86-cpa': {
@@ -119,7 +119,7 @@ export interface PolicyKnobs {
 }
 
 /**
- * rodata_full for a rodata= value (kernel-model.md §4): ≤6.12 parse_rodata()/arch_parse_debug_rodata():
+ * rodata_full for a rodata= value: ≤5.15 parse_rodata() (arch/arm64/mm/mmu.c), 6.1+ arch_parse_debug_rodata() (arch/arm64/include/asm/setup.h):
  * full → 1, on → 0, off → 0; 6.19: on → 1, noalias → 0, off → 0 ("full" is rejected with a warning
  * and leaves the default, rodata_full = true).
  */
@@ -215,8 +215,8 @@ export function parseCpuinfoMidrs(text: string): Midr[] {
 /**
  * supports_bbml2_noabort_list[] in cpu_supports_bbml2_noabort() (arch/arm64/kernel/cpufeature.c,
  * v6.19.9). MIDR_REV_RANGE(m, v, r_min, r_max) is variant v, revisions r_min..r_max, so Cortex-X4
- * is r0p3..r0p15 and Neoverse-V3/V3AE r0p2..r0p15 (the series' text; kernel-model.md §4 reads the
- * ranges as rXpY spans — the macro says otherwise). Part numbers: asm/cputype.h.
+ * is r0p3..r0p15 and Neoverse-V3/V3AE r0p2..r0p15 (MIDR_REV_RANGE() and the part numbers:
+ * arch/arm64/include/asm/cputype.h).
  */
 export const BBML2_NOABORT_ALLOW_LIST: readonly {name: string; implementer: number; part: number; variant?: number; revMin?: number; revMax?: number}[] = [
   {name: 'Cortex-X4', implementer: 0x41, part: 0xd82, variant: 0, revMin: 3, revMax: 0xf},

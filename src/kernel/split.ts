@@ -1,13 +1,16 @@
 /**
- * Splitting kernel leaf mappings, as arch/arm64/mm/mmu.c does from v6.18 on (BBML2 series:
- * a660194dd101 Dev Jain, a166563e7ec3 Yang Shi; read in v6.19.9 and the later mainline text with
- * split_leaf_mapping_possible(), same algorithm). kernel-model.md §5.1–§5.3.
+ * Splitting kernel leaf mappings, as arch/arm64/mm/mmu.c does from v6.18 on: commit a166563e7ec3
+ * ("arm64: mm: support large block mapping when rodata=full") (in v6.18), on top of commit
+ * a660194dd101 ("arm64: Enable permission change on arm64 kernel block mappings") (in v6.18).
+ * Read in v6.19.9 (split_contpte(), split_contpmd(), split_pmd(), split_pud(),
+ * split_kernel_leaf_mapping(), range_split_to_ptes()) and in the later mainline text with
+ * split_leaf_mapping_possible(), same algorithm.
  *
  * Each function mirrors the kernel function of the same (camelCased) name and counts its call in
  * ctx.counters under the kernel's name, at entry — as a kprobe at the function would.
  */
 import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
-import {HOLE, NO_RUN, type Run, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
+import {HOLE, ModelError, NO_RUN, type Run, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
 import {P_VALID} from '../model/prot.js'
 import {
   EINVAL,
@@ -42,8 +45,8 @@ export function entryAtLevel(ctx: KernelContext, addr: Kva, L: number): LevelEnt
 /**
  * split_pud(pudp, pud, gfp, to_cont) (mmu.c, v6.19.9): one PMD table of PTRS_PER_PMD section
  * entries with the block's prot, PTE_CONT on all iff to_cont. `prot | PMD_TYPE_SECT` sets
- * PTE_VALID, so a present-invalid block becomes valid (kept invalid only after the 2026 fix,
- * kernel-model.md §5.6): modelled, with a warning.
+ * PTE_VALID, so a present-invalid block becomes valid (kept invalid only after Ryan Roberts' 2026
+ * fix, https://lore.kernel.org/r/20260323130317.1737522-2-ryan.roberts@arm.com): modelled, with a warning.
  */
 export function splitPud(ctx: KernelContext, addr: Kva, toCont: boolean): number {
   ctx.counters.split_pud++
@@ -58,7 +61,7 @@ export function splitPmd(ctx: KernelContext, addr: Kva, toCont: boolean): number
 
 function splitBlock(ctx: KernelContext, addr: Kva, toCont: boolean, fn: string): number {
   const e = ctx.pt.entryAt(addr)
-  if (!e || e.prot === HOLE || e.lvl === 0) throw new Error(`${fn} at ${formatKva(addr)}: no block there`)
+  if (!e || e.prot === HOLE || e.lvl === 0) throw new ModelError(`${fn} at ${formatKva(addr)}: no block there`)
   // pgd_pgtable_alloc_init_mm_gfp() failure → -ENOMEM; nothing changed.
   if (!allocTablePage(ctx)) return kernelError(ctx, ENOMEM, fn, addr, 'page-table allocation failed (table budget spent)')
   const size = ctx.geo.entrySize[e.lvl]!
@@ -179,10 +182,19 @@ export function rangeSplitToPtes(ctx: KernelContext, start: Kva, end: Kva): numb
         addr = entryEnd
         continue
       }
-      if (r.lvl >= 2) {
+      if (r.lvl >= 3) {
+        // p4d_leaf()/pgd_leaf() are false on arm64: the walker has no callback for such an
+        // entry (only a damaged dump holds one); leave it, as for a not-present block.
+        kernelWarn(ctx, 'range_split_to_ptes', r.start, 'P4D/PGD-level leaf left unsplit')
+        addr = entryEnd
+        continue
+      }
+      if (r.lvl === 2) {
         const ret = splitPud(ctx, r.start, false)
         if (ret) return ret
-        continue // the walker descends into the new PMD table
+        // The walker descends into the new PMD table: addr stays, the level at addr drops by
+        // one (splitBlock throws where there is no block), so this repeats at most levels times.
+        continue
       }
       if (r.cont) splitContpmd(ctx, r.start)
       const ret = splitPmd(ctx, r.start, false)

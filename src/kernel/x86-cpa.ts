@@ -17,7 +17,8 @@
  *   consecutive pfns), and if that worked collapse_pud_page() (all 512 PMDs leaves, identical
  *   flags, contiguous, PA PUD-aligned; requires direct_gbpages, here: PUD blocks exist).
  */
-import {type Kva, alignDown, alignUp, isAligned} from '../model/address.js'
+import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
+import {ModelError} from '../model/pagetable.js'
 import {type Prot, applySetClear} from '../model/prot.js'
 import {type CollapseOpts, tryCollapseKernelPmd, tryCollapseKernelPud} from './collapse.js'
 import {ENOMEM, type KernelContext, allocTablePage, inLinearMap, kernelError} from './context.js'
@@ -44,7 +45,9 @@ export function cpaChangeRange(ctx: KernelContext, start: Kva, end: Kva, set: Pr
           pt.clearContGroup(es)
         }
         if (!allocTablePage(ctx)) return kernelError(ctx, ENOMEM, 'split_large_page', es, 'page-table allocation failed')
-        pt.splitEntry(es, false)
+        // addr stays and the level at addr drops by one: at most `levels` rounds. A block the
+        // model cannot split (a misaligned run from a damaged dump) must not loop.
+        if (!pt.splitEntry(r.start, false)) throw new ModelError(`split_large_page: no block to split at ${formatKva(r.start)}`)
         if (inLinearMap(ctx, es)) {
           if (r.lvl >= 2) ctx.counters.direct_map_level3_splits++
           else ctx.counters.direct_map_level2_splits++

@@ -86,7 +86,10 @@ export interface LeafTotals {
   tlbEntries: number
 }
 
-export class ModelError extends Error {}
+/** An input the model cannot represent (reported as bad input, exit 2), or a broken invariant. */
+export class ModelError extends Error {
+  override name = 'ModelError'
+}
 
 export function emptyTotals(): LeafTotals {
   return {
@@ -298,10 +301,16 @@ export class PageTables {
   /**
    * The packed shape (decode with metaLvl/metaCont/metaProt/metaFlags) of the stored run
    * containing addr, or NO_RUN in a gap; its bounds are left in runStart/runEnd. The
-   * allocation-free form of runAt() for the kernel's hot paths.
+   * allocation-free form of runAt() for the kernel's hot paths. Always runStart <= addr <
+   * runEnd, so a walk that continues at runEnd advances: outside [0, KVA_END) the gap extends to
+   * ±Infinity.
    */
   shapeAt(addr: Kva): number {
-    if (addr < 0 || addr >= KVA_END) return NO_RUN
+    if (addr < 0 || addr >= KVA_END) {
+      this.runStart = addr < 0 ? -Infinity : KVA_END
+      this.runEnd = addr < 0 ? 0 : Infinity
+      return NO_RUN
+    }
     const m = this.locate(addr)
     this.runStart = this.cStart
     this.runEnd = this.cEnd

@@ -78,6 +78,8 @@ export interface RebaseSummary {
  */
 export function rebaseLinearMap(ctx: KernelContext, linear: {start: Kva; end: Kva}): RebaseSummary | undefined {
   const pt = ctx.pt
+  // A dump whose linear-map marker starts nothing (a damaged or cut dump) has no map to rebuild.
+  if (!(linear.end > linear.start)) return undefined
   const shape = linearShape(pt, linear.start, linear.end)
   const wantPte = linearMapPteForced(ctx.cfg)
   const repaint = !wantPte && hasLeafSplit(ctx.cfg) && ctx.cfg.bootCpuBbml2 && !ctx.cfg.bbml2
@@ -93,6 +95,7 @@ export function rebaseLinearMap(ctx: KernelContext, linear: {start: Kva; end: Kv
     if (last && last.end === r.start) last.end = r.end
     else banks.push({start: r.start, end: r.end})
   }
+  if (banks.length === 0) return undefined
   const tablesBefore = pt.tablePages
   // PA alignment follows VA alignment in the linear map (memstart_addr is 1G-aligned), so the
   // banks are given in Kva units with memstart_addr = the linear start.
