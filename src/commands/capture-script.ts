@@ -3,7 +3,8 @@ import {Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
 
 import {BUNDLE_LAYOUT} from '../capture/bundle.js'
-import {kprobeDefinition, LATEST, parseKernelVersion, probesFor} from '../capture/probes.js'
+import {kprobeDefinition, LATEST, probesFor} from '../capture/probes.js'
+import {formatVersion, parseKernelVersion} from '../kernel/version.js'
 import {buildCaptureScript, CAPTURE_TOOLS, type CaptureTool} from '../capture/script.js'
 
 export interface CaptureScriptResult {
@@ -44,7 +45,7 @@ target is skipped and logged in errors.txt.`
 
   static override flags = {
     kernel: Flags.string({
-      description: `Target kernel version (major.minor, e.g. 6.1, 6.12, 6.19; a full release such as 6.12.117+deb12-arm64 works). Default: ${LATEST.major}.${LATEST.minor} (every probe).`,
+      description: `Target kernel version (major.minor, e.g. 6.1, 6.12, 6.19; a full release such as 6.12.117+deb12-arm64 works). Default: ${formatVersion(LATEST)} (every probe).`,
     }),
     tool: Flags.string({description: 'Capture tool on the target.', options: [...CAPTURE_TOOLS], default: 'tracefs'}),
     fetch: Flags.string({
@@ -66,7 +67,7 @@ target is skipped and logged in errors.txt.`
     const opts = {kernel, tool, fetch: flags.fetch as 'register' | 'arg', typed: !flags.untyped, stacks: flags.stacks, bufferKb: flags['buffer-kb']}
     const script = buildCaptureScript(opts)
     const result: CaptureScriptResult = {
-      kernel: `${kernel.major}.${kernel.minor}`,
+      kernel: formatVersion(kernel),
       tool,
       probes: probesFor(kernel).map((p) => kprobeDefinition(p, {style: opts.fetch, typed: opts.typed})),
       script,
