@@ -1,5 +1,6 @@
 import {chmodSync, renameSync, rmSync, writeFileSync} from 'node:fs'
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {BUNDLE_LAYOUT} from '../capture/bundle.js'
 import {kprobeDefinition, LATEST, probesFor} from '../capture/probes.js'
@@ -17,7 +18,9 @@ export interface CaptureScriptResult {
   bundle: {name: string; what: string}[]
 }
 
-export default class CaptureScript extends Command {
+export default class CaptureScript extends PtreplayCommand {
+  static override id = 'capture-script'
+
   static override summary = 'Print the shell script that captures a ptreplay bundle on an arm64 target.'
 
   static override description = `The script (POSIX sh, run as root on the target) writes one bundle directory, the layout
