@@ -7,7 +7,8 @@
  * The names, registers and order are exactly those of the real captures in samples/*
  * (kprobe_events.requested); the generated tracefs definitions add fetch types
  * (`:x64` on addresses and masks, `:s32`/`:u32`/`:u8` on int/unsigned/bool arguments) because
- * AAPCS64 leaves bits 63:32 of a 32-bit argument register UNKNOWN (trace-formats.md §1.3).
+ * AAPCS64 leaves bits 63:32 of a 32-bit argument register UNKNOWN (Arm's "Procedure Call Standard
+ * for the Arm 64-bit Architecture", parameter passing).
  */
 
 /** A kernel version as major.minor. */

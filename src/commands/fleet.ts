@@ -4,12 +4,14 @@ import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
 import {type FleetRun, defaultJobs, runFleet} from '../fleet/run.js'
 import {AtomicWriter} from '../report/events-export.js'
 import {renderFleetText} from '../report/fleet-text.js'
+import {PromFleetWriter, hostSamples} from '../report/prom.js'
 import type {FleetSummary} from '../fleet/summary.js'
 
 export interface FleetResult extends FleetSummary {
   jobs: number
   mode: 'threads' | 'inline'
   ndjsonFile?: string
+  promFile?: string
 }
 
 async function toStdout(text: string): Promise<void> {
@@ -38,6 +40,7 @@ line with an "error" field, counted, and the run goes on; the exit code is then 
   static override examples = [
     {description: 'The real captures bundled in samples/', command: '<%= config.bin %> fleet samples/*/*/ --ndjson fleet.ndjson'},
     {description: 'Two threads, records on stdout, a quoted glob', command: '<%= config.bin %> fleet "samples/*/*/" --jobs 2 > fleet.ndjson'},
+    {description: 'A Prometheus textfile for node_exporter beside the records', command: '<%= config.bin %> fleet "samples/*/*/" --ndjson fleet.ndjson --prom fleet.prom'},
     {description: 'Paths on stdin', command: 'find /srv/captures -name kernel_page_tables.after | <%= config.bin %> fleet - --ndjson fleet.ndjson'},
   ]
 
@@ -53,6 +56,7 @@ line with an "error" field, counted, and the run goes on; the exit code is then 
     ...snapshotFlags,
     jobs: Flags.integer({char: 'j', description: `Worker threads (default: the cores, here ${defaultJobs()}).`, min: 1, helpValue: 'N'}),
     ndjson: Flags.string({description: 'Write one JSON record per host to FILE (temp file + rename); default stdout.', helpValue: 'FILE'}),
+    prom: Flags.string({description: 'Also write a Prometheus textfile (node_exporter textfile collector) with every host\'s series, labelled host="…", to FILE (temp file + rename).', helpValue: 'FILE'}),
     replay: Flags.boolean({description: "Replay a bundle's trace from its .before snapshot for the split counters.", default: true, allowNo: true}),
   }
 
@@ -60,6 +64,7 @@ line with an "error" field, counted, and the run goes on; the exit code is then 
     const {argv, flags} = await this.parse(Fleet)
     const json = this.jsonEnabled()
     const writer = flags.ndjson && flags.ndjson !== '-' ? new AtomicWriter(flags.ndjson) : undefined
+    const prom = flags.prom ? new PromFleetWriter(flags.prom) : undefined
     const recordsOnStdout = !writer && !json
     const tty = process.stderr.isTTY && !json
     const started = Date.now()
@@ -75,7 +80,10 @@ line with an "error" field, counted, and the run goes on; the exit code is then 
         ...ptdumpOptions(flags),
         jobs: flags.jobs,
         replay: flags.replay,
-        onRecord: put,
+        onRecord: (r) => {
+          prom?.add(hostSamples(r, undefined, r.host))
+          return put(r)
+        },
         onError: async (e) => {
           say(`host failed: ${e.error}`)
           await put(e)
@@ -90,14 +98,20 @@ line with an "error" field, counted, and the run goes on; the exit code is then 
         },
       })
       if (tty) process.stderr.write('\r\x1b[K')
+      prom?.add([
+        {family: 'hosts', labels: {}, value: run.summary.hosts},
+        {family: 'hostErrors', labels: {}, value: run.summary.errors},
+      ])
+      await prom?.commit()
       await writer?.commit()
     } catch (e) {
+      prom?.abort()
       writer?.abort()
       asCliError(e)
     }
-    const result: FleetResult = {...run.summary, jobs: run.jobs, mode: run.mode, ...(writer ? {ndjsonFile: flags.ndjson} : {})}
+    const result: FleetResult = {...run.summary, jobs: run.jobs, mode: run.mode, ...(writer ? {ndjsonFile: flags.ndjson} : {}), ...(prom ? {promFile: flags.prom} : {})}
     if (!json) {
-      const lines = renderFleetText(run.summary, {jobs: run.jobs, mode: run.mode, ndjson: result.ndjsonFile})
+      const lines = renderFleetText(run.summary, {jobs: run.jobs, mode: run.mode, ndjson: result.ndjsonFile, prom: result.promFile})
       for (const l of lines) recordsOnStdout ? process.stderr.write(l + '\n') : this.log(l)
     }
     if (run.summary.errors) process.exitCode = 1

@@ -11,9 +11,9 @@ import {join} from 'node:path'
 import {bundleTrace} from '../capture/bundle.js'
 import {readPtdump} from '../ingest/ptdump/index.js'
 import {InputError} from '../ingest/source.js'
-import type {PageSize} from '../model/geometry.js'
+import {LEAF_KINDS, type PageSize, makeGeometry} from '../model/geometry.js'
 import {type Midr, type PolicyFacts, parseCpuinfoMidrs} from '../kernel/policy.js'
-import {type AuditReport, audit} from '../report/audit.js'
+import {type AuditReport, audit, directMapLabel} from '../report/audit.js'
 import {choosePolicy, loadFacts, runReplay} from '../replay/run.js'
 import type {HostInput} from './inputs.js'
 
@@ -37,7 +37,7 @@ export interface HostIdentity {
 export interface RegionTotals {
   mappedBytes: number
   invalidBytes: number
-  /** Valid mapped bytes per leaf kind (PUD, CONT_PMD, PMD, CONT_PTE, PTE). */
+  /** Valid mapped bytes per leaf size, named as DirectMap sizes ("4k", "64k", "2M", "32M", "1G" on 4K). */
   leafBytes: Record<string, number>
   tableBytes: number
   tlbEntries: number
@@ -156,12 +156,17 @@ function directMapKey(label: string): string {
 
 /** The record's numbers from an audit (shared with `audit --prom`). */
 export function auditFigures(report: AuditReport): Pick<HostRecord, 'geometry' | 'pageSize' | 'vaBits' | 'mappedBytes' | 'tableBytes' | 'tlbEntries' | 'directMap' | 'regions'> {
+  const g = report.geometry
+  const geo = makeGeometry(g.pageSize as PageSize, g.vaBits, g.levels)
+  const kinds = LEAF_KINDS.filter((k) => k !== 'PUD' || geo.pudBlocks).reverse()
   const regions: Record<string, RegionTotals> = {}
   for (const r of report.regions) {
+    const leafBytes: Record<string, number> = {}
+    for (const k of kinds) leafBytes[directMapKey(directMapLabel(geo, k))] = r.mappedBytes[k]
     regions[r.name] = {
       mappedBytes: r.totalMappedBytes,
       invalidBytes: r.invalidBytes,
-      leafBytes: {...r.mappedBytes},
+      leafBytes,
       tableBytes: r.tableBytes,
       tlbEntries: r.tlbEntries,
       runs: r.runs,

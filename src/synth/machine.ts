@@ -1,7 +1,8 @@
 /**
  * A plausible arm64 machine at boot, as its kernel page tables: the linear map from map_mem()
- * (src/kernel/map-mem.ts, per policy), plus everything else a 6.9+ ptdump shows (kernel-model.md
- * §3): the kernel image in the vmalloc area (map_kernel()), a few loaded modules, vmap stacks and
+ * (src/kernel/map-mem.ts, per policy), plus everything else a 6.9+ ptdump shows (regions from
+ * arch/arm64/include/asm/memory.h): the kernel image in the vmalloc area (map_kernel()), a few
+ * loaded modules, vmap stacks and
  * ioremaps with their guard pages, vmemmap populated for the memory (vmemmap_populate(): PMD
  * blocks on 4K, base pages on 16K/64K), a PCI I/O window and the fixmap with the FDT mapped.
  *
@@ -68,7 +69,7 @@ export interface RoxCachePage {
 }
 
 /**
- * The execmem ROX cache of the June 2026 RFC series (seed 002, kernel-model.md §6) after
+ * The execmem ROX cache of the June 2026 RFC series (https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/, docs/collapse-proposals.md) after
  * execmem_cache_populate_alloc() (mm/execmem.c, linux-mm tree): execmem_vmalloc(range, PMD_SIZE,
  * PAGE_KERNEL, VM_ALLOW_HUGE_VMAP) maps one PMD-order page with a PMD leaf (vmap_try_huge_pmd()),
  * execmem_fill_trapping_insns(), then set_memory_rox(p, vm->nr_pages) = set_memory_ro() (with
@@ -126,8 +127,9 @@ export function kfencePoolSize(pageSize: number, objects = 255): number {
 }
 
 /**
- * ARM64_MEMSTART_ALIGN (arch/arm64/include/asm/kernel-pgtable.h as kernel-model.md §4 reads it):
- * 1G with 4K and 16K pages, 512M with 64K.
+ * ARM64_MEMSTART_ALIGN (arch/arm64/mm/init.c, v6.19): 1 << ARM64_MEMSTART_SHIFT (PUD_SHIFT with
+ * 4K, CONT_PMD_SHIFT with 16K, PMD_SHIFT with 64K) or the sparsemem section if larger: 1G with 4K
+ * and 16K pages, 512M with 64K.
  */
 export function memstartAlign(pageSize: number): number {
   return pageSize === 65536 ? 512 * M : G
@@ -361,7 +363,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
     modules.push({name: `synth_mod${i}`, areas})
   }
 
-  // The execmem ROX cache (proposed, RFC seed 002): PMD-order pages in the module region.
+  // The execmem ROX cache (proposed, docs/collapse-proposals.md): PMD-order pages in the module region.
   let roxCache: RoxCache | undefined
   if (opts.roxCache) {
     const pmdBytes = geo.entrySize[1]!
@@ -384,7 +386,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
       // vmap_try_huge_pmd(): one PMD leaf, PAGE_KERNEL → set_memory_ro → set_memory_x = ROX.
       mapRange(rest, pg.va, pg.va + pmdBytes, ROX, {blocks: true, cont: false, maxLeafLvl: 1})
       // rodata_full: the linear alias goes RDONLY with set_memory_ro (set_memory_x leaves it alone).
-      // Changed as one PMD_SIZE range — the order-aware loop of review item 4, or equally the
+      // Changed as one PMD_SIZE range — the order-aware loop (docs/collapse-proposals.md point 4), or equally the
       // state the RFC's collapse restores after mainline's per-page loop: a PMD leaf (cont cleared
       // on its CONT_PMD group, a PUD block split first) or, PTE-forced, PTEs.
       if (cfg.rodataFull) {

@@ -18,7 +18,7 @@
  * - bpf-jit: bpf_prog_pack_alloc() (kernel/bpf/core.c): a 2M pack backed by one huge page,
  *   set_memory_rox() = ro (512 alias pages) + x; programs are packed into it; an empty pack is
  *   freed through execmem_free() → vm_reset_perms() (512 + 512 direct-map calls).
- * - execmem-rox: the 2M ROX cache of the June 2026 RFC (seed 002). On a machine with a cache
+ * - execmem-rox: the 2M ROX cache of the June 2026 RFC (docs/collapse-proposals.md). On a machine with a cache
  *   (`synth machine --rox-cache`), text allocations are carved from its huge pages and flipped
  *   nx+rw then ro+x (execmemRoxCache()); without one, cache areas are carved from holes of the
  *   module region (which the machine does not map), made ROX once, then each text allocation
@@ -564,7 +564,7 @@ function* execmemRox(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Gen
       for (let i = first; i < first + pages; i++) area.free[i] = false
       const addr = area.addr + first * P
       const backing = area.backing.slice(first, first + pages)
-      // Copy the text in: flip the sub-range writable, write, back to read-only (RFC seed 002).
+      // Copy the text in: flip the sub-range writable, write, back to read-only (as the RFC's cover letter describes).
       e.setMemory(cpu, pid, 'insmod', 'set_memory_rw', addr, pages, backing)
       e.setMemory(cpu, pid, 'insmod', 'set_memory_ro', addr, pages, backing)
       live.push({area, first, pages})
@@ -601,7 +601,7 @@ export function execmemRoxCallHits(t: WorkloadTarget, cachePage: {va: Kva; alias
 }
 
 /**
- * execmem-rox on the pre-mapped ROX cache of `synth machine --rox-cache` (proposed; RFC seed 002
+ * execmem-rox on the pre-mapped ROX cache of `synth machine --rox-cache` (proposed; docs/collapse-proposals.md
  * with mm/execmem.c of the linux-mm tree, which the series builds on):
  * - load: execmem_alloc_rw() → execmem_cache_alloc() takes the first free area big enough in
  *   address order (execmem_cache_alloc_locked(), maple tree walk), then execmem_force_rw() =

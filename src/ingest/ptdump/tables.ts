@@ -5,7 +5,7 @@
  * directions cannot drift, and a new kernel version is a new row, not a new branch.
  *
  * Sources: arch/arm64/mm/dump.c (v5.4), arch/arm64/mm/ptdump.c (v5.10 … v6.19.9 and the 2026
- * linux-mm tree); kernel-model.md §1.4 (tokens), §1.7 (markers), §1.8 (level names).
+ * linux-mm tree): pte_bits[] (tokens), address_markers[] (markers), pg_level[] (level names).
  */
 import type {Geometry, LevelName} from '../../model/geometry.js'
 import type {RegionName} from '../../model/layout.js'
@@ -70,7 +70,7 @@ export const PTE_BITS: readonly ProtBitsDesc[] = [
   {kernel: 'PTE_GP', kind: 'bit', mask: P_GP, val: P_GP, set: 'GP', clear: '  ', since: 508},
   {kernel: 'MT_DEVICE_nGnRnE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/nGnRnE', set: 'DEVICE/nGnRnE', clear: null},
   {kernel: 'MT_DEVICE_nGnRE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/nGnRE', set: 'DEVICE/nGnRE', clear: null},
-  // MT_DEVICE_GRE was removed after v5.10 (kernel-model.md §1.4).
+  // MT_DEVICE_GRE was removed after v5.10 (pte_bits[] of arch/arm64/mm/ptdump.c, v5.10 vs v5.15).
   {kernel: 'MT_DEVICE_GRE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/GRE', set: 'DEVICE/GRE', clear: null, until: 510},
   {kernel: 'MT_NORMAL_NC', kind: 'memtype', mask: 0, val: 0, memType: 'MEM/NORMAL-NC', set: 'MEM/NORMAL-NC', clear: null},
   {kernel: 'MT_NORMAL', kind: 'memtype', mask: 0, val: 0, memType: 'MEM/NORMAL', set: 'MEM/NORMAL', clear: null},
@@ -111,7 +111,8 @@ export const LEVEL_NAMES: readonly LevelName[] = ['PTE', 'PMD', 'PUD', 'P4D', 'P
 export const LEVEL_CODE: Readonly<Record<string, number>> = {PTE: 0, PMD: 1, PUD: 2, P4D: 3, PGD: 4}
 
 /**
- * Lvl of a printed level name in a table of `levels` levels (kernel-model.md §1.8): PGD is always
+ * Lvl of a printed level name in a table of `levels` levels (pg_level[] and note_page(),
+ * arch/arm64/mm/ptdump.c): PGD is always
  * the top; PMD/PUD/P4D are fixed. On 2-level configurations PMD (6.9+ blocks) is the top, Lvl 1.
  */
 export function lvlOfName(code: number, levels: number): number {
@@ -217,7 +218,7 @@ export const ERAS: Readonly<Record<PtdumpEra, EraDef>> = {
 }
 
 /**
- * The name note_page() prints for an entry at `lvl` (kernel-model.md §1.8): the top level is
+ * The name note_page() (arch/arm64/mm/ptdump.c) prints for an entry at `lvl`: the top level is
  * "PGD" (folded levels are reported at the real depth), except that 6.9+ prints top-level
  * *blocks* of 2-level configurations as "PMD" (level 3 is never rewritten).
  */
