@@ -69,7 +69,7 @@ export class Interner {
         }
         return fresh
       }
-      // startsWith(s, pos) is one native compare (Node 20: 1.3–2.5× faster than a charCodeAt loop)
+      // startsWith(s, pos) is one native compare, no charCodeAt loop
       if (cand.length === len && line.startsWith(cand, start)) return cand
       slot = (slot + 1) & this.mask
     }
