@@ -1,6 +1,7 @@
 import {dirname} from 'node:path'
 
-import {Args, Command, Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {readPtdump} from '../ingest/ptdump/index.js'
@@ -25,7 +26,7 @@ export interface AuditResult extends AuditReport {
   promFile?: string
 }
 
-export default class Audit extends Command {
+export default class Audit extends PtreplayCommand {
   static override summary = 'What a kernel page-table snapshot costs: leaf sizes, TLB entries, table pages, per region.'
 
   static override description = `Reads an arm64 ptdump (/sys/kernel/debug/kernel_page_tables, kernels 5.4 to 6.19+; a

@@ -1,4 +1,6 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {positionalArgs} from '../cli/args.js'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
@@ -19,7 +21,7 @@ export interface CompareResult extends CompareReport {
   perfettoFile?: string
 }
 
-export default class Compare extends Command {
+export default class Compare extends PtreplayCommand {
   static override summary = 'The same capture replayed under several policies, side by side.'
 
   static override description = `Replays one snapshot and trace under each policy given and prints, per policy,
@@ -57,7 +59,9 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
   }
 
   async run(): Promise<CompareResult> {
-    const {argv, flags} = await this.parse(Compare)
+    const parsed = await this.parse(Compare)
+    const {flags} = parsed
+    const argv = positionalArgs(parsed, this.id ?? 'compare')
     const [ptdump, ...traces] = argv as string[]
     const names = flags.policies.split(',').map((s) => s.trim()).filter(Boolean)
     if (!names.length) this.error('--policies: give at least one policy', {exit: 2})

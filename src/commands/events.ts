@@ -1,5 +1,7 @@
 import {existsSync, statSync} from 'node:fs'
-import {Args, Command, Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
+import {positionalArgs} from '../cli/args.js'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {bundleInfo, bundleTrace, extractBundleTar, isBundleTar} from '../capture/bundle.js'
 import {asCliError} from '../cli/flags.js'
@@ -40,7 +42,7 @@ interface EventsFlags {
   to?: string
 }
 
-export default class Events extends Command {
+export default class Events extends PtreplayCommand {
   static override summary = 'Summarize a trace of page-permission events, or convert it to CSV/JSON.'
 
   static override description = `Reads traces in any supported format (detected from the first lines, or --format):
@@ -78,7 +80,9 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   }
 
   async run(): Promise<EventsResult> {
-    const {argv, flags} = await this.parse(Events)
+    const parsed = await this.parse(Events)
+    const {flags} = parsed
+    const argv = positionalArgs(parsed, this.id ?? 'events')
     const inputs = (argv as string[]).length ? (argv as string[]) : []
     let pageSize: number | undefined
     const paths: string[] = []

@@ -1,4 +1,5 @@
-import {Args, Command, Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
 import {type FleetRun, defaultJobs, runFleet} from '../fleet/run.js'
@@ -18,7 +19,7 @@ async function toStdout(text: string): Promise<void> {
   if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()))
 }
 
-export default class Fleet extends Command {
+export default class Fleet extends PtreplayCommand {
   static override summary = 'Audit many hosts in parallel: one NDJSON record per host and a fleet summary.'
 
   static override description = `Audits every host given — capture bundles (directories laid out like samples/*/*/),

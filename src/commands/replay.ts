@@ -1,4 +1,6 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {positionalArgs} from '../cli/args.js'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
@@ -21,7 +23,7 @@ export interface ReplayResult extends ReplayReport {
   perfettoFile?: string
 }
 
-export default class Replay extends Command {
+export default class Replay extends PtreplayCommand {
   static override summary = "Replay a trace through the kernel's split/collapse logic and report what it cost."
 
   static override description = `Starts from a ptdump snapshot, drives every set_memory_*/set_direct_map_*/
@@ -77,7 +79,9 @@ replayed: they are the ground truth the prediction is printed against.`
   }
 
   async run(): Promise<ReplayResult> {
-    const {argv, flags} = await this.parse(Replay)
+    const parsed = await this.parse(Replay)
+    const {flags} = parsed
+    const argv = positionalArgs(parsed, this.id ?? 'replay')
     const [ptdump, ...traces] = argv as string[]
     const progress = new Progress(!this.jsonEnabled())
     let result: ReplayResult

@@ -41,3 +41,6 @@ export {type CollapseOpts, collapseAfterChange, tryCollapseAliasesOf, tryCollaps
 export {collapseLargePages, cpaChangeRange, cpaCollapseLargePages} from './x86-cpa.js'
 export {type MapMemOptions, type MapMemResult, type MemBank, mapMem, pageKernelProt} from './map-mem.js'
 export * from './policy.js'
+export * from './infer-policy.js'
+export * from './cpufeature.js'
+export * from './version.js'

@@ -24,7 +24,9 @@ import {
   kernelError,
   kernelWarn,
   leafPresent,
+  linearMapRequiresBbml,
 } from './context.js'
+import {versionHas} from './version.js'
 
 /** What a kernel page-table walk finds at level L for addr. */
 type LevelEntry = {kind: 'none'} | {kind: 'table'} | {kind: 'leaf'; run: Run}
@@ -133,17 +135,27 @@ export function splitKernelLeafMappingLocked(ctx: KernelContext, addr: Kva): num
 }
 
 /**
- * split_kernel_leaf_mapping(start, end) (mmu.c, v6.19.9). Returns 0 or a negative errno.
- * Early returns: no BBML2_NOABORT (system cap) → 0; force_pte_mapping() or a KFENCE address → 0;
- * unaligned → -EINVAL. A single page splits only at the less aligned end (__ffs compare): the
+ * split_kernel_leaf_mapping(start, end) (mmu.c). Returns 0 or a negative errno. Early returns:
+ * - v6.18/v6.19.9: !split_leaf_mapping_possible() (no BBML2_NOABORT system cap, or
+ *   force_pte_mapping()) or a KFENCE address → 0;
+ * - v7.0+ (VERSION_GATES.splitRequiresLinearMapBbml; read in v7.3.4): !linear_map_requires_bbml3
+ *   (the linear map was not block-mapped for splitting: force_pte_mapping() or !can_set_direct_map()
+ *   at map_mem()) or a KFENCE address → 0; then !system_supports_bbml3() → 0 (caps finalized:
+ *   the boot-time -EBUSY windows are before any trace);
+ * then unaligned → -EINVAL. A single page splits only at the less aligned end (__ffs compare): the
  * other end then lies in the same contpte block, which must have been split to PTEs.
  * Before 6.18 the function does not exist: returns 0 without counting.
  */
 export function splitKernelLeafMapping(ctx: KernelContext, start: Kva, end: Kva): number {
   if (!hasLeafSplit(ctx.cfg)) return 0
   ctx.counters.split_kernel_leaf_mapping++
-  if (!ctx.cfg.bbml2) return 0
-  if (forcePteMapping(ctx.cfg) || isKfenceAddress(ctx, start)) return 0
+  if (versionHas(ctx.cfg.version, 'splitRequiresLinearMapBbml')) {
+    if (!linearMapRequiresBbml(ctx.cfg) || isKfenceAddress(ctx, start)) return 0
+    if (!ctx.cfg.bbml2) return 0
+  } else {
+    if (!ctx.cfg.bbml2) return 0
+    if (forcePteMapping(ctx.cfg) || isKfenceAddress(ctx, start)) return 0
+  }
   const page = ctx.geo.pageSize
   if (!isAligned(start, page) || !isAligned(end, page)) {
     return kernelError(ctx, EINVAL, 'split_kernel_leaf_mapping', start, `range ${formatKva(start)}-${formatKva(end)} not page-aligned`)
@@ -229,14 +241,13 @@ export function linearMapSplitToPtes(ctx: KernelContext, lstart: Kva, lend: Kva,
 }
 
 /**
- * linear_map_maybe_split_to_ptes() (mmu.c, v6.19.9): repaint only if map_mem() relied on BBML2
- * (linear_map_requires_bbml2 = !force_pte_mapping() && can_set_direct_map(), evaluated on the
- * boot CPU) and the finalized system capability lacks it (a secondary CPU is not on the list).
+ * linear_map_maybe_split_to_ptes() (mmu.c, v6.19.9; v7.3.4 the same with bbml3): repaint only if
+ * map_mem() relied on BBML2 (linear_map_requires_bbml2, linearMapRequiresBbml()) and the
+ * finalized system capability lacks it (a secondary CPU is not on the list).
  */
 export function linearMapMaybeSplitToPtes(ctx: KernelContext, lstart: Kva, lend: Kva, kstart: Kva, kend: Kva): boolean {
   if (!hasLeafSplit(ctx.cfg)) return false
-  const requiresBbml2 = !forcePteMapping(ctx.cfg, true) && canSetDirectMap(ctx.cfg)
-  if (!requiresBbml2 || ctx.cfg.bbml2) return false
+  if (!linearMapRequiresBbml(ctx.cfg) || ctx.cfg.bbml2) return false
   linearMapSplitToPtes(ctx, lstart, lend, kstart, kend)
   return true
 }

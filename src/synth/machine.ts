@@ -18,6 +18,7 @@ import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
 import type {Region} from '../model/layout.js'
 import {HOLE, ModelError, PageTables, type Run, countTablePages} from '../model/pagetable.js'
 import {HW, P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
+import {type KernelVersion, formatVersion, versionAtLeast} from '../kernel/version.js'
 import {makeContext} from '../kernel/context.js'
 import {type MemBank, mapMem, pageKernelProt} from '../kernel/map-mem.js'
 import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
@@ -45,7 +46,7 @@ export interface SynthMachineOptions {
   policy?: PolicyName
   knobs?: PolicyKnobs
   /** Kernel version whose ptdump is written (markers, pte_bits[]); 6.9 or later. Default 6.19. */
-  kernel?: readonly [number, number]
+  kernel?: KernelVersion
   /** KPTI: kernel mappings carry nG. Default false (as on AmpereOne, no Meltdown). */
   kpti?: boolean
   seed?: number
@@ -108,7 +109,7 @@ export interface SynthMachine {
   layout: KernelLayout
   policy: Policy
   /** [major, minor] whose ptdump format is written. */
-  kernel: readonly [number, number]
+  kernel: KernelVersion
   banks: MemBank[]
   nomap: MemBank[]
   memstartAddr: number
@@ -238,8 +239,8 @@ class VmapCursor {
   }
 }
 
-function checkKernel(kernel: readonly [number, number]): void {
-  if (kernel[0] < 6 || (kernel[0] === 6 && kernel[1] < 9)) {
+function checkKernel(kernel: KernelVersion): void {
+  if (!versionAtLeast(kernel, [6, 9])) {
     throw new InputError(`--kernel ${kernel.join('.')}: synth machine writes the 6.9+ layout (fixmap above vmemmap, 2G modules); expected 6.9 or later`)
   }
 }
@@ -480,7 +481,7 @@ function pickRoxBacking(ram: readonly MemBank[], n: number, pmdBytes: number, av
 
 /** The machine as /sys/kernel/debug/kernel_page_tables text (lines without newlines). */
 export function renderMachine(m: SynthMachine): Generator<string> {
-  return renderPtdump(m.pt, m.regions, {era: '6.9+', version: m.kernel[0] * 100 + m.kernel[1]})
+  return renderPtdump(m.pt, m.regions, {era: '6.9+', version: m.kernel})
 }
 
 export type TablePagesByLevel = Partial<Record<'PTE' | 'PMD' | 'PUD' | 'P4D', number>>
@@ -525,7 +526,7 @@ export function summarizeMachine(m: SynthMachine): MachineSummary {
   for (const _ of m.pt.runs(linRegion.start, linRegion.end)) linRuns++
   return {
     geometry: m.geo.label,
-    kernel: m.kernel.join('.'),
+    kernel: formatVersion(m.kernel),
     policy: m.policy.name,
     ramBytes: m.ram.reduce((a, r) => a + (r.end - r.start), 0),
     banks: m.banks.map((b) => `${hex(b.start)}-${hex(b.end)} (${formatSize(b.end - b.start)})`),

@@ -33,6 +33,7 @@
  *
  * Streaming: a generator of hits; the whole workload is never held in memory.
  */
+import {type KernelVersion, versionHas} from '../kernel/version.js'
 import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
 import type {RawRecord} from '../ingest/events.js'
 import {type Kva, alignDown, formatKva} from '../model/address.js'
@@ -69,7 +70,7 @@ export interface WorkloadOptions {
   events: number
   seed?: number
   /** [major, minor]: ≥ 6.18 emits update_range_prot under __change_memory_common and set_direct_map_*. */
-  kernel?: readonly [number, number]
+  kernel?: KernelVersion
   /** rodata_full: set_memory_ro/rw also walk the linear alias (default true, the kernels' default). */
   rodataFull?: boolean
   cpus?: number
@@ -349,7 +350,7 @@ class Emitter {
   ) {
     this.budget = opts.events
     const k = opts.kernel ?? [6, 19]
-    this.urp = k[0] > 6 || (k[0] === 6 && k[1] >= 18)
+    this.urp = versionHas(k, 'leafSplit')
     this.rodataFull = opts.rodataFull ?? true
     this.execmemForceNx = opts.execmemForceNx ?? true
   }
@@ -726,11 +727,11 @@ function tsText(us: number): string {
 }
 
 /** One tracefs `trace` line, as the real captures print kprobe and marker events. */
-export function hitToLine(h: Hit, kernel: readonly [number, number] = [6, 19]): string {
+export function hitToLine(h: Hit, kernel: KernelVersion = [6, 19]): string {
   const task = `${h.comm}-${h.pid}`.padStart(16)
   const cpu = `[${String(h.cpu).padStart(3, '0')}]`
   if (h.text !== undefined) return `${task} ${cpu} ..... ${tsText(h.tsUs)}: tracing_mark_write: ${h.text}`
-  const sizes = kernel[0] > 6 || (kernel[0] === 6 && kernel[1] >= 18) ? SYM_SIZE_619 : SYM_SIZE_612
+  const sizes = versionHas(kernel, 'leafSplit') ? SYM_SIZE_619 : SYM_SIZE_612
   let line = `${task} ${cpu} d.... ${tsText(h.tsUs)}: ${h.fn}: (${h.fn}+0x0/0x${(sizes[h.fn] ?? 0x40).toString(16)})`
   for (const [k, v] of h.args ?? []) line += ` ${k}=${v}`
   return line

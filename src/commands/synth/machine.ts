@@ -1,4 +1,5 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {PtreplayCommand} from '../../cli/base-command.js'
 
 import {asCliError} from '../../cli/flags.js'
 import {formatSize} from '../../model/address.js'
@@ -21,7 +22,9 @@ function tableText(t: TablePagesByLevel, bytes: number): string {
   return `${parts.join(', ')} = ${(bytes / 2 ** 20).toLocaleString('en-US', {maximumFractionDigits: 2})} MiB`
 }
 
-export default class SynthMachine extends Command {
+export default class SynthMachine extends PtreplayCommand {
+  static override id = 'synth:machine'
+
   static override summary = 'Write the ptdump of a plausible arm64 machine at boot (linear map per policy, image, modules, vmemmap, fixmap).'
 
   static override description = `Builds the kernel page tables a 6.9+ arm64 kernel has right after boot and prints them

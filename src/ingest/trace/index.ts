@@ -132,8 +132,8 @@ async function* run(paths: string[], opts: TraceReadOptions, stats: TraceStats, 
 
 /**
  * stats.events/byKind/byProbe/byComm/byCpu/firstTsNs/lastTsNs, counted per event in Maps of
- * counter cells (one hash lookup and a field increment: ~2× cheaper than `o[k] = (o[k] ?? 0) + 1`
- * on the stats records) and written into the records after each batch, before it is handed on:
+ * counter cells (one hash lookup and a field increment, where `o[k] = (o[k] ?? 0) + 1` on the
+ * stats records costs two) and written into the records after each batch, before it is handed on:
  * keys are added in the order first seen, as before.
  */
 class Counts {
