@@ -211,7 +211,7 @@ describe('other geometries (16K/64K granules, 2, 3 and 5 levels)', () => {
     const e = r.pt.entryAt(a)!
     expect(e).toMatchObject({lvl: 0, cont: false})
     expect(e.prot & P_RDONLY).toBe(P_RDONLY)
-    // At most one new table per level below the block that held the page (§5.2: 16K/64K ≤ 1 per boundary).
+    // At most one new table per level below the block that held the page (split_kernel_leaf_mapping(): 16K/64K ≤ 1 per boundary).
     expect(ctx.tablePagesAllocated).toBeLessThanOrEqual(g.pudBlocks ? 2 : 1)
     expect(r.pt.recountTables()).toEqual(r.pt.tables)
     expect(r.pt.check()).toEqual([])

@@ -45,9 +45,9 @@ export async function* cpuRecords(
   const pageSize = buf.pageSize
   const f = meta.file
   if (cpu.size === 0) return
-  if (cpu.offset + cpu.size > f.size) {
-    throw f.error(cpu.offset, `expected ${cpu.size} bytes of CPU ${cpu.cpu} data, got ${Math.max(0, f.size - cpu.offset)} (file ends at ${f.size}: truncated)`)
-  }
+  // a truncated file: read the whole pages that are there, then say so
+  const truncated = cpu.offset + cpu.size > f.size
+  const truncation = () => f.error(cpu.offset, `expected ${cpu.size} bytes of CPU ${cpu.cpu} data, got ${Math.max(0, f.size - cpu.offset)} (file ends at ${f.size}: truncated)`)
   const unknown = new Set<number>()
   const one = (block: Uint8Array, blockOffset: number, compressed: boolean): RawRecord[] => {
     const out: RawRecord[] = []
@@ -85,7 +85,7 @@ export async function* cpuRecords(
     return out
   }
   if (!buf.compressed) {
-    const end = cpu.offset + cpu.size
+    const end = truncated ? cpu.offset + Math.max(0, Math.floor((f.size - cpu.offset) / pageSize) * pageSize) : cpu.offset + cpu.size
     for (let off = cpu.offset; off < end; ) {
       const n = Math.min(end - off, pageSize * PAGES_PER_READ)
       const block = await f.read(off, n, `CPU ${cpu.cpu} ring-buffer pages`)
@@ -94,8 +94,10 @@ export async function* cpuRecords(
       off += n
       if (out.length) yield out
     }
+    if (truncated) throw truncation()
     return
   }
+  if (truncated && cpu.offset + 4 > f.size) throw truncation()
   // compressed: <4 count> then chunks <4 zsize><4 size><data>
   let off = cpu.offset
   const end = cpu.offset + cpu.size
@@ -103,11 +105,13 @@ export async function* cpuRecords(
   off += 4
   opts.onBytes?.(4)
   for (let i = 0; i < count; i++) {
+    if (truncated && off + 8 > f.size) throw truncation()
     if (off + 8 > end) throw f.error(off, `expected chunk ${i + 1} of ${count} of CPU ${cpu.cpu}, got the end of its data (${end})`)
     const h = new Cursor(await f.read(off, 8, `CPU ${cpu.cpu} chunk header`), meta.le, file, off)
     const zsize = h.u32('compressed chunk size')
     const size = h.u32('uncompressed chunk size')
     if (off + 8 + zsize > end) throw f.error(off, `expected a compressed chunk of up to ${end - off - 8} bytes (CPU ${cpu.cpu} data ends at ${end}), got ${zsize}`)
+    if (truncated && off + 8 + zsize > f.size) throw truncation()
     if (size % pageSize !== 0) throw f.error(off + 4, `expected an uncompressed chunk size that is a multiple of the page size ${pageSize}, got ${size}`)
     const z = await f.read(off + 8, zsize, `CPU ${cpu.cpu} chunk`)
     let block: Uint8Array
