@@ -9,6 +9,8 @@ import {type AuditReport, audit} from '../report/audit.js'
 import {renderAuditText} from '../report/audit-text.js'
 import {auditFigures, hostIdentity} from '../fleet/host.js'
 import {hostSamples, renderProm, writePromFile} from '../report/prom.js'
+import {type Eligibility, eligibilityWithForecast} from '../report/eligibility.js'
+import {eligibilityMeta, renderEligibilityText} from '../report/eligibility-text.js'
 import {loadFacts} from '../replay/run.js'
 import {auditHtmlDoc} from '../report/html/audit-doc.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
@@ -24,6 +26,8 @@ export interface AuditResult extends AuditReport {
   htmlFile?: string
   /** The Prometheus textfile written with --prom. */
   promFile?: string
+  /** Can this kernel keep the linear map block-mapped; what a BBML3 kernel on a listed CPU would map (src/report/eligibility.ts). */
+  eligibility: Eligibility
 }
 
 export default class Audit extends PtreplayCommand {
@@ -75,6 +79,8 @@ Lines the reader does not understand are reported as file:line diagnostics and s
       const snap = await readPtdump(args.ptdump, ptdumpOptions(flags))
       requirePtdump(snap)
       const report = audit(snap.pt, snap.regions)
+      const {facts} = loadFacts(args.ptdump)
+      const elig = eligibilityWithForecast(facts, snap, report)
       result = {
         source: snap.source,
         geometryReason: snap.geometryReason,
@@ -86,9 +92,17 @@ Lines the reader does not understand are reported as file:line diagnostics and s
           first: snap.diagnostics.slice(0, 10).map((d) => `${d.src.file}:${d.src.line}: ${d.message}`),
         },
         ...report,
+        eligibility: elig,
       }
       if (flags.html) {
-        const doc = auditHtmlDoc({report, pt: snap.pt, regions: snap.regions, source: snap.source, version: this.config.version, meta: {era: snap.era, geometry: snap.geometryReason}})
+        const doc = auditHtmlDoc({
+          report,
+          pt: snap.pt,
+          regions: snap.regions,
+          source: snap.source,
+          version: this.config.version,
+          meta: {era: snap.era, geometry: snap.geometryReason, ...eligibilityMeta(elig)},
+        })
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {
@@ -97,9 +111,10 @@ Lines the reader does not understand are reported as file:line diagnostics and s
         result.htmlFile = flags.html
       }
       if (flags.prom) {
-        const identity = hostIdentity(loadFacts(args.ptdump).facts, args.ptdump === '-' ? undefined : dirname(args.ptdump))
+        const identity = hostIdentity(facts, args.ptdump === '-' ? undefined : dirname(args.ptdump))
+        const e = {eligible: elig.eligible, savedTableBytes: elig.forecast?.savedTableBytes, savedTlbEntries: elig.forecast?.savedTlbEntries}
         try {
-          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)})))
+          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)}, e)))
         } catch (e) {
           this.error(`${flags.prom}: cannot write the Prometheus textfile: ${(e as Error).message}`, {exit: 2})
         }
@@ -114,6 +129,8 @@ Lines the reader does not understand are reported as file:line diagnostics and s
       for (const line of renderAuditText(result, {regionsWithNothing: flags.all})) this.log(line)
       if (strips.length) this.log('')
       for (const line of strips) this.log(line)
+      this.log('')
+      for (const line of renderEligibilityText(result.eligibility)) this.log(line)
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
       if (result.promFile) this.log(`${result.htmlFile ? '' : '\n'}Prometheus textfile: ${result.promFile}`)
       if (result.diagnostics.count) {
