@@ -6,7 +6,7 @@ import {PtreplayCommand} from '../cli/base-command.js'
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {readPtdump} from '../ingest/ptdump/index.js'
 import {type AuditReport, audit} from '../report/audit.js'
-import {renderAuditText} from '../report/audit-text.js'
+import {AUDIT_LEGEND, auditIntro, renderAuditText} from '../report/audit-text.js'
 import {auditFigures, hostIdentity} from '../fleet/host.js'
 import {hostSamples, renderProm, writePromFile} from '../report/prom.js'
 import {loadFacts} from '../replay/run.js'
@@ -41,7 +41,9 @@ region (linear map, modules, vmalloc, vmemmap, fixmap, PCI I/O, KASAN shadow) an
 
 The granule and VA size are inferred from the dump; pass --granule/--va-bits when they cannot be.
 Lines the reader does not understand are reported as file:line diagnostics and skipped
-(--strict makes them fatal).`
+(--strict makes them fatal).
+
+Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which leaf size maps each stretch (hover for the entries).`
 
   static override examples = [
     {description: 'Audit a bundled real capture (Debian 6.1, rodata=full, 4K/48)', command: '<%= config.bin %> audit samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after'},
@@ -59,6 +61,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
 
   static override flags = {
     ...snapshotFlags,
+    verbose: Flags.boolean({char: 'v', description: 'Also print how the granule and VA size were inferred from the dump.', default: false}),
     all: Flags.boolean({description: 'Also list regions with nothing mapped.', default: false}),
     html: Flags.string({description: 'Also write a self-contained HTML report (fragmentation map, these tables) to FILE.', helpValue: 'FILE'}),
     prom: Flags.string({
@@ -110,7 +113,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
       asCliError(e)
     }
     if (!this.jsonEnabled()) {
-      this.log(`${result.source}: ${result.lines} lines, ${result.geometryReason}`)
+      for (const line of auditIntro(result, flags.verbose)) this.log(line)
       for (const line of renderAuditText(result, {regionsWithNothing: flags.all})) this.log(line)
       if (strips.length) this.log('')
       for (const line of strips) this.log(line)

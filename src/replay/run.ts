@@ -135,6 +135,8 @@ export interface ReplayRun {
   /** The model after the replay. */
   pt: PageTables
   ctx: KernelContext
+  /** When the policy re-derived the boot map (rebase): that map, before any traced call. */
+  rebasedStart?: PageTables
 }
 
 export interface RunReplayOptions extends ReplayOptions {
@@ -145,8 +147,9 @@ export interface RunReplayOptions extends ReplayOptions {
 export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choice: PolicyChoice, opts: RunReplayOptions = {}): Promise<ReplayRun> {
   const prepared = prepare(snapshot, choice.policy)
   const read = readTrace(traces, traceOptionsFor(snapshot, opts.trace))
+  const rebasedStart = prepared.rebase ? prepared.ctx.pt.clone() : undefined
   const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, {traceNames: traces, ...opts})
-  return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, traceStats: read.stats, pt: prepared.ctx.pt, ctx: prepared.ctx}
+  return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, traceStats: read.stats, pt: prepared.ctx.pt, ctx: prepared.ctx, rebasedStart}
 }
 
 /** Replay an in-memory event list (tests, benchmarks, synthesized workloads). */
