@@ -6,7 +6,6 @@
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
-import type {TraceEvent} from '../ingest/events.js'
 import {type PtdumpOptions, type PtdumpSnapshot, readPtdump} from '../ingest/ptdump/index.js'
 import {type TraceReadOptions, type TraceStats, readTrace} from '../ingest/trace/index.js'
 import {InputError} from '../ingest/source.js'

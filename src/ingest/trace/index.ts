@@ -193,8 +193,7 @@ async function* fileEvents(
   const file = {name: src.name, format: 'unknown', lines: 0, bytes: 0}
   stats.files.push(file)
   const it = src.batches[Symbol.asyncIterator]()
-  let first: IteratorResult<LineBatch>
-  first = await it.next()
+  const first: IteratorResult<LineBatch> = await it.next()
   if (first.done) return
   let reader: TraceReader | undefined = opts.format ? READERS[opts.format] : undefined
   if (!reader) {
