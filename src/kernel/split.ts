@@ -113,6 +113,10 @@ export function splitKernelLeafMappingLocked(ctx: KernelContext, addr: Kva): num
       m = pt.shapeAt(addr)
     }
   }
+  // Two-level geometries (16K/36, 64K/42): the PGD is the PMD level, so PGDIR_SIZE = P4D_SIZE =
+  // PUD_SIZE = PMD_SIZE and the PGD check above returns at every PMD-aligned address, before the
+  // CONT_PMD group is looked at (the folded p?d_leaf() are false).
+  if (geo.levels <= 2 && isAligned(addr, geo.entrySize[1]!)) return 0
   // CONTPMD: aligned → done; not present → done; a PMD leaf: clear its cont group, then
   // PMD-aligned → done, else split_pmd(to_cont=true).
   if (isAligned(addr, geo.contPmdSize)) return 0

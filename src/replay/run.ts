@@ -144,7 +144,7 @@ export interface RunReplayOptions extends ReplayOptions {
 export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choice: PolicyChoice, opts: RunReplayOptions = {}): Promise<ReplayRun> {
   const prepared = prepare(snapshot, choice.policy)
   const read = readTrace(traces, traceOptionsFor(snapshot, opts.trace))
-  const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, opts)
+  const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, {traceNames: traces, ...opts})
   return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, traceStats: read.stats, pt: prepared.ctx.pt, ctx: prepared.ctx}
 }
 

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {ffs} from '../../src/model/address.js'
+import {ffs, pageOffsetKva} from '../../src/model/address.js'
 import {HOLE, PageTables} from '../../src/model/pagetable.js'
 import {makeGeometry} from '../../src/model/geometry.js'
 import {HW, P_NG, P_RDONLY, P_VALID} from '../../src/model/prot.js'
@@ -263,5 +263,26 @@ describe('split_kernel_leaf_mapping() early returns per version', () => {
     const c = ctxFor(pudBlock(), {...makePolicy('bbml3').cfg, bbml2: false, bootCpuBbml2: true})
     expect(splitKernelLeafMapping(c, s, s + K4)).toBe(0)
     expect(c.counters.split_pud).toBe(0)
+  })
+})
+
+describe('two-level geometries: PGDIR_SIZE = PMD_SIZE', () => {
+  // split_kernel_leaf_mapping_locked() (mmu.c v6.19.9/v7.3.4) starts with
+  // `if (ALIGN_DOWN(addr, PGDIR_SIZE) == addr) goto out;`. With 16K pages and 36-bit VA the tables
+  // have two levels, the PGD being the PMD level (PGDIR_SHIFT = PMD_SHIFT = 25), so a 32M-aligned
+  // address returns there and the CONT_PMD group (32 × 32M = 1G) around it keeps PTE_CONT.
+  it('16K/36: a PMD-aligned, not CONT_PMD-aligned boundary in a cont-PMD group splits nothing', () => {
+    const g16 = makeGeometry(16384, 36)
+    expect(g16.levels).toBe(2)
+    const M32_ = 2 ** 25
+    const lin = pageOffsetKva(36)
+    const pt = PageTables.fromRuns(g16, [{start: lin, end: lin + 2 ** 30, lvl: 1, cont: true, prot: RW, flags: 0}, {start: lin + 2 ** 30, end: lin + 2 ** 35, lvl: 1, cont: false, prot: HOLE, flags: 0}])
+    const ctx = makeContext(pt, makePolicy('bbml2').cfg, {linear: {start: lin, end: lin + 2 ** 35}})
+    expect(splitKernelLeafMappingLocked(ctx, lin + 3 * M32_)).toBe(0)
+    expect(ctx.counters.split_contpmd).toBe(0)
+    expect(pt.runAt(lin + 3 * M32_)!.cont).toBe(true)
+    // Not PMD-aligned: the CONT_PMD group is split (cleared), then split_pmd at the PMD level.
+    expect(splitKernelLeafMappingLocked(ctx, lin + 3 * M32_ + 16384)).toBe(0)
+    expect(ctx.counters).toMatchObject({split_contpmd: 1, split_pmd: 1})
   })
 })
