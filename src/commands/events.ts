@@ -1,5 +1,9 @@
 import {existsSync, statSync} from 'node:fs'
-import {Args, Command, Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
+import {positionalArgs} from '../cli/args.js'
+import {PtreplayCommand} from '../cli/base-command.js'
+import {renderMarkers} from '../report/markers.js'
+import {MarkerLog} from '../replay/markers.js'
 
 import {bundleInfo, bundleTrace, extractBundleTar, isBundleTar} from '../capture/bundle.js'
 import {asCliError} from '../cli/flags.js'
@@ -19,6 +23,8 @@ export interface EventsResult {
   format: string
   events: number
   span: {firstNs?: string; lastNs?: string; seconds?: number}
+  /** trace_marker texts in trace order (the first 200 distinct), for --from-marker/--until-marker. */
+  markers?: {text: string; count: number}[]
   byKind: Record<string, number>
   byProbe: Record<string, number>
   byComm: Record<string, number>
@@ -41,7 +47,7 @@ interface EventsFlags {
   to?: string
 }
 
-export default class Events extends Command {
+export default class Events extends PtreplayCommand {
   static override summary = 'Summarize a trace of page-permission events, or convert it to CSV/JSON.'
 
   static override description = `Reads traces in any supported format (detected from the first lines, or --format):
@@ -79,7 +85,9 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   }
 
   async run(): Promise<EventsResult> {
-    const {argv, flags} = await this.parse(Events)
+    const parsed = await this.parse(Events)
+    const {flags} = parsed
+    const argv = positionalArgs(parsed, this.id ?? 'events')
     const inputs = (argv as string[]).length ? (argv as string[]) : []
     let pageSize: number | undefined
     const paths: string[] = []
@@ -126,6 +134,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     const progress = new Progress(!json)
     // Counted here, on the events delivered, whatever reader attached the stack.
     let withStack = 0
+    const markers = new MarkerLog()
     const onProgress = progress.bytes
 
     const read = readTrace(paths, {format: flags.format, map, pageSize, strict: flags.strict, onProgress})
@@ -139,7 +148,10 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
       }
       for await (const batch of read.batches) {
         progress.items += batch.length
-        for (let i = 0; i < batch.length; i++) if (batch[i]!.stack) withStack++
+        for (let i = 0; i < batch.length; i++) {
+          if (batch[i]!.stack) withStack++
+          if (batch[i]!.kind === 'marker') markers.add(batch[i]!.text)
+        }
         if (exporter) await exporter.add(batch)
       }
       if (exporter) {
@@ -156,6 +168,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     progress.stop()
     const result = summarize(read.stats, read.diagnostics)
     result.stacks = withStack
+    result.markers = markers.list()
     if (exporter && flags.output && to) result.output = {path: flags.output, to, events: exporter.count}
     if (!json) {
       for (const line of renderSummary(result)) this.log(line)
@@ -233,6 +246,7 @@ export function renderSummary(r: EventsResult): string[] {
   table('probe', r.byProbe)
   table('comm', r.byComm, 10)
   table('cpu', Object.fromEntries(Object.entries(r.byCpu).sort((a, b) => Number(a[0]) - Number(b[0]))))
+  out.push(...renderMarkers(r.markers ?? []))
   out.push('')
   if (r.lost.markers === 0 && r.lost.overwritten === 0) out.push('lost events: none reported')
   else {

@@ -13,25 +13,45 @@ import type {Diagnostic} from '../ingest/events.js'
 import {isDirectory} from '../ingest/input.js'
 import {InputError} from '../ingest/source.js'
 import {type KernelContext, makeContext} from '../kernel/context.js'
-import {POLICIES, type Policy, type PolicyFacts, type PolicyKnobs, inferPolicy, isPolicyName, makePolicy} from '../kernel/policy.js'
+import {type PolicyFacts, inferPolicy} from '../kernel/infer-policy.js'
+import {POLICIES, type Policy, type PolicyKnobs, isPolicyName, makePolicy} from '../kernel/policy.js'
 import {type Kva} from '../model/address.js'
 import type {PageTables} from '../model/pagetable.js'
 import {KernelReplayPolicy} from './dispatch.js'
 import {type EventSource, type ReplayOptions, type ReplayStats, replay} from './engine.js'
 import {type RebaseSummary, linearShape, rebaseLinearMap} from './rebase.js'
 
-/** Facts files of a capture bundle (the samples/ layout; see `ptreplay capture-script`). */
-const FACT_FILES: Record<keyof Omit<PolicyFacts, 'linearMapPteOnly'>, string[]> = {
+/** Facts files of a capture bundle (the samples/ layout; see `ptreplay capture-script`). The config is found by configFile(). */
+const FACT_FILES: Record<keyof Omit<PolicyFacts, 'linearMapPteOnly' | 'config'>, string[]> = {
   version: ['version.txt', 'uname.txt'],
   cmdline: ['cmdline'],
-  config: ['config', 'config.excerpt', '.config'],
   cpuinfo: ['cpuinfo'],
   dmesg: ['dmesg.boot.txt', 'dmesg.txt'],
+  idAa64mmfr2: ['id_aa64mmfr2_el1'],
 }
 
 /**
- * Read the machine facts that sit beside a snapshot in a capture bundle (its folder, and a
- * full `config-*` one folder up as the samples have it). Missing files are simply absent facts.
+ * The kernel config of a bundle: `config`, `config-<release>` (as /boot names it), `config.excerpt`
+ * or `.config`, a full one before an excerpt, in the snapshot's folder and then one folder up.
+ */
+function configFile(dir: string): string | undefined {
+  for (const d of [dir, dirname(dir)]) {
+    let names: string[]
+    try {
+      names = readdirSync(d)
+    } catch {
+      continue
+    }
+    const full = ['config', ...names.filter((f) => /^config-\S+$/.test(f) && f !== 'config.excerpt').sort(), '.config'].find((f) => names.includes(f))
+    if (full) return join(d, full)
+    if (names.includes('config.excerpt')) return join(d, 'config.excerpt')
+  }
+  return undefined
+}
+
+/**
+ * Read the machine facts that sit beside a snapshot in a capture bundle (its folder, and the
+ * config one folder up as the older samples have it). Missing files are simply absent facts.
  */
 export function loadFacts(ptdumpPath: string): {facts: PolicyFacts; files: string[]} {
   const facts: PolicyFacts = {}
@@ -49,17 +69,10 @@ export function loadFacts(ptdumpPath: string): {facts: PolicyFacts; files: strin
       }
     }
   }
-  if (!facts.config) {
-    const up = dirname(dir)
-    try {
-      const cfg = readdirSync(up).find((f) => f.startsWith('config-'))
-      if (cfg) {
-        facts.config = readFileSync(join(up, cfg), 'utf8')
-        files.push(join(up, cfg))
-      }
-    } catch {
-      // no parent listing: no config
-    }
+  const cfg = configFile(dir)
+  if (cfg) {
+    facts.config = readFileSync(cfg, 'utf8')
+    files.push(cfg)
   }
   return {facts, files}
 }
@@ -139,7 +152,7 @@ export interface RunReplayOptions extends ReplayOptions {
 export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choice: PolicyChoice, opts: RunReplayOptions = {}): Promise<ReplayRun> {
   const prepared = prepare(snapshot, choice.policy)
   const read = readTrace(traces, traceOptionsFor(snapshot, opts.trace))
-  const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, opts)
+  const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, {traceNames: traces, ...opts})
   return {
     policy: choice.policy,
     reasons: choice.reasons,

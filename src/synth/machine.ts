@@ -1,7 +1,8 @@
 /**
  * A plausible arm64 machine at boot, as its kernel page tables: the linear map from map_mem()
- * (src/kernel/map-mem.ts, per policy), plus everything else a 6.9+ ptdump shows (kernel-model.md
- * §3): the kernel image in the vmalloc area (map_kernel()), a few loaded modules, vmap stacks and
+ * (src/kernel/map-mem.ts, per policy), plus everything else a 6.9+ ptdump shows (regions from
+ * arch/arm64/include/asm/memory.h): the kernel image in the vmalloc area (map_kernel()), a few
+ * loaded modules, vmap stacks and
  * ioremaps with their guard pages, vmemmap populated for the memory (vmemmap_populate(): PMD
  * blocks on 4K, base pages on 16K/64K), a PCI I/O window and the fixmap with the FDT mapped.
  *
@@ -17,6 +18,7 @@ import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
 import type {Region} from '../model/layout.js'
 import {HOLE, ModelError, PageTables, type Run, countTablePages} from '../model/pagetable.js'
 import {HW, P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
+import {type KernelVersion, formatVersion, versionAtLeast} from '../kernel/version.js'
 import {makeContext} from '../kernel/context.js'
 import {type MemBank, mapMem, pageKernelProt} from '../kernel/map-mem.js'
 import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
@@ -44,7 +46,7 @@ export interface SynthMachineOptions {
   policy?: PolicyName
   knobs?: PolicyKnobs
   /** Kernel version whose ptdump is written (markers, pte_bits[]); 6.9 or later. Default 6.19. */
-  kernel?: readonly [number, number]
+  kernel?: KernelVersion
   /** KPTI: kernel mappings carry nG. Default false (as on AmpereOne, no Meltdown). */
   kpti?: boolean
   seed?: number
@@ -68,7 +70,7 @@ export interface RoxCachePage {
 }
 
 /**
- * The execmem ROX cache of the June 2026 RFC series (seed 002, kernel-model.md §6) after
+ * The execmem ROX cache of the June 2026 RFC series (https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/, docs/collapse-proposals.md) after
  * execmem_cache_populate_alloc() (mm/execmem.c, linux-mm tree): execmem_vmalloc(range, PMD_SIZE,
  * PAGE_KERNEL, VM_ALLOW_HUGE_VMAP) maps one PMD-order page with a PMD leaf (vmap_try_huge_pmd()),
  * execmem_fill_trapping_insns(), then set_memory_rox(p, vm->nr_pages) = set_memory_ro() (with
@@ -107,7 +109,7 @@ export interface SynthMachine {
   layout: KernelLayout
   policy: Policy
   /** [major, minor] whose ptdump format is written. */
-  kernel: readonly [number, number]
+  kernel: KernelVersion
   banks: MemBank[]
   nomap: MemBank[]
   memstartAddr: number
@@ -126,8 +128,9 @@ export function kfencePoolSize(pageSize: number, objects = 255): number {
 }
 
 /**
- * ARM64_MEMSTART_ALIGN (arch/arm64/include/asm/kernel-pgtable.h as kernel-model.md §4 reads it):
- * 1G with 4K and 16K pages, 512M with 64K.
+ * ARM64_MEMSTART_ALIGN (arch/arm64/mm/init.c, v6.19): 1 << ARM64_MEMSTART_SHIFT (PUD_SHIFT with
+ * 4K, CONT_PMD_SHIFT with 16K, PMD_SHIFT with 64K) or the sparsemem section if larger: 1G with 4K
+ * and 16K pages, 512M with 64K.
  */
 export function memstartAlign(pageSize: number): number {
   return pageSize === 65536 ? 512 * M : G
@@ -236,8 +239,8 @@ class VmapCursor {
   }
 }
 
-function checkKernel(kernel: readonly [number, number]): void {
-  if (kernel[0] < 6 || (kernel[0] === 6 && kernel[1] < 9)) {
+function checkKernel(kernel: KernelVersion): void {
+  if (!versionAtLeast(kernel, [6, 9])) {
     throw new InputError(`--kernel ${kernel.join('.')}: synth machine writes the 6.9+ layout (fixmap above vmemmap, 2G modules); expected 6.9 or later`)
   }
 }
@@ -361,7 +364,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
     modules.push({name: `synth_mod${i}`, areas})
   }
 
-  // The execmem ROX cache (proposed, RFC seed 002): PMD-order pages in the module region.
+  // The execmem ROX cache (proposed, docs/collapse-proposals.md): PMD-order pages in the module region.
   let roxCache: RoxCache | undefined
   if (opts.roxCache) {
     const pmdBytes = geo.entrySize[1]!
@@ -384,7 +387,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
       // vmap_try_huge_pmd(): one PMD leaf, PAGE_KERNEL → set_memory_ro → set_memory_x = ROX.
       mapRange(rest, pg.va, pg.va + pmdBytes, ROX, {blocks: true, cont: false, maxLeafLvl: 1})
       // rodata_full: the linear alias goes RDONLY with set_memory_ro (set_memory_x leaves it alone).
-      // Changed as one PMD_SIZE range — the order-aware loop of review item 4, or equally the
+      // Changed as one PMD_SIZE range — the order-aware loop (docs/collapse-proposals.md point 4), or equally the
       // state the RFC's collapse restores after mainline's per-page loop: a PMD leaf (cont cleared
       // on its CONT_PMD group, a PUD block split first) or, PTE-forced, PTEs.
       if (cfg.rodataFull) {
@@ -478,7 +481,7 @@ function pickRoxBacking(ram: readonly MemBank[], n: number, pmdBytes: number, av
 
 /** The machine as /sys/kernel/debug/kernel_page_tables text (lines without newlines). */
 export function renderMachine(m: SynthMachine): Generator<string> {
-  return renderPtdump(m.pt, m.regions, {era: '6.9+', version: m.kernel[0] * 100 + m.kernel[1]})
+  return renderPtdump(m.pt, m.regions, {era: '6.9+', version: m.kernel})
 }
 
 export type TablePagesByLevel = Partial<Record<'PTE' | 'PMD' | 'PUD' | 'P4D', number>>
@@ -523,7 +526,7 @@ export function summarizeMachine(m: SynthMachine): MachineSummary {
   for (const _ of m.pt.runs(linRegion.start, linRegion.end)) linRuns++
   return {
     geometry: m.geo.label,
-    kernel: m.kernel.join('.'),
+    kernel: formatVersion(m.kernel),
     policy: m.policy.name,
     ramBytes: m.ram.reduce((a, r) => a + (r.end - r.start), 0),
     banks: m.banks.map((b) => `${hex(b.start)}-${hex(b.end)} (${formatSize(b.end - b.start)})`),
