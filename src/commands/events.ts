@@ -51,10 +51,11 @@ export default class Events extends PtreplayCommand {
   static override summary = 'Summarize a trace of page-permission events, or convert it to CSV/JSON.'
 
   static override description = `Reads traces in any supported format (detected from the first lines, or --format):
-tracefs trace/trace_pipe, trace-cmd report, perf script, bpftrace (text and -f json, the
+tracefs trace/trace_pipe, trace-cmd's binary trace.dat (versions 6 and 7, compressed or not;
+by its magic bytes), trace-cmd report, perf script, bpftrace (text and -f json, the
 capture-script's "PGP " lines) and CSV (the CSV trace schema); gzip, zstd and xz by magic bytes;
 a capture bundle directory or its tarball from \`capture.sh -t\` (.tar, .tar.gz, .tar.zst, .tar.xz:
-its trace.txt, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv).
+its trace.txt, trace.dat, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv).
 Several inputs are merged in time order.
 
 Prints events per kind, probe, comm and CPU, the time span, lost events and the lines it did
@@ -63,6 +64,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
 
   static override examples = [
     {description: 'Summary of a real capture', command: '<%= config.bin %> events samples/debian-6.1-qemu/max-2G-default/trace.txt'},
+    {description: 'A trace-cmd recording (trace.dat, read directly)', command: '<%= config.bin %> events samples/linux-7.3-debian-qemu/ampere1a-2G-tools/trace.dat'},
     {description: 'A bundle written by capture-script (directory or tarball)', command: '<%= config.bin %> events bundle/'},
     {description: 'Convert to CSV', command: '<%= config.bin %> events trace.txt.zst --output events.csv --to csv'},
     {description: 'A trace whose probes have custom names', command: '<%= config.bin %> events my.trace --map cmc=__change_memory_common --map ro=set_memory_ro'},
@@ -104,7 +106,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
         }
         if (dir !== undefined) {
           const t = bundleTrace(dir)
-          if (!t) this.error(`${p}: a bundle without a trace (expected trace.txt, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv)`, {exit: 2})
+          if (!t) this.error(`${p}: a bundle without a trace (expected trace.txt, trace.dat, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv)`, {exit: 2})
           pageSize ??= bundleInfo(dir).pageSize
           paths.push(t.path)
         } else paths.push(p)

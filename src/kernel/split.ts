@@ -231,6 +231,19 @@ export function rangeSplitToPtes(ctx: KernelContext, start: Kva, end: Kva): numb
   return 0
 }
 
+/** SEGMENT_ALIGN (arch/arm64/include/asm/memory.h, v6.19.9 and v7.3.4): SZ_64K. */
+export const SEGMENT_ALIGN = 0x10000
+
+/**
+ * lm_alias(_stext) from lm_alias(_text), where a captured or rebuilt map knows only the latter
+ * (map_mem() maps the alias from _text): vmlinux.lds.S puts `.head.text` at _text and starts
+ * `.text : ALIGN(SEGMENT_ALIGN) { _stext = .` right after, so _stext = _text + SEGMENT_ALIGN (as
+ * every capture's kallsyms shows: _stext − _text = 0x10000).
+ */
+export function lmAliasStext(lmAliasText: Kva): Kva {
+  return lmAliasText + SEGMENT_ALIGN
+}
+
 /**
  * linear_map_split_to_ptes() (mmu.c, v6.19.9): CPU0 repaints [_PAGE_OFFSET(vabits_actual),
  * lm_alias(_stext)) and [lm_alias(__init_begin), PAGE_END) to PTEs with GFP_ATOMIC; the kernel

@@ -13,6 +13,7 @@ import type {Diagnostic} from '../ingest/events.js'
 import {isDirectory} from '../ingest/input.js'
 import {InputError} from '../ingest/source.js'
 import {type KernelContext, makeContext} from '../kernel/context.js'
+import {locateKfencePool} from '../kernel/kfence.js'
 import {type PolicyFacts, inferPolicy} from '../kernel/infer-policy.js'
 import {POLICIES, type Policy, type PolicyKnobs, isPolicyName, makePolicy} from '../kernel/policy.js'
 import {type Kva} from '../model/address.js'
@@ -109,9 +110,8 @@ export function prepare(snapshot: PtdumpSnapshot, policy: Policy): PreparedRepla
   const pt = snapshot.pt.clone()
   const lin = snapshot.regions.find((r) => r.name === 'linear')
   const linear = lin ? {start: lin.start, end: lin.end} : undefined
-  const shape = linear ? linearShape(pt, linear.start, linear.end) : undefined
-  // is_kfence_address(): the pool is where the linear map has invalid (guard) pages.
-  const kfencePool = policy.cfg.kfence !== 'off' ? shape?.invalidSpan : undefined
+  // is_kfence_address(): __kfence_pool found by kfence_init_pool()'s guard-page pattern, KFENCE_POOL_SIZE long.
+  const kfencePool = linear ? locateKfencePool(pt, linear.start, linear.end, policy.cfg) : undefined
   const ctx = makeContext(pt, policy.cfg, {linear, kfencePool})
   const rebase = linear ? rebaseLinearMap(ctx, linear) : undefined
   return {ctx, engine: new KernelReplayPolicy(policy, ctx, snapshot.regions), rebase}

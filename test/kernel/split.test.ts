@@ -9,6 +9,7 @@ import {mapMem} from '../../src/kernel/map-mem.js'
 import {updateRangeProt} from '../../src/kernel/pageattr.js'
 import {
   linearMapMaybeSplitToPtes,
+  lmAliasStext,
   rangeSplitToPtes,
   splitKernelLeafMapping,
   splitKernelLeafMappingLocked,
@@ -284,5 +285,24 @@ describe('two-level geometries: PGDIR_SIZE = PMD_SIZE', () => {
     // Not PMD-aligned: the CONT_PMD group is split (cleared), then split_pmd at the PMD level.
     expect(splitKernelLeafMappingLocked(ctx, lin + 3 * M32_ + 16384)).toBe(0)
     expect(ctx.counters).toMatchObject({split_contpmd: 1, split_pmd: 1})
+  })
+})
+
+describe('the boot-CPU-only repaint splits from lm_alias(_stext), the map was made from _text', () => {
+  // linear_map_split_to_ptes() (mmu.c v6.19.9, v7.3.4): range_split_to_ptes(lstart, lm_alias(_stext))
+  // and (lm_alias(__init_begin), lend); map_mem() mapped the alias from _text. _stext = _text + 64K
+  // (SEGMENT_ALIGN; kallsyms of every capture), so the PMD block holding [_text, _stext) straddles
+  // the split's end and the walker splits it whole: with the alias at [2M, 8M) of blockLinearMap(),
+  // PMD [2M, 4M) is split too (split_pmd 2 + 508 + 512), [4M, 8M) keeps its blocks.
+  it('the first alias PMD is split to PTEs, the rest of the alias keeps its blocks', () => {
+    const pt = blockLinearMap()
+    const ctx = ctxFor(pt, makePolicy('bbml2-repaint').cfg)
+    expect(linearMapMaybeSplitToPtes(ctx, LIN, LIN_END, lmAliasStext(LIN + M2), LIN + 4 * M2)).toBe(true)
+    expect(ctx.counters.split_pmd).toBe(2 + 508 + 512)
+    expect(shape(pt, LIN, LIN + 2 * G)).toEqual([
+      [0, 2 * M2, 0, false, RW],
+      [2 * M2, 4 * M2, 1, false, RW],
+      [4 * M2, 2 * G, 0, false, RW],
+    ])
   })
 })
