@@ -78,7 +78,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   }
 
   static override flags = {
-    format: Flags.string({description: 'Input format instead of detection (tracefs, trace-cmd, perf, bpftrace, bpftrace-json, csv).'}),
+    format: Flags.string({description: 'Input format instead of detection (tracefs, trace.dat, trace-cmd, perf, bpftrace, bpftrace-json, csv).'}),
     map: Flags.string({description: 'NAME=KIND: treat event or symbol NAME as kernel function or event kind KIND (repeatable).', multiple: true}),
     'page-size': Flags.string({description: 'PAGE_SIZE of the traced kernel (4k, 16k, 64k or bytes); default from the bundle, else 4k.'}),
     strict: Flags.boolean({description: 'Fail on the first line that does not parse.', default: false}),
@@ -121,8 +121,9 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     const json = this.jsonEnabled()
     let pageSize = bundlePageSize
     if (flags['page-size'] !== undefined) pageSize = parsePageSizeFlag(flags['page-size'], (m) => this.error(m, {exit: 2}))
-    if (flags.format !== undefined && !readerNames().includes(flags.format)) {
-      this.error(`--format ${flags.format}: unknown trace format; expected one of ${readerNames().join(', ')}`, {exit: 2})
+    const formats = [...readerNames(), 'trace.dat']
+    if (flags.format !== undefined && !formats.includes(flags.format)) {
+      this.error(`--format ${flags.format}: unknown trace format; expected one of ${formats.join(', ')}`, {exit: 2})
     }
     const map: Record<string, string> = {}
     for (const m of flags.map ?? []) {
