@@ -278,7 +278,7 @@ step "tracing on"
     stop: `trace-cmd stop
 step "tracing off"
 trace-cmd extract -o "$OUT/trace.dat" || err "trace-cmd extract failed"
-trace-cmd report -i "$OUT/trace.dat" > "$OUT/trace-cmd.txt" || err "trace-cmd report failed"
+trace-cmd report -t -i "$OUT/trace.dat" > "$OUT/trace-cmd.txt" || err "trace-cmd report failed"
 `,
   }
 }
@@ -374,7 +374,7 @@ step "tracing off"
   }
 }
 
-function finish(o: Required<CaptureOptions>): string {
+function finish(_o: Required<CaptureOptions>): string {
   return `
 # ---- after -------------------------------------------------------------------
 snapshot after

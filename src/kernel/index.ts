@@ -8,6 +8,8 @@ export {
   entryAtLevel,
   linearMapMaybeSplitToPtes,
   linearMapSplitToPtes,
+  lmAliasStext,
+  SEGMENT_ALIGN,
   rangeSplitToPtes,
   splitContpmd,
   splitContpte,

@@ -17,7 +17,6 @@ import {
   ENOMEM,
   type KernelContext,
   allocTablePage,
-  canSetDirectMap,
   forcePteMapping,
   hasLeafSplit,
   isKfenceAddress,
@@ -114,6 +113,10 @@ export function splitKernelLeafMappingLocked(ctx: KernelContext, addr: Kva): num
       m = pt.shapeAt(addr)
     }
   }
+  // Two-level geometries (16K/36, 64K/42): the PGD is the PMD level, so PGDIR_SIZE = P4D_SIZE =
+  // PUD_SIZE = PMD_SIZE and the PGD check above returns at every PMD-aligned address, before the
+  // CONT_PMD group is looked at (the folded p?d_leaf() are false).
+  if (geo.levels <= 2 && isAligned(addr, geo.entrySize[1]!)) return 0
   // CONTPMD: aligned → done; not present → done; a PMD leaf: clear its cont group, then
   // PMD-aligned → done, else split_pmd(to_cont=true).
   if (isAligned(addr, geo.contPmdSize)) return 0
@@ -225,6 +228,19 @@ export function rangeSplitToPtes(ctx: KernelContext, start: Kva, end: Kva): numb
     addr = r.end
   }
   return 0
+}
+
+/** SEGMENT_ALIGN (arch/arm64/include/asm/memory.h, v6.19.9 and v7.3.4): SZ_64K. */
+export const SEGMENT_ALIGN = 0x10000
+
+/**
+ * lm_alias(_stext) from lm_alias(_text), where a captured or rebuilt map knows only the latter
+ * (map_mem() maps the alias from _text): vmlinux.lds.S puts `.head.text` at _text and starts
+ * `.text : ALIGN(SEGMENT_ALIGN) { _stext = .` right after, so _stext = _text + SEGMENT_ALIGN (as
+ * every capture's kallsyms shows: _stext − _text = 0x10000).
+ */
+export function lmAliasStext(lmAliasText: Kva): Kva {
+  return lmAliasText + SEGMENT_ALIGN
 }
 
 /**

@@ -2,6 +2,7 @@
  * Plain-text tables and number formatting for human output. Renderers only: no metrics here.
  */
 
+import {escapeControl} from '../ingest/text.js'
 import {outputStyle, styled} from './output-style.js'
 
 export type Align = 'left' | 'right'
@@ -20,7 +21,9 @@ export interface Column {
  * output width (src/report/output-style.ts): first the columns' compact forms, then one space
  * between columns, then optional columns left out from the right, with a note naming them.
  */
-export function renderTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string[] {
+export function renderTable(columns: readonly Column[], rawRows: readonly (readonly string[])[]): string[] {
+  // Cells carry input text (comm, probe, caller, marker): terminal controls in it are shown, not obeyed.
+  const rows = rawRows.map((r) => r.map(escapeControl))
   const {width: maxWidth} = outputStyle()
   let cols = columns.map((c, i) => ({c, i}))
   let body = rows.map((r) => columns.map((_, i) => styled(r[i] ?? '')))

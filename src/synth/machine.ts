@@ -19,11 +19,12 @@ import type {Region} from '../model/layout.js'
 import {HOLE, ModelError, PageTables, type Run, countTablePages} from '../model/pagetable.js'
 import {HW, P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
 import {type KernelVersion, formatVersion, versionAtLeast} from '../kernel/version.js'
+import {kfencePoolSize, kfenceProtectedPages} from '../kernel/kfence.js'
 import {makeContext} from '../kernel/context.js'
 import {type MemBank, mapMem, pageKernelProt} from '../kernel/map-mem.js'
 import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
 import {__changeMemoryCommon} from '../kernel/pageattr.js'
-import {linearMapMaybeSplitToPtes} from '../kernel/split.js'
+import {linearMapMaybeSplitToPtes, lmAliasStext} from '../kernel/split.js'
 import {renderPtdump} from '../report/ptdump-text.js'
 import {InputError} from '../ingest/source.js'
 import {type KernelLayout, STRUCT_PAGE_SIZE, kernelLayout} from './layout.js'
@@ -122,10 +123,6 @@ export interface SynthMachine {
   roxCache?: RoxCache
 }
 
-/** KFENCE_POOL_SIZE = (CONFIG_KFENCE_NUM_OBJECTS + 1) × 2 × PAGE_SIZE, default 255 objects (mm/kfence). */
-export function kfencePoolSize(pageSize: number, objects = 255): number {
-  return (objects + 1) * 2 * pageSize
-}
 
 /**
  * ARM64_MEMSTART_ALIGN (arch/arm64/mm/init.c, v6.19): 1 << ARM64_MEMSTART_SHIFT (PUD_SHIFT with
@@ -318,13 +315,12 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
   // page are protected at boot (set_memory_valid(…, 0) via kfence_protect_page(), arm64).
   if (lin.kfencePool) {
     const p = lin.kfencePool.start
-    const guards = [0, 1]
-    for (let i = 0; 3 + 2 * i < poolBytes / P; i++) guards.push(3 + 2 * i)
-    for (const g of guards) lin.pt.setProt(p + g * P, p + (g + 1) * P, 0, P_VALID)
+    for (const g of kfenceProtectedPages()) lin.pt.setProt(p + g * P, p + (g + 1) * P, 0, P_VALID)
   }
   // bbml2-repaint: a secondary CPU without BBML2 → linear_map_split_to_ptes() at boot.
   const ctx = makeContext(lin.pt, cfg, {linear: lin.linear})
-  if (lin.kernelAlias) linearMapMaybeSplitToPtes(ctx, lin.linear.start, lin.linear.end, lin.kernelAlias.start, lin.kernelAlias.end)
+  // linear_map_split_to_ptes() keeps [lm_alias(_stext), lm_alias(__init_begin)); map_mem() mapped the alias from _text.
+  if (lin.kernelAlias) linearMapMaybeSplitToPtes(ctx, lin.linear.start, lin.linear.end, lmAliasStext(lin.kernelAlias.start), lin.kernelAlias.end)
 
   // Everything above PAGE_END starts as empty top-level entries.
   const rest = PageTables.fromRuns(geo, [{start: layout.pageEnd, end: KVA_END, lvl: geo.levels - 1, cont: false, prot: HOLE, flags: 0}])

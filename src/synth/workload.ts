@@ -40,7 +40,8 @@ import {type Kva, alignDown, formatKva} from '../model/address.js'
 import {HOLE} from '../model/pagetable.js'
 import {P_PXN, P_RDONLY, P_VALID} from '../model/prot.js'
 import {STRUCT_PAGE_SIZE} from './layout.js'
-import {type SynthMachine, kfencePoolSize} from './machine.js'
+import {kfencePoolSize} from '../kernel/kfence.js'
+import type {SynthMachine} from './machine.js'
 import {Rng} from './rng.js'
 
 export const WORKLOAD_KINDS = ['module-churn', 'bpf-jit', 'execmem-rox', 'kfence'] as const
