@@ -303,7 +303,7 @@ step "tracing on"
     stop: `trace-cmd stop
 step "tracing off"
 trace-cmd extract -o "$OUT/trace.dat" || err "trace-cmd extract failed"
-trace-cmd report -i "$OUT/trace.dat" > "$OUT/trace-cmd.txt" || err "trace-cmd report failed"
+trace-cmd report -t -i "$OUT/trace.dat" > "$OUT/trace-cmd.txt" || err "trace-cmd report failed"
 `,
   }
 }

@@ -196,6 +196,9 @@ async function* fileEvents(
   let first: IteratorResult<LineBatch>
   first = await it.next()
   if (first.done) return
+  if (first.value.lines[0]?.startsWith('\x17\x08Dtracing')) {
+    throw new InputError(`${src.name}:0: expected a trace.dat as it is, got a compressed one (or stdin): trace.dat is read by offset; decompress it to a file first`, src.name, 0)
+  }
   let reader: TraceReader | undefined = opts.format ? READERS[opts.format] : undefined
   if (!reader) {
     const d = detectFormat(first.value.lines.slice(0, SNIFF_LINES))

@@ -73,7 +73,7 @@ interface Spec {
   ext: string
 }
 
-type Piece = string | {spec: Spec; arg: Arg}
+type Piece = string | {spec: Spec; arg: Arg} | ((p: Payload, ctx: RenderContext) => string)
 
 /** Compile; undefined when the format uses something this renderer does not know. */
 export function compilePrintFmt(ev: EventFormat): ((p: Payload, ctx: RenderContext) => string) | undefined {
@@ -109,6 +109,13 @@ export function compilePrintFmt(ev: EventFormat): ((p: Payload, ctx: RenderConte
     lit = ''
     const text = ev.printArgs[argi++]
     if (text === undefined) return undefined
+    const spec = {flags: m[1]!, width: m[2] ? Number(m[2]) : undefined, prec: m[3] ? Number(m[3]) : undefined, length: m[4] ?? '', conv: m[5]!, ext}
+    const fast = fastField(stripCasts(text), fields, spec)
+    if (fast) {
+      pieces.push(fast)
+      i += len - 1
+      continue
+    }
     const arg = compileArg(text, fields)
     if (!arg) return undefined
     pieces.push({spec: {flags: m[1]!, width: m[2] ? Number(m[2]) : undefined, prec: m[3] ? Number(m[3]) : undefined, length: m[4] ?? '', conv: m[5]!, ext}, arg})
@@ -119,9 +126,43 @@ export function compilePrintFmt(ev: EventFormat): ((p: Payload, ctx: RenderConte
     let out = ''
     for (let k = 0; k < pieces.length; k++) {
       const pc = pieces[k]!
-      out += typeof pc === 'string' ? pc : format(pc.spec, pc.arg(p, ctx), ctx)
+      out += typeof pc === 'string' ? pc : typeof pc === 'function' ? pc(p, ctx) : format(pc.spec, pc.arg(p, ctx), ctx)
     }
     return out
+  }
+}
+
+/**
+ * `%x`/`%lx`/`%Lx`/`%u`/`%lu`/… of an unsigned field, no flags/width/precision, with the
+ * conversion at least as wide as the field (so no truncation): the digits straight from the
+ * 32-bit halves, no BigInt (the common kprobe `addr=0x%Lx` case).
+ */
+function fastField(t: string, fields: Map<string, Field>, spec: Spec): ((p: Payload, ctx: RenderContext) => string) | undefined {
+  const m = /^REC->([A-Za-z_]\w*)$/.exec(t)
+  if (!m || spec.flags || spec.width !== undefined || spec.prec !== undefined || spec.ext) return undefined
+  const f = fields.get(m[1]!)
+  if (!f || f.array || f.string || f.signed || (f.size !== 8 && f.size !== 4)) return undefined
+  const hex = spec.conv === 'x'
+  if (!hex && spec.conv !== 'u') return undefined
+  const bits = spec.length === 'll' || spec.length === 'L' || spec.length === 'j' || spec.length === 'q' ? 64 : spec.length === 'l' || spec.length === 'z' ? -1 : spec.length === '' ? 32 : 0
+  if (bits === 0) return undefined
+  const off = f.offset
+  if (f.size === 4) {
+    return (p, ctx) => {
+      if (off + 4 > p.len) return '0'
+      const v = p.view.getUint32(p.start + off, ctx.le)
+      return hex ? v.toString(16) : String(v)
+    }
+  }
+  return (p, ctx) => {
+    const w = bits === -1 ? ctx.longSize * 8 : bits
+    if (w < 64 || off + 8 > p.len) return format(spec, fieldValue(p, f, ctx.le), ctx)
+    const le = ctx.le
+    const at = p.start + off
+    const lo = p.view.getUint32(le ? at : at + 4, le)
+    const hi = p.view.getUint32(le ? at + 4 : at, le)
+    if (hex) return hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0')
+    return hi < 0x200000 ? String(hi * 4294967296 + lo) : ((BigInt(hi) << 32n) | BigInt(lo)).toString()
   }
 }
 
