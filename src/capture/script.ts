@@ -399,7 +399,7 @@ step "tracing off"
   }
 }
 
-function finish(o: Required<CaptureOptions>): string {
+function finish(_o: Required<CaptureOptions>): string {
   return `
 # ---- after -------------------------------------------------------------------
 snapshot after

@@ -7,7 +7,7 @@ import {HOLE} from '../../src/model/pagetable.js'
 import {P_RDONLY, memTypeOf} from '../../src/model/prot.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 import {mapMem} from '../../src/kernel/map-mem.js'
-import {G, LIN, M2, geo} from './helpers.js'
+import {LIN, M2, geo} from './helpers.js'
 
 /**
  * The Linear Mapping section of a real dump as [start, end, level, cont, ro, memtype|''] rows.
