@@ -49,8 +49,8 @@ export const BUNDLE_LAYOUT: readonly BundleEntry[] = [
   {name: 'trace.txt', what: 'tracefs: the top-level buffer (`cat trace`), every probe'},
   {name: 'trace_stacktrace.txt', what: 'tracefs: instance `full` with options/stacktrace and module_load/module_free'},
   {name: 'trace_stats.txt', what: 'per_cpu/cpuN/stats of every buffer (overruns, dropped events)'},
-  {name: 'trace.dat', what: 'trace-cmd: `trace-cmd extract` output'},
-  {name: 'trace-cmd.txt', what: 'trace-cmd: `trace-cmd report` of trace.dat'},
+  {name: 'trace.dat', what: 'trace-cmd: `trace-cmd extract` output (read directly: the bundle\'s trace)'},
+  {name: 'trace-cmd.txt', what: 'trace-cmd: `trace-cmd report -t` of trace.dat (for reading; the same events)'},
   {name: 'perf.data', what: 'perf: `perf record` output'},
   {name: 'perf.txt', what: 'perf: `perf script --ns` of perf.data'},
   {name: 'pgprot.bt', what: 'bpftrace: the program that ran (only the probes whose symbols exist)'},
@@ -66,6 +66,7 @@ export const BUNDLE_LAYOUT: readonly BundleEntry[] = [
  */
 export const BUNDLE_TRACES: readonly {name: string; format: string}[] = [
   {name: 'trace.txt', format: 'tracefs'},
+  {name: 'trace.dat', format: 'trace.dat'},
   {name: 'trace-cmd.txt', format: 'trace-cmd'},
   {name: 'perf.txt', format: 'perf'},
   {name: 'bpftrace.txt', format: 'bpftrace'},
@@ -80,7 +81,8 @@ export const COMPRESSED_SUFFIXES = ['', '.gz', '.zst', '.xz'] as const
 /** The primary trace of a bundle directory, or undefined when it has none. */
 export function bundleTrace(dir: string): {path: string; format: string} | undefined {
   for (const t of BUNDLE_TRACES) {
-    for (const suffix of COMPRESSED_SUFFIXES) {
+    // trace.dat is read by offset: only as it is (a compressed one is left to trace-cmd.txt)
+    for (const suffix of t.format === 'trace.dat' ? [''] : COMPRESSED_SUFFIXES) {
       const path = join(dir, t.name + suffix)
       if (existsSync(path) && statSync(path).isFile()) return {path, format: t.format}
     }

@@ -7,14 +7,13 @@
  * The names, registers and order are exactly those of the real captures in samples/*
  * (kprobe_events.requested); the generated tracefs definitions add fetch types
  * (`:x64` on addresses and masks, `:s32`/`:u32`/`:u8` on int/unsigned/bool arguments) because
- * AAPCS64 leaves bits 63:32 of a 32-bit argument register UNKNOWN (trace-formats.md §1.3).
+ * AAPCS64 leaves bits 63:32 of a 32-bit argument register UNKNOWN (Arm's "Procedure Call Standard
+ * for the Arm 64-bit Architecture", parameter passing).
  */
 
-/** A kernel version as major.minor. */
-export interface KernelVersion {
-  major: number
-  minor: number
-}
+import {type GateName, type KernelVersion, VERSION_GATES, versionAtLeast} from '../kernel/version.js'
+
+export {type KernelVersion, parseKernelVersion} from '../kernel/version.js'
 
 export type FetchType = 'x64' | 's32' | 'u32' | 'u8'
 
@@ -34,13 +33,12 @@ export interface ProbeDef {
   /** A return probe (kretprobe). */
   ret?: boolean
   args: ProbeArg[]
-  /** First kernel version that has the function (inclusive). */
-  since?: KernelVersion
+  /** The version gate that brings the function (VERSION_GATES in src/kernel/version.ts). */
+  since?: GateName
   /** Why it is probed / version note. */
   note: string
 }
 
-const v = (major: number, minor: number): KernelVersion => ({major, minor})
 const a = (name: string, index: number | 'retval', type: FetchType = 'x64'): ProbeArg => ({name, index, type})
 
 /**
@@ -78,9 +76,7 @@ export const PROBES: readonly ProbeDef[] = [
     event: 'set_direct_map_valid_noflush',
     symbol: 'set_direct_map_valid_noflush',
     args: [a('page', 0), a('nr', 1, 'u32'), a('valid', 2, 'u8')],
-    // Added with the execmem ROX cache series ("arch: introduce set_direct_map_valid_noflush()"), v6.13;
-    // the 6.12 capture's errors.txt shows it absent there.
-    since: v(6, 13),
+    since: 'setDirectMapValidNoflush',
     note: 'int set_direct_map_valid_noflush(struct page *page, unsigned nr, bool valid)',
   },
   {
@@ -101,14 +97,14 @@ export const PROBES: readonly ProbeDef[] = [
     event: 'update_range_prot',
     symbol: 'update_range_prot',
     args: [a('start', 0), a('size', 1), a('set_mask', 2), a('clear_mask', 3)],
-    since: v(6, 18),
+    since: 'leafSplit',
     note: 'static int update_range_prot(unsigned long start, unsigned long size, pgprot_t set_mask, pgprot_t clear_mask)',
   },
   {
     event: 'split_kernel_leaf_mapping',
     symbol: 'split_kernel_leaf_mapping',
     args: [a('start', 0), a('end', 1)],
-    since: v(6, 18),
+    since: 'leafSplit',
     note: 'int split_kernel_leaf_mapping(unsigned long start, unsigned long end)',
   },
   {
@@ -116,42 +112,42 @@ export const PROBES: readonly ProbeDef[] = [
     symbol: 'split_kernel_leaf_mapping',
     ret: true,
     args: [a('ret', 'retval', 's32')],
-    since: v(6, 18),
+    since: 'leafSplit',
     note: 'return value of split_kernel_leaf_mapping (0 or -ENOMEM)',
   },
   {
     event: 'split_kernel_leaf_mapping_locked',
     symbol: 'split_kernel_leaf_mapping_locked',
     args: [a('addr', 0)],
-    since: v(6, 18),
+    since: 'leafSplit',
     note: 'static int split_kernel_leaf_mapping_locked(unsigned long addr): one boundary',
   },
   {
     event: 'split_pud',
     symbol: 'split_pud',
     args: [a('pudp', 0), a('pud', 1)],
-    since: v(6, 18),
+    since: 'leafSplit',
     note: 'static int split_pud(pud_t *pudp, pud_t pud, gfp_t gfp, bool to_cont): ground truth',
   },
   {
     event: 'split_pmd',
     symbol: 'split_pmd',
     args: [a('pmdp', 0), a('pmd', 1)],
-    since: v(6, 18),
+    since: 'leafSplit',
     note: 'static int split_pmd(pmd_t *pmdp, pmd_t pmd, gfp_t gfp, bool to_cont): ground truth',
   },
   {
     event: 'split_contpmd',
     symbol: 'split_contpmd',
     args: [a('pmdp', 0)],
-    since: v(6, 18),
+    since: 'leafSplit',
     note: 'static void split_contpmd(pmd_t *pmdp): ground truth',
   },
   {
     event: 'split_contpte',
     symbol: 'split_contpte',
     args: [a('ptep', 0)],
-    since: v(6, 18),
+    since: 'leafSplit',
     note: 'static void split_contpte(pte_t *ptep): ground truth',
   },
 ]
@@ -165,22 +161,11 @@ export const PROBES: readonly ProbeDef[] = [
 export const MARKER_PROBE = {event: 'tracing_mark_write', symbol: 'tracing_mark_write'} as const
 
 /** The newest version the table knows; the default `--kernel`. */
-export const LATEST: KernelVersion = v(6, 19)
-
-/** Parse `6.19`, `6.12.117+deb12-arm64`, `6.1.0-56-arm64`, `Linux version 6.19.0 …`. */
-export function parseKernelVersion(text: string): KernelVersion | undefined {
-  const m = /(?:^|\s)(\d+)\.(\d+)(?:[.\-+~\s]|$)/.exec(text.trim())
-  if (!m) return undefined
-  return {major: Number(m[1]), minor: Number(m[2])}
-}
-
-export function versionAtLeast(k: KernelVersion, min: KernelVersion): boolean {
-  return k.major > min.major || (k.major === min.major && k.minor >= min.minor)
-}
+export const LATEST: KernelVersion = [6, 19]
 
 /** The probes a kernel of this version has (the script still skips symbols missing from kallsyms). */
 export function probesFor(k: KernelVersion): ProbeDef[] {
-  return PROBES.filter((p) => !p.since || versionAtLeast(k, p.since))
+  return PROBES.filter((p) => !p.since || versionAtLeast(k, VERSION_GATES[p.since].since))
 }
 
 export type FetchStyle = 'register' | 'arg'

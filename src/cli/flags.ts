@@ -47,7 +47,8 @@ export function ptdumpOptions(flags: SnapshotFlagValues): {pageSize?: PageSize; 
 export function asCliError(e: unknown): never {
   if (e instanceof Errors.CLIError) throw e
   if (e instanceof InputError || (e instanceof Error && (e as {cliExit?: number}).cliExit !== undefined) || isInputLike(e)) {
-    throw new Errors.CLIError((e as Error).message, {exit: 2})
+    const {file, line, code} = e as {file?: string; line?: number; code?: unknown}
+    throw Object.assign(new Errors.CLIError((e as Error).message, {exit: 2, code: typeof code === 'string' ? code : undefined}), {file, line})
   }
   throw e
 }

@@ -6,7 +6,8 @@ import {Args, Flags} from '@oclif/core'
 import {InputError} from '../ingest/source.js'
 import type {TraceReadOptions} from '../ingest/trace/index.js'
 import type {CollapseMode} from '../kernel/context.js'
-import {POLICIES, type PolicyKnobs, parseKernelVersion} from '../kernel/policy.js'
+import {POLICIES, type PolicyKnobs} from '../kernel/policy.js'
+import {parseKernelVersion} from '../kernel/version.js'
 import type {RunReplayOptions} from '../replay/run.js'
 
 const POLICY_HELP = Object.values(POLICIES)

@@ -1,9 +1,15 @@
-import {Args, Command, Flags} from '@oclif/core'
+import {dirname} from 'node:path'
+
+import {Args, Flags} from '@oclif/core'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {readPtdump} from '../ingest/ptdump/index.js'
 import {type AuditReport, audit} from '../report/audit.js'
 import {renderAuditText} from '../report/audit-text.js'
+import {auditFigures, hostIdentity} from '../fleet/host.js'
+import {hostSamples, renderProm, writePromFile} from '../report/prom.js'
+import {loadFacts} from '../replay/run.js'
 import {auditHtmlDoc} from '../report/html/audit-doc.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
 import {renderRegionStrips, stripWidth, useColor} from '../report/terminal/strip.js'
@@ -16,9 +22,11 @@ export interface AuditResult extends AuditReport {
   diagnostics: {count: number; byCode: Record<string, number>; first: string[]}
   /** The HTML report written with --html. */
   htmlFile?: string
+  /** The Prometheus textfile written with --prom. */
+  promFile?: string
 }
 
-export default class Audit extends Command {
+export default class Audit extends PtreplayCommand {
   static override summary = 'What a kernel page-table snapshot costs: leaf sizes, TLB entries, table pages, per region.'
 
   static override description = `Reads an arm64 ptdump (/sys/kernel/debug/kernel_page_tables, kernels 5.4 to 6.19+; a
@@ -39,6 +47,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
     {description: 'Audit a bundled real capture (Debian 6.1, rodata=full, 4K/48)', command: '<%= config.bin %> audit samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after'},
     {description: 'On the target machine, straight from debugfs', command: 'sudo cat /sys/kernel/debug/kernel_page_tables | <%= config.bin %> audit -'},
     {description: 'Machine-readable (schema in README)', command: '<%= config.bin %> audit dump.txt.gz --json'},
+    {description: "A Prometheus textfile for node_exporter's textfile collector", command: '<%= config.bin %> audit samples/debian-6.12-qemu/max-2G-default/kernel_page_tables.after --prom ptreplay.prom'},
     {description: 'A self-contained HTML report with a zoomable fragmentation map', command: '<%= config.bin %> audit samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded --html audit.html'},
   ]
 
@@ -52,6 +61,10 @@ Lines the reader does not understand are reported as file:line diagnostics and s
     ...snapshotFlags,
     all: Flags.boolean({description: 'Also list regions with nothing mapped.', default: false}),
     html: Flags.string({description: 'Also write a self-contained HTML report (fragmentation map, these tables) to FILE.', helpValue: 'FILE'}),
+    prom: Flags.string({
+      description: "Also write the figures as a Prometheus textfile (node_exporter's textfile collector: ptreplay_directmap_bytes, ptreplay_page_table_bytes, ptreplay_tlb_entries, …) to FILE, atomically.",
+      helpValue: 'FILE',
+    }),
   }
 
   async run(): Promise<AuditResult> {
@@ -83,6 +96,15 @@ Lines the reader does not understand are reported as file:line diagnostics and s
         }
         result.htmlFile = flags.html
       }
+      if (flags.prom) {
+        const identity = hostIdentity(loadFacts(args.ptdump).facts, args.ptdump === '-' ? undefined : dirname(args.ptdump))
+        try {
+          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)})))
+        } catch (e) {
+          this.error(`${flags.prom}: cannot write the Prometheus textfile: ${(e as Error).message}`, {exit: 2})
+        }
+        result.promFile = flags.prom
+      }
       if (!this.jsonEnabled()) strips = renderRegionStrips(snap.pt, snap.regions, {width: stripWidth(process.stdout.columns), color: useColor()})
     } catch (e) {
       asCliError(e)
@@ -93,6 +115,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
       if (strips.length) this.log('')
       for (const line of strips) this.log(line)
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
+      if (result.promFile) this.log(`${result.htmlFile ? '' : '\n'}Prometheus textfile: ${result.promFile}`)
       if (result.diagnostics.count) {
         this.logToStderr(`\n${result.diagnostics.count} diagnostics (${Object.entries(result.diagnostics.byCode).map(([k, v]) => `${k}: ${v}`).join(', ')}); first:`)
         for (const d of result.diagnostics.first) this.logToStderr(`  ${d}`)

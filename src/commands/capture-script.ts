@@ -1,8 +1,10 @@
 import {chmodSync, renameSync, rmSync, writeFileSync} from 'node:fs'
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {BUNDLE_LAYOUT} from '../capture/bundle.js'
-import {kprobeDefinition, LATEST, parseKernelVersion, probesFor} from '../capture/probes.js'
+import {kprobeDefinition, LATEST, probesFor} from '../capture/probes.js'
+import {formatVersion, parseKernelVersion} from '../kernel/version.js'
 import {buildCaptureScript, CAPTURE_TOOLS, type CaptureTool} from '../capture/script.js'
 
 export interface CaptureScriptResult {
@@ -16,7 +18,9 @@ export interface CaptureScriptResult {
   bundle: {name: string; what: string}[]
 }
 
-export default class CaptureScript extends Command {
+export default class CaptureScript extends PtreplayCommand {
+  static override id = 'capture-script'
+
   static override summary = 'Print the shell script that captures a ptreplay bundle on an arm64 target.'
 
   static override description = `The script (POSIX sh, run as root on the target) writes one bundle directory, the layout
@@ -41,7 +45,7 @@ target is skipped and logged in errors.txt.`
 
   static override flags = {
     kernel: Flags.string({
-      description: `Target kernel version (major.minor, e.g. 6.1, 6.12, 6.19; a full release such as 6.12.117+deb12-arm64 works). Default: ${LATEST.major}.${LATEST.minor} (every probe).`,
+      description: `Target kernel version (major.minor, e.g. 6.1, 6.12, 6.19; a full release such as 6.12.117+deb12-arm64 works). Default: ${formatVersion(LATEST)} (every probe).`,
     }),
     tool: Flags.string({description: 'Capture tool on the target.', options: [...CAPTURE_TOOLS], default: 'tracefs'}),
     fetch: Flags.string({
@@ -63,7 +67,7 @@ target is skipped and logged in errors.txt.`
     const opts = {kernel, tool, fetch: flags.fetch as 'register' | 'arg', typed: !flags.untyped, stacks: flags.stacks, bufferKb: flags['buffer-kb']}
     const script = buildCaptureScript(opts)
     const result: CaptureScriptResult = {
-      kernel: `${kernel.major}.${kernel.minor}`,
+      kernel: formatVersion(kernel),
       tool,
       probes: probesFor(kernel).map((p) => kprobeDefinition(p, {style: opts.fetch, typed: opts.typed})),
       script,

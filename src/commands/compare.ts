@@ -1,4 +1,6 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {positionalArgs} from '../cli/args.js'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
@@ -9,14 +11,17 @@ import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
 import {compareBarsSection, compareMapsSection} from '../report/html/replay-doc.js'
 import {type CompareReport, buildCompareReport, renderCompareText} from '../report/compare.js'
 import {buildReplayReport} from '../report/replay.js'
+import {MarkerLog, writePerfettoTrace} from '../report/perfetto.js'
 import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js'
 
 export interface CompareResult extends CompareReport {
   source: {snapshot: string; traces: string[]}
   htmlFile?: string
+  /** The Perfetto trace written with --perfetto. */
+  perfettoFile?: string
 }
 
-export default class Compare extends Command {
+export default class Compare extends PtreplayCommand {
   static override summary = 'The same capture replayed under several policies, side by side.'
 
   static override description = `Replays one snapshot and trace under each policy given and prints, per policy,
@@ -47,10 +52,16 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     ...knobFlags,
     ...traceFlags,
     html: Flags.string({description: 'Also write a self-contained HTML report (bars per policy, maps side by side) to FILE.'}),
+    perfetto: Flags.string({
+      description: "Also write each policy's time series (page-table bytes, TLB entries, splits, collapses: one set of counter tracks per policy) and the trace's markers as a Perfetto trace to FILE.",
+      helpValue: 'FILE',
+    }),
   }
 
   async run(): Promise<CompareResult> {
-    const {argv, flags} = await this.parse(Compare)
+    const parsed = await this.parse(Compare)
+    const {flags} = parsed
+    const argv = positionalArgs(parsed, this.id ?? 'compare')
     const [ptdump, ...traces] = argv as string[]
     const names = flags.policies.split(',').map((s) => s.trim()).filter(Boolean)
     if (!names.length) this.error('--policies: give at least one policy', {exit: 2})
@@ -63,17 +74,27 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
       const {facts} = loadFacts(ptdump!)
       const knobs = knobsFrom(flags)
       const runs = []
+      const markers = flags.perfetto ? new MarkerLog() : undefined
       for (const name of names) {
         const choice = choosePolicy(name, knobs, snapshot, facts)
         const opts = replayOptionsFrom(flags, flags.strict)
         progress.label = name
         opts.trace = {...opts.trace, onProgress: progress.bytes}
         opts.onProgress = (n) => (progress.items = n)
+        if (markers && runs.length === 0) markers.hook(opts)
         const run = await runReplay(snapshot, traces, choice, opts)
         runs.push({label: name === 'auto' ? `auto (${choice.policy.name})` : name, run, report: buildReplayReport(run, snapshot.pt, snapshot.regions)})
       }
       progress.stop()
       result = {source: {snapshot: snapshot.source, traces}, ...buildCompareReport(runs.map((r) => ({label: r.label, report: r.report})))}
+      if (flags.perfetto) {
+        try {
+          await writePerfettoTrace(flags.perfetto, runs.map((r) => ({label: r.label, series: r.report.series})), markers!.markers)
+        } catch (e) {
+          this.error(`${flags.perfetto}: cannot write the Perfetto trace: ${(e as Error).message}`, {exit: 2})
+        }
+        result.perfettoFile = flags.perfetto
+      }
       if (flags.html) {
         const doc = {
           title: `ptreplay compare — ${names.join(', ')}`,
@@ -99,6 +120,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
       this.log(`${result.source.snapshot} + ${traces.join(', ')}`)
       for (const line of renderCompareText(result)) this.log(line)
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
+      if (result.perfettoFile) this.log(`${result.htmlFile ? '' : '\n'}Perfetto trace: ${result.perfettoFile} (open in ui.perfetto.dev)`)
     }
     return result
   }

@@ -1,10 +1,11 @@
-import {Args, Command, Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {type SnapshotDiff, diffSnapshots, renderDiffText} from '../report/diff.js'
 import {loadSnapshot} from '../replay/run.js'
 
-export default class Diff extends Command {
+export default class Diff extends PtreplayCommand {
   static override summary = 'What changed between two ptdump snapshots, per region: splits, collapses, permission changes, mappings, table pages.'
 
   static override description = `Compares two kernel page-table snapshots entry by entry and reports, for each region:

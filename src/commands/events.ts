@@ -1,5 +1,9 @@
 import {existsSync, statSync} from 'node:fs'
-import {Args, Command, Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
+import {positionalArgs} from '../cli/args.js'
+import {PtreplayCommand} from '../cli/base-command.js'
+import {renderMarkers} from '../report/markers.js'
+import {MarkerLog} from '../replay/markers.js'
 
 import {bundleInfo, bundleTrace, extractBundleTar, isBundleTar} from '../capture/bundle.js'
 import {asCliError} from '../cli/flags.js'
@@ -19,6 +23,8 @@ export interface EventsResult {
   format: string
   events: number
   span: {firstNs?: string; lastNs?: string; seconds?: number}
+  /** trace_marker texts in trace order (the first 200 distinct), for --from-marker/--until-marker. */
+  markers?: {text: string; count: number}[]
   byKind: Record<string, number>
   byProbe: Record<string, number>
   byComm: Record<string, number>
@@ -40,14 +46,15 @@ interface EventsFlags {
   to?: string
 }
 
-export default class Events extends Command {
+export default class Events extends PtreplayCommand {
   static override summary = 'Summarize a trace of page-permission events, or convert it to CSV/JSON.'
 
   static override description = `Reads traces in any supported format (detected from the first lines, or --format):
-tracefs trace/trace_pipe, trace-cmd report, perf script, bpftrace (text and -f json, the
+tracefs trace/trace_pipe, trace-cmd's binary trace.dat (versions 6 and 7, compressed or not;
+by its magic bytes), trace-cmd report, perf script, bpftrace (text and -f json, the
 capture-script's "PGP " lines) and CSV (the CSV trace schema); gzip, zstd and xz by magic bytes;
 a capture bundle directory or its tarball from \`capture.sh -t\` (.tar, .tar.gz, .tar.zst, .tar.xz:
-its trace.txt, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv).
+its trace.txt, trace.dat, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv).
 Several inputs are merged in time order.
 
 Prints events per kind, probe, comm and CPU, the time span, lost events and the lines it did
@@ -56,6 +63,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
 
   static override examples = [
     {description: 'Summary of a real capture', command: '<%= config.bin %> events samples/debian-6.1-qemu/max-2G-default/trace.txt'},
+    {description: 'A trace-cmd recording (trace.dat, read directly)', command: '<%= config.bin %> events samples/linux-7.3-debian-qemu/ampere1a-2G-tools/trace.dat'},
     {description: 'A bundle written by capture-script (directory or tarball)', command: '<%= config.bin %> events bundle/'},
     {description: 'Convert to CSV', command: '<%= config.bin %> events trace.txt.zst --output events.csv --to csv'},
     {description: 'A trace whose probes have custom names', command: '<%= config.bin %> events my.trace --map cmc=__change_memory_common --map ro=set_memory_ro'},
@@ -69,7 +77,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   }
 
   static override flags = {
-    format: Flags.string({description: 'Input format instead of detection (tracefs, trace-cmd, perf, bpftrace, bpftrace-json, csv).'}),
+    format: Flags.string({description: 'Input format instead of detection (tracefs, trace.dat, trace-cmd, perf, bpftrace, bpftrace-json, csv).'}),
     map: Flags.string({description: 'NAME=KIND: treat event or symbol NAME as kernel function or event kind KIND (repeatable).', multiple: true}),
     'page-size': Flags.string({description: 'PAGE_SIZE of the traced kernel (4k, 16k, 64k or bytes); default from the bundle, else 4k.'}),
     strict: Flags.boolean({description: 'Fail on the first line that does not parse.', default: false}),
@@ -78,7 +86,9 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   }
 
   async run(): Promise<EventsResult> {
-    const {argv, flags} = await this.parse(Events)
+    const parsed = await this.parse(Events)
+    const {flags} = parsed
+    const argv = positionalArgs(parsed, this.id ?? 'events')
     const inputs = (argv as string[]).length ? (argv as string[]) : []
     let pageSize: number | undefined
     const paths: string[] = []
@@ -95,7 +105,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
         }
         if (dir !== undefined) {
           const t = bundleTrace(dir)
-          if (!t) this.error(`${p}: a bundle without a trace (expected trace.txt, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv)`, {exit: 2})
+          if (!t) this.error(`${p}: a bundle without a trace (expected trace.txt, trace.dat, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv)`, {exit: 2})
           pageSize ??= bundleInfo(dir).pageSize
           paths.push(t.path)
         } else paths.push(p)
@@ -110,8 +120,9 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     const json = this.jsonEnabled()
     let pageSize = bundlePageSize
     if (flags['page-size'] !== undefined) pageSize = parsePageSizeFlag(flags['page-size'], (m) => this.error(m, {exit: 2}))
-    if (flags.format !== undefined && !readerNames().includes(flags.format)) {
-      this.error(`--format ${flags.format}: unknown trace format; expected one of ${readerNames().join(', ')}`, {exit: 2})
+    const formats = [...readerNames(), 'trace.dat']
+    if (flags.format !== undefined && !formats.includes(flags.format)) {
+      this.error(`--format ${flags.format}: unknown trace format; expected one of ${formats.join(', ')}`, {exit: 2})
     }
     const map: Record<string, string> = {}
     for (const m of flags.map ?? []) {
@@ -125,6 +136,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     const progress = new Progress(!json)
     // Counted here, on the events delivered, whatever reader attached the stack.
     let withStack = 0
+    const markers = new MarkerLog()
     const onProgress = progress.bytes
 
     const read = readTrace(paths, {format: flags.format, map, pageSize, strict: flags.strict, onProgress})
@@ -138,7 +150,10 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
       }
       for await (const batch of read.batches) {
         progress.items += batch.length
-        for (let i = 0; i < batch.length; i++) if (batch[i]!.stack) withStack++
+        for (let i = 0; i < batch.length; i++) {
+          if (batch[i]!.stack) withStack++
+          if (batch[i]!.kind === 'marker') markers.add(batch[i]!.text)
+        }
         if (exporter) await exporter.add(batch)
       }
       if (exporter) {
@@ -155,6 +170,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     progress.stop()
     const result = summarize(read.stats, read.diagnostics)
     result.stacks = withStack
+    result.markers = markers.list()
     if (exporter && flags.output && to) result.output = {path: flags.output, to, events: exporter.count}
     if (!json) for (const line of renderSummary(result)) this.log(line)
     return result
@@ -232,6 +248,7 @@ export function renderSummary(r: EventsResult): string[] {
   table('probe', r.byProbe)
   table('comm', r.byComm, 10)
   table('cpu', Object.fromEntries(Object.entries(r.byCpu).sort((a, b) => Number(a[0]) - Number(b[0]))))
+  out.push(...renderMarkers(r.markers ?? []))
   out.push('')
   if (r.lost.markers === 0 && r.lost.overwritten === 0) out.push('lost events: none reported')
   else {

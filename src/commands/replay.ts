@@ -1,4 +1,6 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {positionalArgs} from '../cli/args.js'
+import {PtreplayCommand} from '../cli/base-command.js'
 
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
@@ -9,6 +11,7 @@ import {captureMeta, auditTableSections} from '../report/html/audit-doc.js'
 import {offendersSection, replayTimelineSection} from '../report/html/replay-doc.js'
 import {type ReplayReport, buildReplayReport, renderReplayText} from '../report/replay.js'
 import {renderAuditText} from '../report/audit-text.js'
+import {MarkerLog, writePerfettoTrace} from '../report/perfetto.js'
 import {renderAsciiSeries} from '../report/terminal/chart.js'
 import {useColor} from '../report/terminal/strip.js'
 import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js'
@@ -16,9 +19,11 @@ import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js
 export interface ReplayResult extends ReplayReport {
   source: {snapshot: string; traces: string[]; facts: string[]}
   htmlFile?: string
+  /** The Perfetto trace written with --perfetto. */
+  perfettoFile?: string
 }
 
-export default class Replay extends Command {
+export default class Replay extends PtreplayCommand {
   static override summary = "Replay a trace through the kernel's split/collapse logic and report what it cost."
 
   static override description = `Starts from a ptdump snapshot, drives every set_memory_*/set_direct_map_*/
@@ -47,6 +52,10 @@ replayed: they are the ground truth the prediction is printed against.`
       description: 'What mainline BBML2 splitting would do with a 6.1 rodata=full workload',
       command: '<%= config.bin %> replay samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/trace.txt --policy bbml2',
     },
+    {
+      description: 'The series and the markers as Perfetto counter tracks (open in ui.perfetto.dev)',
+      command: '<%= config.bin %> replay samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded samples/linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz --perfetto replay.pftrace',
+    },
     {description: 'Machine-readable, with an HTML report', command: '<%= config.bin %> replay before.txt trace.txt --json --html report.html'},
   ]
 
@@ -62,11 +71,17 @@ replayed: they are the ground truth the prediction is printed against.`
     ...knobFlags,
     ...traceFlags,
     html: Flags.string({description: 'Also write a self-contained HTML report (fragmentation map, charts over the trace, offenders) to FILE.'}),
+    perfetto: Flags.string({
+      description: "Also write the time series (page-table bytes, TLB entries, splits, collapses) and the trace's markers as a Perfetto trace (TrackEvent counter tracks, the trace's own ns timestamps) to FILE; open it in ui.perfetto.dev.",
+      helpValue: 'FILE',
+    }),
     chart: Flags.boolean({description: 'Print the table-bytes chart over the trace.', default: true, allowNo: true}),
   }
 
   async run(): Promise<ReplayResult> {
-    const {argv, flags} = await this.parse(Replay)
+    const parsed = await this.parse(Replay)
+    const {flags} = parsed
+    const argv = positionalArgs(parsed, this.id ?? 'replay')
     const [ptdump, ...traces] = argv as string[]
     const progress = new Progress(!this.jsonEnabled())
     let result: ReplayResult
@@ -78,10 +93,20 @@ replayed: they are the ground truth the prediction is printed against.`
       const opts = replayOptionsFrom(flags, flags.strict)
       opts.trace = {...opts.trace, onProgress: progress.bytes}
       opts.onProgress = (n) => (progress.items = n)
+      const markers = flags.perfetto ? new MarkerLog() : undefined
+      markers?.hook(opts)
       const run = await runReplay(snapshot, traces, choice, opts)
       progress.stop()
       const report = buildReplayReport(run, snapshot.pt, snapshot.regions)
       result = {source: {snapshot: snapshot.source, traces, facts: files}, ...report}
+      if (flags.perfetto) {
+        try {
+          await writePerfettoTrace(flags.perfetto, [{label: choice.policy.name, series: report.series}], markers!.markers)
+        } catch (e) {
+          this.error(`${flags.perfetto}: cannot write the Perfetto trace: ${(e as Error).message}`, {exit: 2})
+        }
+        result.perfettoFile = flags.perfetto
+      }
       if (flags.html) {
         const doc = {
           title: `ptreplay replay — ${choice.policy.name}`,
@@ -128,6 +153,7 @@ replayed: they are the ground truth the prediction is printed against.`
           this.log(line)
       }
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
+      if (result.perfettoFile) this.log(`${result.htmlFile ? '' : '\n'}Perfetto trace: ${result.perfettoFile} (open in ui.perfetto.dev)`)
     }
     return result
   }

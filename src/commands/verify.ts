@@ -1,4 +1,7 @@
-import {Command, Errors, Flags} from '@oclif/core'
+import {Errors, Flags} from '@oclif/core'
+import {positionalArgs} from '../cli/args.js'
+import {PtreplayCommand} from '../cli/base-command.js'
+import {CodedInputError} from '../cli/errors.js'
 
 import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
@@ -6,7 +9,7 @@ import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '.
 import {type VerifyResult, renderVerifyText, runVerify} from '../report/verify.js'
 import {choosePolicy, loadFacts, loadSnapshot} from '../replay/run.js'
 
-export default class Verify extends Command {
+export default class Verify extends PtreplayCommand {
   static override summary = 'Replay a trace over one snapshot and check the prediction against a later real snapshot, run by run, per region.'
 
   static override description = `ptreplay verify <before> <trace…> <after>
@@ -72,22 +75,12 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
     'max-diffs': Flags.integer({description: 'Differing ranges listed per region.', default: 10, min: 0}),
   }
 
-  /**
-   * With --json a verdict other than "match" prints the result, then exits 1: oclif would print
-   * the exit as a second JSON document, so the exit is only recorded here.
-   */
-  override async catch(err: Error & {code?: string; oclif?: {exit?: number}}): Promise<unknown> {
-    if (this.jsonEnabled() && err.code === 'EEXIT') {
-      process.exitCode = err.oclif?.exit ?? 1
-      return
-    }
-    return super.catch(err)
-  }
-
   async run(): Promise<VerifyResult> {
-    const {argv, flags} = await this.parse(Verify)
+    const parsed = await this.parse(Verify)
+    const {flags} = parsed
+    const argv = positionalArgs(parsed, this.id ?? 'verify')
     const files = argv as string[]
-    if (files.length < 3) this.error(`expected <before> <trace…> <after>, got ${files.length} file argument(s)`, {exit: 2})
+    if (files.length < 3) throw new CodedInputError('usage', `expected <before> <trace…> <after>, got ${files.length} file argument(s); see ptreplay verify --help`)
     const before = files[0]!
     const after = files[files.length - 1]!
     const traces = files.slice(1, -1)

@@ -4,13 +4,13 @@
  * Which kernel function a record is: the probed symbol in the IP field first
  * (`(set_memory_ro+0x0/0x30)` → set_memory_ro; for a return probe the function after `<-`), the
  * event name second (users name probes freely: `p_set_memory_ro_0`, `set_memory_ro_ret`,
- * `vfs_read__entry`, or the trace-formats.md recipe names `dm_invalid`, `cmc`, `urp`), and a user
+ * `vfs_read__entry`, or short names `dm_invalid`, `cmc`, `urp`: docs/trace-text-quirks.md#event-names), and a user
  * map `--map NAME=KIND` (NAME an event or symbol; KIND a kernel function from FUNCTIONS or an
  * EventKind) overrides both. The table FUNCTIONS is data: one row per kernel function, its
  * kind/op and which arguments carry what (arch/arm64/mm/pageattr.c, mmu.c, mm/vmalloc.c,
  * mm/execmem.c; 6.1–6.19).
  *
- * Argument decoding follows trace-formats.md §4.1: look at the `0x` prefix, never assume a radix
+ * Argument decoding (docs/trace-text-quirks.md#radix): look at the `0x` prefix, never assume a radix
  * from the name; `int` arguments fetched from a 64-bit register (`%x1` without `:s32`) carry
  * garbage in bits 63:32 (AAPCS64), so they are cut to 32 bits and sign-extended.
  */
@@ -265,7 +265,7 @@ export const FUNCTIONS: Readonly<Record<string, FnSpec>> = {
   set_memory_rw: SM('rw'),
   set_memory_x: SM('x'),
   set_memory_nx: SM('nx'),
-  // x86 only; on arm64 the generic helper is ro + x (trace-formats.md §1.1)
+  // x86 only; on arm64 the generic set_memory_rox() is ro + x (include/linux/set_memory.h)
   set_memory_rox: SM('rox'),
   set_memory_valid: {kind: 'set_memory_valid', decode: decodeSetMemoryValid, retInt: true},
   set_direct_map_invalid_noflush: DM('invalid'),
@@ -301,7 +301,7 @@ export const FUNCTIONS: Readonly<Record<string, FnSpec>> = {
   tracing_mark_write: {kind: 'marker'},
 }
 
-/** Event names from trace-formats.md §1.3 (Recipe A) that do not contain the function name. */
+/** Short probe names that do not contain the function name (docs/trace-text-quirks.md#event-names). */
 const EVENT_ALIASES: Readonly<Record<string, {fn: string; ret?: boolean}>> = {
   dm_invalid: {fn: 'set_direct_map_invalid_noflush'},
   dm_default: {fn: 'set_direct_map_default_noflush'},
@@ -362,7 +362,7 @@ export function functionFromEventName(event: string): {fn: string; ret: boolean}
 
 /**
  * The function a compiler-cloned symbol belongs to: `__change_memory_common.constprop.0`,
- * `foo.isra.0`, `foo.part.1`, `foo.cold`, `foo.lto_priv.0` (GCC/LLVM clone suffixes; quirk 23).
+ * `foo.isra.0`, `foo.part.1`, `foo.cold`, `foo.lto_priv.0` (GCC/LLVM clone suffixes; docs/trace-text-quirks.md#clone-suffixes).
  */
 export function baseSymbol(sym: string): string {
   const dot = sym.indexOf('.')
@@ -373,7 +373,7 @@ function isReturnName(event: string): boolean {
   return /^r\d*_/.test(event) || /(__exit|_ret|_return|_retprobe)$/.test(event)
 }
 
-/** Parse a kernel address in any radix the formats use (quirk 2). */
+/** Parse a kernel address in any radix the formats use (docs/trace-text-quirks.md#radix). */
 export function parseAddr(text: string): Kva | undefined {
   const c0 = text.charCodeAt(0)
   if (c0 === 48 /* 0 */ && (text.charCodeAt(1) | 32) === 120 /* x */) {

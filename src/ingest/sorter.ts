@@ -1,12 +1,12 @@
 /**
- * Time order, in one place (trace-formats.md §4.7).
+ * Time order, in one place (docs/trace-text-quirks.md#per-cpu-order).
  *
  * - Within one source: tracefs `trace` is already merged by smallest timestamp
  *   (kernel/trace/trace.c __find_next_entry()), but trace_pipe emits what is readable at each
  *   read() and per-CPU dumps / bpftrace are not sorted at all. `WindowSorter` keeps the last
  *   `window` events in a buffer sorted by (key, arrival) — insertion from the tail, so sorted
  *   input costs O(1) — and releases the oldest when the buffer is full.
- * - Never reorder events of the same CPU (quirk 20): an event's sort key is
+ * - Never reorder events of the same CPU: an event's sort key is
  *   max(ts, previous key on that CPU). A timestamp that goes backwards on a CPU is a clock problem:
  *   it is reported (`clock` diagnostic) and the event keeps its file position.
  * - An event that arrives after a later-stamped event was already released (the disorder exceeds

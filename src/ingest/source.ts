@@ -49,16 +49,15 @@ type Decoder = (input: Readable) => Readable
 /**
  * Bytes per read (and per gunzip output chunk). Below Node's EXTERN_APEX (0xFBEE9): a longer
  * decoded chunk becomes an external string, and scanning an external string with charCodeAt /
- * startsWith is ~10% slower than an ordinary heap string (measured on the 6.19 trace: 512 KiB
- * chunks 126 MB/s, 1 MiB chunks 114 MB/s). gunzip's default 16 KiB chunks cost a batch each.
+ * startsWith is slower than on an ordinary heap string. gunzip's default 16 KiB chunks cost a
+ * batch each.
  */
 const CHUNK_BYTES = 512 * 1024
 
 /**
  * Bytes decoded into one string (one batch). A decoded string of 128 KiB or more is allocated in
- * V8's large-object space, which costs ~7× more per byte than an ordinary young-generation string
- * (latin1 decode of the generated trace: 64–120 KiB pieces 0.09–0.10 ns/byte, 256–512 KiB
- * 0.64–0.68 ns/byte; Node 20): a 512 KiB read is decoded in four or five pieces. This also
+ * V8's large-object space, which costs several times more per byte to decode into than an
+ * ordinary young-generation string: a 512 KiB read is decoded in four or five pieces. This also
  * saves copying the whole chunk to join the previous chunk's unfinished line (only the first
  * piece is joined).
  */

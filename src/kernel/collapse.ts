@@ -3,10 +3,10 @@
  *
  * Follows Adrian Barnaś, "[RFC PATCH 6/6] arm64: mm: support PMD page coalescing in the linear
  * map" (11 Jun 2026, series "arm64: mm: Introducing ROX CACHE to ARM64 systems with bbml2 no
- * abort"; quoted in full in the review reply of 24 Jun 2026, message-id ajvqh8Ac0Sj5UzP_@google.com,
- * seeds/002). Variants model Ryan Roberts' review (19 Jun 2026): collapse the vmalloc range too
- * ('both'), use area->page_order ('both', 'order-aware'), and a general mechanism ('general').
- * kernel-model.md §6.
+ * abort"; thread https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/). Variants model Ryan Roberts' review
+ * (19 Jun 2026, https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com): collapse the vmalloc
+ * range too ('both'), use area->page_order ('both', 'order-aware'), and a general mechanism
+ * ('general'). The variants side by side: docs/collapse-proposals.md.
  */
 import {type Kva, alignDown, isAligned} from '../model/address.js'
 import {P_VALID, type Prot} from '../model/prot.js'
@@ -74,7 +74,8 @@ export function tryCollapseKernelPmd(ctx: KernelContext, addr: Kva, opts: Collap
 
 /**
  * The PUD analogue for the 'general' variant (no arm64 patch exists; modelled on x86
- * collapse_pud_page(), arch/x86/mm/pat/set_memory.c, 41d88484c71c): all PTRS_PER_PMD entries are
+ * collapse_pud_page(), arch/x86/mm/pat/set_memory.c, commit 41d88484c71c
+ * ("x86/mm/pat: restore large ROX pages after fragmentation") (in v6.15)): all PTRS_PER_PMD entries are
  * valid PMD leaves with one prot (CONT ignored), contiguous and PUD-aligned → one PUD block,
  * freeing the PMD table. Only where PUD blocks exist (4K granule).
  */
@@ -97,9 +98,9 @@ export function tryCollapseKernelPud(ctx: KernelContext, addr: Kva, opts: Collap
  * The RFC call site in change_memory_common() (inside the rodata_full block, after the alias
  * loop, when set_mask == PTE_RDONLY and the area is VM_ALLOW_HUGE_VMAP):
  * - 'rfc': try_collapse_kernel_pmd(page_address(area->pages[0])) — one PMD, WARN if the first
- *   page is not PMD-aligned (review item 2).
+ *   page is not PMD-aligned (the review's page_order point, docs/collapse-proposals.md point 2).
  * - 'both' / 'order-aware': only when area->page_order ≥ PMD order, every distinct PMD of the
- *   linear alias of the pages in range (items 2, 3).
+ *   linear alias of the pages in range (docs/collapse-proposals.md points 2 and 3).
  */
 export function tryCollapseAliasesOf(ctx: KernelContext, area: VmArea, first: number, count: number): void {
   const mode = ctx.cfg.collapse
@@ -124,14 +125,14 @@ export function tryCollapseAliasesOf(ctx: KernelContext, area: VmArea, first: nu
   }
 }
 
-/** Review item 3: collapse the PMD slots of the vmalloc range [start, end) (backing checked by the caller). */
+/** Collapse the PMD slots of the vmalloc range [start, end) too (docs/collapse-proposals.md point 3; backing checked by the caller). */
 export function tryCollapseVmallocRange(ctx: KernelContext, start: Kva, end: Kva): void {
   const pmdSize = ctx.geo.entrySize[1]!
   for (let a = alignDown(start, pmdSize); a < end; a += pmdSize) tryCollapseKernelPmd(ctx, a, {physContiguous: true})
 }
 
 /**
- * Review item 5, 'general': after any permission change on [start, end), try every PMD slot it
+ * 'general' (docs/collapse-proposals.md point 5): after any permission change on [start, end), try every PMD slot it
  * touches, then every PUD slot. Cheap on a run model: slots whose entry is not a PTE table are
  * skipped after one lookup.
  */

@@ -12,31 +12,35 @@ import {type Kva, formatKva} from '../model/address.js'
 import type {Geometry} from '../model/geometry.js'
 import {HOLE, type PageTables} from '../model/pagetable.js'
 import {P_NG, P_VALID, type Prot} from '../model/prot.js'
+import {type KernelVersion, versionHas} from './version.js'
 
 /** errno values as the kernel returns them (negated). */
 export const EINVAL = 22
 export const ENOMEM = 12
 
-/** How a collapse is attempted (kernel-model.md §6; everything here is *proposed*, not mainline). */
+/** How a collapse is attempted (everything here is *proposed*, not mainline: docs/collapse-proposals.md). */
 export type CollapseMode =
   /** mainline: nothing ever merges back. */
   | 'none'
-  /** Adrian Barnaś' RFC 6/6 as posted (seed 002): linear alias of area->pages[0], set_memory_ro on VM_ALLOW_HUGE_VMAP only. */
+  /** Adrian Barnaś' RFC 6/6 as posted (https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/): linear alias of area->pages[0], set_memory_ro on VM_ALLOW_HUGE_VMAP only. */
   | 'rfc'
-  /** review item 3: collapse the vmalloc range too, and use page_order (item 2) to find the PMD. */
+  /** Ryan Roberts' review (https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com): collapse the vmalloc range too, and use page_order to find the PMD (docs/collapse-proposals.md points 2, 3). */
   | 'both'
-  /** review items 2–4: page_order-aware linear-alias loop, plus 'both'. */
+  /** 'both' plus a page_order-aware linear-alias loop (docs/collapse-proposals.md point 4). */
   | 'order-aware'
-  /** review item 5: a general collapse (PMD then PUD) after every permission change. */
+  /** A general collapse (PMD then PUD) after every permission change (docs/collapse-proposals.md point 5). */
   | 'general'
 
 /** The kernel version and configuration a replay models. */
 export interface KernelConfig {
-  /** [major, minor], e.g. [6, 19]. Behaviour switches at 6.18 (BBML2 split series) and 6.13 (realm). */
-  version: readonly [number, number]
-  /** system_supports_bbml2_noabort(): every CPU on the MIDR allow-list (6.18+ only). */
+  /** [major, minor], e.g. [6, 19]; what each version brings: VERSION_GATES in ./version.ts. */
+  version: KernelVersion
+  /**
+   * The system capability that lets live block mappings be split: system_supports_bbml2_noabort()
+   * (6.18–7.1) / system_supports_bbml3() (7.2+, ARM64_HAS_BBML3): every CPU has it.
+   */
   bbml2: boolean
-  /** cpu_supports_bbml2_noabort() on the boot CPU: map_mem() uses blocks, then a repaint if the system lacks it. */
+  /** cpu_supports_bbml2_noabort() / cpu_supports_bbml3() on the boot CPU: map_mem() uses blocks, then a repaint if the system lacks it. */
   bootCpuBbml2: boolean
   /** rodata_full (rodata=full ≤6.12 / rodata=on 6.19, the default in both). */
   rodataFull: boolean
@@ -47,6 +51,8 @@ export interface KernelConfig {
    * page-level early); 'late' = built, sample_interval=0 (arm64_kfence_can_set_direct_map()).
    */
   kfence: 'off' | 'early' | 'late'
+  /** CONFIG_KFENCE_NUM_OBJECTS (Kconfig default 255): KFENCE_POOL_SIZE = (n + 1) * 2 * PAGE_SIZE (include/linux/kfence.h). */
+  kfenceNumObjects?: number
   /** is_realm_world() */
   realm: boolean
   /** PTE_MAYBE_GP is PTE_GP (CONFIG_ARM64_BTI_KERNEL on a BTI CPU): set_memory_x/nx touch GP. */
@@ -54,8 +60,10 @@ export interface KernelConfig {
   collapse: CollapseMode
   /**
    * Permission changes on VM_ALLOW_HUGE_VMAP areas allowed with BBML2 (RFC 2/6, "arm64: mm: allow
-   * huge vmap permission adjustments with bbml2_no_abort", seeds/002). Default: on whenever a
-   * collapse variant is modelled (they build on 2/6); mainline 6.19 refuses (fcf8dda8cc48).
+   * huge vmap permission adjustments with bbml2_no_abort", https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/).
+   * Default: on whenever a collapse variant is modelled (they build on 2/6); mainline refuses since
+   * commit fcf8dda8cc48 ("arm64: pageattr: Explicitly bail out when changing permissions for
+   * vmalloc_huge mappings") (in v6.16).
    */
   hugeVmapPerms?: boolean
   /** 'x86': the x86 CPA comparison policy (src/kernel/x86-cpa.ts), not an arm64 behaviour. */
@@ -192,7 +200,7 @@ export interface KernelContext {
   /** Table pages allocated (split_pud/split_pmd/x86 split) and freed (collapse) by these mechanisms. */
   tablePagesAllocated: number
   tablePagesFreed: number
-  /** The linear map: PA follows VA there, so PFN contiguity and alignment follow from VA (kernel-model.md §8.2). */
+  /** The linear map: PA follows VA there (__virt_to_phys(), arch/arm64/include/asm/memory.h), so PFN contiguity and alignment follow from VA. */
   linear?: LinearMap
   /** KFENCE pool [start, end) in the linear map (is_kfence_address()). */
   kfencePool?: {start: Kva; end: Kva}
@@ -217,19 +225,17 @@ export function makeContext(pt: PageTables, cfg: KernelConfig, extra: Partial<Pi
 // -----------------------------------------------------------------------------------------------
 // Version and configuration predicates (each cites the code it follows).
 
-export function versionAtLeast(cfg: KernelConfig, major: number, minor: number): boolean {
-  const [a, b] = cfg.version
-  return a > major || (a === major && b >= minor)
-}
-
-/** 6.18+ has split_kernel_leaf_mapping() and the pagewalk-based update_range_prot() (a660194dd101, a166563e7ec3). */
+/**
+ * 6.18+ has the pagewalk-based update_range_prot() and split_kernel_leaf_mapping()
+ * (VERSION_GATES.leafSplit: commits a660194dd101 and a166563e7ec3, in v6.18).
+ */
 export function hasLeafSplit(cfg: KernelConfig): boolean {
-  return versionAtLeast(cfg, 6, 18)
+  return versionHas(cfg.version, 'leafSplit')
 }
 
 /** arm64_kfence_can_set_direct_map(): KFENCE built in and initialised late (arch/arm64/include/asm/kfence.h, 6.1+). */
 export function arm64KfenceCanSetDirectMap(cfg: KernelConfig): boolean {
-  return cfg.kfence === 'late' && versionAtLeast(cfg, 6, 1)
+  return cfg.kfence === 'late' && versionHas(cfg.version, 'canSetDirectMapMapMem')
 }
 
 /**
@@ -241,14 +247,15 @@ export function canSetDirectMap(cfg: KernelConfig): boolean {
     cfg.rodataFull ||
     cfg.debugPagealloc ||
     arm64KfenceCanSetDirectMap(cfg) ||
-    (cfg.realm && versionAtLeast(cfg, 6, 13))
+    (cfg.realm && versionHas(cfg.version, 'realmDirectMap'))
   )
 }
 
 /**
- * force_pte_mapping() (arch/arm64/mm/mmu.c, v6.19.9): debug_pagealloc → true; BBML2 (the system
- * cap once finalized — the runtime view modelled here) → false; else rodata_full || late KFENCE
- * || realm. `atBoot` evaluates it before caps are finalized (boot CPU's BBML2), as map_mem() does.
+ * force_pte_mapping() (arch/arm64/mm/mmu.c, v6.19.9 and v7.3.4, same order): debug_pagealloc →
+ * true; BBML2_NOABORT / BBML3 (the system cap once finalized — the runtime view modelled here) →
+ * false; else rodata_full || late KFENCE || realm. `atBoot` evaluates it before caps are
+ * finalized (the boot CPU's cpu_supports_bbml*()), as map_mem() does.
  */
 export function forcePteMapping(cfg: KernelConfig, atBoot = false): boolean {
   if (cfg.debugPagealloc) return true
@@ -258,15 +265,24 @@ export function forcePteMapping(cfg: KernelConfig, atBoot = false): boolean {
 
 /**
  * The condition under which map_mem() maps the linear map (outside the kernel alias) with
- * NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS, per version (kernel-model.md §4 table):
+ * NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS, per version (map_mem(), arch/arm64/mm/mmu.c):
  * ≤5.10 rodata_full || debug_pagealloc; 5.12–5.15 can_set_direct_map() || IS_ENABLED(CONFIG_KFENCE)
  * (5.15 mmu.c map_mem); 6.1–6.17 can_set_direct_map(); 6.18+ force_pte_mapping() at boot.
  */
 export function linearMapPteForced(cfg: KernelConfig): boolean {
   if (hasLeafSplit(cfg)) return forcePteMapping(cfg, true)
-  if (versionAtLeast(cfg, 6, 1)) return canSetDirectMap(cfg)
-  if (versionAtLeast(cfg, 5, 12)) return cfg.rodataFull || cfg.debugPagealloc || cfg.kfence !== 'off'
+  if (versionHas(cfg.version, 'canSetDirectMapMapMem')) return canSetDirectMap(cfg)
+  if (versionHas(cfg.version, 'kfenceForcesPteMap')) return cfg.rodataFull || cfg.debugPagealloc || cfg.kfence !== 'off'
   return cfg.rodataFull || cfg.debugPagealloc
+}
+
+/**
+ * linear_map_requires_bbml2 / linear_map_requires_bbml3 (mmu.c map_mem(), v6.19.9 and v7.3.4):
+ * `!force_pte_mapping() && can_set_direct_map()` on the boot CPU — the linear map was
+ * block-mapped and relies on splitting later.
+ */
+export function linearMapRequiresBbml(cfg: KernelConfig): boolean {
+  return !forcePteMapping(cfg, true) && canSetDirectMap(cfg)
 }
 
 /** is_kfence_address() */

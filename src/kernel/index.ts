@@ -1,5 +1,6 @@
 /**
- * The kernel mechanisms the replay engine calls (kernel-model.md §4–§6). Each function mirrors the
+ * The kernel mechanisms the replay engine calls (map_mem(), splitting, permission changes, the
+ * proposed collapse). Each function mirrors the
  * kernel function of the same camelCased name; see the file it comes from for the citation.
  */
 export * from './context.js'
@@ -7,6 +8,8 @@ export {
   entryAtLevel,
   linearMapMaybeSplitToPtes,
   linearMapSplitToPtes,
+  lmAliasStext,
+  SEGMENT_ALIGN,
   rangeSplitToPtes,
   splitContpmd,
   splitContpte,
@@ -40,3 +43,6 @@ export {type CollapseOpts, collapseAfterChange, tryCollapseAliasesOf, tryCollaps
 export {collapseLargePages, cpaChangeRange, cpaCollapseLargePages} from './x86-cpa.js'
 export {type MapMemOptions, type MapMemResult, type MemBank, mapMem, pageKernelProt} from './map-mem.js'
 export * from './policy.js'
+export * from './infer-policy.js'
+export * from './cpufeature.js'
+export * from './version.js'

@@ -1,5 +1,5 @@
 /**
- * The boot-time linear map: map_mem() in arch/arm64/mm/mmu.c (kernel-model.md §4), so a replay
+ * The boot-time linear map: map_mem() in arch/arm64/mm/mmu.c, so a replay
  * can start from a synthesized machine instead of a ptdump.
  *
  * Mirrors the mapping engine of every version read (5.4 → 6.19.9): __create_pgd_mapping() →
@@ -191,7 +191,7 @@ function subtract(ranges: MemBank[], x: MemBank): MemBank[] {
   return out
 }
 
-/** pgprot_tagged(PAGE_KERNEL) / PAGE_KERNEL as ptdump shows them (kernel-model.md §1.4). */
+/** pgprot_tagged(PAGE_KERNEL) / PAGE_KERNEL as ptdump shows them (pte_bits[], arch/arm64/mm/ptdump.c). */
 export function pageKernelProt(opts: {kpti?: boolean; lpa2?: boolean; tagged: boolean}): Prot {
   let p = P_VALID | P_AF | P_PXN | P_UXN
   if (!opts.lpa2) p |= P_SHARED

@@ -1,7 +1,7 @@
 /**
  * Permission changes on kernel mappings: arch/arm64/mm/pageattr.c.
  *
- * Two generations are modelled (kernel-model.md §5.4):
+ * Two generations are modelled:
  * - 6.18+ (read in v6.19.9): update_range_prot() = split_kernel_leaf_mapping() at the range ends,
  *   then walk_kernel_page_table_range_lockless() with pageattr_ops, which rewrite whole blocks
  *   (pageattr_pud/pmd_entry) and each PTE (pageattr_pte_entry); a block only partly in range is a
@@ -21,12 +21,14 @@ import {
   type KernelContext,
   canSetDirectMap,
   hasLeafSplit,
+  inLinearMap,
   kernelError,
   kernelWarn,
   leafPresent,
   leafValid,
 } from './context.js'
 import {splitKernelLeafMapping} from './split.js'
+import {versionHas} from './version.js'
 import {cpaChangeRange, cpaCollapseLargePages} from './x86-cpa.js'
 
 /**
@@ -214,16 +216,22 @@ function pmdOrder(ctx: KernelContext): number {
 
 /**
  * change_memory_common(addr, numpages, set_mask, clear_mask) (pageattr.c): the set_memory_ro/rw/
- * x/nx path. Checks the vm_area (6.18+: VM_ALLOC without VM_ALLOW_HUGE_VMAP, fcf8dda8cc48; ≤6.17
- * VM_ALLOC only), then with rodata_full and an RDONLY change updates the linear alias page by page
- * (6.18+: only the pages in range, lore 20251023204428.477531-1-yang@os.amperecomputing.com;
- * ≤6.17: all area->nr_pages, errors ignored), then vm_unmap_aliases() and the range itself.
- * Without `area` the vm_area checks are skipped and alias updates are counted as unknown.
+ * x/nx path. find_vm_area() must find one area covering the range: none (a linear-map address) →
+ * -EINVAL; not VM_ALLOC → -EINVAL; VM_ALLOW_HUGE_VMAP → -EINVAL from 6.16
+ * (VERSION_GATES.hugeVmapBailout). Then with rodata_full and an RDONLY change the linear alias is
+ * updated page by page: 6.19+ only area->pages[idx .. idx + numpages) (VERSION_GATES.aliasLoopInRange),
+ * 6.18 all area->nr_pages returning on the first error, ≤6.17 all area->nr_pages with errors
+ * ignored; then vm_unmap_aliases() and the range itself (v7.3.4 the same as v6.19.9).
+ * Without `area` outside the linear map the vm_area checks are skipped (the trace does not say
+ * which area it is) and alias updates are counted as unknown.
  */
 export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: number, setMask: bigint, clearMask: bigint, area?: VmArea): number {
   ctx.counters.change_memory_common++
   const page = ctx.geo.pageSize
-  const modern = hasLeafSplit(ctx.cfg)
+  const v = ctx.cfg.version
+  // 6.18+: __change_memory_common() can fail (a split), and the alias loop returns its error (a166563e7ec3).
+  const aliasErrorsReturn = hasLeafSplit(ctx.cfg)
+  const aliasInRange = versionHas(v, 'aliasLoopInRange')
   let start = addr
   const size = page * numpages
   if (!isAligned(addr, page)) {
@@ -231,13 +239,16 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
     kernelWarn(ctx, 'change_memory_common', addr, 'WARN_ON_ONCE(1): address not page-aligned')
   }
   const end = start + size
+  if (!area && inLinearMap(ctx, start)) {
+    return kernelError(ctx, EINVAL, 'change_memory_common', start, 'find_vm_area() found no vm_struct (a linear-map address)')
+  }
   if (area) {
     if (start < area.addr || end > area.addr + area.size) {
       return kernelError(ctx, EINVAL, 'change_memory_common', start, 'range not inside one vm_area')
     }
-    // RFC 2/6 ("allow huge vmap permission adjustments with bbml2_no_abort") lifts the huge-vmap bail-out for the collapse variants.
+    // RFC 2/6 ("allow huge vmap permission adjustments with bbml2_no_abort", docs/collapse-proposals.md) lifts the huge-vmap bail-out for the collapse variants.
     const hugeAllowed = (ctx.cfg.hugeVmapPerms ?? ctx.cfg.collapse !== 'none') && ctx.cfg.bbml2
-    if (!area.alloc || (modern && area.allowHugeVmap && !hugeAllowed)) {
+    if (!area.alloc || (versionHas(v, 'hugeVmapBailout') && area.allowHugeVmap && !hugeAllowed)) {
       return kernelError(ctx, EINVAL, 'change_memory_common', start, 'vm_area is not VM_ALLOC (or is VM_ALLOW_HUGE_VMAP)')
     }
   }
@@ -245,18 +256,18 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
 
   const rdonlyChange = setMask === HW.PTE_RDONLY || clearMask === HW.PTE_RDONLY
   if (ctx.cfg.rodataFull && rdonlyChange) {
-    const first = modern ? Math.round((start - (area?.addr ?? start)) / page) : 0
-    const count = modern ? numpages : (area?.nrPages ?? area?.pages?.length ?? numpages)
+    const first = aliasInRange ? Math.round((start - (area?.addr ?? start)) / page) : 0
+    const count = aliasInRange ? numpages : (area?.nrPages ?? area?.pages?.length ?? numpages)
     const pages = area?.pages
     if (!pages || pages.length < first + count) {
       ctx.counters.alias_updates_unknown += count
     } else if (ctx.cfg.collapse === 'order-aware' && (area?.pageOrder ?? 0) > 0) {
       const ret = orderAwareAliasLoop(ctx, pages, first, count, area!.pageOrder!, setMask, clearMask)
-      if (ret && modern) return ret
+      if (ret && aliasErrorsReturn) return ret
     } else {
       for (let i = first; i < first + count; i++) {
         const ret = __changeMemoryCommon(ctx, pages[i]!, page, setMask, clearMask)
-        if (ret && modern) return ret
+        if (ret && aliasErrorsReturn) return ret
       }
     }
     // RFC 6/6 call site: inside the rodata_full block, after the loop.
@@ -277,7 +288,8 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
 }
 
 /**
- * Review item 4 (Ryan Roberts, seed 002): walk the linear alias in area->page_order chunks, one
+ * Ryan Roberts' review of RFC 6/6 (https://lore.kernel.org/r/799181c3-a1a1-4de7-bc6a-576d3282efb0@arm.com,
+ * docs/collapse-proposals.md point 4): walk the linear alias in area->page_order chunks, one
  * __change_memory_common() per run of pages inside one backing huge page, so a whole 2M page is
  * re-permissioned without splitting and a sub-range splits only at its ends. *Proposed.*
  */

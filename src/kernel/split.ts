@@ -1,7 +1,10 @@
 /**
- * Splitting kernel leaf mappings, as arch/arm64/mm/mmu.c does from v6.18 on (BBML2 series:
- * a660194dd101 Dev Jain, a166563e7ec3 Yang Shi; read in v6.19.9 and the later mainline text with
- * split_leaf_mapping_possible(), same algorithm). kernel-model.md §5.1–§5.3.
+ * Splitting kernel leaf mappings, as arch/arm64/mm/mmu.c does from v6.18 on: commit a166563e7ec3
+ * ("arm64: mm: support large block mapping when rodata=full") (in v6.18), on top of commit
+ * a660194dd101 ("arm64: Enable permission change on arm64 kernel block mappings") (in v6.18).
+ * Read in v6.19.9 (split_contpte(), split_contpmd(), split_pmd(), split_pud(),
+ * split_kernel_leaf_mapping(), range_split_to_ptes()) and in the later mainline text with
+ * split_leaf_mapping_possible(), same algorithm.
  *
  * Each function mirrors the kernel function of the same (camelCased) name and counts its call in
  * ctx.counters under the kernel's name, at entry — as a kprobe at the function would.
@@ -21,7 +24,9 @@ import {
   kernelError,
   kernelWarn,
   leafPresent,
+  linearMapRequiresBbml,
 } from './context.js'
+import {versionHas} from './version.js'
 
 /** What a kernel page-table walk finds at level L for addr. */
 type LevelEntry = {kind: 'none'} | {kind: 'table'} | {kind: 'leaf'; run: Run}
@@ -42,8 +47,8 @@ export function entryAtLevel(ctx: KernelContext, addr: Kva, L: number): LevelEnt
 /**
  * split_pud(pudp, pud, gfp, to_cont) (mmu.c, v6.19.9): one PMD table of PTRS_PER_PMD section
  * entries with the block's prot, PTE_CONT on all iff to_cont. `prot | PMD_TYPE_SECT` sets
- * PTE_VALID, so a present-invalid block becomes valid (kept invalid only after the 2026 fix,
- * kernel-model.md §5.6): modelled, with a warning.
+ * PTE_VALID, so a present-invalid block becomes valid (kept invalid only after Ryan Roberts' 2026
+ * fix, https://lore.kernel.org/r/20260323130317.1737522-2-ryan.roberts@arm.com): modelled, with a warning.
  */
 export function splitPud(ctx: KernelContext, addr: Kva, toCont: boolean): number {
   ctx.counters.split_pud++
@@ -109,6 +114,10 @@ export function splitKernelLeafMappingLocked(ctx: KernelContext, addr: Kva): num
       m = pt.shapeAt(addr)
     }
   }
+  // Two-level geometries (16K/36, 64K/42): the PGD is the PMD level, so PGDIR_SIZE = P4D_SIZE =
+  // PUD_SIZE = PMD_SIZE and the PGD check above returns at every PMD-aligned address, before the
+  // CONT_PMD group is looked at (the folded p?d_leaf() are false).
+  if (geo.levels <= 2 && isAligned(addr, geo.entrySize[1]!)) return 0
   // CONTPMD: aligned → done; not present → done; a PMD leaf: clear its cont group, then
   // PMD-aligned → done, else split_pmd(to_cont=true).
   if (isAligned(addr, geo.contPmdSize)) return 0
@@ -130,17 +139,27 @@ export function splitKernelLeafMappingLocked(ctx: KernelContext, addr: Kva): num
 }
 
 /**
- * split_kernel_leaf_mapping(start, end) (mmu.c, v6.19.9). Returns 0 or a negative errno.
- * Early returns: no BBML2_NOABORT (system cap) → 0; force_pte_mapping() or a KFENCE address → 0;
- * unaligned → -EINVAL. A single page splits only at the less aligned end (__ffs compare): the
+ * split_kernel_leaf_mapping(start, end) (mmu.c). Returns 0 or a negative errno. Early returns:
+ * - v6.18/v6.19.9: !split_leaf_mapping_possible() (no BBML2_NOABORT system cap, or
+ *   force_pte_mapping()) or a KFENCE address → 0;
+ * - v7.0+ (VERSION_GATES.splitRequiresLinearMapBbml; read in v7.3.4): !linear_map_requires_bbml3
+ *   (the linear map was not block-mapped for splitting: force_pte_mapping() or !can_set_direct_map()
+ *   at map_mem()) or a KFENCE address → 0; then !system_supports_bbml3() → 0 (caps finalized:
+ *   the boot-time -EBUSY windows are before any trace);
+ * then unaligned → -EINVAL. A single page splits only at the less aligned end (__ffs compare): the
  * other end then lies in the same contpte block, which must have been split to PTEs.
  * Before 6.18 the function does not exist: returns 0 without counting.
  */
 export function splitKernelLeafMapping(ctx: KernelContext, start: Kva, end: Kva): number {
   if (!hasLeafSplit(ctx.cfg)) return 0
   ctx.counters.split_kernel_leaf_mapping++
-  if (!ctx.cfg.bbml2) return 0
-  if (forcePteMapping(ctx.cfg) || isKfenceAddress(ctx, start)) return 0
+  if (versionHas(ctx.cfg.version, 'splitRequiresLinearMapBbml')) {
+    if (!linearMapRequiresBbml(ctx.cfg) || isKfenceAddress(ctx, start)) return 0
+    if (!ctx.cfg.bbml2) return 0
+  } else {
+    if (!ctx.cfg.bbml2) return 0
+    if (forcePteMapping(ctx.cfg) || isKfenceAddress(ctx, start)) return 0
+  }
   const page = ctx.geo.pageSize
   if (!isAligned(start, page) || !isAligned(end, page)) {
     return kernelError(ctx, EINVAL, 'split_kernel_leaf_mapping', start, `range ${formatKva(start)}-${formatKva(end)} not page-aligned`)
@@ -212,6 +231,19 @@ export function rangeSplitToPtes(ctx: KernelContext, start: Kva, end: Kva): numb
   return 0
 }
 
+/** SEGMENT_ALIGN (arch/arm64/include/asm/memory.h, v6.19.9 and v7.3.4): SZ_64K. */
+export const SEGMENT_ALIGN = 0x10000
+
+/**
+ * lm_alias(_stext) from lm_alias(_text), where a captured or rebuilt map knows only the latter
+ * (map_mem() maps the alias from _text): vmlinux.lds.S puts `.head.text` at _text and starts
+ * `.text : ALIGN(SEGMENT_ALIGN) { _stext = .` right after, so _stext = _text + SEGMENT_ALIGN (as
+ * every capture's kallsyms shows: _stext − _text = 0x10000).
+ */
+export function lmAliasStext(lmAliasText: Kva): Kva {
+  return lmAliasText + SEGMENT_ALIGN
+}
+
 /**
  * linear_map_split_to_ptes() (mmu.c, v6.19.9): CPU0 repaints [_PAGE_OFFSET(vabits_actual),
  * lm_alias(_stext)) and [lm_alias(__init_begin), PAGE_END) to PTEs with GFP_ATOMIC; the kernel
@@ -226,14 +258,13 @@ export function linearMapSplitToPtes(ctx: KernelContext, lstart: Kva, lend: Kva,
 }
 
 /**
- * linear_map_maybe_split_to_ptes() (mmu.c, v6.19.9): repaint only if map_mem() relied on BBML2
- * (linear_map_requires_bbml2 = !force_pte_mapping() && can_set_direct_map(), evaluated on the
- * boot CPU) and the finalized system capability lacks it (a secondary CPU is not on the list).
+ * linear_map_maybe_split_to_ptes() (mmu.c, v6.19.9; v7.3.4 the same with bbml3): repaint only if
+ * map_mem() relied on BBML2 (linear_map_requires_bbml2, linearMapRequiresBbml()) and the
+ * finalized system capability lacks it (a secondary CPU is not on the list).
  */
 export function linearMapMaybeSplitToPtes(ctx: KernelContext, lstart: Kva, lend: Kva, kstart: Kva, kend: Kva): boolean {
   if (!hasLeafSplit(ctx.cfg)) return false
-  const requiresBbml2 = !forcePteMapping(ctx.cfg, true) && canSetDirectMap(ctx.cfg)
-  if (!requiresBbml2 || ctx.cfg.bbml2) return false
+  if (!linearMapRequiresBbml(ctx.cfg) || ctx.cfg.bbml2) return false
   linearMapSplitToPtes(ctx, lstart, lend, kstart, kend)
   return true
 }

@@ -6,12 +6,13 @@
  *   PGDIR_SHIFT = ARM64_HW_PGTABLE_LEVEL_SHIFT(4 - CONFIG_PGTABLE_LEVELS)
  *   CONT_PTE_SHIFT = CONFIG_ARM64_CONT_PTE_SHIFT + PAGE_SHIFT  (4 / 7 / 5 for 4K / 16K / 64K)
  *   CONT_PMD_SHIFT = CONFIG_ARM64_CONT_PMD_SHIFT + PMD_SHIFT   (4 / 5 / 5)
- * and arch/arm64/Kconfig (PGTABLE_LEVELS). See kernel-model.md §2.
+ * and arch/arm64/Kconfig (PGTABLE_LEVELS).
  *
  * Levels in this model are numbered from the leaf side, so that a number always means the same
  * entry size whatever the number of levels: 0 = PTE entries, 1 = PMD, 2 = PUD, 3 = P4D, 4 = PGD
  * (a 5-level PGD). The top level of a configuration is `levels - 1`; ptdump names it "PGD"
- * whatever its number (folded levels are reported at the real depth, kernel-model.md §1.6/§1.8).
+ * whatever its number (folded levels are reported at the real depth: pg_level[] and note_page()
+ * in arch/arm64/mm/ptdump.c).
  */
 
 export type PageSize = 4096 | 16384 | 65536

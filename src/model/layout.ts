@@ -1,5 +1,6 @@
 /**
- * Kernel VA regions (kernel-model.md §3). A snapshot's regions come from its markers (the
+ * Kernel VA regions (arch/arm64/include/asm/memory.h, pgtable.h, fixmap.h; ptdump's
+ * address_markers[] in arch/arm64/mm/ptdump.c). A snapshot's regions come from its markers (the
  * ptdump reader) or, for synthesized machines, from the version's layout formulas; either way
  * every consumer classifies by address with `regionOf`, never by the header a line sat under.
  */

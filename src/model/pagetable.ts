@@ -7,7 +7,7 @@
  * number of places where attributes or levels change, never with RAM size.
  *
  * Table pages are not objects either: a table at level L exists for every slot of the level above
- * (size entrySize[L+1]) that holds at least one level-L entry (kernel-model.md §7, §8.1). The
+ * (size entrySize[L+1]) that holds at least one level-L entry (docs/page-table-model.md). The
  * counts are kept incrementally by the kernel-shaped primitives below (splitEntry adds exactly
  * one table, collapseToLeaf frees exactly one, ensureTables allocates through holes) and can be
  * recounted from scratch with recountTables() — tests check that the two agree.
@@ -131,7 +131,7 @@ function accumulateMeta(geo: Geometry, t: LeafTotals, start: Kva, end: Kva, m: n
 /**
  * Table pages needed to hold runs fed in ascending order: per level L below the top, the number
  * of distinct slots of size entrySize[L+1] that contain an entry at level ≤ L (a level-L entry
- * needs its table and every table above it; kernel-model.md §7, §8.1). KASAN early-shadow runs
+ * needs its table and every table above it; docs/page-table-model.md). KASAN early-shadow runs
  * share one set of static tables and are not counted. O(levels) per run, no per-page state.
  */
 export class TableCounter {
@@ -402,7 +402,7 @@ export class PageTables {
     emit(this.tree.nextHigherKey(k) ?? KVA_END)
   }
 
-  /** Check structural invariants (kernel-model.md §8); returns human-readable problems. */
+  /** Check structural invariants (docs/page-table-model.md#invariants); returns human-readable problems. */
   check(): string[] {
     const out: string[] = []
     let prevMeta = -1
@@ -432,7 +432,7 @@ export class PageTables {
     return out
   }
 
-  /** Count table pages from scratch (kernel-model.md §7). */
+  /** Count table pages from scratch (docs/page-table-model.md#table-pages). */
   recountTables(): number[] {
     return countTablePages(this.geo, this.runs())
   }

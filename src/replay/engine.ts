@@ -11,6 +11,7 @@
 import type {TraceEvent} from '../ingest/events.js'
 import type {PageTables} from '../model/pagetable.js'
 import {type Intent, IntentAssembler} from './intents.js'
+import {MarkerLog, markerNotFound} from './markers.js'
 
 /** What a policy reports back about one call. */
 export interface ApplyOutcome {
@@ -38,6 +39,8 @@ export interface ReplayPolicy {
 }
 
 export interface ReplayOptions {
+  /** The trace files, for messages. */
+  traceNames?: string[]
   /** Start applying after the first marker whose text contains this. */
   fromMarker?: string
   /** Stop after the first marker whose text contains this (that marker is the last event seen). */
@@ -95,7 +98,8 @@ export interface ReplayStats {
   errorCounts: Record<string, number>
   callsOnUnknownMemory: number
   unknownAliasPages: number
-  window: {from?: string; until?: string; fromFound: boolean; untilFound: boolean}
+  /** markers: the distinct trace_marker texts of the trace (the first 200), with their counts. */
+  window: {from?: string; until?: string; fromFound: boolean; untilFound: boolean; markers?: {text: string; count: number}[]}
   series: Sample[]
   offenders: Offender[]
   /** The last call that touched each range is kept by callers that need it (verify, via onIntent); not here. */
@@ -193,6 +197,7 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   const offenders = new OffenderTable()
   const asm = new IntentAssembler()
   let inWindow = !opts.fromMarker
+  const markerLog = new MarkerLog()
   let done = false
   let sampleEvery = 1
   let sinceSample = 0
@@ -286,6 +291,7 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   let lastEv: TraceEvent | undefined
   const handle = (ev: TraceEvent): void => {
     stats.eventsSeen++
+    if (ev.kind === 'marker') markerLog.add(ev.text)
     if (opts.onProgress && (stats.eventsSeen & 0xffff) === 0) opts.onProgress(stats.eventsSeen)
     if (done) {
       opts.onOutsideWindow?.(ev, 'after')
@@ -322,5 +328,8 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   if (lastEv) sample(lastEv)
   if (policy.counters) stats.counters = policy.counters()
   stats.offenders = offenders.top(10)
+  stats.window.markers = markerLog.list()
+  if (opts.fromMarker && !stats.window.fromFound) throw markerNotFound('--from-marker', opts.fromMarker, markerLog, opts.traceNames ?? [])
+  if (opts.untilMarker && !stats.window.untilFound) throw markerNotFound('--until-marker', opts.untilMarker, markerLog, opts.traceNames ?? [], Boolean(opts.fromMarker))
   return stats
 }

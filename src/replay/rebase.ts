@@ -9,7 +9,7 @@
  * kernel would change it (split_kernel_leaf_mapping() at its ends, then the new prot on whole
  * leaves). Everything outside the linear map is kept as captured.
  */
-import {type KernelContext, hasLeafSplit, linearMapMaybeSplitToPtes, linearMapPteForced, mapMem, splitKernelLeafMapping} from '../kernel/index.js'
+import {type KernelContext, hasLeafSplit, linearMapMaybeSplitToPtes, lmAliasStext, linearMapPteForced, mapMem, splitKernelLeafMapping} from '../kernel/index.js'
 import {type Kva, formatKva} from '../model/address.js'
 import {HOLE, type PageTables} from '../model/pagetable.js'
 import {P_NG, P_RDONLY, P_VALID, type Prot, memTypeOf} from '../model/prot.js'
@@ -19,8 +19,6 @@ export interface LinearShape {
   pteOnly: boolean
   /** The kernel image's linear alias: the first read-only, untagged stretch (map_mem maps it with PAGE_KERNEL, the rest tagged). */
   kernelAlias?: {start: Kva; end: Kva}
-  /** Span of invalid linear-map pages (KFENCE guard pages), if any. */
-  invalidSpan?: {start: Kva; end: Kva}
 }
 
 /** Look at the linear map of a snapshot. */
@@ -28,13 +26,9 @@ export function linearShape(pt: PageTables, start: Kva, end: Kva): LinearShape {
   let alias: {start: Kva; end: Kva} | undefined
   let aliasDone = false
   let firstRo: {start: Kva; end: Kva} | undefined
-  let invalid: {start: Kva; end: Kva} | undefined
   for (const r of pt.runs(start, end)) {
     if (r.prot === HOLE) continue
-    if ((r.prot & P_VALID) === 0) {
-      invalid = invalid ? {start: invalid.start, end: r.end} : {start: r.start, end: r.end}
-      continue
-    }
+    if ((r.prot & P_VALID) === 0) continue
     const ro = (r.prot & P_RDONLY) !== 0
     if (!aliasDone) {
       const untaggedRo = ro && memTypeOf(r.prot) === 'MEM/NORMAL'
@@ -54,7 +48,7 @@ export function linearShape(pt: PageTables, start: Kva, end: Kva): LinearShape {
       break
     }
   }
-  return {pteOnly, kernelAlias, invalidSpan: invalid}
+  return {pteOnly, kernelAlias}
 }
 
 export interface RebaseSummary {
@@ -107,13 +101,16 @@ export function rebaseLinearMap(ctx: KernelContext, linear: {start: Kva; end: Kv
     linearStart: linear.start,
     linearEnd: linear.end,
     kernel: shape.kernelAlias,
+    // arm64_kfence_map_pool(): an early pool is mapped page-level (NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS).
+    kfencePool: ctx.kfencePool && ctx.cfg.kfence === 'early' ? {start: ctx.kfencePool.start, size: ctx.kfencePool.end - ctx.kfencePool.start} : undefined,
     kpti: captured.some((c) => (c.prot & P_NG) !== 0), // nG on kernel mappings means KPTI
     lpa2: ctx.geo.vaBits === 52 && ctx.geo.pageSize !== 65536,
   })
   pt.replace(linear.start, linear.end, [...boot.pt.runs(linear.start, linear.end)])
   const counts = pt.recountTables()
   for (let i = 0; i < counts.length; i++) pt.tables[i] = counts[i]!
-  if (repaint && shape.kernelAlias) linearMapMaybeSplitToPtes(ctx, linear.start, linear.end, shape.kernelAlias.start, shape.kernelAlias.end)
+  // The repaint keeps [lm_alias(_stext), lm_alias(__init_begin)); the alias was mapped from _text.
+  if (repaint && shape.kernelAlias) linearMapMaybeSplitToPtes(ctx, linear.start, linear.end, lmAliasStext(shape.kernelAlias.start), shape.kernelAlias.end)
 
   // Re-apply the captured attributes where the fresh map differs.
   const splitsBefore = ctx.counters.split_pud + ctx.counters.split_pmd + ctx.counters.split_contpmd + ctx.counters.split_contpte

@@ -11,25 +11,46 @@ import {type PtdumpOptions, type PtdumpSnapshot, readPtdump} from '../ingest/ptd
 import {type TraceReadOptions, type TraceStats, readTrace} from '../ingest/trace/index.js'
 import {InputError} from '../ingest/source.js'
 import {type KernelContext, makeContext} from '../kernel/context.js'
-import {POLICIES, type Policy, type PolicyFacts, type PolicyKnobs, inferPolicy, isPolicyName, makePolicy} from '../kernel/policy.js'
+import {locateKfencePool} from '../kernel/kfence.js'
+import {type PolicyFacts, inferPolicy} from '../kernel/infer-policy.js'
+import {POLICIES, type Policy, type PolicyKnobs, isPolicyName, makePolicy} from '../kernel/policy.js'
 import {type Kva} from '../model/address.js'
 import type {PageTables} from '../model/pagetable.js'
 import {KernelReplayPolicy} from './dispatch.js'
 import {type EventSource, type ReplayOptions, type ReplayStats, replay} from './engine.js'
 import {type RebaseSummary, linearShape, rebaseLinearMap} from './rebase.js'
 
-/** Facts files of a capture bundle (the samples/ layout; see `ptreplay capture-script`). */
-const FACT_FILES: Record<keyof Omit<PolicyFacts, 'linearMapPteOnly'>, string[]> = {
+/** Facts files of a capture bundle (the samples/ layout; see `ptreplay capture-script`). The config is found by configFile(). */
+const FACT_FILES: Record<keyof Omit<PolicyFacts, 'linearMapPteOnly' | 'config'>, string[]> = {
   version: ['version.txt', 'uname.txt'],
   cmdline: ['cmdline'],
-  config: ['config', 'config.excerpt', '.config'],
   cpuinfo: ['cpuinfo'],
   dmesg: ['dmesg.boot.txt', 'dmesg.txt'],
+  idAa64mmfr2: ['id_aa64mmfr2_el1'],
 }
 
 /**
- * Read the machine facts that sit beside a snapshot in a capture bundle (its folder, and a
- * full `config-*` one folder up as the samples have it). Missing files are simply absent facts.
+ * The kernel config of a bundle: `config`, `config-<release>` (as /boot names it), `config.excerpt`
+ * or `.config`, a full one before an excerpt, in the snapshot's folder and then one folder up.
+ */
+function configFile(dir: string): string | undefined {
+  for (const d of [dir, dirname(dir)]) {
+    let names: string[]
+    try {
+      names = readdirSync(d)
+    } catch {
+      continue
+    }
+    const full = ['config', ...names.filter((f) => /^config-\S+$/.test(f) && f !== 'config.excerpt').sort(), '.config'].find((f) => names.includes(f))
+    if (full) return join(d, full)
+    if (names.includes('config.excerpt')) return join(d, 'config.excerpt')
+  }
+  return undefined
+}
+
+/**
+ * Read the machine facts that sit beside a snapshot in a capture bundle (its folder, and the
+ * config one folder up as the older samples have it). Missing files are simply absent facts.
  */
 export function loadFacts(ptdumpPath: string): {facts: PolicyFacts; files: string[]} {
   const facts: PolicyFacts = {}
@@ -46,17 +67,10 @@ export function loadFacts(ptdumpPath: string): {facts: PolicyFacts; files: strin
       }
     }
   }
-  if (!facts.config) {
-    const up = dirname(dir)
-    try {
-      const cfg = readdirSync(up).find((f) => f.startsWith('config-'))
-      if (cfg) {
-        facts.config = readFileSync(join(up, cfg), 'utf8')
-        files.push(join(up, cfg))
-      }
-    } catch {
-      // no parent listing: no config
-    }
+  const cfg = configFile(dir)
+  if (cfg) {
+    facts.config = readFileSync(cfg, 'utf8')
+    files.push(cfg)
   }
   return {facts, files}
 }
@@ -93,9 +107,8 @@ export function prepare(snapshot: PtdumpSnapshot, policy: Policy): PreparedRepla
   const pt = snapshot.pt.clone()
   const lin = snapshot.regions.find((r) => r.name === 'linear')
   const linear = lin ? {start: lin.start, end: lin.end} : undefined
-  const shape = linear ? linearShape(pt, linear.start, linear.end) : undefined
-  // is_kfence_address(): the pool is where the linear map has invalid (guard) pages.
-  const kfencePool = policy.cfg.kfence !== 'off' ? shape?.invalidSpan : undefined
+  // is_kfence_address(): __kfence_pool found by kfence_init_pool()'s guard-page pattern, KFENCE_POOL_SIZE long.
+  const kfencePool = linear ? locateKfencePool(pt, linear.start, linear.end, policy.cfg) : undefined
   const ctx = makeContext(pt, policy.cfg, {linear, kfencePool})
   const rebase = linear ? rebaseLinearMap(ctx, linear) : undefined
   return {ctx, engine: new KernelReplayPolicy(policy, ctx, snapshot.regions), rebase}
@@ -132,7 +145,7 @@ export interface RunReplayOptions extends ReplayOptions {
 export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choice: PolicyChoice, opts: RunReplayOptions = {}): Promise<ReplayRun> {
   const prepared = prepare(snapshot, choice.policy)
   const read = readTrace(traces, traceOptionsFor(snapshot, opts.trace))
-  const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, opts)
+  const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, {traceNames: traces, ...opts})
   return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, traceStats: read.stats, pt: prepared.ctx.pt, ctx: prepared.ctx}
 }
 

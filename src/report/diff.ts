@@ -206,7 +206,7 @@ export function protChange(a: Prot, b: Prot): string {
 
 /**
  * Slots of table pages per level as merged index intervals: a level-L table exists for every
- * slot of size entrySize[L+1] holding an entry at level ≤ L (kernel-model.md §7).
+ * slot of size entrySize[L+1] holding an entry at level ≤ L (docs/page-table-model.md).
  */
 class TableSlots {
   /** Per level: ascending, merged [first, last] slot intervals. */

@@ -117,8 +117,8 @@ export class AtomicWriter {
     })
   }
 
-  /** Write text; resolves when the stream can take more (backpressure). */
-  async write(text: string): Promise<void> {
+  /** Write text or bytes; resolves when the stream can take more (backpressure). */
+  async write(text: string | Uint8Array): Promise<void> {
     if (this.failed) throw this.failed
     if (!this.out.write(text)) {
       await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
 /**
- * The kernel VA layout of a 6.9+ arm64 kernel without KASAN (kernel-model.md §3), computed from
+ * The kernel VA layout of a 6.9+ arm64 kernel without KASAN, computed from
  * the formulas of arch/arm64/include/asm/memory.h, pgtable.h and fixmap.h (v6.9 → v6.19):
  *
  *   PAGE_OFFSET   = _PAGE_OFFSET(VA_BITS) = −2^VA_BITS
@@ -20,7 +20,7 @@ import type {Region} from '../model/layout.js'
 const M = 2 ** 20
 const G = 2 ** 30
 
-/** sizeof(struct page) on arm64 without debug options (kernel-model.md §3). */
+/** sizeof(struct page) on arm64 without debug options (struct page, include/linux/mm_types.h: 8 words). */
 export const STRUCT_PAGE_SIZE = 64
 
 export interface FixmapLayout {

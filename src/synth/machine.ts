@@ -1,7 +1,8 @@
 /**
  * A plausible arm64 machine at boot, as its kernel page tables: the linear map from map_mem()
- * (src/kernel/map-mem.ts, per policy), plus everything else a 6.9+ ptdump shows (kernel-model.md
- * §3): the kernel image in the vmalloc area (map_kernel()), a few loaded modules, vmap stacks and
+ * (src/kernel/map-mem.ts, per policy), plus everything else a 6.9+ ptdump shows (regions from
+ * arch/arm64/include/asm/memory.h): the kernel image in the vmalloc area (map_kernel()), a few
+ * loaded modules, vmap stacks and
  * ioremaps with their guard pages, vmemmap populated for the memory (vmemmap_populate(): PMD
  * blocks on 4K, base pages on 16K/64K), a PCI I/O window and the fixmap with the FDT mapped.
  *
@@ -17,11 +18,13 @@ import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
 import type {Region} from '../model/layout.js'
 import {HOLE, ModelError, PageTables, type Run, countTablePages} from '../model/pagetable.js'
 import {HW, P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
+import {type KernelVersion, formatVersion, versionAtLeast} from '../kernel/version.js'
+import {kfencePoolSize, kfenceProtectedPages} from '../kernel/kfence.js'
 import {makeContext} from '../kernel/context.js'
 import {type MemBank, mapMem, pageKernelProt} from '../kernel/map-mem.js'
 import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
 import {__changeMemoryCommon} from '../kernel/pageattr.js'
-import {linearMapMaybeSplitToPtes} from '../kernel/split.js'
+import {linearMapMaybeSplitToPtes, lmAliasStext} from '../kernel/split.js'
 import {renderPtdump} from '../report/ptdump-text.js'
 import {InputError} from '../ingest/source.js'
 import {type KernelLayout, STRUCT_PAGE_SIZE, kernelLayout} from './layout.js'
@@ -44,7 +47,7 @@ export interface SynthMachineOptions {
   policy?: PolicyName
   knobs?: PolicyKnobs
   /** Kernel version whose ptdump is written (markers, pte_bits[]); 6.9 or later. Default 6.19. */
-  kernel?: readonly [number, number]
+  kernel?: KernelVersion
   /** KPTI: kernel mappings carry nG. Default false (as on AmpereOne, no Meltdown). */
   kpti?: boolean
   seed?: number
@@ -68,7 +71,7 @@ export interface RoxCachePage {
 }
 
 /**
- * The execmem ROX cache of the June 2026 RFC series (seed 002, kernel-model.md §6) after
+ * The execmem ROX cache of the June 2026 RFC series (https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/, docs/collapse-proposals.md) after
  * execmem_cache_populate_alloc() (mm/execmem.c, linux-mm tree): execmem_vmalloc(range, PMD_SIZE,
  * PAGE_KERNEL, VM_ALLOW_HUGE_VMAP) maps one PMD-order page with a PMD leaf (vmap_try_huge_pmd()),
  * execmem_fill_trapping_insns(), then set_memory_rox(p, vm->nr_pages) = set_memory_ro() (with
@@ -107,7 +110,7 @@ export interface SynthMachine {
   layout: KernelLayout
   policy: Policy
   /** [major, minor] whose ptdump format is written. */
-  kernel: readonly [number, number]
+  kernel: KernelVersion
   banks: MemBank[]
   nomap: MemBank[]
   memstartAddr: number
@@ -120,14 +123,11 @@ export interface SynthMachine {
   roxCache?: RoxCache
 }
 
-/** KFENCE_POOL_SIZE = (CONFIG_KFENCE_NUM_OBJECTS + 1) × 2 × PAGE_SIZE, default 255 objects (mm/kfence). */
-export function kfencePoolSize(pageSize: number, objects = 255): number {
-  return (objects + 1) * 2 * pageSize
-}
 
 /**
- * ARM64_MEMSTART_ALIGN (arch/arm64/include/asm/kernel-pgtable.h as kernel-model.md §4 reads it):
- * 1G with 4K and 16K pages, 512M with 64K.
+ * ARM64_MEMSTART_ALIGN (arch/arm64/mm/init.c, v6.19): 1 << ARM64_MEMSTART_SHIFT (PUD_SHIFT with
+ * 4K, CONT_PMD_SHIFT with 16K, PMD_SHIFT with 64K) or the sparsemem section if larger: 1G with 4K
+ * and 16K pages, 512M with 64K.
  */
 export function memstartAlign(pageSize: number): number {
   return pageSize === 65536 ? 512 * M : G
@@ -236,8 +236,8 @@ class VmapCursor {
   }
 }
 
-function checkKernel(kernel: readonly [number, number]): void {
-  if (kernel[0] < 6 || (kernel[0] === 6 && kernel[1] < 9)) {
+function checkKernel(kernel: KernelVersion): void {
+  if (!versionAtLeast(kernel, [6, 9])) {
     throw new InputError(`--kernel ${kernel.join('.')}: synth machine writes the 6.9+ layout (fixmap above vmemmap, 2G modules); expected 6.9 or later`)
   }
 }
@@ -315,13 +315,12 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
   // page are protected at boot (set_memory_valid(…, 0) via kfence_protect_page(), arm64).
   if (lin.kfencePool) {
     const p = lin.kfencePool.start
-    const guards = [0, 1]
-    for (let i = 0; 3 + 2 * i < poolBytes / P; i++) guards.push(3 + 2 * i)
-    for (const g of guards) lin.pt.setProt(p + g * P, p + (g + 1) * P, 0, P_VALID)
+    for (const g of kfenceProtectedPages()) lin.pt.setProt(p + g * P, p + (g + 1) * P, 0, P_VALID)
   }
   // bbml2-repaint: a secondary CPU without BBML2 → linear_map_split_to_ptes() at boot.
   const ctx = makeContext(lin.pt, cfg, {linear: lin.linear})
-  if (lin.kernelAlias) linearMapMaybeSplitToPtes(ctx, lin.linear.start, lin.linear.end, lin.kernelAlias.start, lin.kernelAlias.end)
+  // linear_map_split_to_ptes() keeps [lm_alias(_stext), lm_alias(__init_begin)); map_mem() mapped the alias from _text.
+  if (lin.kernelAlias) linearMapMaybeSplitToPtes(ctx, lin.linear.start, lin.linear.end, lmAliasStext(lin.kernelAlias.start), lin.kernelAlias.end)
 
   // Everything above PAGE_END starts as empty top-level entries.
   const rest = PageTables.fromRuns(geo, [{start: layout.pageEnd, end: KVA_END, lvl: geo.levels - 1, cont: false, prot: HOLE, flags: 0}])
@@ -361,7 +360,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
     modules.push({name: `synth_mod${i}`, areas})
   }
 
-  // The execmem ROX cache (proposed, RFC seed 002): PMD-order pages in the module region.
+  // The execmem ROX cache (proposed, docs/collapse-proposals.md): PMD-order pages in the module region.
   let roxCache: RoxCache | undefined
   if (opts.roxCache) {
     const pmdBytes = geo.entrySize[1]!
@@ -384,7 +383,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
       // vmap_try_huge_pmd(): one PMD leaf, PAGE_KERNEL → set_memory_ro → set_memory_x = ROX.
       mapRange(rest, pg.va, pg.va + pmdBytes, ROX, {blocks: true, cont: false, maxLeafLvl: 1})
       // rodata_full: the linear alias goes RDONLY with set_memory_ro (set_memory_x leaves it alone).
-      // Changed as one PMD_SIZE range — the order-aware loop of review item 4, or equally the
+      // Changed as one PMD_SIZE range — the order-aware loop (docs/collapse-proposals.md point 4), or equally the
       // state the RFC's collapse restores after mainline's per-page loop: a PMD leaf (cont cleared
       // on its CONT_PMD group, a PUD block split first) or, PTE-forced, PTEs.
       if (cfg.rodataFull) {
@@ -478,7 +477,7 @@ function pickRoxBacking(ram: readonly MemBank[], n: number, pmdBytes: number, av
 
 /** The machine as /sys/kernel/debug/kernel_page_tables text (lines without newlines). */
 export function renderMachine(m: SynthMachine): Generator<string> {
-  return renderPtdump(m.pt, m.regions, {era: '6.9+', version: m.kernel[0] * 100 + m.kernel[1]})
+  return renderPtdump(m.pt, m.regions, {era: '6.9+', version: m.kernel})
 }
 
 export type TablePagesByLevel = Partial<Record<'PTE' | 'PMD' | 'PUD' | 'P4D', number>>
@@ -523,7 +522,7 @@ export function summarizeMachine(m: SynthMachine): MachineSummary {
   for (const _ of m.pt.runs(linRegion.start, linRegion.end)) linRuns++
   return {
     geometry: m.geo.label,
-    kernel: m.kernel.join('.'),
+    kernel: formatVersion(m.kernel),
     policy: m.policy.name,
     ramBytes: m.ram.reduce((a, r) => a + (r.end - r.start), 0),
     banks: m.banks.map((b) => `${hex(b.start)}-${hex(b.end)} (${formatSize(b.end - b.start)})`),

@@ -3,6 +3,7 @@
  * and physical bank lists ("0x80000000:2G,0x8080000000:254G"). Errors are InputErrors with the
  * offending text, so commands print one line.
  */
+import {type KernelVersion, parseKernelVersion as parseVersion} from '../kernel/version.js'
 import {InputError} from '../ingest/source.js'
 
 const UNIT: Readonly<Record<string, number>> = {'': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50}
@@ -52,9 +53,9 @@ export function parseBanks(text: string, what = '--banks'): {start: number; end:
   return sorted
 }
 
-/** "6.19" → [6, 19]. */
-export function parseKernelVersion(text: string, what = '--kernel'): [number, number] {
-  const m = /^(\d+)\.(\d+)/.exec(text.trim())
-  if (!m) throw new InputError(`${what}: expected a version like 6.19, got '${text}'`)
-  return [Number(m[1]), Number(m[2])]
+/** A --kernel flag: parseKernelVersion() of src/kernel/version.ts, or a one-line InputError. */
+export function parseKernelVersion(text: string, what = '--kernel'): KernelVersion {
+  const v = parseVersion(text)
+  if (!v) throw new InputError(`${what}: expected a version like 6.19, got '${text}'`)
+  return v
 }

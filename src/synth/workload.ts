@@ -18,7 +18,7 @@
  * - bpf-jit: bpf_prog_pack_alloc() (kernel/bpf/core.c): a 2M pack backed by one huge page,
  *   set_memory_rox() = ro (512 alias pages) + x; programs are packed into it; an empty pack is
  *   freed through execmem_free() → vm_reset_perms() (512 + 512 direct-map calls).
- * - execmem-rox: the 2M ROX cache of the June 2026 RFC (seed 002). On a machine with a cache
+ * - execmem-rox: the 2M ROX cache of the June 2026 RFC (docs/collapse-proposals.md). On a machine with a cache
  *   (`synth machine --rox-cache`), text allocations are carved from its huge pages and flipped
  *   nx+rw then ro+x (execmemRoxCache()); without one, cache areas are carved from holes of the
  *   module region (which the machine does not map), made ROX once, then each text allocation
@@ -33,13 +33,15 @@
  *
  * Streaming: a generator of hits; the whole workload is never held in memory.
  */
+import {type KernelVersion, versionHas} from '../kernel/version.js'
 import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
 import type {RawRecord} from '../ingest/events.js'
 import {type Kva, alignDown, formatKva} from '../model/address.js'
 import {HOLE} from '../model/pagetable.js'
 import {P_PXN, P_RDONLY, P_VALID} from '../model/prot.js'
 import {STRUCT_PAGE_SIZE} from './layout.js'
-import {type SynthMachine, kfencePoolSize} from './machine.js'
+import {kfencePoolSize} from '../kernel/kfence.js'
+import type {SynthMachine} from './machine.js'
 import {Rng} from './rng.js'
 
 export const WORKLOAD_KINDS = ['module-churn', 'bpf-jit', 'execmem-rox', 'kfence'] as const
@@ -69,7 +71,7 @@ export interface WorkloadOptions {
   events: number
   seed?: number
   /** [major, minor]: ≥ 6.18 emits update_range_prot under __change_memory_common and set_direct_map_*. */
-  kernel?: readonly [number, number]
+  kernel?: KernelVersion
   /** rodata_full: set_memory_ro/rw also walk the linear alias (default true, the kernels' default). */
   rodataFull?: boolean
   cpus?: number
@@ -349,7 +351,7 @@ class Emitter {
   ) {
     this.budget = opts.events
     const k = opts.kernel ?? [6, 19]
-    this.urp = k[0] > 6 || (k[0] === 6 && k[1] >= 18)
+    this.urp = versionHas(k, 'leafSplit')
     this.rodataFull = opts.rodataFull ?? true
     this.execmemForceNx = opts.execmemForceNx ?? true
   }
@@ -564,7 +566,7 @@ function* execmemRox(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Gen
       for (let i = first; i < first + pages; i++) area.free[i] = false
       const addr = area.addr + first * P
       const backing = area.backing.slice(first, first + pages)
-      // Copy the text in: flip the sub-range writable, write, back to read-only (RFC seed 002).
+      // Copy the text in: flip the sub-range writable, write, back to read-only (as the RFC's cover letter describes).
       e.setMemory(cpu, pid, 'insmod', 'set_memory_rw', addr, pages, backing)
       e.setMemory(cpu, pid, 'insmod', 'set_memory_ro', addr, pages, backing)
       live.push({area, first, pages})
@@ -601,7 +603,7 @@ export function execmemRoxCallHits(t: WorkloadTarget, cachePage: {va: Kva; alias
 }
 
 /**
- * execmem-rox on the pre-mapped ROX cache of `synth machine --rox-cache` (proposed; RFC seed 002
+ * execmem-rox on the pre-mapped ROX cache of `synth machine --rox-cache` (proposed; docs/collapse-proposals.md
  * with mm/execmem.c of the linux-mm tree, which the series builds on):
  * - load: execmem_alloc_rw() → execmem_cache_alloc() takes the first free area big enough in
  *   address order (execmem_cache_alloc_locked(), maple tree walk), then execmem_force_rw() =
@@ -726,11 +728,11 @@ function tsText(us: number): string {
 }
 
 /** One tracefs `trace` line, as the real captures print kprobe and marker events. */
-export function hitToLine(h: Hit, kernel: readonly [number, number] = [6, 19]): string {
+export function hitToLine(h: Hit, kernel: KernelVersion = [6, 19]): string {
   const task = `${h.comm}-${h.pid}`.padStart(16)
   const cpu = `[${String(h.cpu).padStart(3, '0')}]`
   if (h.text !== undefined) return `${task} ${cpu} ..... ${tsText(h.tsUs)}: tracing_mark_write: ${h.text}`
-  const sizes = kernel[0] > 6 || (kernel[0] === 6 && kernel[1] >= 18) ? SYM_SIZE_619 : SYM_SIZE_612
+  const sizes = versionHas(kernel, 'leafSplit') ? SYM_SIZE_619 : SYM_SIZE_612
   let line = `${task} ${cpu} d.... ${tsText(h.tsUs)}: ${h.fn}: (${h.fn}+0x0/0x${(sizes[h.fn] ?? 0x40).toString(16)})`
   for (const [k, v] of h.args ?? []) line += ` ${k}=${v}`
   return line

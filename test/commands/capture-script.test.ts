@@ -46,7 +46,9 @@ describe('capture-script: generated script', () => {
     expect(SAMPLES.length).toBeGreaterThanOrEqual(5)
   })
 
-  for (const sample of SAMPLES) {
+  // ampere1a-2G-tools: recorded by trace-cmd and perf with a reduced probe set (its README: no
+  // kretprobes, no vfree/ioremap_page_range), not by a capture-script
+  for (const sample of SAMPLES.filter((s) => !s.endsWith('ampere1a-2G-tools'))) {
     it(`tracefs probes for ${sample} equal its kprobe_events.requested`, () => {
       const version = parseKernelVersion(readFileSync(join(sample, 'version.txt'), 'utf8').replace(/^Linux version /, ''))!
       // --untyped reproduces the real capture byte for byte…
@@ -106,7 +108,7 @@ describe('capture-script: generated script', () => {
     const perf = buildCaptureScript({tool: 'perf', stacks: true})
     expect(perf).toContain("perf record -a -k mono -g -e 'kprobes:*'")
     expect(perf).toContain("addp tracing_mark_write 'p:tracing_mark_write tracing_mark_write text=+0(%x1):ustring'")
-    expect(buildCaptureScript({tool: 'trace-cmd'})).toContain('trace-cmd report -i "$OUT/trace.dat" > "$OUT/trace-cmd.txt"')
+    expect(buildCaptureScript({tool: 'trace-cmd'})).toContain('trace-cmd report -t -i "$OUT/trace.dat" > "$OUT/trace-cmd.txt"')
   })
 
   it('the bpftrace program prints lines the bpftrace reader parses back', () => {
@@ -183,10 +185,15 @@ describe('bundles: the samples are bundles', () => {
   it('finds the primary trace and the kernel of every sample', () => {
     for (const s of SAMPLES) {
       const t = bundleTrace(s)
-      expect(t?.format, s).toBe('tracefs')
-      expect(t!.path).toMatch(/trace\.txt(\.gz)?$/)
+      if (s.endsWith('ampere1a-2G-tools')) {
+        // a trace-cmd recording: its trace.dat is the bundle's trace
+        expect(t).toEqual({path: join(s, 'trace.dat'), format: 'trace.dat'})
+      } else {
+        expect(t?.format, s).toBe('tracefs')
+        expect(t!.path).toMatch(/trace\.txt(\.gz)?$/)
+      }
       const info = bundleInfo(s)
-      expect(info.kernelRelease).toMatch(/^6\.(1|12|19)\./)
+      expect(info.kernelRelease).toMatch(/^(6\.(1|12|19)|7\.3)\./)
     }
     expect(bundleInfo('samples/debian-6.1-qemu/max-2G-default').pageSize).toBe(4096)
   })

@@ -21,7 +21,7 @@ describe('kind resolution', () => {
     expect(ev).toMatchObject({kind: 'set_memory', fn: 'set_memory_ro', op: 'ro', probe: 'myprobe'})
   })
 
-  it('compiler clone suffixes do not hide the function (quirk 23)', () => {
+  it('compiler clone suffixes do not hide the function (docs/trace-text-quirks.md#clone-suffixes)', () => {
     const ev = norm('tracefs', P + 'cmc: (__change_memory_common.constprop.0+0x0/0xf0) start=0xffff00000a255000 size=0x1000 set_mask=0x80 clear_mask=0x0')
     expect(ev).toMatchObject({kind: 'change_range', fn: '__change_memory_common', size: 4096})
   })
@@ -67,7 +67,7 @@ describe('kind resolution', () => {
     expect(norm('tracefs', P + 'free_vmap_area_noflush: va_start=0xffffc90005244000 nr_lazy=10746 nr_lazy_max=16384')).toMatchObject({kind: 'vm_free', addr: parseKva('0xffffc90005244000')})
   })
 
-  it('function tracer with func-args: signed decimal addresses of 6.15/6.16 (quirk 2)', () => {
+  it('function tracer with func-args: signed decimal addresses of 6.15/6.16 (docs/trace-text-quirks.md#radix)', () => {
     // -131387050520576 = 2^64 − 0x777eee797000 = 0xffff888111869000 as unsigned 64
     const ev = norm('tracefs', '  insmod-5  [000] .....    10.000000: set_memory_ro(addr=-131387050520576, numpages=2) <-module_enable_rodata_ro')
     expect(ev).toMatchObject({kind: 'set_memory', op: 'ro', addr: parseKva('0xffff888111869000'), pages: 2, size: 8192})
@@ -131,7 +131,7 @@ describe('argument decoding', () => {
     expect(got).toEqual(["<text>:1: set_memory_ro: expected a kernel address value, got '0x1234'"])
   })
 
-  it('parseAddr: every radix the formats use (quirk 2)', () => {
+  it('parseAddr: every radix the formats use (docs/trace-text-quirks.md#radix)', () => {
     const k = parseKva('0xffffc90000000000')
     expect(parseAddr('0xffffc90000000000')).toBe(k)
     expect(parseAddr('0xFFFFC90000000000')).toBe(k)

@@ -50,7 +50,7 @@ function execmemCopy(policy: Parameters<typeof makePolicy>[0]) {
   return {pt, ctx, afterRw}
 }
 
-describe('tryCollapseKernelPmd (RFC 6/6, seeds/002)', () => {
+describe('tryCollapseKernelPmd (RFC 6/6, docs/collapse-proposals.md)', () => {
   it('after restoring RO the linear alias collapses back: exactly one PTE table freed', () => {
     // set_memory_rw on pages 8..9 of the area: alias pages LIN+2M+32K.. split [LIN+2M, LIN+4M)
     // (split_pmd, cont PTEs, then split_contpte of [2M+0, 2M+64K)) — +1 PTE table — and the

@@ -11,7 +11,7 @@ import {G, LIN, M2, geo} from './helpers.js'
 
 /**
  * The Linear Mapping section of a real dump as [start, end, level, cont, ro, memtype|''] rows.
- * Deliberately tiny and independent of the project's ptdump reader (fixed columns, §1.3).
+ * Deliberately tiny and independent of the project's ptdump reader (fixed columns, docs/ptdump-quirks.md#line-grammar).
  */
 function linearSection(path: string): [number, number, string, boolean, boolean, string][] {
   const lines = readFileSync(path, 'utf8').split('\n')

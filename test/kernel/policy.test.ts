@@ -3,15 +3,10 @@ import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
 import {canSetDirectMap, forcePteMapping, linearMapPteForced} from '../../src/kernel/context.js'
-import {
-  POLICIES,
-  inferPolicy,
-  makePolicy,
-  midrSupportsBbml2Noabort,
-  parseCpuinfoMidrs,
-  parseKernelVersion,
-  rodataFullFor,
-} from '../../src/kernel/policy.js'
+import {midrSupportsBbml2Noabort, parseCpuinfoMidrs} from '../../src/kernel/cpufeature.js'
+import {inferPolicy} from '../../src/kernel/infer-policy.js'
+import {POLICIES, makePolicy, rodataFullFor} from '../../src/kernel/policy.js'
+import {parseKernelVersion} from '../../src/kernel/version.js'
 
 const S = 'samples'
 const read = (p: string) => readFileSync(`${S}/${p}`, 'utf8')
@@ -103,7 +98,7 @@ describe('inferPolicy on the facts of each capture in samples/', () => {
     expect(withDmesg.policy.name).toBe('bbml2')
     const snapshotOnly = inferPolicy(facts('linux-6.19-bbml2-qemu/max-2G-default', 'linux-6.19-bbml2-qemu/config-6.19-bbml2', false))
     expect(snapshotOnly.policy.name).toBe('bbml2')
-    expect(snapshotOnly.reasons.join('\n')).toMatch(/not on the mainline BBML2_NOABORT allow-list[\s\S]*force_pte_mapping\(\) was false/)
+    expect(snapshotOnly.reasons.join('\n')).toMatch(/not on supports_bbml2_noabort_list\[\][\s\S]*force_pte_mapping\(\) was false/)
     const noFacts = inferPolicy({version: '6.19.0', cpuinfo: read('linux-6.19-bbml2-qemu/max-2G-default/cpuinfo')})
     expect(noFacts.policy.name).toBe('pte-only')
   })
@@ -120,5 +115,45 @@ describe('inferPolicy on the facts of each capture in samples/', () => {
     expect(linearMapPteForced(r.policy.cfg)).toBe(true)
     expect(canSetDirectMap(r.policy.cfg)).toBe(true)
     expect(r.reasons.at(-1)).toMatch(/PTE-only; set_direct_map_\* live; set_memory_ro\/rw leave the linear alias alone/)
+  })
+})
+
+describe('inferPolicy on the Debian 7.3.4 captures (facts loaded as the CLI loads them)', () => {
+  const D = 'samples/linux-7.3-debian-qemu'
+  it('ampere1a-2G-default: bbml3, naming the dmesg line, the MIDR list and KFENCE’s config', async () => {
+    const {loadFacts} = await import('../../src/replay/run.js')
+    const {facts: f, files} = loadFacts(`${D}/ampere1a-2G-default/kernel_page_tables.probed`)
+    expect(files.some((p) => p.endsWith('config-7.3.4+deb13-arm64'))).toBe(true)
+    const r = inferPolicy({...f, linearMapPteOnly: false})
+    expect(r.policy.name).toBe('bbml3')
+    expect(r.policy.cfg.version).toEqual([7, 3])
+    expect(r.policy.cfg.kfence).toBe('late')
+    const text = r.reasons.join('\n')
+    expect(text).toContain('dmesg: "CPU features: detected: BBM Level 3"')
+    expect(text).toMatch(/every CPU on supports_bbml3_list\[\].*15 entries \(AmpereOne \(AMPERE1A\)\)/)
+    expect(text).toContain('config: CONFIG_KFENCE=y, sample_interval=0 (CONFIG_KFENCE_SAMPLE_INTERVAL)')
+    expect(text).toContain('snapshot: linear map block-mapped, as predicted')
+  })
+  it('max-2G-default: pte-only (QEMU max MIDR not on the list, no BBM Level 3 in dmesg)', async () => {
+    const {loadFacts} = await import('../../src/replay/run.js')
+    const {facts: f} = loadFacts(`${D}/max-2G-default/kernel_page_tables.probed`)
+    const r = inferPolicy({...f, linearMapPteOnly: true})
+    expect(r.policy.name).toBe('pte-only')
+    const text = r.reasons.join('\n')
+    expect(text).toMatch(/part 0x051 r0p0 \(2 CPUs\): not on supports_bbml3_list\[\]/)
+    expect(text).toContain('dmesg lists CPU features but not "CPU features: detected: BBM Level 3"')
+    expect(text).toContain('config: CONFIG_KFENCE=y, sample_interval=0')
+    expect(text).toContain('snapshot: linear map PTE-only, as predicted')
+  })
+  it('debug_pagealloc= is kstrtobool(): 1, y, true and on enable it; 0 and off do not', () => {
+    for (const on of ['1', 'y', 'true', 'on', 'Y']) expect(inferPolicy({version: '7.3.4', cmdline: `debug_pagealloc=${on}`}).policy.cfg.debugPagealloc).toBe(true)
+    for (const off of ['0', 'n', 'off', 'false', '']) expect(inferPolicy({version: '7.3.4', cmdline: `debug_pagealloc=${off}`}).policy.cfg.debugPagealloc).toBe(false)
+  })
+  it('PTE_MAYBE_GP needs CONFIG_ARM64_BTI_KERNEL and a BTI CPU (system_supports_bti_kernel())', () => {
+    const cpu = 'processor\t: 0\nFeatures\t: fp asimd bti\nCPU implementer\t: 0x41\nCPU part\t: 0xd82\n'
+    const noBti = 'processor\t: 0\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\nCPU part\t: 0xd82\n'
+    expect(inferPolicy({version: '6.19', config: 'CONFIG_ARM64_BTI_KERNEL=y', cpuinfo: cpu}).policy.cfg.bti).toBe(true)
+    expect(inferPolicy({version: '6.19', config: 'CONFIG_ARM64_BTI_KERNEL=y', cpuinfo: noBti}).policy.cfg.bti).toBe(false)
+    expect(inferPolicy({version: '6.19', config: '# CONFIG_ARM64_BTI_KERNEL is not set', cpuinfo: cpu}).policy.cfg.bti).toBe(false)
   })
 })

@@ -1,5 +1,5 @@
 /**
- * Properties (kernel-model.md §8.4): split and collapse never change the total mapped bytes nor
+ * Properties (docs/page-table-model.md#invariants, 4): split and collapse never change the total mapped bytes nor
  * any page's attributes (only levels and PTE_CONT); incremental table counts equal a recount;
  * check() stays empty. Starting machines come from mapMem() on random banks, so they hold every
  * leaf kind (PUD, cont-PMD, PMD, cont-PTE, PTE) and holes.

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {ffs} from '../../src/model/address.js'
+import {ffs, pageOffsetKva} from '../../src/model/address.js'
 import {HOLE, PageTables} from '../../src/model/pagetable.js'
 import {makeGeometry} from '../../src/model/geometry.js'
 import {HW, P_NG, P_RDONLY, P_VALID} from '../../src/model/prot.js'
@@ -9,6 +9,7 @@ import {mapMem} from '../../src/kernel/map-mem.js'
 import {updateRangeProt} from '../../src/kernel/pageattr.js'
 import {
   linearMapMaybeSplitToPtes,
+  lmAliasStext,
   rangeSplitToPtes,
   splitKernelLeafMapping,
   splitKernelLeafMappingLocked,
@@ -211,7 +212,7 @@ describe('other geometries (16K/64K granules, 2, 3 and 5 levels)', () => {
     const e = r.pt.entryAt(a)!
     expect(e).toMatchObject({lvl: 0, cont: false})
     expect(e.prot & P_RDONLY).toBe(P_RDONLY)
-    // At most one new table per level below the block that held the page (§5.2: 16K/64K ≤ 1 per boundary).
+    // At most one new table per level below the block that held the page (split_kernel_leaf_mapping(): 16K/64K ≤ 1 per boundary).
     expect(ctx.tablePagesAllocated).toBeLessThanOrEqual(g.pudBlocks ? 2 : 1)
     expect(r.pt.recountTables()).toEqual(r.pt.tables)
     expect(r.pt.check()).toEqual([])
@@ -231,5 +232,77 @@ describe('split_kernel_leaf_mapping single-page end choice', () => {
         expect((start / page) % 2 === 1 ? start : end, `page ${page} start ${start}`).toBe(ffs(start) < ffs(end) ? start : end)
       }
     }
+  })
+})
+
+describe('split_kernel_leaf_mapping() early returns per version', () => {
+  // v6.19.9 mmu.c: `if (!split_leaf_mapping_possible() || is_kfence_address(start)) return 0;` where
+  // split_leaf_mapping_possible() = system_supports_bbml2_noabort() && !force_pte_mapping().
+  // v7.3.4 mmu.c: `if (!linear_map_requires_bbml3 || is_kfence_address(start)) return 0;` with
+  // linear_map_requires_bbml3 = !force_pte_mapping() && can_set_direct_map() (map_mem()), then
+  // `if (!system_supports_bbml3()) return 0` (caps finalized). So with rodata=noalias (rodata_full
+  // false), no KFENCE, no realm, can_set_direct_map() is false: 6.19 splits a block, 7.3 does not.
+  it('rodata=noalias: 6.19 splits the PUD block, 7.3 returns 0 before splitting (derived by hand)', () => {
+    const s = LIN + 0x12345000
+    const noalias619 = {...makePolicy('bbml2').cfg, rodataFull: false}
+    const c619 = ctxFor(pudBlock(), noalias619)
+    expect(splitKernelLeafMapping(c619, s, s + K4)).toBe(0)
+    expect(c619.counters.split_pud).toBe(1)
+    const noalias73 = {...makePolicy('bbml3').cfg, rodataFull: false}
+    const c73 = ctxFor(pudBlock(), noalias73)
+    expect(splitKernelLeafMapping(c73, s, s + K4)).toBe(0)
+    expect(c73.counters).toMatchObject({split_kernel_leaf_mapping: 1, split_kernel_leaf_mapping_locked: 0, split_pud: 0})
+  })
+  it('7.3 with rodata_full and BBML3 splits exactly as 6.19 does', () => {
+    const s = LIN + 0x12345000
+    const c73 = ctxFor(pudBlock(), 'bbml3')
+    expect(splitKernelLeafMapping(c73, s, s + K4)).toBe(0)
+    expect(c73.counters).toMatchObject({split_kernel_leaf_mapping_locked: 1, split_pud: 1, split_contpmd: 1, split_pmd: 1, split_contpte: 1})
+  })
+  it('7.3 boot CPU with BBML3, a secondary without: linear_map_requires_bbml3 but !system_supports_bbml3() → 0', () => {
+    const s = LIN + 0x12345000
+    const c = ctxFor(pudBlock(), {...makePolicy('bbml3').cfg, bbml2: false, bootCpuBbml2: true})
+    expect(splitKernelLeafMapping(c, s, s + K4)).toBe(0)
+    expect(c.counters.split_pud).toBe(0)
+  })
+})
+
+describe('two-level geometries: PGDIR_SIZE = PMD_SIZE', () => {
+  // split_kernel_leaf_mapping_locked() (mmu.c v6.19.9/v7.3.4) starts with
+  // `if (ALIGN_DOWN(addr, PGDIR_SIZE) == addr) goto out;`. With 16K pages and 36-bit VA the tables
+  // have two levels, the PGD being the PMD level (PGDIR_SHIFT = PMD_SHIFT = 25), so a 32M-aligned
+  // address returns there and the CONT_PMD group (32 × 32M = 1G) around it keeps PTE_CONT.
+  it('16K/36: a PMD-aligned, not CONT_PMD-aligned boundary in a cont-PMD group splits nothing', () => {
+    const g16 = makeGeometry(16384, 36)
+    expect(g16.levels).toBe(2)
+    const M32_ = 2 ** 25
+    const lin = pageOffsetKva(36)
+    const pt = PageTables.fromRuns(g16, [{start: lin, end: lin + 2 ** 30, lvl: 1, cont: true, prot: RW, flags: 0}, {start: lin + 2 ** 30, end: lin + 2 ** 35, lvl: 1, cont: false, prot: HOLE, flags: 0}])
+    const ctx = makeContext(pt, makePolicy('bbml2').cfg, {linear: {start: lin, end: lin + 2 ** 35}})
+    expect(splitKernelLeafMappingLocked(ctx, lin + 3 * M32_)).toBe(0)
+    expect(ctx.counters.split_contpmd).toBe(0)
+    expect(pt.runAt(lin + 3 * M32_)!.cont).toBe(true)
+    // Not PMD-aligned: the CONT_PMD group is split (cleared), then split_pmd at the PMD level.
+    expect(splitKernelLeafMappingLocked(ctx, lin + 3 * M32_ + 16384)).toBe(0)
+    expect(ctx.counters).toMatchObject({split_contpmd: 1, split_pmd: 1})
+  })
+})
+
+describe('the boot-CPU-only repaint splits from lm_alias(_stext), the map was made from _text', () => {
+  // linear_map_split_to_ptes() (mmu.c v6.19.9, v7.3.4): range_split_to_ptes(lstart, lm_alias(_stext))
+  // and (lm_alias(__init_begin), lend); map_mem() mapped the alias from _text. _stext = _text + 64K
+  // (SEGMENT_ALIGN; kallsyms of every capture), so the PMD block holding [_text, _stext) straddles
+  // the split's end and the walker splits it whole: with the alias at [2M, 8M) of blockLinearMap(),
+  // PMD [2M, 4M) is split too (split_pmd 2 + 508 + 512), [4M, 8M) keeps its blocks.
+  it('the first alias PMD is split to PTEs, the rest of the alias keeps its blocks', () => {
+    const pt = blockLinearMap()
+    const ctx = ctxFor(pt, makePolicy('bbml2-repaint').cfg)
+    expect(linearMapMaybeSplitToPtes(ctx, LIN, LIN_END, lmAliasStext(LIN + M2), LIN + 4 * M2)).toBe(true)
+    expect(ctx.counters.split_pmd).toBe(2 + 508 + 512)
+    expect(shape(pt, LIN, LIN + 2 * G)).toEqual([
+      [0, 2 * M2, 0, false, RW],
+      [2 * M2, 4 * M2, 1, false, RW],
+      [4 * M2, 2 * G, 0, false, RW],
+    ])
   })
 })

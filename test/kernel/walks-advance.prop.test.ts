@@ -1,5 +1,5 @@
 /**
- * Every page-table walk advances (issue 13 §1, repro R01): for any stored runs (any level, any
+ * Every page-table walk advances (issue 13, repro R01: test/data/repro/): for any stored runs (any level, any
  * alignment, holes, gaps) and any requested range — empty, reversed, negative, past 2^64 — each
  * walk returns or throws a ModelError; it never spins. A spinning walk would block the event loop,
  * so the tables are wrapped with a step budget that turns a non-advancing loop into an exception.

@@ -17,7 +17,7 @@ function run(start: number, end: number, lvl: number, prot = RW, cont = false): 
 }
 
 describe('PageTables', () => {
-  it('counts tables from the runs (kernel-model.md §7)', () => {
+  it('counts tables from the runs (docs/page-table-model.md)', () => {
     // 1G PUD block, then 1G of PMD blocks, then 2M of PTEs, then PMD holes to 3G,
     // then PUD holes up to 512G: one PUD table (all in one 512G PGD slot),
     // one PMD table (the second and third 1G slots have PMD-level entries: 2 tables),

@@ -1,6 +1,6 @@
 /**
- * The proposed collapse policies on a synthesized execmem ROX cache (RFC seed 002 and Ryan
- * Roberts' review, kernel-model.md §6): a 4 GiB BBML2 machine with `--rox-cache 2`, text written
+ * The proposed collapse policies on a synthesized execmem ROX cache (RFC and Ryan
+ * Roberts' review, docs/collapse-proposals.md): a 4 GiB BBML2 machine with `--rox-cache 2`, text written
  * into the cache's huge pages as execmem does it, replayed through the tracefs reader under
  * bbml2, collapse-rfc, collapse-both, order-aware and collapse-general.
  *
@@ -61,7 +61,7 @@ describe('one text write into a cache huge page, counted by hand', () => {
   //   (+1) and split_contpte [16,32); pages 21..31 split inside [16,32) (no-op); [32,33): split at
   //   33 → split_contpte [32,48); [48,49): split at 49 → split_contpte [48,64); others no-ops.
   //   = split_pmd 1, split_contpte 3. ro then finds everything split: 0.
-  // alias, order-aware (review item 4): one call [20,60): split_pmd 1, split_contpte 2 (at 20, 60).
+  // alias, order-aware (docs/collapse-proposals.md point 4): one call [20,60): split_pmd 1, split_contpte 2 (at 20, 60).
   // Collapse after ro (set_mask == PTE_RDONLY):
   //   alias: all 512 PTEs read-only, PXN, pfn contiguous from a PMD-aligned pfn → collapse_pmd, −1 table
   //     (rfc: pages[0] = A; both/order-aware: every alias PMD in range = A; general: after the last
@@ -165,7 +165,7 @@ describe('a random execmem-rox workload (module loads and frees in the cache)', 
       for (const p of POLICIES) {
         expect(runs[p].stats.unknownAliasPages).toBe(0)
         expect(runs[p].stats.callsOnUnknownMemory).toBe(0)
-        // Split and collapse never change what is mapped (kernel-model.md §8 invariant 4).
+        // Split and collapse never change what is mapped (docs/page-table-model.md#invariants, 4).
         expect(mapped(runs[p].pt)).toBe(mapped(snap.pt))
       }
       // bbml2 (mainline): every set_memory_* on the huge cache is refused; nothing is split or freed.

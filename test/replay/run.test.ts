@@ -89,7 +89,7 @@ describe('replay of real captures', () => {
     const lin = snap.regions.find((r) => r.name === 'linear')!
     const before = audit(snap.pt, [lin]).regions[0]!
     const rebased = audit(run.pt, [lin]).regions[0]!
-    // 2 GiB PTE-mapped: 1,014 PTE tables (the kernel alias keeps 10 PMD blocks, kernel-model.md §4).
+    // 2 GiB PTE-mapped: 1,014 PTE tables (the kernel alias keeps 10 PMD blocks: map_mem(), arch/arm64/mm/mmu.c).
     expect(before.tablePages.PTE).toBe(1014)
     // Under BBML2 the same memory is mostly blocks: a few dozen PTE tables at most after the workload.
     expect(rebased.tablePages.PTE!).toBeLessThan(64)

@@ -18,7 +18,7 @@ describe('audit', () => {
   const r = (s: number, e: number, lvl: number, prot = RW, cont = false): Run => ({start: base + s, end: base + e, lvl, cont, prot, flags: 0})
   const regions = [{name: 'linear' as const, start: base, end: base + 2 ** 47}]
 
-  it('PTE-only 2 GiB bank at 1 GiB: tables = 1024 PTE + 2 PMD + 1 PUD (4K/48, kernel-model.md §7)', () => {
+  it('PTE-only 2 GiB bank at 1 GiB: tables = 1024 PTE + 2 PMD + 1 PUD (4K/48, docs/page-table-model.md)', () => {
     // 2 GiB / 2 MiB = 1024 PTE tables; the bank spans the 1G slots 1 and 2 → 2 PMD tables;
     // one 512G PGD slot → 1 PUD table. TLB: 2 GiB / 4 KiB = 524288 entries.
     const pt = PageTables.fromRuns(geo, [r(0, G, 1, HOLE), r(G, 3 * G, 0), r(3 * G, 512 * G, 2, HOLE), r(512 * G, 2 ** 47, 3, HOLE)])

@@ -1,6 +1,6 @@
 /**
  * Snapshot diff: hand-built models whose splits, permission changes and table pages follow from
- * the kernel's rules (kernel-model.md §5.2, §7), then the real 6.19 BBML2 capture, whose own
+ * the kernel's rules (split_kernel_leaf_mapping() in arch/arm64/mm/mmu.c v6.19, docs/page-table-model.md), then the real 6.19 BBML2 capture, whose own
  * split probes (kprobe_profile / trace) give the ground truth for what the diff must count.
  */
 import {describe, expect, it} from 'vitest'
@@ -49,7 +49,7 @@ describe('alignRuns', () => {
 describe('diffRegion', () => {
   it('a PMD block split to PTEs with one page made read-only: split_pmd 1, one PTE table, 4K RW→ro', () => {
     // update_range_prot(base+5 pages, 4K, RDONLY): split_pmd(to_cont) then split_contpte on the
-    // boundary group; the kernel ends with 512 PTEs in one new PTE table (+1 page, §5.2).
+    // boundary group; the kernel ends with 512 PTEs in one new PTE table (+1 page, split_pmd()).
     const a = pt([run(0, M2, 1), run(M2, G, 1, HOLE), run(G, 512 * G, 2, HOLE)])
     const b = pt([run(0, 5 * K4, 0), run(5 * K4, 6 * K4, 0, RO), run(6 * K4, M2, 0), run(M2, G, 1, HOLE), run(G, 512 * G, 2, HOLE)])
     const d = diffRegion(geo, a, b, linear)

@@ -15,7 +15,7 @@ function roundTrip(m: ReturnType<typeof synthMachine>) {
   return parsePtdump(text, 'synth')
 }
 
-describe('layout (6.9+ formulas, kernel-model.md §3)', () => {
+describe('layout (6.9+ formulas of arch/arm64/include/asm/memory.h)', () => {
   it('4K/48 marker addresses equal the real 6.19 capture', () => {
     // samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.before: vmalloc end
     // 0xfffffdffbf800000, vmemmap 0xfffffdffc0000000-0xffffffffc0000000, PCI I/O

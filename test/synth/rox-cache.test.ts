@@ -1,6 +1,6 @@
 /**
  * `synth machine --rox-cache N` and `synth workload --kind execmem-rox` on it: the execmem ROX
- * cache of the June 2026 RFC (seed 002, kernel-model.md §6) as execmem_cache_populate_alloc()
+ * cache of the June 2026 RFC (docs/collapse-proposals.md) as execmem_cache_populate_alloc()
  * leaves it (mm/execmem.c, linux-mm tree): one PMD leaf per huge page, ROX; its PMD-order backing
  * page's linear alias read-only under rodata_full (set_memory_ro walks the alias; set_memory_x
  * does not, so the alias stays PXN).

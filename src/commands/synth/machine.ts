@@ -1,4 +1,5 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {PtreplayCommand} from '../../cli/base-command.js'
 
 import {asCliError} from '../../cli/flags.js'
 import {formatSize} from '../../model/address.js'
@@ -21,7 +22,9 @@ function tableText(t: TablePagesByLevel, bytes: number): string {
   return `${parts.join(', ')} = ${(bytes / 2 ** 20).toLocaleString('en-US', {maximumFractionDigits: 2})} MiB`
 }
 
-export default class SynthMachine extends Command {
+export default class SynthMachine extends PtreplayCommand {
+  static override id = 'synth:machine'
+
   static override summary = 'Write the ptdump of a plausible arm64 machine at boot (linear map per policy, image, modules, vmemmap, fixmap).'
 
   static override description = `Builds the kernel page tables a 6.9+ arm64 kernel has right after boot and prints them
@@ -35,7 +38,7 @@ Default memory map: one bank at 0x40000000 (up to 4G) or 0x80000000, with a 1M f
 NOMAP hole 0x8300000 into it. The output reads back with \`ptreplay audit\` and is a starting
 machine for \`synth workload --machine\` and \`replay\`.
 
---rox-cache N adds the PROPOSED execmem ROX cache of the June 2026 RFC (seed 002): N PMD-size
+--rox-cache N adds the PROPOSED execmem ROX cache of the June 2026 RFC (https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/): N PMD-size
 huge vmalloc pages in the module region, ROX PMD leaves, each backed by a PMD-aligned chunk of
 RAM whose linear alias is read-only (rodata_full), as execmem_cache_populate_alloc() leaves
 them. \`synth workload --kind execmem-rox --machine\` then targets those pages.`
@@ -63,7 +66,7 @@ them. \`synth workload --kind execmem-rox --machine\` then targets those pages.`
     modules: Flags.integer({description: 'Loaded modules to place in the module region.', default: 16, min: 0}),
     'rox-cache': Flags.integer({
       description:
-        'PROPOSED execmem ROX cache (RFC seed 002): N PMD-size huge pages in the module region, mapped ROX by PMD leaves, each backed by a PMD-aligned chunk of RAM whose linear alias is read-only (rodata_full).',
+        'PROPOSED execmem ROX cache (RFC, https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/): N PMD-size huge pages in the module region, mapped ROX by PMD leaves, each backed by a PMD-aligned chunk of RAM whose linear alias is read-only (rodata_full).',
       default: 0,
       min: 0,
       helpValue: 'N',

@@ -1,4 +1,5 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {PtreplayCommand} from '../../cli/base-command.js'
 
 import {asCliError} from '../../cli/flags.js'
 import {readPtdump} from '../../ingest/ptdump/index.js'
@@ -22,7 +23,9 @@ export interface SynthWorkloadResult {
   output: string
 }
 
-export default class SynthWorkload extends Command {
+export default class SynthWorkload extends PtreplayCommand {
+  static override id = 'synth:workload'
+
   static override summary = 'Write a synthesized set_memory_*/set_direct_map_* trace (tracefs text) for a machine.'
 
   static override description = `Generates N trace events of one workload kind, in the kprobe shapes of the real captures

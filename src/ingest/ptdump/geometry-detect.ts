@@ -1,5 +1,6 @@
 /**
- * Decide granule, VA bits and levels from what a ptdump shows (kernel-model.md §2):
+ * Decide granule, VA bits and levels from what a ptdump shows (sizes from
+ * arch/arm64/include/asm/pgtable-hwdef.h):
  * - every line of level L starts and ends on an entrySize[L] boundary (a line is whole entries),
  *   so the smallest boundary alignment seen per level name bounds the entry sizes;
  * - which level names occur (P4D only with 5 levels; with holes printed, every ≥4-level dump has

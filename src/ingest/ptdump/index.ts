@@ -276,7 +276,8 @@ export class PtdumpParser {
     const start = f.start
     if (start === -1) {
       // v5.6–5.11: st.level starts at 0, not -1, so the first line runs from 0x0, level PGD, no
-      // attributes, and "Linear Mapping start" is never printed (kernel-model.md §1.6).
+      // attributes, and "Linear Mapping start" is never printed (ptdump_walk() in
+      // arch/arm64/mm/ptdump.c before it set `.level = -1`; docs/ptdump-quirks.md#first-line-from-zero).
       if (this.cols.n === 0 && this.markers.length === 0 && f.level === 4 && f.attrs === null) {
         this.firstLineBug = true
         const span = KVA_BASE + BigInt(f.end)

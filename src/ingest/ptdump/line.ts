@@ -1,7 +1,7 @@
 /**
  * ptdump tokenizer: one text line → a plain record. Knows the line grammar of note_page()
- * (kernel-model.md §1.2–§1.3) and the attribute tokens (./tables.ts), nothing about geometry,
- * order or regions. Hot path: ~1 M lines/s, so no regex and no split per range line, and the
+ * (arch/arm64/mm/ptdump.c and mm/ptdump.c) and the attribute tokens (./tables.ts), nothing about geometry,
+ * order or regions. Hot path (every line of a dump), so no regex and no split per range line, and the
  * attribute text (a few dozen distinct strings per dump) is parsed once and cached.
  *
  * Range line, as printed by note_page() since v5.4:

@@ -5,18 +5,14 @@
  * directions cannot drift, and a new kernel version is a new row, not a new branch.
  *
  * Sources: arch/arm64/mm/dump.c (v5.4), arch/arm64/mm/ptdump.c (v5.10 … v6.19.9 and the 2026
- * linux-mm tree); kernel-model.md §1.4 (tokens), §1.7 (markers), §1.8 (level names).
+ * linux-mm tree): pte_bits[] (tokens), address_markers[] (markers), pg_level[] (level names).
  */
 import type {Geometry, LevelName} from '../../model/geometry.js'
 import type {RegionName} from '../../model/layout.js'
+import {type KernelVersion, versionAtLeast} from '../../kernel/version.js'
 import {type MemType, type Prot, P_AF, P_NG, P_PXN, P_RDONLY, P_SHARED, P_UXN, P_USER, P_VALID, P_GP} from '../../model/prot.js'
 
-/** A kernel version as major*100 + minor: 504 = v5.4, 619 = v6.19. */
-export type KernelVersion = number
-
-export function formatKernelVersion(v: KernelVersion): string {
-  return `${Math.floor(v / 100)}.${v % 100}`
-}
+export {type KernelVersion, formatVersion as formatKernelVersion} from '../../kernel/version.js'
 
 /**
  * One `struct prot_bits` of pte_bits[]: the printed token is `set` when the entry matches, else
@@ -59,28 +55,28 @@ export const PTE_BITS: readonly ProtBitsDesc[] = [
   {kernel: 'PTE_NG', kind: 'bit', mask: P_NG, val: P_NG, set: 'NG', clear: '  '},
   {kernel: 'PTE_CONT', kind: 'cont', mask: 0, val: 0, set: 'CON', clear: '   '},
   // ≤ v6.12: `.mask = PTE_TABLE_BIT, .val = PTE_TABLE_BIT, .set = "   ", .clear = "BLK"`.
-  {kernel: 'PTE_TABLE_BIT', kind: 'table-bit', mask: 0, val: 0, set: '   ', clear: 'BLK', until: 612},
+  {kernel: 'PTE_TABLE_BIT', kind: 'table-bit', mask: 0, val: 0, set: '   ', clear: 'BLK', until: [6, 12]},
   // Since "arm64/ptdump: Test PMD_TYPE_MASK for block mapping" (Anshuman Khandual, after v6.12;
   // present in v6.19.9): `.mask = PMD_TYPE_MASK, .val = PMD_TYPE_SECT, .set = "BLK"`.
-  {kernel: 'PMD_TYPE_MASK', kind: 'sect', mask: 0, val: 0, set: 'BLK', clear: '   ', since: 613},
+  {kernel: 'PMD_TYPE_MASK', kind: 'sect', mask: 0, val: 0, set: 'BLK', clear: '   ', since: [6, 13]},
   // v5.4 dump.c: UXN has no clear string. The "   " clear string and the GP row arrived with BTI
   // (v5.8; present in torvalds dump.c @0178dc76 and every ptdump.c read). 5.6/5.7: UNVERIFIED.
-  {kernel: 'PTE_UXN', kind: 'bit', mask: P_UXN, val: P_UXN, set: 'UXN', clear: null, until: 507},
-  {kernel: 'PTE_UXN', kind: 'bit', mask: P_UXN, val: P_UXN, set: 'UXN', clear: '   ', since: 508},
-  {kernel: 'PTE_GP', kind: 'bit', mask: P_GP, val: P_GP, set: 'GP', clear: '  ', since: 508},
+  {kernel: 'PTE_UXN', kind: 'bit', mask: P_UXN, val: P_UXN, set: 'UXN', clear: null, until: [5, 7]},
+  {kernel: 'PTE_UXN', kind: 'bit', mask: P_UXN, val: P_UXN, set: 'UXN', clear: '   ', since: [5, 8]},
+  {kernel: 'PTE_GP', kind: 'bit', mask: P_GP, val: P_GP, set: 'GP', clear: '  ', since: [5, 8]},
   {kernel: 'MT_DEVICE_nGnRnE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/nGnRnE', set: 'DEVICE/nGnRnE', clear: null},
   {kernel: 'MT_DEVICE_nGnRE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/nGnRE', set: 'DEVICE/nGnRE', clear: null},
-  // MT_DEVICE_GRE was removed after v5.10 (kernel-model.md §1.4).
-  {kernel: 'MT_DEVICE_GRE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/GRE', set: 'DEVICE/GRE', clear: null, until: 510},
+  // MT_DEVICE_GRE was removed after v5.10 (pte_bits[] of arch/arm64/mm/ptdump.c, v5.10 vs v5.15).
+  {kernel: 'MT_DEVICE_GRE', kind: 'memtype', mask: 0, val: 0, memType: 'DEVICE/GRE', set: 'DEVICE/GRE', clear: null, until: [5, 10]},
   {kernel: 'MT_NORMAL_NC', kind: 'memtype', mask: 0, val: 0, memType: 'MEM/NORMAL-NC', set: 'MEM/NORMAL-NC', clear: null},
   {kernel: 'MT_NORMAL', kind: 'memtype', mask: 0, val: 0, memType: 'MEM/NORMAL', set: 'MEM/NORMAL', clear: null},
   // MTE (v5.10).
-  {kernel: 'MT_NORMAL_TAGGED', kind: 'memtype', mask: 0, val: 0, memType: 'MEM/NORMAL-TAGGED', set: 'MEM/NORMAL-TAGGED', clear: null, since: 510},
+  {kernel: 'MT_NORMAL_TAGGED', kind: 'memtype', mask: 0, val: 0, memType: 'MEM/NORMAL-TAGGED', set: 'MEM/NORMAL-TAGGED', clear: null, since: [5, 10]},
 ]
 
 /** The pte_bits[] rows of one kernel version, in print order. */
 export function pteBitsOf(version: KernelVersion): ProtBitsDesc[] {
-  return PTE_BITS.filter((d) => (d.since === undefined || version >= d.since) && (d.until === undefined || version <= d.until))
+  return PTE_BITS.filter((d) => (d.since === undefined || versionAtLeast(version, d.since)) && (d.until === undefined || versionAtLeast(d.until, version)))
 }
 
 /** What a printed attribute token means, for the reader (every version's tokens at once). */
@@ -111,7 +107,8 @@ export const LEVEL_NAMES: readonly LevelName[] = ['PTE', 'PMD', 'PUD', 'P4D', 'P
 export const LEVEL_CODE: Readonly<Record<string, number>> = {PTE: 0, PMD: 1, PUD: 2, P4D: 3, PGD: 4}
 
 /**
- * Lvl of a printed level name in a table of `levels` levels (kernel-model.md §1.8): PGD is always
+ * Lvl of a printed level name in a table of `levels` levels (pg_level[] and note_page(),
+ * arch/arm64/mm/ptdump.c): PGD is always
  * the top; PMD/PUD/P4D are fixed. On 2-level configurations PMD (6.9+ blocks) is the top, Lvl 1.
  */
 export function lvlOfName(code: number, levels: number): number {
@@ -210,14 +207,14 @@ const VA_PRE_69 = {4096: [39, 48], 16384: [36, 47, 48], 65536: [42, 48, 52]} as 
 const VA_69 = {4096: [39, 48, 52], 16384: [36, 47, 48, 52], 65536: [42, 48, 52]} as const
 
 export const ERAS: Readonly<Record<PtdumpEra, EraDef>> = {
-  '5.4': {era: '5.4', holes: false, firstMarkerBug: false, order: 'pre-6.9', fixedLevelNames: false, versions: [504, 505], defaultVersion: 504, vaBits: VA_PRE_69},
-  '5.6-5.11': {era: '5.6-5.11', holes: true, firstMarkerBug: true, order: 'pre-6.9', fixedLevelNames: false, versions: [506, 511], defaultVersion: 510, vaBits: VA_PRE_69},
-  '5.15-6.8': {era: '5.15-6.8', holes: true, firstMarkerBug: false, order: 'pre-6.9', fixedLevelNames: false, versions: [512, 608], defaultVersion: 601, vaBits: VA_PRE_69},
-  '6.9+': {era: '6.9+', holes: true, firstMarkerBug: false, order: '6.9+', fixedLevelNames: true, versions: [609, 9999], defaultVersion: 619, vaBits: VA_69},
+  '5.4': {era: '5.4', holes: false, firstMarkerBug: false, order: 'pre-6.9', fixedLevelNames: false, versions: [[5, 4], [5, 5]], defaultVersion: [5, 4], vaBits: VA_PRE_69},
+  '5.6-5.11': {era: '5.6-5.11', holes: true, firstMarkerBug: true, order: 'pre-6.9', fixedLevelNames: false, versions: [[5, 6], [5, 11]], defaultVersion: [5, 10], vaBits: VA_PRE_69},
+  '5.15-6.8': {era: '5.15-6.8', holes: true, firstMarkerBug: false, order: 'pre-6.9', fixedLevelNames: false, versions: [[5, 12], [6, 8]], defaultVersion: [6, 1], vaBits: VA_PRE_69},
+  '6.9+': {era: '6.9+', holes: true, firstMarkerBug: false, order: '6.9+', fixedLevelNames: true, versions: [[6, 9], [99, 99]], defaultVersion: [6, 19], vaBits: VA_69},
 }
 
 /**
- * The name note_page() prints for an entry at `lvl` (kernel-model.md §1.8): the top level is
+ * The name note_page() (arch/arm64/mm/ptdump.c) prints for an entry at `lvl`: the top level is
  * "PGD" (folded levels are reported at the real depth), except that 6.9+ prints top-level
  * *blocks* of 2-level configurations as "PMD" (level 3 is never rewritten).
  */

@@ -2,15 +2,15 @@
  * Turns a file's token stream into complete RawRecords, in file order:
  *
  * - `<stack trace>` records attach to the immediately preceding record **on the same CPU and
- *   PID** (trace-formats.md §2.1.4: its timestamp can be later, do not match timestamps), and the
+ *   PID** (its timestamp can be later, so timestamps are not matched: docs/trace-text-quirks.md#multi-line-records), and the
  *   ` => frame` lines that follow go into that record's `stack`. perf `-g` frames follow their
  *   event directly.
  * - A line that matches no record start is appended to the previous record when that record is
- *   free text (multi-line trace_marker/trace_printk, quirk 14), and reported otherwise.
+ *   free text (multi-line trace_marker/trace_printk, docs/trace-text-quirks.md#multi-line-records), and reported otherwise.
  * - Loss markers and `# entries-in-buffer` headers are counted, never hidden.
  * - Concatenated `cat trace` snapshots (a second `# tracer:` header) repeat events: records of
  *   a later segment not newer than what an earlier segment showed on that CPU are dropped as
- *   duplicates and counted (quirk 12).
+ *   duplicates and counted (docs/trace-text-quirks.md#repeated-snapshots).
  *
  * Records are held back only while a stack can still arrive for them: until the next record on
  * the same CPU, or at most MAX_OPEN records (bounded memory).

@@ -23,7 +23,7 @@
  *   indented (`        set_memory_ro+0`, decimal offset), an empty line. Frames belong to the
  *   record just before them (they are printed by the same printf, so never interleaved).
  *
- * Also accepted: the shorter layout of trace-formats.md §1.9,
+ * Also accepted: a shorter layout, as hand-written bpftrace programs print it,
  *   `PGP <nsecs> <cpu> <tid> <comm> <probe> [<name>=<value>]...`
  * where comm has no spaces and probe is `provider:function` or a bare event name.
  * Other lines: `Attaching N probes...` and `ptreplay: attached` (ignored), `Lost N events` (counted as lost events, CPU
@@ -181,7 +181,7 @@ export function parseBpftraceRecord(text: string, src: {file: string; line: numb
     applyProbe(f5, rec)
     rest = t.slice(after + 16)
   } else {
-    // trace-formats.md §1.9 layout: <comm> <probe>.
+    // The shorter layout: <comm> <probe>.
     rec.comm = f4
     if (PROVIDER.test(f5)) {
       applyProbe(f5, rec)

@@ -24,6 +24,7 @@ import {READERS, readerNames, registerReader} from './registry.js'
 import {DiagnosticSink, newStats, type TraceStats} from './stats.js'
 import {traceCmdReader} from './tracecmd.js'
 import {tracefsReader} from './tracefs.js'
+import {isTraceDatFile, traceDatEvents} from './tracedat/reader.js'
 import type {LineReader, Token, TraceReader} from './types.js'
 // Side effects: zstd/xz decompressors and the bpftrace/CSV readers register themselves, so
 // every readTrace() user gets them.
@@ -95,8 +96,8 @@ async function* perEvent(b: AsyncIterable<TraceEvent[]>): AsyncGenerator<TraceEv
 
 async function* run(paths: string[], opts: TraceReadOptions, stats: TraceStats, sink: DiagnosticSink): AsyncGenerator<TraceEvent[]> {
   if (paths.length === 0) throw new InputError('no trace file given')
-  if (opts.format !== undefined && !READERS[opts.format]) {
-    throw new InputError(`--format ${opts.format}: unknown trace format; expected one of ${readerNames().join(', ')}`)
+  if (opts.format !== undefined && opts.format !== 'trace.dat' && !READERS[opts.format]) {
+    throw new InputError(`--format ${opts.format}: unknown trace format; expected one of ${readerNames().join(', ')}, trace.dat`)
   }
   const normalizer = new Normalizer(opts)
   normalizer.onDiagnostic = (d) => sink.add(d)
@@ -131,8 +132,8 @@ async function* run(paths: string[], opts: TraceReadOptions, stats: TraceStats, 
 
 /**
  * stats.events/byKind/byProbe/byComm/byCpu/firstTsNs/lastTsNs, counted per event in Maps of
- * counter cells (one hash lookup and a field increment: ~2× cheaper than `o[k] = (o[k] ?? 0) + 1`
- * on the stats records) and written into the records after each batch, before it is handed on:
+ * counter cells (one hash lookup and a field increment, where `o[k] = (o[k] ?? 0) + 1` on the
+ * stats records costs two) and written into the records after each batch, before it is handed on:
  * keys are added in the order first seen, as before.
  */
 class Counts {
@@ -174,6 +175,20 @@ async function* fileEvents(
   progress: {done: number},
   total: number | undefined,
 ): AsyncGenerator<TraceEvent[]> {
+  // a trace.dat (trace-cmd record) is binary: detected by its magic, read by offset
+  if (isTraceDatFile(path)) {
+    if (opts.format !== undefined && opts.format !== 'trace.dat') {
+      throw new InputError(`${path}: --format ${opts.format}: the file is a trace.dat (trace-cmd binary); drop --format or use --format trace.dat`, path)
+    }
+    yield* traceDatEvents(path, stats, sink, normalizer, {
+      onBytes: (n) => {
+        progress.done += n
+        opts.onProgress?.(progress.done, total)
+      },
+    })
+    return
+  }
+  if (opts.format === 'trace.dat') throw new InputError(`${path}: --format trace.dat: expected a trace.dat (magic 17 08 44 "tracing"), got another file`, path)
   const src = await openSource(path)
   const file = {name: src.name, format: 'unknown', lines: 0, bytes: 0}
   stats.files.push(file)
@@ -181,6 +196,9 @@ async function* fileEvents(
   let first: IteratorResult<LineBatch>
   first = await it.next()
   if (first.done) return
+  if (first.value.lines[0]?.startsWith('\x17\x08Dtracing')) {
+    throw new InputError(`${src.name}:0: expected a trace.dat as it is, got a compressed one (or stdin): trace.dat is read by offset; decompress it to a file first`, src.name, 0)
+  }
   let reader: TraceReader | undefined = opts.format ? READERS[opts.format] : undefined
   if (!reader) {
     const d = detectFormat(first.value.lines.slice(0, SNIFF_LINES))

@@ -1,6 +1,6 @@
 /**
- * `perf script` text for tracepoint/probe events (tools/perf/builtin-script.c; trace-formats.md
- * §2.3): `%16s %5d [%03d] %12s: %*s: payload` with the tid 7 wide from perf ≈6.5, `pid/tid`
+ * `perf script` text for tracepoint/probe events (tools/perf/builtin-script.c
+ * process_event()): `%16s %5d [%03d] %12s: %*s: payload` with the tid 7 wide from perf ≈6.5, `pid/tid`
  * with -F pid,tid, 9 fractional digits with --ns, the event name `group:name` right-justified,
  * and with -g one `\t%16lx sym+0xoff (dso)` line per frame followed by an empty line.
  * Probe payloads come from libtraceevent: bare-hex IP, return probes `(func <- site)`.

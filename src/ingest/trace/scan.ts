@@ -1,10 +1,9 @@
 /**
  * Hand-written scanners shared by the tracefs, trace-cmd and perf tokenizers.
  *
- * Why not the regexes of trace-formats.md §2: they are the specification (the tests check the
- * scanners against them), but a `.{1,16}` comm followed by backtracking over flags and a
- * timestamp costs several passes per line; the hot path here is one left-to-right pass with
- * charCodeAt, anchored on the `[cpu]` field as §4.2 (quirk 7) asks: never parse by column.
+ * Why not regexes: a `.{1,16}` comm followed by backtracking over flags and a timestamp costs
+ * several passes per line; the hot path here is one left-to-right pass with charCodeAt, anchored on the
+ * `[cpu]` field, never by column (docs/trace-text-quirks.md#anchor-on-cpu).
  */
 import type {RawRecord, SourcePos} from '../events.js'
 import type {StackToken, TextToken} from './types.js'
@@ -70,7 +69,7 @@ export class Interner {
         }
         return fresh
       }
-      // startsWith(s, pos) is one native compare (Node 20: 1.3–2.5× faster than a charCodeAt loop)
+      // startsWith(s, pos) is one native compare, no charCodeAt loop
       if (cand.length === len && line.startsWith(cand, start)) return cand
       slot = (slot + 1) & this.mask
     }
@@ -97,7 +96,7 @@ export function skipSpaces(line: string, i: number): number {
 }
 
 /**
- * Strip an e-mail quote prefix `> `, `>> `, `> > ` (quirk 32). Returns the index where the line
+ * Strip an e-mail quote prefix `> `, `>> `, `> > ` (docs/trace-text-quirks.md#text-hygiene). Returns the index where the line
  * proper starts. No tracefs/trace-cmd/perf line starts with '>', so this is safe.
  */
 export function quotePrefixEnd(line: string): number {
@@ -166,7 +165,7 @@ const SCALE = [1, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 10, 1]
  * Find `comm-pid [(tgid)] [cpu]` anchored on the `[cpu]` field, searching from `from`.
  * Returns the index just after `]`, or -1. `out` receives comm/pid/tgid/cpu.
  * comm is everything from the first non-blank character to the last `-digits` before the
- * `[cpu]`, so `kworker/0:0-eve-9` gives comm `kworker/0:0-eve` (quirk 6).
+ * `[cpu]`, so `kworker/0:0-eve-9` gives comm `kworker/0:0-eve` (docs/trace-text-quirks.md#comm).
  */
 export function scanTaskCpu(
   line: string,
@@ -234,7 +233,7 @@ export function scanFlagsTs(line: string, i: number, ctx: Context): number {
   }
   if (i >= n) return -1
   if (line.charCodeAt(i) !== 58) {
-    // a flags column (irq-info on): 4, 5 or 7+ characters, any of [.a-zA-Z0-9] (quirk 9)
+    // a flags column (irq-info on): 4, 5 or 7+ characters, any of [.a-zA-Z0-9] (docs/trace-text-quirks.md#flags-column)
     ctx.flags = line.slice(s, i)
     i = skipSpaces(line, i)
     s = i
@@ -367,7 +366,7 @@ export function parseEntryWhere(where: string, rec: RawRecord): void {
  * `(sym+0x0/0x30 [mod]) a=1 b=0x2` or `(site <- func) ret=0x0`.
  * `returnOrder` is 'site-func' for the kernel's own text (tracefs) and 'func-site' for
  * libtraceevent renderings (trace-cmd, perf), which print `(%lx <- %lx)` with
- * `__probe_func, __probe_ret_ip` (kernel trace_probe.c __set_print_fmt; quirk 24).
+ * `__probe_func, __probe_ret_ip` (kernel/trace/trace_probe.c __set_print_fmt(); docs/trace-text-quirks.md#kretprobe-ip-order).
  * Returns false when the payload is not a probe payload.
  */
 export function parseProbePayload(
@@ -409,7 +408,7 @@ export function parseProbePayload(
 }
 
 /**
- * ` name=value` pairs (kprobe fetchargs; quirk list §2.1.3): values are `0x…`, decimal, signed,
+ * ` name=value` pairs (kprobe fetchargs, kernel/trace/trace_probe.c): values are `0x…`, decimal, signed,
  * `"string"` (with escapes), `{array}`, `'c'`, `(fault)` or `sym+0x…/0x…`. With options/fields a
  * ` (decimal)` follows each value; it is skipped. Returns the index where parsing stopped (the
  * line length when every token was a pair). `end` bounds the line inside a larger string.
@@ -512,7 +511,8 @@ export function parseTracepointArgs(payload: string, args: Record<string, string
 
 /**
  * Function tracer body: `func <-parent`, `func+0x6/0xa0 <-parent`, or with func-args
- * `func(a=0x1, b=2) <-parent` / early `func(a = 0x1, b = 2) <-parent` (§2.1.8).
+ * `func(a=0x1, b=2) <-parent` / early `func(a = 0x1, b = 2) <-parent` (kernel/trace/trace_output.c
+ * print_function_args(), CONFIG_FUNCTION_TRACE_ARGS).
  */
 export function parseFunctionBody(body: string, rec: RawRecord): boolean {
   let head = body
@@ -581,7 +581,7 @@ export function parseBody(
   }
   let n = n0
   let truncated = false
-  // `[LINE TOO BIG]` ends a cut body (≥6.7; trace-formats.md §2.1.5)
+  // `[LINE TOO BIG]` ends a cut body (v6.7+, docs/trace-text-quirks.md#line-too-big)
   if (line.charCodeAt(n0 - 1) === 93 /* ] */ && line.endsWith(LINE_TOO_BIG)) {
     truncated = true
     n = n0 - LINE_TOO_BIG.length

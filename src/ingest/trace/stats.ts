@@ -46,11 +46,11 @@ export interface TraceStats {
   orphanStacks: number
   /** Unmatched lines appended to the previous free-text record (multi-line markers). */
   continuationLines: number
-  /** Records dropped as duplicates of an earlier `cat trace` snapshot in the same file (quirk 12). */
+  /** Records dropped as duplicates of an earlier `cat trace` snapshot in the same file (docs/trace-text-quirks.md#repeated-snapshots). */
   duplicates: number
   /** `[LINE TOO BIG]` records and a cut last line. */
   truncatedLines: number
-  /** Per-CPU timestamps that went backwards (kept in file order; quirk 20). */
+  /** Per-CPU timestamps that went backwards (kept in file order; docs/trace-text-quirks.md#per-cpu-order). */
   clockBackwards: number
   /** Events that arrived after later-stamped events were already emitted (sorter window exceeded). */
   lateEvents: number

@@ -1,11 +1,12 @@
 /**
  * `trace-cmd report` text (rostedt/trace-cmd tracecmd/trace-read.c trace_show_data(), 3.1–3.4;
- * trace-formats.md §2.2).
+ * quirks: docs/trace-text-quirks.md).
  *
  * `%16s-%-5d [%03d]`, flags only from trace-cmd 3.3 (commit 1e713bfc), ` %5lu.%06lu:` (or 9
  * digits with -t), the event name padded to 20 columns, then libtraceevent's rendering of the
  * event's print fmt. For kprobes that is `(%lx) a=…` with a bare-hex IP and, for return
- * probes, `(%lx <- %lx)` = (function, return site): the reverse of the tracefs text (quirk 24).
+ * probes, `(%lx <- %lx)` = (function, return site): the reverse of the tracefs text
+ * (docs/trace-text-quirks.md#kretprobe-ip-order).
  * `-l` glues the CPU to the flags (`1.....`) and cuts comms to 8. Header/special lines:
  * `cpus=N`, `version = N`, `CPU N is empty`, `CPU:N [[N ]EVENTS DROPPED]`, `CPU:N [SUBBUFFER START]`.
  */

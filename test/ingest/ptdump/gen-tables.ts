@@ -8,6 +8,7 @@
  * after each table, so every level name occurs and boundaries reveal the entry sizes (what a
  * real dump always shows; geometry detection is checked on these).
  */
+import type {KernelVersion} from '../../../src/kernel/version.js'
 import {KVA_END, pageOffsetKva} from '../../../src/model/address.js'
 import type {Geometry} from '../../../src/model/geometry.js'
 import type {Region, RegionName} from '../../../src/model/layout.js'
@@ -44,7 +45,7 @@ export interface Generated {
   runs: Run[]
 }
 
-export function generateTables(seed: number, geo: Geometry, era: PtdumpEra, version?: number): Generated {
+export function generateTables(seed: number, geo: Geometry, era: PtdumpEra, version?: KernelVersion): Generated {
   const rnd = mulberry32(seed)
   const runs: Run[] = []
   const prots = Array.from({length: 4}, () => randomProt(rnd, era, version))

@@ -5,10 +5,10 @@
  * the raw text (fixed columns: start = line[2:18], end = line[21:37] with 0 meaning 2^64,
  * level = line[51:54], attributes = line[54:]):
  * - range lines = lines not starting with "---["; hole lines = range lines with no attributes;
- * - marker address = start of the first range line after the header (kernel-model.md §1.7);
+ * - marker address = start of the first range line after the header (docs/ptdump-quirks.md#markers);
  * - tables at level L (4K: 512 entries per table) = number of distinct slots of size
  *   entrySize[L+1] (2M for PTE tables, 1G for PMD, 512G for PUD, 256T-level for P4D) touched by
- *   any line of level ≤ L, holes included (kernel-model.md §7; a PTE line also implies its PMD
+ *   any line of level ≤ L, holes included (docs/page-table-model.md; a PTE line also implies its PMD
  *   and PUD tables);
  * - mapped bytes of the linear map = Σ (end − start) of lines with attributes not starting
  *   with "F", between the two Linear Mapping markers; by leaf kind using "CON" and the level.
@@ -73,7 +73,7 @@ const GOLDEN: Record<string, Expect> = {
 
 /** Region bounds per kernel (the same in every dump of one boot config). */
 const REGIONS: Record<string, Record<string, [string, string]>> = {
-  // 6.1 (pre-6.9 order: Fixmap, PCI I/O, vmemmap). §3 table "5.15 / 6.1" matches exactly.
+  // 6.1 (pre-6.9 order: Fixmap, PCI I/O, vmemmap). The layout formulas of arch/arm64/include/asm/memory.h (v6.1) match exactly.
   'debian-6.1-qemu': {
     linear: ['0xffff000000000000', '0xffff800000000000'],
     modules: ['0xffff800000000000', '0xffff800008000000'],
@@ -92,7 +92,7 @@ const REGIONS: Record<string, Record<string, [string, string]>> = {
     pci: ['0xffffffffc0800000', '0xffffffffc1800000'],
     fixmap: ['0xffffffffff427000', '0xffffffffff800000'],
   },
-  // 6.19: §3 table "6.9+" for 4K/48 matches exactly (Fixmap start = FIXADDR_TOT_START).
+  // 6.19: the v6.9+ formulas of arch/arm64/include/asm/memory.h for 4K/48 match exactly (Fixmap start = FIXADDR_TOT_START).
   'linux-6.19-bbml2-qemu': {
     linear: ['0xffff000000000000', '0xffff800000000000'],
     modules: ['0xffff800000000000', '0xffff800080000000'],

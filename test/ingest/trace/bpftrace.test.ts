@@ -91,7 +91,7 @@ describe('bpftrace text: canonical PGP lines', () => {
     expect(r.text).toBe('crc16')
   })
 
-  it('accepts the shorter trace-formats.md §1.9 layout (comm before probe, no padding)', () => {
+  it('accepts the shorter hand-written layout (comm before probe, no padding)', () => {
     const r = parseBpftraceRecord('PGP 756235337213 1 9659 insmod kprobe:set_memory_ro addr=0xffff8000787b8000 numpages=1', pos(1)) as RawRecord
     expect(r).toMatchObject({comm: 'insmod', event: 'set_memory_ro', probeSymbol: 'set_memory_ro', args: {addr: '0xffff8000787b8000', numpages: '1'}})
     const ret = parseBpftraceRecord('PGP 756235337999 1 9659 insmod execmem_alloc_ret ptr=0xffff800080a00000', pos(2)) as RawRecord

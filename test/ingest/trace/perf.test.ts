@@ -1,11 +1,11 @@
-/** perf script tokenizer on the verbatim examples of docs/trace-formats.md §2.3. */
+/** perf script tokenizer on verbatim perf script output (tools/perf/builtin-script.c). */
 import {describe, expect, it} from 'vitest'
 
 import {detectFormat, tokenizeText} from '../../../src/ingest/trace/index.js'
 
 const rec = (text: string) => tokenizeText('perf', text)
 
-describe('perf script (§2.3)', () => {
+describe('perf script', () => {
   it('default fields: right-justified event names with their group; comm with a dash', () => {
     const text = `              sh  8255 [001]   714.687947:        vmalloc:alloc_vmap_area: va_start: 18446683600662446080 size=20480 align=16384 vstart=0xffffc90000000000 vend=0xffffe8ffffffffff failed=0
  kworker/0:0-eve     9 [000]   714.724282: vmalloc:free_vmap_area_noflush: va_start=0xffffc90005824000 nr_lazy=11679 nr_lazy_max=16384

@@ -1,11 +1,11 @@
-/** trace-cmd report tokenizer on the verbatim examples of docs/trace-formats.md §2.2. */
+/** trace-cmd report tokenizer on verbatim trace-cmd report output (tracecmd/trace-read.c). */
 import {describe, expect, it} from 'vitest'
 
 import {detectFormat, tokenizeText} from '../../../src/ingest/trace/index.js'
 
 const rec = (text: string) => tokenizeText('trace-cmd', text)
 
-describe('trace-cmd report (§2.2)', () => {
+describe('trace-cmd report', () => {
   it('3.1.6 output: no flags, 5-wide pid, event names padded to 20 columns, print = marker', () => {
     const text = `cpus=2
             true-9172  [001]   739.914242: sched_process_exec:   filename=<path elided> pid=9172 old_pid=9172

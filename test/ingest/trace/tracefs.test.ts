@@ -1,5 +1,5 @@
 /**
- * tracefs tokenizer on the verbatim examples of docs/trace-formats.md §2.1 (input and expected
+ * tracefs tokenizer on verbatim tracefs lines (kernel/trace/trace_output.c) (input and expected
  * records side by side).
  */
 import {describe, expect, it} from 'vitest'
@@ -8,7 +8,7 @@ import {tokenizeText} from '../../../src/ingest/trace/index.js'
 
 const rec = (text: string) => tokenizeText('tracefs', text)
 
-describe('tracefs event lines (§2.1.2)', () => {
+describe('tracefs event lines', () => {
   it('modern header: 5 flags, 7-wide pid; decimal va_start tracepoint; marker; comm with a dash', () => {
     const {records, diagnostics} = rec(`# tracer: nop
 #
@@ -59,7 +59,7 @@ describe('tracefs event lines (§2.1.2)', () => {
     ])
   })
 
-  it('comm with a dash and a space keeps the last -pid (quirk 6); 4-flag 5.12 layout; 1000+ CPUs', () => {
+  it('comm with a dash and a space keeps the last -pid (trace-text-quirks #comm); 4-flag 5.12 layout; 1000+ CPUs', () => {
     const {records} = rec(`     kworker/0:0-eve-9       [000] ...1    16.185877: e: a=1
      Web Content-4321    [1024] d...  16.185878: e: a=2
 `)
@@ -70,7 +70,7 @@ describe('tracefs event lines (§2.1.2)', () => {
   })
 })
 
-describe('probe payloads (§2.1.3)', () => {
+describe('probe payloads', () => {
   it('kprobe with register args (32-bit ARM example)', () => {
     const {records} = rec(`              sh-75      [000] .....    33.793362: myprobe: (sys_clone+0xc/0xa0) r0=0x1200011 r1=0x0 r2=0x0
 `)
@@ -127,7 +127,7 @@ describe('probe payloads (§2.1.3)', () => {
   })
 })
 
-describe('stack traces, loss and special lines (§2.1.4, §2.1.5)', () => {
+describe('stack traces, loss and special lines', () => {
   it('attaches a <stack trace> to the preceding record of the same CPU and PID, even across another CPU', () => {
     const {records, diagnostics, stats} = rec(`            bash-7268    (   7268) [001] .....   698.836294: alloc_vmap_area: va_start: 18446683600656941056 size=20480 align=16384 vstart=0xffffc90000000000 vend=0xffffe8ffffffffff failed=0
             init-1       (      1) [000] .....   698.837000: tracing_mark_write: other cpu
@@ -212,7 +212,7 @@ stray garbage
     expect(diagnostics.map((d) => d.code)).toEqual(['truncated'])
   })
 
-  it('duplicate events of a second concatenated `cat trace` snapshot are dropped and counted (quirk 12)', () => {
+  it('duplicate events of a second concatenated `cat trace` snapshot are dropped and counted (trace-text-quirks #repeated-snapshots)', () => {
     const snap1 = `# tracer: nop
             bash-1       [000] .....   1.000000: e: a=1
             bash-1       [001] .....   1.000001: e: a=2
@@ -228,7 +228,7 @@ stray garbage
   })
 })
 
-describe('function tracer, latency format, raw, quoting (§2.1.6-2.1.8, §4.10)', () => {
+describe('function tracer, latency format, raw, quoting', () => {
   it('function tracer lines with and without func-args', () => {
     const {records} = rec(`  <idle>-0       [005] d..3.  1050.656188: get_next_timer_interrupt(basej=0x10002dbad, basem=0xf45fd7d300) <-tick_nohz_next_event
   insmod-5       [000] .....    10.000000: set_memory_ro(addr=0xffff800008000000, numpages=2) <-module_enable_rodata_ro
@@ -271,7 +271,7 @@ describe('function tracer, latency format, raw, quoting (§2.1.6-2.1.8, §4.10)'
     expect(diagnostics[0]!.message).toMatch(/context-info/)
   })
 
-  it('CRLF, e-mail quote prefixes and tabs (quirk 32)', () => {
+  it('CRLF, e-mail quote prefixes and tabs (trace-text-quirks #text-hygiene)', () => {
     const {records, diagnostics} = rec(
       '>              dd-4328    [005] .....   526.537605: smb3_enter: xid=67\r\n' +
       '>>\t  dd-4329    [005] .....   526.537606: smb3_enter: xid=68\r\n',
