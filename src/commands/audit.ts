@@ -3,8 +3,9 @@ import {dirname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
 
-import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
-import {readPtdump} from '../ingest/ptdump/index.js'
+import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
+import {type PtdumpSnapshot, readPtdump} from '../ingest/ptdump/index.js'
 import {type AuditReport, audit} from '../report/audit.js'
 import {renderAuditText} from '../report/audit-text.js'
 import {auditFigures, hostIdentity} from '../fleet/host.js'
@@ -19,7 +20,7 @@ export interface AuditResult extends AuditReport {
   geometryReason: string
   era: string
   lines: number
-  diagnostics: {count: number; byCode: Record<string, number>; first: string[]}
+  diagnostics: DiagnosticsSummary
   /** The HTML report written with --html. */
   htmlFile?: string
   /** The Prometheus textfile written with --prom. */
@@ -71,24 +72,24 @@ Lines the reader does not understand are reported as file:line diagnostics and s
     const {args, flags} = await this.parse(Audit)
     let result: AuditResult
     let strips: string[] = []
+    let taken: PtdumpSnapshot[] = []
     try {
       const snap = await readPtdump(args.ptdump, ptdumpOptions(flags))
       requirePtdump(snap)
+      taken = [snap]
       const report = audit(snap.pt, snap.regions)
       result = {
         source: snap.source,
         geometryReason: snap.geometryReason,
         era: snap.era,
         lines: snap.lineCount,
-        diagnostics: {
-          count: snap.diagnostics.length,
-          byCode: snap.diagnosticCounts,
-          first: snap.diagnostics.slice(0, 10).map((d) => `${d.src.file}:${d.src.line}: ${d.message}`),
-        },
+        diagnostics: inputDiagnostics([snap]),
         ...report,
       }
       if (flags.html) {
-        const doc = auditHtmlDoc({report, pt: snap.pt, regions: snap.regions, source: snap.source, version: this.config.version, meta: {era: snap.era, geometry: snap.geometryReason}})
+        // The bundle reader every command shares: version.txt beside the dump names the kernel.
+        const kernel = loadFacts(snap.source).facts.version?.trim().split('\n')[0]
+        const doc = auditHtmlDoc({report, pt: snap.pt, regions: snap.regions, source: snap.source, kernel, version: this.config.version, meta: {era: snap.era, geometry: snap.geometryReason}})
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {
@@ -97,7 +98,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
         result.htmlFile = flags.html
       }
       if (flags.prom) {
-        const identity = hostIdentity(loadFacts(args.ptdump).facts, args.ptdump === '-' ? undefined : dirname(args.ptdump))
+        const identity = hostIdentity(loadFacts(snap.source).facts, snap.source === '<stdin>' ? undefined : dirname(snap.source))
         try {
           await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)})))
         } catch (e) {
@@ -116,10 +117,9 @@ Lines the reader does not understand are reported as file:line diagnostics and s
       for (const line of strips) this.log(line)
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
       if (result.promFile) this.log(`${result.htmlFile ? '' : '\n'}Prometheus textfile: ${result.promFile}`)
-      if (result.diagnostics.count) {
-        this.logToStderr(`\n${result.diagnostics.count} diagnostics (${Object.entries(result.diagnostics.byCode).map(([k, v]) => `${k}: ${v}`).join(', ')}); first:`)
-        for (const d of result.diagnostics.first) this.logToStderr(`  ${d}`)
-      }
+      for (const line of takenLines(taken)) this.logToStderr(line)
+      if (result.diagnostics.count) this.logToStderr('')
+      for (const line of renderDiagnostics(result.diagnostics, 10)) this.logToStderr(line)
     }
     return result
   }

@@ -140,3 +140,6 @@ export interface Diagnostic {
   /** e.g. 'unrecognized', 'lost-events', 'clock', 'truncated' */
   code: string
 }
+
+/** Set on a record's args (a symbol key: not seen by Object.keys or JSON) to the first argument name a line gives twice. */
+export const REPEATED_ARG: unique symbol = Symbol('repeated-arg')

@@ -16,7 +16,7 @@
  */
 import {KVA_END, type Kva, kvaFromBigInt, parseKva} from '../model/address.js'
 import {hwMaskNames} from '../model/prot.js'
-import type {DirectMapOp, EventKind, RawRecord, SetMemoryOp, TraceEvent} from './events.js'
+import {type DirectMapOp, type EventKind, REPEATED_ARG, type RawRecord, type SetMemoryOp, type TraceEvent} from './events.js'
 import {InputError} from './source.js'
 
 export interface NormalizeOptions {
@@ -390,8 +390,11 @@ export function parseAddr(text: string): Kva | undefined {
     return parseKva(text)
   }
   if (/^[0-9a-f]{9,16}$/.test(text) && /[a-f]/.test(text)) return parseKva('0x' + text) // bare hex (%lx)
-  if (/^-\d+$/.test(text)) return kvaFromBigInt(BigInt.asUintN(64, BigInt(text)))
-  if (/^\d+$/.test(text)) {
+  if (/^-\d{1,19}$/.test(text)) {
+    const v = BigInt(text)
+    return v < -I64_LIMIT ? undefined : kvaFromBigInt(BigInt.asUintN(64, v))
+  }
+  if (/^\d{1,20}$/.test(text)) {
     if (text.length < 19) return undefined // below 0xfff0000000000000 = 18442240474082181120
     return kvaFromBigInt(BigInt(text))
   }
@@ -466,7 +469,7 @@ export function uint32(text: string): number | undefined {
     if (text.length < 3 || text.length > 18 || !/^0x[0-9a-fA-F]+$/.test(text)) return undefined
     return Number.parseInt(text.length > 10 ? text.slice(-8) : text.slice(2), 16)
   }
-  if (/^-?\d+$/.test(text)) return Number(BigInt.asUintN(32, BigInt(text)))
+  if (/^-?\d{1,20}$/.test(text)) return Number(BigInt.asUintN(32, BigInt(text)))
   return undefined
 }
 
@@ -477,10 +480,19 @@ export function int32(text: string): number | undefined {
   return u >= 2 ** 31 ? u - 2 ** 32 : u
 }
 
-/** A full 64-bit value: hex, decimal or negative decimal. */
+const U64_LIMIT = 1n << 64n
+const I64_LIMIT = 1n << 63n
+
+/** A full 64-bit value: hex, decimal or negative decimal; undefined when it does not fit 64 bits. */
 export function u64(text: string): bigint | undefined {
   if (/^0x[0-9a-fA-F]{1,16}$/.test(text)) return BigInt(text)
-  if (/^-?\d+$/.test(text)) return BigInt.asUintN(64, BigInt(text))
+  if (/^-?\d{1,20}$/.test(text)) {
+    // %lu up to 2^64 - 1, or %ld down to -2^63 (two's complement): anything else does not fit
+    // the register it was printed from, and must not wrap silently.
+    const v = BigInt(text)
+    if (v >= U64_LIMIT || v < -I64_LIMIT) return undefined
+    return BigInt.asUintN(64, v)
+  }
   if (/^[0-9a-f]{1,16}$/.test(text)) return BigInt('0x' + text)
   return undefined
 }
@@ -815,6 +827,10 @@ export class Normalizer {
   }
 
   normalize(rec: RawRecord): TraceEvent {
+    const repeated = (rec.args as Record<string | symbol, string>)[REPEATED_ARG]
+    if (repeated !== undefined) {
+      this.onDiagnostic({src: rec.src, code: 'repeated-arg', message: `${rec.src.file}:${rec.src.line}: ${rec.event}: argument ${repeated} given twice; the first value is kept`})
+    }
     const r = this.resolve(rec)
     const ev: TraceEvent = {
       kind: r.kind,

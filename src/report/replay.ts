@@ -2,6 +2,7 @@
  * The replay report: the final audit plus what the replay did, under the kernel's names, and
  * who caused it. Built from the engine's ReplayStats; rendered as text or JSON (the same object).
  */
+import {emptyCounters} from '../kernel/context.js'
 import type {Region} from '../model/layout.js'
 import type {PageTables} from '../model/pagetable.js'
 import type {ReplayRun} from '../replay/run.js'
@@ -18,7 +19,7 @@ export interface ReplayReport {
   rebase?: RebaseSummary
   window: ReplayRun['stats']['window']
   events: {seen: number; inWindow: number; calls: number; lost: number; unrecognizedLines: number}
-  /** The kernel's counters for this replay, under the kernel's function names (non-zero only). */
+  /** The kernel's counters for this replay, under the kernel's function names: every counter, 0 when not hit, in emptyCounters() order. */
   counters: Record<string, number>
   /** Where the trace probed the kernel's own split helpers: what the kernel recorded vs what the replay predicts. */
   groundTruth?: {fn: string; recorded: number; predicted: number}[]
@@ -38,7 +39,8 @@ export interface ReplayReport {
 
 export function buildReplayReport(run: ReplayRun, start: PageTables, regions: readonly Region[]): ReplayReport {
   const s = run.stats
-  const counters = Object.fromEntries(Object.entries(s.counters).filter(([, v]) => v !== 0))
+  // Every key of Counters in its declared order (stable --json), then any the policy adds.
+  const counters: Record<string, number> = {...emptyCounters(), ...s.counters}
   const truthKeys = TRUTH_COUNTERS.filter((k) => (s.truth[k] ?? 0) > 0)
   const before = audit(start, regions)
   const after = audit(run.pt, regions)
@@ -98,7 +100,9 @@ export function renderReplayText(r: ReplayReport): string[] {
   )
   out.push(`table pages allocated ${fmtInt(r.tablePagesAllocated)}, freed ${fmtInt(r.tablePagesFreed)}, peak table bytes ${fmtBytes(r.peakTableBytes)}`)
   out.push('')
-  const counterRows = Object.entries(r.counters).sort(([a], [b]) => a.localeCompare(b))
+  const counterRows = Object.entries(r.counters)
+    .filter(([, v]) => v !== 0)
+    .sort(([a], [b]) => a.localeCompare(b))
   if (counterRows.length) {
     out.push('Kernel counters (the kernel function each counts)')
     const splitsFirst = [...counterRows.filter(([k]) => SPLITS.includes(k) || k.startsWith('collapse')), ...counterRows.filter(([k]) => !SPLITS.includes(k) && !k.startsWith('collapse'))]

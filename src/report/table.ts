@@ -2,6 +2,8 @@
  * Plain-text tables and number formatting for human output. Renderers only: no metrics here.
  */
 
+import {escapeControl} from '../ingest/text.js'
+
 export type Align = 'left' | 'right'
 
 export interface Column {
@@ -10,7 +12,9 @@ export interface Column {
 }
 
 /** Render rows under headers with aligned columns and a rule under the header. */
-export function renderTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string[] {
+export function renderTable(columns: readonly Column[], rawRows: readonly (readonly string[])[]): string[] {
+  // Cells carry input text (comm, probe, caller, marker): terminal controls in it are shown, not obeyed.
+  const rows = rawRows.map((r) => r.map(escapeControl))
   const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? '').length)))
   const fmt = (cells: readonly string[]) =>
     cells

@@ -22,6 +22,8 @@
  *
  * Exit status: 0 only if the linear map is verifiable and every verifiable region matches.
  */
+import {type DiagnosticsSummary, summarizeDiagnostics} from '../ingest/diagnostics.js'
+import type {Diagnostic} from '../ingest/events.js'
 import type {TraceEvent} from '../ingest/events.js'
 import type {TraceStats} from '../ingest/trace/stats.js'
 import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
@@ -132,6 +134,8 @@ export interface VerifyResult {
   groundTruth: {fn: string; kernel: number; replay: number}[]
   regions: RegionVerify[]
   regionNotes: string[]
+  /** Every input's diagnostics (before, trace, after), through the one table. */
+  diagnostics: DiagnosticsSummary
   /** match: exit 0; differs: exit 1 (some verifiable region differs, or the linear map is not verifiable). */
   verdict: 'match' | 'differs'
   /** One line: why this verdict. */
@@ -502,7 +506,7 @@ export function compareReplay(p: {
   before: PtdumpSnapshot
   after: PtdumpSnapshot
   traces: string[]
-  run: {policy: {name: string}; reasons: string[]; rebase?: RebaseSummary; stats: ReplayStats; pt: PageTables; traceStats?: TraceStats}
+  run: {policy: {name: string}; reasons: string[]; rebase?: RebaseSummary; stats: ReplayStats; pt: PageTables; traceStats?: TraceStats; traceDiagnostics?: Diagnostic[]}
   rec: TouchRecorder
   maxDiffs?: number
   fromMarker?: string
@@ -564,6 +568,11 @@ export function compareReplay(p: {
       .map(([fn, kernel]) => ({fn, kernel, replay: run.stats.counters[fn] ?? 0})),
     regions: out,
     regionNotes: notes,
+    diagnostics: summarizeDiagnostics([
+      {diagnostics: before.diagnostics, counts: before.diagnosticCounts},
+      ts ? {diagnostics: run.traceDiagnostics ?? [], counts: ts.diagnosticsByCode} : undefined,
+      {diagnostics: after.diagnostics, counts: after.diagnosticCounts},
+    ]),
     verdict,
     summary,
     exitCode: verdict === 'match' ? 0 : 1,
