@@ -9,7 +9,7 @@ import {isAscii} from 'node:buffer'
 import {closeSync, createReadStream, openSync, read, readSync, statSync} from 'node:fs'
 import {Readable, Transform} from 'node:stream'
 
-import {COMPRESSION_FORMATS, type Decoder, compressionOf} from './decompress.js'
+import {COMPRESSION_FORMATS, type Decoder} from './decompress.js'
 
 export interface LineBatch {
   lines: string[]
