@@ -292,6 +292,12 @@ export interface CompareOptions {
   untilMarker?: string
   untilFound?: boolean
   era?: PtdumpSnapshot['era']
+  /**
+   * Linear-alias page updates of traced set_memory_* calls the replay could not place (the trace
+   * named no backing page for them): a linear-map difference no placed call explains may be one
+   * of them, so it is the replay's gap, never "no traced call touched this range".
+   */
+  unplacedAliasPages?: number
 }
 
 const MAX_RUNS_SHOWN = 8
@@ -303,7 +309,7 @@ interface Group {
   actual: Run[]
 }
 
-function classify(g: Group, rec: TouchRecorder, opts: CompareOptions): Pick<Difference, 'explainedByTrace' | 'cause' | 'note' | 'lastTouch' | 'nearest'> {
+function classify(g: Group, rec: TouchRecorder, opts: CompareOptions, region?: Region): Pick<Difference, 'explainedByTrace' | 'cause' | 'note' | 'lastTouch' | 'nearest'> {
   const inWindow = rec.window.refsIn(g.start, g.end)
   const last = inWindow.reduce<Touch | undefined>((m, t) => (!m || t.ordinal > m.ordinal ? t : m), undefined)
   const before = rec.before.refsIn(g.start, g.end).reduce<Touch | undefined>((m, t) => (!m || t.ordinal > m.ordinal ? t : m), undefined)
@@ -349,6 +355,14 @@ function classify(g: Group, rec: TouchRecorder, opts: CompareOptions): Pick<Diff
       nearest,
     }
   }
+  if (region?.name === 'linear' && opts.unplacedAliasPages) {
+    return {
+      explainedByTrace: true,
+      cause: 'replay',
+      note: `the replay could not place ${opts.unplacedAliasPages} linear-alias page update(s) of traced set_memory_* calls (the trace names no backing page for them); this range may be one of them`,
+      nearest,
+    }
+  }
   return {
     explainedByTrace: false,
     cause: 'untraced',
@@ -375,7 +389,7 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
     cur = undefined
     differingRanges++
     differingBytes += g.end - g.start
-    const c = classify(g, rec, opts)
+    const c = classify(g, rec, opts, region)
     if (!c.explainedByTrace) notExplained++
     if (differences.length < maxDiffs) {
       differences.push({
@@ -501,7 +515,7 @@ export function compareReplay(p: {
 }): VerifyResult {
   const {before, after, run, rec} = p
   const {regions, notes} = pairRegions(before.regions, after.regions)
-  const opts: CompareOptions = {maxDiffs: p.maxDiffs, fromMarker: p.fromMarker, untilMarker: p.untilMarker, untilFound: run.stats.window.untilFound, era: after.era}
+  const opts: CompareOptions = {maxDiffs: p.maxDiffs, fromMarker: p.fromMarker, untilMarker: p.untilMarker, untilFound: run.stats.window.untilFound, era: after.era, unplacedAliasPages: run.stats.unknownAliasPages}
   const out = regions.map((r) => verifyRegion(run.pt, after.pt, r, rec, opts))
   const linear = out.find((r) => r.name === 'linear')
   const failing = out.filter((r) => r.status === 'differs')

@@ -140,6 +140,16 @@ describe('verify on the 6.19 BBML2 capture', () => {
     ])
   })
 
+  it('from trace_stacktrace.txt.gz (outer probes and split_kernel_leaf_mapping only): the split hits name the alias pages; loaded → after exact', async () => {
+    // update_range_prot() calls split_kernel_leaf_mapping(start, start + size) once per
+    // __change_memory_common() (pageattr.c, v6.19), so its hits name every linear-alias page.
+    const {v, exit} = await verifyJson([snap(S619, 'loaded'), `${S619}/trace_stacktrace.txt.gz`, snap(S619, 'after'), '--from-marker', BPF_BEGIN])
+    expect(v.replay.unknownAliasPages).toBe(0)
+    expect(region(v, 'linear').status).toBe('match')
+    expect(v.verdict).toBe('match')
+    expect(exit).toBe(0)
+  })
+
   it('before → loaded: the probe registration\'s change inside the PMD it split, not explained by the trace', async () => {
     const {v, exit} = await verifyJson([snap(S619, 'before'), T, snap(S619, 'loaded'), '--until-marker', BPF_BEGIN])
     expect(exit).toBe(1)
