@@ -115,7 +115,10 @@ line with an "error" field, counted, and the run goes on; the exit code is then 
     const result: FleetResult = {...run.summary, jobs: run.jobs, mode: run.mode, ...(writer ? {ndjsonFile: flags.ndjson} : {}), ...(prom ? {promFile: flags.prom} : {})}
     if (!json) {
       const lines = renderFleetText(run.summary, {jobs: run.jobs, mode: run.mode, ndjson: result.ndjsonFile, prom: result.promFile})
-      for (const l of lines) recordsOnStdout ? process.stderr.write(l + '\n') : this.log(l)
+      for (const l of lines) {
+        if (recordsOnStdout) process.stderr.write(l + '\n')
+        else this.log(l)
+      }
     }
     if (run.summary.errors) process.exitCode = 1
     return result

@@ -127,4 +127,4 @@ export interface StreamReader extends ReaderBase {
   parse(batches: AsyncIterable<LineBatch>, opts: ReaderOptions): AsyncIterable<Token[]>
 }
 
-export type TraceReader = LineReader<any> | StreamReader
+export type TraceReader = LineReader<unknown> | StreamReader

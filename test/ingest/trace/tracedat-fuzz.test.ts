@@ -139,3 +139,36 @@ describe('trace.dat bad input', () => {
     }
   })
 })
+
+describe('trace.dat lost events', () => {
+  it('a page with MISSING_EVENTS (and the count stored) is counted and reported at its offset', async () => {
+    const meta = await readTraceDatMeta(path)
+    meta.file.close()
+    const b = meta.buffers[0]!
+    const c = b.cpus[1]!
+    const page = c.offset + b.pageSize // CPU 1's second page
+    const commit = orig.readUInt32LE(page + 8)
+    const size = commit & ((1 << 27) - 1)
+    // the count goes after the data (MISSING_STORED); the page must have room for it
+    expect(size + 16 + 8).toBeLessThanOrEqual(b.pageSize)
+    const flags = Buffer.alloc(4)
+    flags.writeUInt32LE((commit | 0x80000000 | 0x40000000) >>> 0)
+    const count = Buffer.alloc(8)
+    count.writeBigUInt64LE(801n)
+    const savedCount = Buffer.from(orig.subarray(page + 16 + size, page + 16 + size + 8))
+    patch(page + 8, flags)
+    patch(page + 16 + size, count)
+    try {
+      const r = await readAll([path])
+      expect(r.error).toBeUndefined()
+      expect(r.events.length).toBe(14374)
+      expect(r.stats.lostEvents).toBe(801)
+      expect(r.stats.lostByCpu).toEqual({1: 801})
+      const d = r.diagnostics.find((x) => x.code === 'lost-events')
+      expect(d?.message).toMatch(/CPU 1 lost 801 events/)
+    } finally {
+      patch(page + 8, orig.subarray(page + 8, page + 12))
+      patch(page + 16 + size, savedCount)
+    }
+  })
+})

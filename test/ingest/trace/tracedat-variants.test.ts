@@ -138,3 +138,60 @@ describe('trace.dat variants of the real recording', () => {
     })
   }
 })
+
+/**
+ * An instance buffer (`trace-cmd record -B inst`): a second BUFFER option naming `inst` and
+ * pointing at the same flyrecord data, in a new options section appended to the v7 uncompressed
+ * file (the last section's DONE is pointed at it). The instance is read as its own stream: every
+ * event twice, the instance's named `file[inst]`, both equal field for field.
+ */
+function withInstance(src: Buffer): Buffer {
+  const b = Buffer.from(src)
+  let off = Number(b.readBigUInt64LE(b.indexOf(0, 10) + 13))
+  let lastDone = -1
+  let bufferData: Buffer | undefined
+  while (off !== 0) {
+    const end = off + 16 + Number(b.readBigUInt64LE(off + 8))
+    let p = off + 16
+    off = 0
+    while (p < end) {
+      const id = u16(b, p)
+      const size = b.readUInt32LE(p + 2)
+      if (id === 3) bufferData = b.subarray(p + 6, p + 6 + size)
+      if (id === 0) {
+        lastDone = p + 6
+        off = Number(b.readBigUInt64LE(p + 6))
+        break
+      }
+      p += 6 + size
+    }
+  }
+  expect(bufferData).toBeDefined()
+  // offset(8) + name "" → offset(8) + "inst\0", the rest (clock, page size, CPUs) as is
+  const data = Buffer.concat([bufferData!.subarray(0, 8), Buffer.from('inst\0', 'latin1'), bufferData!.subarray(9)])
+  const opt = Buffer.alloc(6 + data.length + 6 + 8)
+  opt.writeUInt16LE(3, 0)
+  opt.writeUInt32LE(data.length, 2)
+  data.copy(opt, 6)
+  opt.writeUInt16LE(0, 6 + data.length)
+  opt.writeUInt32LE(8, 8 + data.length)
+  const head = Buffer.alloc(16)
+  head.writeBigUInt64LE(BigInt(opt.length), 8)
+  b.writeBigUInt64LE(BigInt(b.length), lastDone)
+  return Buffer.concat([b, head, opt])
+}
+
+describe('trace.dat instance buffers', () => {
+  it('are read as their own streams', async () => {
+    const path = join(dir, 'instance.dat')
+    writeFileSync(path, withInstance(gunzipSync(readFileSync(`${TOOLS}/trace-v7-none.dat.gz`))))
+    const r = await readAll([path])
+    expect(r.error).toBeUndefined()
+    expect(r.diagnostics).toEqual([])
+    const top = r.events.filter((e) => e.src.file === path)
+    const inst = r.events.filter((e) => e.src.file === `${path}[inst]`)
+    expect(top.length).toBe(14374)
+    expect(inst.length).toBe(14374)
+    expect(firstDiff(top, inst)).toBe(-1)
+  })
+})
