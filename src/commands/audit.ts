@@ -10,6 +10,8 @@ import {type AuditReport, audit} from '../report/audit.js'
 import {AUDIT_LEGEND, auditIntro, renderAuditText} from '../report/audit-text.js'
 import {auditFigures, hostIdentity} from '../fleet/host.js'
 import {hostSamples, renderProm, writePromFile} from '../report/prom.js'
+import {type Eligibility, eligibilityWithForecast} from '../report/eligibility.js'
+import {eligibilityMeta, renderEligibilityText} from '../report/eligibility-text.js'
 import {loadFacts} from '../replay/run.js'
 import {auditHtmlDoc} from '../report/html/audit-doc.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
@@ -25,6 +27,8 @@ export interface AuditResult extends AuditReport {
   htmlFile?: string
   /** The Prometheus textfile written with --prom. */
   promFile?: string
+  /** Can this kernel keep the linear map block-mapped; what a BBML3 kernel on a listed CPU would map (src/report/eligibility.ts). */
+  eligibility: Eligibility
 }
 
 export default class Audit extends PtreplayCommand {
@@ -81,6 +85,8 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
       requirePtdump(snap)
       taken = [snap]
       const report = audit(snap.pt, snap.regions)
+      const {facts} = loadFacts(snap.source)
+      const elig = eligibilityWithForecast(facts, snap, report)
       result = {
         source: snap.source,
         geometryReason: snap.geometryReason,
@@ -88,11 +94,20 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
         lines: snap.lineCount,
         diagnostics: inputDiagnostics([snap]),
         ...report,
+        eligibility: elig,
       }
       if (flags.html) {
         // The bundle reader every command shares: version.txt beside the dump names the kernel.
-        const kernel = loadFacts(snap.source).facts.version?.trim().split('\n')[0]
-        const doc = auditHtmlDoc({report, pt: snap.pt, regions: snap.regions, source: snap.source, kernel, version: this.config.version, meta: {era: snap.era, geometry: snap.geometryReason}})
+        const kernel = facts.version?.trim().split('\n')[0]
+        const doc = auditHtmlDoc({
+          report,
+          pt: snap.pt,
+          regions: snap.regions,
+          source: snap.source,
+          kernel,
+          version: this.config.version,
+          meta: {era: snap.era, geometry: snap.geometryReason, ...eligibilityMeta(elig)},
+        })
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {
@@ -101,9 +116,10 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
         result.htmlFile = flags.html
       }
       if (flags.prom) {
-        const identity = hostIdentity(loadFacts(snap.source).facts, snap.source === '<stdin>' ? undefined : dirname(snap.source))
+        const identity = hostIdentity(facts, snap.source === '<stdin>' ? undefined : dirname(snap.source))
+        const e = {eligible: elig.eligible, savedTableBytes: elig.forecast?.savedTableBytes, savedTlbEntries: elig.forecast?.savedTlbEntries}
         try {
-          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)})))
+          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)}, e)))
         } catch (e) {
           this.error(`${flags.prom}: cannot write the Prometheus textfile: ${(e as Error).message}`, {exit: 2})
         }
@@ -118,6 +134,8 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
       for (const line of renderAuditText(result, {regionsWithNothing: flags.all})) this.log(line)
       if (strips.length) this.log('')
       for (const line of strips) this.log(line)
+      this.log('')
+      for (const line of renderEligibilityText(result.eligibility)) this.log(line)
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
       if (result.promFile) this.log(`${result.htmlFile ? '' : '\n'}Prometheus textfile: ${result.promFile}`)
       for (const line of takenLines(taken)) this.logToStderr(line)
