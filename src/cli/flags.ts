@@ -5,6 +5,8 @@
 import {Errors, Flags} from '@oclif/core'
 
 import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
+import {type DiagnosticsSummary, summarizeDiagnostics} from '../ingest/diagnostics.js'
+import type {Diagnostic} from '../ingest/events.js'
 import {InputError} from '../ingest/source.js'
 import {type PageSize, parsePageSize} from '../model/geometry.js'
 
@@ -21,8 +23,13 @@ export const snapshotFlags = {
     max: 52,
   }),
   strict: Flags.boolean({
-    description: 'Treat any diagnostic in the input (unknown line, size mismatch, overlap) as an error.',
+    description: 'Stop at the first diagnostic of any kind in any input (unknown line, size mismatch, overlap, bad argument, …), exit 2.',
     default: false,
+  }),
+  snapshot: Flags.string({
+    description: 'For a capture bundle directory given as a snapshot: which kernel_page_tables.NAME to read (before, loaded, after; default before, and after for a second snapshot).',
+    helpGroup: 'SNAPSHOT',
+    helpValue: 'NAME',
   }),
 }
 
@@ -30,14 +37,34 @@ export interface SnapshotFlagValues {
   granule?: string
   'va-bits'?: number
   strict: boolean
+  snapshot?: string
 }
 
-export function ptdumpOptions(flags: SnapshotFlagValues): {pageSize?: PageSize; vaBits?: number; strict: boolean} {
+export function ptdumpOptions(flags: SnapshotFlagValues): {pageSize?: PageSize; vaBits?: number; strict: boolean; snapshot?: string} {
   return {
     pageSize: flags.granule ? parsePageSize(flags.granule) : undefined,
     vaBits: flags['va-bits'],
     strict: flags.strict,
+    snapshot: flags.snapshot,
   }
+}
+
+/** Options for a second snapshot of a command (verify's after, diff's b): a bundle gives its `after`. */
+export function secondSnapshotOptions<T extends {snapshot?: string}>(o: T): T {
+  return {...o, snapshot: 'after'}
+}
+
+/** The `diagnostics` object of a command's --json: every input's, through the one table. */
+export function inputDiagnostics(snaps: readonly PtdumpSnapshot[], trace?: {traceStats: {diagnosticsByCode: Record<string, number>}; traceDiagnostics: readonly Diagnostic[]}): DiagnosticsSummary {
+  return summarizeDiagnostics([
+    ...snaps.map((s) => ({diagnostics: s.diagnostics, counts: s.diagnosticCounts})),
+    trace ? {diagnostics: trace.traceDiagnostics, counts: trace.traceStats.diagnosticsByCode} : undefined,
+  ])
+}
+
+/** Which file each bundle argument stood for: one line each, for the text output. */
+export function takenLines(snaps: readonly PtdumpSnapshot[], traces: readonly {bundle: string; path: string}[] = []): string[] {
+  return [...snaps.filter((s) => s.bundle !== undefined).map((s) => ({bundle: s.bundle!, path: s.source})), ...traces].map((t) => `${t.bundle}: read ${t.path}`)
 }
 
 /**

@@ -3,12 +3,15 @@ import {dirname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
 
-import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
-import {readPtdump} from '../ingest/ptdump/index.js'
+import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
+import {type PtdumpSnapshot, readPtdump} from '../ingest/ptdump/index.js'
 import {type AuditReport, audit} from '../report/audit.js'
-import {renderAuditText} from '../report/audit-text.js'
+import {AUDIT_LEGEND, auditIntro, renderAuditText} from '../report/audit-text.js'
 import {auditFigures, hostIdentity} from '../fleet/host.js'
 import {hostSamples, renderProm, writePromFile} from '../report/prom.js'
+import {type Eligibility, eligibilityWithForecast} from '../report/eligibility.js'
+import {eligibilityMeta, renderEligibilityText} from '../report/eligibility-text.js'
 import {loadFacts} from '../replay/run.js'
 import {auditHtmlDoc} from '../report/html/audit-doc.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
@@ -19,11 +22,13 @@ export interface AuditResult extends AuditReport {
   geometryReason: string
   era: string
   lines: number
-  diagnostics: {count: number; byCode: Record<string, number>; first: string[]}
+  diagnostics: DiagnosticsSummary
   /** The HTML report written with --html. */
   htmlFile?: string
   /** The Prometheus textfile written with --prom. */
   promFile?: string
+  /** Can this kernel keep the linear map block-mapped; what a BBML3 kernel on a listed CPU would map (src/report/eligibility.ts). */
+  eligibility: Eligibility
 }
 
 export default class Audit extends PtreplayCommand {
@@ -41,7 +46,9 @@ region (linear map, modules, vmalloc, vmemmap, fixmap, PCI I/O, KASAN shadow) an
 
 The granule and VA size are inferred from the dump; pass --granule/--va-bits when they cannot be.
 Lines the reader does not understand are reported as file:line diagnostics and skipped
-(--strict makes them fatal).`
+(--strict makes them fatal).
+
+Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which leaf size maps each stretch (hover for the entries).`
 
   static override examples = [
     {description: 'Audit a bundled real capture (Debian 6.1, rodata=full, 4K/48)', command: '<%= config.bin %> audit samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after'},
@@ -59,6 +66,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
 
   static override flags = {
     ...snapshotFlags,
+    verbose: Flags.boolean({char: 'v', description: 'Also print how the granule and VA size were inferred from the dump.', default: false}),
     all: Flags.boolean({description: 'Also list regions with nothing mapped.', default: false}),
     html: Flags.string({description: 'Also write a self-contained HTML report (fragmentation map, these tables) to FILE.', helpValue: 'FILE'}),
     prom: Flags.string({
@@ -71,24 +79,35 @@ Lines the reader does not understand are reported as file:line diagnostics and s
     const {args, flags} = await this.parse(Audit)
     let result: AuditResult
     let strips: string[] = []
+    let taken: PtdumpSnapshot[] = []
     try {
       const snap = await readPtdump(args.ptdump, ptdumpOptions(flags))
       requirePtdump(snap)
+      taken = [snap]
       const report = audit(snap.pt, snap.regions)
+      const {facts} = loadFacts(snap.source)
+      const elig = eligibilityWithForecast(facts, snap, report)
       result = {
         source: snap.source,
         geometryReason: snap.geometryReason,
         era: snap.era,
         lines: snap.lineCount,
-        diagnostics: {
-          count: snap.diagnostics.length,
-          byCode: snap.diagnosticCounts,
-          first: snap.diagnostics.slice(0, 10).map((d) => `${d.src.file}:${d.src.line}: ${d.message}`),
-        },
+        diagnostics: inputDiagnostics([snap]),
         ...report,
+        eligibility: elig,
       }
       if (flags.html) {
-        const doc = auditHtmlDoc({report, pt: snap.pt, regions: snap.regions, source: snap.source, version: this.config.version, meta: {era: snap.era, geometry: snap.geometryReason}})
+        // The bundle reader every command shares: version.txt beside the dump names the kernel.
+        const kernel = facts.version?.trim().split('\n')[0]
+        const doc = auditHtmlDoc({
+          report,
+          pt: snap.pt,
+          regions: snap.regions,
+          source: snap.source,
+          kernel,
+          version: this.config.version,
+          meta: {era: snap.era, geometry: snap.geometryReason, ...eligibilityMeta(elig)},
+        })
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {
@@ -97,9 +116,10 @@ Lines the reader does not understand are reported as file:line diagnostics and s
         result.htmlFile = flags.html
       }
       if (flags.prom) {
-        const identity = hostIdentity(loadFacts(args.ptdump).facts, args.ptdump === '-' ? undefined : dirname(args.ptdump))
+        const identity = hostIdentity(facts, snap.source === '<stdin>' ? undefined : dirname(snap.source))
+        const e = {eligible: elig.eligible, savedTableBytes: elig.forecast?.savedTableBytes, savedTlbEntries: elig.forecast?.savedTlbEntries}
         try {
-          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)})))
+          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)}, e)))
         } catch (e) {
           this.error(`${flags.prom}: cannot write the Prometheus textfile: ${(e as Error).message}`, {exit: 2})
         }
@@ -110,16 +130,17 @@ Lines the reader does not understand are reported as file:line diagnostics and s
       asCliError(e)
     }
     if (!this.jsonEnabled()) {
-      this.log(`${result.source}: ${result.lines} lines, ${result.geometryReason}`)
+      for (const line of auditIntro(result, flags.verbose)) this.log(line)
       for (const line of renderAuditText(result, {regionsWithNothing: flags.all})) this.log(line)
       if (strips.length) this.log('')
       for (const line of strips) this.log(line)
+      this.log('')
+      for (const line of renderEligibilityText(result.eligibility)) this.log(line)
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
       if (result.promFile) this.log(`${result.htmlFile ? '' : '\n'}Prometheus textfile: ${result.promFile}`)
-      if (result.diagnostics.count) {
-        this.logToStderr(`\n${result.diagnostics.count} diagnostics (${Object.entries(result.diagnostics.byCode).map(([k, v]) => `${k}: ${v}`).join(', ')}); first:`)
-        for (const d of result.diagnostics.first) this.logToStderr(`  ${d}`)
-      }
+      for (const line of takenLines(taken)) this.logToStderr(line)
+      if (result.diagnostics.count) this.logToStderr('')
+      for (const line of renderDiagnostics(result.diagnostics, 10)) this.logToStderr(line)
     }
     return result
   }

@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
 
-import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
+import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
 import {POLICIES} from '../kernel/policy.js'
@@ -16,6 +17,8 @@ import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js
 
 export interface CompareResult extends CompareReport {
   source: {snapshot: string; traces: string[]}
+  /** Every input's diagnostics (snapshot and traces, read once per policy: the first read's), through the one table. */
+  diagnostics: DiagnosticsSummary
   htmlFile?: string
   /** The Perfetto trace written with --perfetto. */
   perfettoFile?: string
@@ -68,10 +71,11 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     for (const n of names) if (n !== 'auto' && !(n in POLICIES)) this.error(`--policies: unknown policy "${n}" (known: ${Object.keys(POLICIES).join(', ')}, auto)`, {exit: 2})
     const progress = new Progress(!this.jsonEnabled())
     let result: CompareResult
+    let taken: string[] = []
     try {
       const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
       requirePtdump(snapshot)
-      const {facts} = loadFacts(ptdump!)
+      const {facts} = loadFacts(snapshot.source)
       const knobs = knobsFrom(flags)
       const runs = []
       const markers = flags.perfetto ? new MarkerLog() : undefined
@@ -86,7 +90,13 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
         runs.push({label: name === 'auto' ? `auto (${choice.policy.name})` : name, run, report: buildReplayReport(run, snapshot.pt, snapshot.regions)})
       }
       progress.stop()
-      result = {source: {snapshot: snapshot.source, traces}, ...buildCompareReport(runs.map((r) => ({label: r.label, report: r.report})))}
+      const first = runs[0]!.run
+      result = {
+        source: {snapshot: snapshot.source, traces: first.traceStats.files.map((f) => f.name)},
+        diagnostics: inputDiagnostics([snapshot], first),
+        ...buildCompareReport(runs.map((r) => ({label: r.label, report: r.report}))),
+      }
+      taken = takenLines([snapshot], first.traceTaken)
       if (flags.perfetto) {
         try {
           await writePerfettoTrace(flags.perfetto, runs.map((r) => ({label: r.label, series: r.report.series})), markers!.markers)
@@ -117,10 +127,12 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
       asCliError(e)
     }
     if (!this.jsonEnabled()) {
-      this.log(`${result.source.snapshot} + ${traces.join(', ')}`)
+      for (const line of taken) this.logToStderr(line)
+      this.log(`${result.source.snapshot} + ${result.source.traces.join(', ')}`)
       for (const line of renderCompareText(result)) this.log(line)
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
       if (result.perfettoFile) this.log(`${result.htmlFile ? '' : '\n'}Perfetto trace: ${result.perfettoFile} (open in ui.perfetto.dev)`)
+      for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }
     return result
   }

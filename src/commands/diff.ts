@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
 
-import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
+import {asCliError, inputDiagnostics, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {type SnapshotDiff, diffSnapshots, renderDiffText} from '../report/diff.js'
 import {loadSnapshot} from '../replay/run.js'
 
@@ -46,22 +47,28 @@ Exit status 0 whether or not they differ (see \`verify\` for a pass/fail check);
     'max-ranges': Flags.integer({description: 'Changed ranges listed per region.', default: 10, min: 0}),
   }
 
-  async run(): Promise<SnapshotDiff> {
+  async run(): Promise<SnapshotDiff & {diagnostics: DiagnosticsSummary}> {
     const {args, flags} = await this.parse(Diff)
-    let result: SnapshotDiff
+    let result: SnapshotDiff & {diagnostics: DiagnosticsSummary}
+    let taken: string[] = []
     try {
       const popts = ptdumpOptions(flags)
       const a = await loadSnapshot(args.a, popts)
-      const b = await loadSnapshot(args.b, popts)
+      const b = await loadSnapshot(args.b, secondSnapshotOptions(popts))
       requirePtdump(a, b)
+      taken = takenLines([a, b])
       if (a.geometry.label !== b.geometry.label) {
         this.error(`${a.source} is ${a.geometry.label} but ${b.source} is ${b.geometry.label}: snapshots of different geometries cannot be compared entry by entry`, {exit: 2})
       }
-      result = diffSnapshots(a, b, {maxRanges: flags['max-ranges'], era: a.era})
+      result = {...diffSnapshots(a, b, {maxRanges: flags['max-ranges'], era: a.era}), diagnostics: inputDiagnostics([a, b])}
     } catch (e) {
       asCliError(e)
     }
-    if (!this.jsonEnabled()) for (const line of renderDiffText(result)) this.log(line)
+    if (!this.jsonEnabled()) {
+      for (const line of taken) this.logToStderr(line)
+      for (const line of renderDiffText(result)) this.log(line)
+      for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
+    }
     return result
   }
 }

@@ -8,7 +8,7 @@ import {MarkerLog} from '../replay/markers.js'
 import {bundleInfo, bundleTrace, extractBundleTar, isBundleTar} from '../capture/bundle.js'
 import {asCliError} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
-import '../ingest/decompress.js'
+import {type DiagnosticsSummary, renderDiagnostics, summarizeDiagnostics} from '../ingest/diagnostics.js'
 import type {Diagnostic} from '../ingest/events.js'
 import {InputError} from '../ingest/source.js'
 import '../ingest/trace/bpftrace.js'
@@ -33,7 +33,8 @@ export interface EventsResult {
   unrecognized: {lines: number; examples: string[]}
   /** Events that carry a kernel stack. */
   stacks: number
-  diagnostics: {byCode: Record<string, number>; first: string[]}
+  /** Every input's diagnostics through the one table (the same object on every command). */
+  diagnostics: DiagnosticsSummary
   output?: {path: string; to: ExportFormat; events: number}
 }
 
@@ -172,7 +173,10 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     result.stacks = withStack
     result.markers = markers.list()
     if (exporter && flags.output && to) result.output = {path: flags.output, to, events: exporter.count}
-    if (!json) for (const line of renderSummary(result)) this.log(line)
+    if (!json) {
+      for (const line of renderSummary(result)) this.log(line)
+      for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
+    }
     return result
   }
 }
@@ -209,10 +213,7 @@ export function summarize(stats: TraceStats, diagnostics: Diagnostic[]): EventsR
     lost: {events: stats.lostEvents, markers: stats.lostMarkers, byCpu: stats.lostByCpu, overwritten: stats.overwritten},
     unrecognized: {lines: stats.unrecognized, examples: stats.unrecognizedExamples.map((d) => d.message)},
     stacks: stats.stacks,
-    diagnostics: {
-      byCode: stats.diagnosticsByCode,
-      first: diagnostics.filter((d) => d.code !== 'unrecognized').slice(0, 10).map((d) => d.message),
-    },
+    diagnostics: summarizeDiagnostics([{diagnostics, counts: stats.diagnosticsByCode}]),
   }
 }
 
@@ -260,11 +261,6 @@ export function renderSummary(r: EventsResult): string[] {
   if (r.unrecognized.lines) {
     out.push(`unrecognized lines: ${n(r.unrecognized.lines)}; first:`)
     for (const e of r.unrecognized.examples.slice(0, 5)) out.push(`  ${e}`)
-  }
-  const other = Object.entries(r.diagnostics.byCode).filter(([c]) => c !== 'unrecognized' && c !== 'lost-events')
-  if (other.length) {
-    out.push(`diagnostics: ${other.map(([c, v]) => `${c} ${n(v)}`).join(', ')}`)
-    for (const d of r.diagnostics.first.filter((m) => !/ lost /.test(m)).slice(0, 5)) out.push(`  ${d}`)
   }
   if (r.output) out.push(`wrote ${n(r.output.events)} events to ${r.output.path} (${r.output.to})`)
   return out

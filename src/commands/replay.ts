@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
 
-import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
+import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
 import {mapSectionFromPageTables} from '../report/html/map-model.js'
@@ -14,10 +15,13 @@ import {renderAuditText} from '../report/audit-text.js'
 import {MarkerLog, writePerfettoTrace} from '../report/perfetto.js'
 import {renderAsciiSeries} from '../report/terminal/chart.js'
 import {useColor} from '../report/terminal/strip.js'
+import {outputStyle, wrapText} from '../report/output-style.js'
 import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js'
 
 export interface ReplayResult extends ReplayReport {
   source: {snapshot: string; traces: string[]; facts: string[]}
+  /** Every input's diagnostics (snapshot and traces), through the one table. */
+  diagnostics: DiagnosticsSummary
   htmlFile?: string
   /** The Perfetto trace written with --perfetto. */
   perfettoFile?: string
@@ -85,10 +89,11 @@ replayed: they are the ground truth the prediction is printed against.`
     const [ptdump, ...traces] = argv as string[]
     const progress = new Progress(!this.jsonEnabled())
     let result: ReplayResult
+    let taken: string[] = []
     try {
       const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
       requirePtdump(snapshot)
-      const {facts, files} = loadFacts(ptdump!)
+      const {facts, files} = loadFacts(snapshot.source)
       const choice = choosePolicy(flags.policy, knobsFrom(flags), snapshot, facts)
       const opts = replayOptionsFrom(flags, flags.strict)
       opts.trace = {...opts.trace, onProgress: progress.bytes}
@@ -98,7 +103,8 @@ replayed: they are the ground truth the prediction is printed against.`
       const run = await runReplay(snapshot, traces, choice, opts)
       progress.stop()
       const report = buildReplayReport(run, snapshot.pt, snapshot.regions)
-      result = {source: {snapshot: snapshot.source, traces, facts: files}, ...report}
+      result = {source: {snapshot: snapshot.source, traces: run.traceStats.files.map((f) => f.name), facts: files}, diagnostics: inputDiagnostics([snapshot], run), ...report}
+      taken = takenLines([snapshot], run.traceTaken)
       if (flags.perfetto) {
         try {
           await writePerfettoTrace(flags.perfetto, [{label: choice.policy.name, series: report.series}], markers!.markers)
@@ -139,7 +145,8 @@ replayed: they are the ground truth the prediction is printed against.`
       asCliError(e)
     }
     if (!this.jsonEnabled()) {
-      this.log(`${result.source.snapshot} + ${traces.join(', ')}`)
+      for (const line of taken) this.logToStderr(line)
+      for (const line of wrapText(`${result.source.snapshot} + ${result.source.traces.join(', ')}`)) this.log(line)
       for (const line of renderReplayText(result)) this.log(line)
       this.log('')
       this.log('After the replay')
@@ -147,13 +154,14 @@ replayed: they are the ground truth the prediction is printed against.`
       if (flags.chart && result.series.length > 2) {
         this.log('')
         for (const line of renderAsciiSeries(
-          result.series.map((x) => x.tableBytes),
-          {height: 8, width: Math.min(72, (process.stdout.columns ?? 80) - 14), format: 'bytes', color: useColor(), title: 'table bytes over the trace', xLabel: 'kernel calls'},
+          [result.tableBytesBefore, ...result.series.map((x) => x.tableBytes)],
+          {height: 8, width: Math.min(72, outputStyle().width - 14), format: 'bytes', color: useColor(), title: 'table bytes over the trace', xLabel: 'kernel calls', xRange: [0, result.series.at(-1)!.calls]},
         ))
           this.log(line)
       }
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
       if (result.perfettoFile) this.log(`${result.htmlFile ? '' : '\n'}Perfetto trace: ${result.perfettoFile} (open in ui.perfetto.dev)`)
+      for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }
     return result
   }

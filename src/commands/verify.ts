@@ -3,7 +3,8 @@ import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
 import {CodedInputError} from '../cli/errors.js'
 
-import {asCliError, ptdumpOptions, snapshotFlags, requirePtdump} from '../cli/flags.js'
+import {asCliError, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
 import {type VerifyResult, renderVerifyText, runVerify} from '../report/verify.js'
@@ -86,12 +87,14 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
     const traces = files.slice(1, -1)
     const progress = new Progress(!this.jsonEnabled())
     let result: VerifyResult
+    let taken: string[] = []
     try {
       const popts = ptdumpOptions(flags)
       const a = await loadSnapshot(before, popts)
-      const b = await loadSnapshot(after, popts)
+      const b = await loadSnapshot(after, secondSnapshotOptions(popts))
       requirePtdump(a, b)
-      const {facts} = loadFacts(before)
+      taken = takenLines([a, b])
+      const {facts} = loadFacts(a.source)
       let replay
       let choice
       try {
@@ -117,7 +120,9 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       }
       return result
     }
+    for (const line of taken) this.logToStderr(line)
     for (const line of renderVerifyText(result)) this.log(line)
+    for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     if (result.exitCode !== 0) this.exit(result.exitCode)
     return result
   }

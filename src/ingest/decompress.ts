@@ -1,6 +1,6 @@
 /**
  * zstd and xz input, recognised by magic bytes (never by file name) and decoded as a stream,
- * registered with source.ts's registerDecompressor() beside the built-in gzip.
+ * read by source.ts beside gzip (COMPRESSION_FORMATS below).
  *
  * Node 20's zlib has neither format, so:
  * - zstd: fzstd (pure JS, push-based streaming `Decompress`, handles several concatenated
@@ -12,7 +12,7 @@
  * whose message says "unexpected end", which splitLines() turns into
  * `InputError("<file>:<line>: truncated compressed input")`.
  *
- * Importing this module registers both formats once (idempotent through `registerCompressionFormats`).
+ * source.ts reads every input through COMPRESSION_FORMATS below.
  */
 import {Readable, Transform} from 'node:stream'
 import type {ReadableStream as WebReadableStream} from 'node:stream/web'
@@ -20,7 +20,7 @@ import {Decompress} from 'fzstd'
 // xz-decompress is a webpack-built CommonJS bundle: Node's ESM loader cannot see its named
 // exports, so take them from the default (module.exports).
 import xzDecompress from 'xz-decompress'
-import {registerDecompressor} from './source.js'
+import {createGunzip} from 'node:zlib'
 
 const {XzReadableStream} = xzDecompress
 
@@ -111,13 +111,22 @@ function xzError(e: Error): Error {
   return new Error(`xz: corrupt compressed data (${XZ_RET[code] ?? m})`)
 }
 
-let registered = false
-/** Register zstd and xz with source.ts (once). Called on import; exported for explicitness. */
-export function registerCompressionFormats(): void {
-  if (registered) return
-  registered = true
-  registerDecompressor('zstd', ZSTD_MAGIC, zstdDecoder)
-  registerDecompressor('xz', XZ_MAGIC, xzDecoder)
-}
+/** Bytes per gunzip output chunk (source.ts's read size). */
+const GZIP_CHUNK = 512 * 1024
 
-registerCompressionFormats()
+export type Decoder = (input: Readable) => Readable
+
+/**
+ * The compression formats every input is checked for, by magic bytes (never by name). source.ts
+ * reads through this table, so every command decompresses the same way.
+ */
+export const COMPRESSION_FORMATS: readonly {name: string; bytes: readonly number[]; decoder: Decoder}[] = [
+  {name: 'gzip', bytes: [0x1f, 0x8b], decoder: (input) => input.pipe(createGunzip({chunkSize: GZIP_CHUNK}))},
+  {name: 'zstd', bytes: ZSTD_MAGIC, decoder: zstdDecoder},
+  {name: 'xz', bytes: XZ_MAGIC, decoder: xzDecoder},
+]
+
+/** The format whose magic `head` starts with, or undefined. */
+export function compressionOf(head: Uint8Array): (typeof COMPRESSION_FORMATS)[number] | undefined {
+  return COMPRESSION_FORMATS.find((m) => head.length >= m.bytes.length && m.bytes.every((b, i) => head[i] === b))
+}

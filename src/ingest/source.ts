@@ -8,7 +8,8 @@
 import {isAscii} from 'node:buffer'
 import {closeSync, createReadStream, openSync, read, readSync, statSync} from 'node:fs'
 import {Readable, Transform} from 'node:stream'
-import {createGunzip} from 'node:zlib'
+
+import {COMPRESSION_FORMATS, type Decoder} from './decompress.js'
 
 export interface LineBatch {
   lines: string[]
@@ -24,7 +25,19 @@ export interface LineBatch {
    * stripped. For fast paths that scan one flat string instead of many sliced ones.
    */
   text?: string
+  /**
+   * Lines longer than MAX_LINE_BYTES in this batch: each is delivered as an empty line (so line
+   * numbers hold) and listed here with its length, for a `line-too-long` diagnostic.
+   */
+  overlong?: {line: number; bytes: number}[]
 }
+
+/**
+ * The longest line a reader is given (like tracefs's `[LINE TOO BIG]`): a longer one is skipped
+ * and reported. No ptdump or trace line comes near it; without it a file with no newline would be
+ * held whole (1 GB of /dev/zero).
+ */
+export const MAX_LINE_BYTES = 1 << 20
 
 export interface OpenedSource {
   /** Name for messages: the path, or `<stdin>`. */
@@ -44,8 +57,6 @@ export class InputError extends Error {
   }
 }
 
-type Decoder = (input: Readable) => Readable
-
 /**
  * Bytes per read (and per gunzip output chunk). Below Node's EXTERN_APEX (0xFBEE9): a longer
  * decoded chunk becomes an external string, and scanning an external string with charCodeAt /
@@ -63,15 +74,8 @@ const CHUNK_BYTES = 512 * 1024
  */
 const PIECE_BYTES = 120 * 1024
 
-/** Compression formats recognised by their first bytes. Readers never see compressed data. */
-const MAGIC: {name: string; bytes: number[]; decoder: Decoder}[] = [
-  {name: 'gzip', bytes: [0x1f, 0x8b], decoder: (input) => input.pipe(createGunzip({chunkSize: CHUNK_BYTES}))},
-]
-
-/** Register another decompressor (zstd, xz) by magic bytes. */
-export function registerDecompressor(name: string, bytes: number[], decoder: Decoder): void {
-  MAGIC.push({name, bytes, decoder})
-}
+/** Compression formats recognised by their first bytes (decompress.ts). Readers never see compressed data. */
+const MAGIC: {name: string; bytes: readonly number[]; decoder: Decoder}[] = [...COMPRESSION_FORMATS]
 
 async function peek(stream: Readable, n: number): Promise<{head: Buffer; stream: Readable}> {
   // Pull chunks through one iterator and keep using it afterwards: breaking out of a
@@ -200,14 +204,31 @@ async function* readChunks(path: string, counter: {bytes: number}): AsyncGenerat
  * with a StringDecoder.
  */
 async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
-  let carry: Buffer | undefined
+  // The unfinished line so far, as pieces (joined once, at its newline: linear in its length),
+  // or only its length once it is over MAX_LINE_BYTES (then its bytes are dropped as they come).
+  let carry: Buffer[] = []
+  let carryLen = 0
   let lineNo = 1
+  let overlong: {line: number; bytes: number}[] | undefined
+  const takeCarry = (body: Buffer): Buffer => {
+    if (carryLen > MAX_LINE_BYTES) return body
+    const all = carry.length === 1 && body.length === 0 ? carry[0]! : Buffer.concat([...carry, body])
+    return all
+  }
   try {
     for await (const chunk of input) {
       const buf = chunk
       const last = buf.lastIndexOf(10)
       if (last < 0) {
-        carry = carry ? Buffer.concat([carry, buf]) : Buffer.from(buf)
+        carryLen += buf.length
+        if (carryLen > MAX_LINE_BYTES) {
+          // A megabyte without a newline holding NUL bytes is binary data, not a long text line:
+          // stop (an endless stream such as /dev/zero would otherwise never end).
+          if (carry.some((c) => c.indexOf(0) >= 0) || buf.indexOf(0) >= 0) {
+            throw new InputError(`${name}:${lineNo}: binary data (NUL bytes, no newline in ${MAX_LINE_BYTES.toLocaleString('en-US')} bytes): not a text ptdump or trace`, name, lineNo)
+          }
+          carry = []
+        } else carry.push(Buffer.from(buf))
         continue
       }
       // the complete lines in pieces of at most ~PIECE_BYTES, each its own batch (see PIECE_BYTES)
@@ -219,47 +240,89 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
           if (e < p) e = buf.indexOf(10, p + PIECE_BYTES)
         }
         let body = buf.subarray(p, e)
-        if (carry) {
-          body = Buffer.concat([carry, body])
-          carry = undefined
+        let skipFirst = false
+        if (carryLen > 0) {
+          const first = buf.indexOf(10, p)
+          const total = carryLen + (first - p)
+          if (total > MAX_LINE_BYTES) {
+            // the carried line is too long: drop it (and its rest in this chunk) as one empty line
+            ;(overlong ??= []).push({line: lineNo, bytes: total})
+            skipFirst = true
+          } else body = takeCarry(body)
+          carry = []
+          carryLen = 0
         }
         p = e + 1
-        const text = decodeText(body)
-        const lines = text.split('\n')
-        if (body.indexOf(13) >= 0) {
-          for (let i = 0; i < lines.length; i++) {
-            const l = lines[i]!
-            if (l.length && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1)
-          }
-          yield {lines, firstLine: lineNo, bytesRead: counter.bytes}
-        } else yield {lines, firstLine: lineNo, bytesRead: counter.bytes, text}
+        let text: string
+        let lines: string[]
+        if (skipFirst) {
+          const first = body.indexOf(10)
+          const restBody = first < 0 ? undefined : body.subarray(first + 1)
+          text = ''
+          lines = restBody === undefined ? [''] : ['', ...splitBody(restBody, lineNo + 1, (o) => (overlong ??= []).push(o))]
+        } else {
+          text = decodeText(body)
+          lines = text.split('\n')
+          if (body.length > MAX_LINE_BYTES) markOverlong(lines, lineNo, (o) => (overlong ??= []).push(o))
+        }
+        const batch: LineBatch = {lines, firstLine: lineNo, bytesRead: counter.bytes}
+        if (body.indexOf(13) >= 0) stripCr(lines)
+        else if (!skipFirst && !overlong) batch.text = text
+        if (overlong) {
+          batch.overlong = overlong
+          overlong = undefined
+        }
+        yield batch
         lineNo += lines.length
       }
       // copy the tail: a chunk may be a view into a buffer the stream reuses
-      if (last + 1 < buf.length) carry = Buffer.from(buf.subarray(last + 1))
+      if (last + 1 < buf.length) {
+        carry = [Buffer.from(buf.subarray(last + 1))]
+        carryLen = buf.length - last - 1
+      }
     }
   } catch (e) {
+    if (e instanceof InputError) throw e
     const err = e as NodeJS.ErrnoException
     const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'truncated compressed input' : err.message
     throw new InputError(`${name}:${lineNo}: ${what}`, name, lineNo)
   }
-  if (carry) {
-    let text = decodeText(carry)
+  if (carryLen > 0) {
+    if (carryLen > MAX_LINE_BYTES) {
+      yield {lines: [''], firstLine: lineNo, bytesRead: counter.bytes, unterminated: true, overlong: [{line: lineNo, bytes: carryLen}]}
+      return
+    }
+    let text = decodeText(takeCarry(Buffer.alloc(0)))
     if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
     yield {lines: [text], firstLine: lineNo, bytesRead: counter.bytes, unterminated: true}
   }
 }
 
-function decodeText(b: Buffer): string {
-  return b.toString(isAscii(b) ? 'latin1' : 'utf8')
+/** Lines of `body` (no carried part), with any over MAX_LINE_BYTES blanked and reported. */
+function splitBody(body: Buffer, firstLine: number, report: (o: {line: number; bytes: number}) => void): string[] {
+  const lines = decodeText(body).split('\n')
+  if (body.length > MAX_LINE_BYTES) markOverlong(lines, firstLine, report)
+  return lines
 }
 
-/** Convenience: every line with its number (slower than batches; for small inputs and tests). */
-export async function* readLines(path: string, stdin?: Readable): AsyncGenerator<{text: string; line: number}> {
-  const src = await openSource(path, stdin)
-  for await (const b of src.batches) {
-    for (let i = 0; i < b.lines.length; i++) yield {text: b.lines[i]!, line: b.firstLine + i}
+function markOverlong(lines: string[], firstLine: number, report: (o: {line: number; bytes: number}) => void): void {
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.length > MAX_LINE_BYTES) {
+      report({line: firstLine + i, bytes: Buffer.byteLength(lines[i]!)})
+      lines[i] = ''
+    }
   }
+}
+
+function stripCr(lines: string[]): void {
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!
+    if (l.length && l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1)
+  }
+}
+
+function decodeText(b: Buffer): string {
+  return b.toString(isAscii(b) ? 'latin1' : 'utf8')
 }
 
 /** Lines of an in-memory string (tests, pasted text). */

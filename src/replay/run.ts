@@ -6,9 +6,10 @@
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
-import type {TraceEvent} from '../ingest/events.js'
 import {type PtdumpOptions, type PtdumpSnapshot, readPtdump} from '../ingest/ptdump/index.js'
 import {type TraceReadOptions, type TraceStats, readTrace} from '../ingest/trace/index.js'
+import type {Diagnostic} from '../ingest/events.js'
+import {isDirectory} from '../ingest/input.js'
 import {InputError} from '../ingest/source.js'
 import {type KernelContext, makeContext} from '../kernel/context.js'
 import {locateKfencePool} from '../kernel/kfence.js'
@@ -55,8 +56,9 @@ function configFile(dir: string): string | undefined {
 export function loadFacts(ptdumpPath: string): {facts: PolicyFacts; files: string[]} {
   const facts: PolicyFacts = {}
   const files: string[] = []
-  if (ptdumpPath === '-') return {facts, files}
-  const dir = dirname(ptdumpPath)
+  if (ptdumpPath === '-' || ptdumpPath === '<stdin>') return {facts, files}
+  // A bundle directory, or a snapshot inside one (snapshot.source names the file taken).
+  const dir = isDirectory(ptdumpPath) ? ptdumpPath : dirname(ptdumpPath)
   for (const [key, names] of Object.entries(FACT_FILES) as [keyof typeof FACT_FILES, string[]][]) {
     for (const n of names) {
       const p = join(dir, n)
@@ -132,9 +134,15 @@ export interface ReplayRun {
   rebase?: RebaseSummary
   stats: ReplayStats
   traceStats: TraceStats
+  /** The trace's kept diagnostics (traceStats.diagnosticsByCode counts all). */
+  traceDiagnostics: Diagnostic[]
+  /** Bundle arguments and the trace file taken from each. */
+  traceTaken: {bundle: string; path: string}[]
   /** The model after the replay. */
   pt: PageTables
   ctx: KernelContext
+  /** When the policy re-derived the boot map (rebase): that map, before any traced call. */
+  rebasedStart?: PageTables
 }
 
 export interface RunReplayOptions extends ReplayOptions {
@@ -145,12 +153,24 @@ export interface RunReplayOptions extends ReplayOptions {
 export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choice: PolicyChoice, opts: RunReplayOptions = {}): Promise<ReplayRun> {
   const prepared = prepare(snapshot, choice.policy)
   const read = readTrace(traces, traceOptionsFor(snapshot, opts.trace))
+  const rebasedStart = prepared.rebase ? prepared.ctx.pt.clone() : undefined
   const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, {traceNames: traces, ...opts})
-  return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, traceStats: read.stats, pt: prepared.ctx.pt, ctx: prepared.ctx}
+  return {
+    policy: choice.policy,
+    reasons: choice.reasons,
+    rebase: prepared.rebase,
+    stats,
+    traceStats: read.stats,
+    traceDiagnostics: read.diagnostics,
+    traceTaken: read.taken,
+    pt: prepared.ctx.pt,
+    ctx: prepared.ctx,
+    rebasedStart,
+  }
 }
 
 /** Replay an in-memory event list (tests, benchmarks, synthesized workloads). */
-export async function runReplayEvents(snapshot: PtdumpSnapshot, events: EventSource, choice: PolicyChoice, opts: ReplayOptions = {}): Promise<Omit<ReplayRun, 'traceStats'>> {
+export async function runReplayEvents(snapshot: PtdumpSnapshot, events: EventSource, choice: PolicyChoice, opts: ReplayOptions = {}): Promise<Omit<ReplayRun, 'traceStats' | 'traceDiagnostics' | 'traceTaken'>> {
   const prepared = prepare(snapshot, choice.policy)
   const stats = await replay(prepared.ctx.pt, events, prepared.engine, opts)
   return {policy: choice.policy, reasons: choice.reasons, rebase: prepared.rebase, stats, pt: prepared.ctx.pt, ctx: prepared.ctx}

@@ -20,8 +20,11 @@ import {F_KASAN_EARLY, HOLE, PageTables, type Run} from '../../model/pagetable.j
 import {P_RDONLY, P_VALID} from '../../model/prot.js'
 import type {Readable} from 'node:stream'
 
+import {fatalInStrict} from '../diagnostics.js'
 import type {Diagnostic} from '../events.js'
-import {InputError, linesOf, openSource} from '../source.js'
+import {resolveSnapshotPath} from '../input.js'
+import {InputError, type LineBatch, MAX_LINE_BYTES, linesOf, openSource} from '../source.js'
+import {clipText, quoteInput} from '../text.js'
 import {type GeometryEvidence, GeometryUndecided, detectGeometry} from './geometry-detect.js'
 import {type RangeFields, UNITS, isAttrContinuation, isElision, markerName, parseRangeLine, stripQuote} from './line.js'
 import {ERAS, LEVEL_NAMES, MARKER_BY_NAME, MARKER_ORDERS, type PtdumpEra, lvlOfName} from './tables.js'
@@ -56,6 +59,8 @@ export interface PtdumpSnapshot {
   diagnostics: Diagnostic[]
   /** Every diagnostic counted by code, including those beyond maxDiagnostics. */
   diagnosticCounts: Record<string, number>
+  /** The bundle directory the snapshot was taken from, when a directory was given. */
+  bundle?: string
 }
 
 export interface PtdumpOptions {
@@ -67,6 +72,8 @@ export interface PtdumpOptions {
   maxDiagnostics?: number
   /** Stream read for path `-` (default process.stdin). */
   stdin?: Readable
+  /** For a bundle directory: which `kernel_page_tables.<NAME>` (default `before`). */
+  snapshot?: string
 }
 
 /** A fatal reader error (strict mode, undecidable geometry): one line `file:line: message`. */
@@ -85,8 +92,7 @@ export class PtdumpError extends InputError {
 const RANGE_EXPECTED = 'expected a range line "0x…-0x… <size> <level> <attrs>" or a marker "---[ … ]---"'
 
 function quoteGot(t: string): string {
-  const s = t.length > 100 ? t.slice(0, 100) + '…' : t
-  return JSON.stringify(s)
+  return quoteInput(t)
 }
 
 /**
@@ -176,7 +182,7 @@ export class PtdumpParser {
   private readonly markerNames = new Set<string>()
   private readonly f: RangeFields = {start: 0, end: 0, sizeNum: 0, unit: 0, level: 0, attrs: null}
   readonly diagnostics: Diagnostic[] = []
-  readonly counts: Record<string, number> = {}
+  readonly counts: Record<string, number> = Object.create(null) as Record<string, number>
   private lineCount = 0
   private rangeLines = 0
   private holeLines = 0
@@ -202,11 +208,33 @@ export class PtdumpParser {
 
   private diag(code: string, message: string, line: number): void {
     this.counts[code] = (this.counts[code] ?? 0) + 1
-    if (this.opts.strict) throw new PtdumpError(message, code, this.file, line)
+    if (this.opts.strict && fatalInStrict(code)) throw new PtdumpError(message, code, this.file, line)
     if (this.diagnostics.length < this.maxDiag) this.diagnostics.push({src: {file: this.file, line}, message, code})
   }
 
+  /** Feed a batch of source lines (with its overlong-line notes). */
+  feedBatch(b: LineBatch): void {
+    const lines = b.lines
+    let o = 0
+    const over = b.overlong
+    for (let i = 0; i < lines.length; i++) {
+      const lineNo = b.firstLine + i
+      if (over && o < over.length && over[o]!.line === lineNo) {
+        this.lineCount++
+        this.diag('line-too-long', `a line of ${over[o]!.bytes.toLocaleString('en-US')} bytes (over ${MAX_LINE_BYTES.toLocaleString('en-US')}); skipped`, lineNo)
+        o++
+        continue
+      }
+      this.feed(lines[i]!, lineNo)
+    }
+  }
+
   feed(raw: string, lineNo: number): void {
+    if (raw.indexOf('\0') >= 0) {
+      this.lineCount++
+      this.diag('nul-bytes', `a line holding NUL bytes (binary data?), got ${quoteGot(raw)}; skipped`, lineNo)
+      return
+    }
     this.lineCount++
     const t = stripQuote(raw)
     if (this.pending !== null) {
@@ -237,7 +265,7 @@ export class PtdumpParser {
     if (t.trim().length === 0) return
     if (isElision(t)) {
       this.elided = true
-      this.diag('elided', `"${t.trim()}" stands for omitted lines: the range after it is unknown`, lineNo)
+      this.diag('elided', `"${clipText(t.trim())}" stands for omitted lines: the range after it is unknown`, lineNo)
       return
     }
     this.diag('unrecognized', `${RANGE_EXPECTED}, got ${quoteGot(raw)}`, lineNo)
@@ -245,9 +273,9 @@ export class PtdumpParser {
 
   private marker(name: string, line: number): void {
     const def = MARKER_BY_NAME.get(name)
-    if (!def) this.diag('unknown-marker', `unknown marker "---[ ${name} ]---" (not in any version's address_markers[])`, line)
+    if (!def) this.diag('unknown-marker', `unknown marker "---[ ${clipText(name)} ]---" (not in any version's address_markers[])`, line)
     if (this.markerNames.has(name)) {
-      this.diag('duplicate-marker', `marker "${name}" appears a second time (two dumps in one file?)`, line)
+      this.diag('duplicate-marker', `marker "${clipText(name)}" appears a second time (two dumps in one file?)`, line)
       return
     }
     this.markerNames.add(name)
@@ -269,7 +297,7 @@ export class PtdumpParser {
     }
     this.rangeLines++
     if (err === 'not-kernel-address') {
-      this.diag('not-kernel-address', `range ${t.slice(0, 37)} is not in the kernel VA space (below 0xfff0000000000000)`, line)
+      this.diag('not-kernel-address', `range ${clipText(t.slice(0, 37))} is not in the kernel VA space (below 0xfff0000000000000)`, line)
       return
     }
     const bytes = f.sizeNum * 1024 ** (f.unit + 1)
@@ -292,12 +320,12 @@ export class PtdumpParser {
         this.cols.push(0, f.end, HOLE, 4, false, line)
         return
       }
-      this.diag('not-kernel-address', `range ${t.slice(0, 37)} starts at 0 (only the first line of a v5.6–5.11 dump may)`, line)
+      this.diag('not-kernel-address', `range ${clipText(t.slice(0, 37))} starts at 0 (only the first line of a v5.6–5.11 dump may)`, line)
       return
     }
     const end = f.end
     if (end <= start) {
-      this.diag('empty-range', `range ${t.slice(0, 37)} is empty or reversed`, line)
+      this.diag('empty-range', `range ${clipText(t.slice(0, 37))} is empty or reversed`, line)
       return
     }
     if (bytes !== end - start) {
@@ -309,9 +337,9 @@ export class PtdumpParser {
       if (start < prevEnd) {
         const prevStart = cols.start(cols.n - 1)
         if (start < prevStart) {
-          this.diag('out-of-order', `range ${t.slice(0, 37)} starts before the previous line (${formatKva(prevStart)}); dropped`, line)
+          this.diag('out-of-order', `range ${clipText(t.slice(0, 37))} starts before the previous line (${formatKva(prevStart)}); dropped`, line)
         } else {
-          this.diag('overlap', `range ${t.slice(0, 37)} overlaps the previous line ending ${formatKva(prevEnd)}; dropped`, line)
+          this.diag('overlap', `range ${clipText(t.slice(0, 37))} overlaps the previous line ending ${formatKva(prevEnd)}; dropped`, line)
         }
         return
       }
@@ -547,15 +575,15 @@ function fallbackGeometry(opts: PtdumpOptions, file: string): {geo: Geometry; re
   }
 }
 
-/** Read a ptdump file (`.gz` ok) or `-` for stdin. */
+/** Read a ptdump file (gzip/zstd/xz ok), a bundle directory's snapshot, or `-` for stdin. */
 export async function readPtdump(path: string, opts: PtdumpOptions = {}): Promise<PtdumpSnapshot> {
-  const src = await openSource(path, opts.stdin)
+  const r = resolveSnapshotPath(path, opts.snapshot)
+  const src = await openSource(r.path, opts.stdin)
   const p = new PtdumpParser(src.name, opts)
-  for await (const b of src.batches) {
-    const lines = b.lines
-    for (let i = 0; i < lines.length; i++) p.feed(lines[i]!, b.firstLine + i)
-  }
-  return p.finish()
+  for await (const b of src.batches) p.feedBatch(b)
+  const snap = p.finish()
+  if (r.bundle !== undefined) snap.bundle = r.bundle
+  return snap
 }
 
 /** Parse ptdump text held in memory (tests, pasted text). */

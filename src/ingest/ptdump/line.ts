@@ -18,7 +18,7 @@ export const UNITS = 'KMGTPE'
 
 /** An attribute problem found while parsing a line's tokens. */
 export interface AttrProblem {
-  code: 'unknown-token' | 'conflicting-token' | 'missing-token'
+  code: 'unknown-token' | 'conflicting-token' | 'missing-token' | 'trailing-token'
   message: string
 }
 
@@ -256,10 +256,15 @@ function parseAttrText(text: string): AttrInfo | null {
   for (const {tok, off, afterTab} of toks) {
     const m = mtSeen ? undefined : TOKENS.get(tok)
     if (!m) {
+      if (mtSeen && TOKENS.has(tok)) {
+        // An attribute after the memory type (a line pasted twice, a garbled dump): no kernel prints it there.
+        problem({code: 'trailing-token', message: `attribute token "${tok.slice(0, 40)}" after the memory type (ignored)`})
+        break
+      }
       // Vendor trees append text after the attributes (e.g. "\tcaller: %pF" in
       // MarekBykowski/linux-socfpga-ase-5-4): ignore everything from there on.
       if (mtSeen || afterTab || off >= TRAILING_FROM) break
-      problem({code: 'unknown-token', message: `unknown attribute token "${tok}" (not in any version's pte_bits[])`})
+      problem({code: 'unknown-token', message: `unknown attribute token ${JSON.stringify(tok.slice(0, 40))} (not in any version's pte_bits[])`})
       continue
     }
     const d = PTE_BITS[m.desc]!

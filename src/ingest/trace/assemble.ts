@@ -15,6 +15,7 @@
  * Records are held back only while a stack can still arrive for them: until the next record on
  * the same CPU, or at most MAX_OPEN records (bounded memory).
  */
+import {clipText} from '../text.js'
 import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
 import {CpuMap} from '../sorter.js'
 import type {ProbeEvent} from './probe-event.js'
@@ -102,6 +103,7 @@ export class RecordAssembler {
         if (this.contOk && this.last && this.last.open && this.last.rec.text !== undefined && !lastUnterminated) {
           this.last.rec.text += '\n' + tok.text
           this.stats.continuationLines++
+          this.diag(tok.src, 'marker-continuation', `not a record: taken as the next line of the marker at line ${this.last.rec.src.line} (a multi-line trace_marker write?), got '${clip(tok.text)}'`)
           return
         }
         this.contOk = false
@@ -224,5 +226,5 @@ export class RecordAssembler {
 }
 
 function clip(s: string): string {
-  return s.length > 100 ? s.slice(0, 100) + '…' : s
+  return clipText(s)
 }

@@ -15,7 +15,9 @@ import type {Kva} from '../../model/address.js'
 import type {Diagnostic, RawRecord, TraceEvent} from '../events.js'
 import {Normalizer} from '../normalize.js'
 import {DEFAULT_WINDOW, mergeSorted, WindowSorter} from '../sorter.js'
-import {InputError, type LineBatch, openSource} from '../source.js'
+import {resolveTracePath} from '../input.js'
+import {InputError, type LineBatch, MAX_LINE_BYTES, openSource} from '../source.js'
+import {clipText} from '../text.js'
 import {RecordAssembler} from './assemble.js'
 import {ProbeEvent} from './probe-event.js'
 import {detectFormat, SNIFF_LINES} from './detect.js'
@@ -26,9 +28,7 @@ import {traceCmdReader} from './tracecmd.js'
 import {tracefsReader} from './tracefs.js'
 import {isTraceDatFile, traceDatEvents} from './tracedat/reader.js'
 import type {LineReader, Token, TraceReader} from './types.js'
-// Side effects: zstd/xz decompressors and the bpftrace/CSV readers register themselves, so
-// every readTrace() user gets them.
-import '../decompress.js'
+// Side effects: the bpftrace/CSV readers register themselves, so every readTrace() user gets them.
 import './bpftrace.js'
 import './csv.js'
 
@@ -72,30 +72,51 @@ export interface TraceRead {
   stats: TraceStats
   /** Kept diagnostics (the first MAX_DIAGNOSTICS_PER_CODE per code; stats.diagnosticsByCode counts all). */
   diagnostics: Diagnostic[]
+  /** Bundle arguments and the trace file taken from each (filled as the files are opened). */
+  taken: {bundle: string; path: string}[]
 }
 
 export function readTrace(paths: string[], opts: TraceReadOptions = {}): TraceRead {
   const stats = newStats()
   const sink = new DiagnosticSink(stats, opts.strict ?? false)
+  const taken: TraceRead['taken'] = []
   let started = false
   const start = (): AsyncIterable<TraceEvent[]> => {
     if (started) throw new InputError('readTrace: events can be iterated only once')
     started = true
-    return run(paths, opts, stats, sink)
+    return run(paths, opts, stats, sink, taken)
   }
   const batches: AsyncIterable<TraceEvent[]> = {[Symbol.asyncIterator]: () => start()[Symbol.asyncIterator]()}
   const events: AsyncIterable<TraceEvent> = {
     [Symbol.asyncIterator]: () => perEvent(start())[Symbol.asyncIterator](),
   }
-  return {events, batches, stats, diagnostics: sink.list}
+  return {events, batches, stats, diagnostics: sink.list, taken}
 }
 
 async function* perEvent(b: AsyncIterable<TraceEvent[]>): AsyncGenerator<TraceEvent> {
   for await (const batch of b) for (let i = 0; i < batch.length; i++) yield batch[i]!
 }
 
-async function* run(paths: string[], opts: TraceReadOptions, stats: TraceStats, sink: DiagnosticSink): AsyncGenerator<TraceEvent[]> {
+async function* run(paths: string[], opts: TraceReadOptions, stats: TraceStats, sink: DiagnosticSink, taken: TraceRead['taken']): AsyncGenerator<TraceEvent[]> {
   if (paths.length === 0) throw new InputError('no trace file given')
+  if (paths.filter((p) => p === '-').length > 1) throw new InputError('- (stdin) given twice: standard input can be read only once')
+  // Bundle directories and tarballs stand for their trace (input.ts).
+  const cleanups: (() => void)[] = []
+  try {
+    const resolved: string[] = []
+    for (const p of paths) {
+      const r = await resolveTracePath(p)
+      if (r.cleanup) cleanups.push(r.cleanup)
+      if (r.bundle !== undefined) taken.push({bundle: r.bundle, path: r.path})
+      resolved.push(r.path)
+    }
+    yield* runResolved(resolved, opts, stats, sink)
+  } finally {
+    for (const c of cleanups) c()
+  }
+}
+
+async function* runResolved(paths: string[], opts: TraceReadOptions, stats: TraceStats, sink: DiagnosticSink): AsyncGenerator<TraceEvent[]> {
   if (opts.format !== undefined && opts.format !== 'trace.dat' && !READERS[opts.format]) {
     throw new InputError(`--format ${opts.format}: unknown trace format; expected one of ${readerNames().join(', ')}, trace.dat`)
   }
@@ -121,6 +142,14 @@ async function* run(paths: string[], opts: TraceReadOptions, stats: TraceStats, 
       counts.flush(stats)
       yield batch
     }
+    sink.throwPending()
+  } catch (e) {
+    // Say how far the read got (a truncated or corrupt compressed file fails mid-way).
+    if (e instanceof InputError && !/events read before/.test(e.message)) {
+      counts.flush(stats)
+      throw new InputError(`${e.message} (${stats.events.toLocaleString('en-US')} events read before the error)`, e.file, e.line)
+    }
+    throw e
   } finally {
     counts.flush(stats)
     stats.directMapPagesWithoutVmemmap = normalizer.stats.directMapPagesWithoutVmemmap
@@ -193,8 +222,7 @@ async function* fileEvents(
   const file = {name: src.name, format: 'unknown', lines: 0, bytes: 0}
   stats.files.push(file)
   const it = src.batches[Symbol.asyncIterator]()
-  let first: IteratorResult<LineBatch>
-  first = await it.next()
+  const first: IteratorResult<LineBatch> = await it.next()
   if (first.done) return
   if (first.value.lines[0]?.startsWith('\x17\x08Dtracing')) {
     throw new InputError(`${src.name}:0: expected a trace.dat as it is, got a compressed one (or stdin): trace.dat is read by offset; decompress it to a file first`, src.name, 0)
@@ -206,7 +234,7 @@ async function* fileEvents(
     if (!reader) {
       const sample = first.value.lines.find((l) => l.trim() !== '') ?? ''
       throw new InputError(
-        `${src.name}:1: cannot tell the trace format from the first lines (got '${sample.slice(0, 80)}'); pass --format (${readerNames().join(', ')})`,
+        `${src.name}:1: cannot tell the trace format from the first lines (got '${clipText(sample, 80)}'); pass --format (${readerNames().join(', ')})`,
         src.name,
         1,
       )
@@ -257,8 +285,14 @@ async function* fileEvents(
         const lines = b.lines
         const n = lines.length
         const lastOpen = b.unterminated === true
+        // Lines too long (blanked by source.ts) or holding NUL bytes are reported and skipped;
+        // such a batch takes the per-line path.
+        const over = b.overlong
+        const nul = b.text !== undefined ? b.text.indexOf('\0') >= 0 : lines.some((l) => l.indexOf('\0') >= 0)
+        const checked = over !== undefined || nul
+        let o = 0
         // the fast path reads the line inside the batch's flat text (see LineBatch.text)
-        const text = lr.tokenizeRange && b.text !== undefined ? b.text : undefined
+        const text = !checked && lr.tokenizeRange && b.text !== undefined ? b.text : undefined
         const fused = text !== undefined ? lr.eventRange : undefined
         let off = 0
         for (let i0 = 0; i0 < n; i0 += SLICE_LINES) {
@@ -266,6 +300,17 @@ async function* fileEvents(
           for (let i = i0; i < i1; i++) {
             const line = lines[i]!
             const pos = {file: src.name, line: b.firstLine + i}
+            if (checked) {
+              if (over && o < over.length && over[o]!.line === pos.line) {
+                sink.add({src: pos, code: 'line-too-long', message: `${pos.file}:${pos.line}: a line of ${over[o]!.bytes.toLocaleString('en-US')} bytes (over ${MAX_LINE_BYTES.toLocaleString('en-US')}); skipped`})
+                o++
+                continue
+              }
+              if (line.indexOf('\0') >= 0) {
+                sink.add({src: pos, code: 'nul-bytes', message: `${pos.file}:${pos.line}: a line holding NUL bytes (binary data?), got '${clipText(line)}'; skipped`})
+                continue
+              }
+            }
             if (text !== undefined) {
               const end = off + line.length
               if (fused !== undefined) {
@@ -291,6 +336,7 @@ async function* fileEvents(
           }
           // hand events on in small slices so they die young (a 1 MB batch is ~6000 events)
           const out = drain()
+          sink.throwPending()
           if (out.length) yield out
         }
       }
@@ -304,6 +350,7 @@ async function* fileEvents(
       for await (const toks of reader.parse(counted, {file: src.name})) {
         for (const t of toks as Token[]) assembler.push(t)
         const out = drain()
+        sink.throwPending()
         if (out.length) yield out
       }
     }
@@ -314,6 +361,7 @@ async function* fileEvents(
   assembler.end()
   const out = drain()
   sorter.flush(out)
+  sink.throwPending()
   if (out.length) yield out
   if (failure !== undefined) throw failure
 }

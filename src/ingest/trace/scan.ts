@@ -5,6 +5,7 @@
  * several passes per line; the hot path here is one left-to-right pass with charCodeAt, anchored on the
  * `[cpu]` field, never by column (docs/trace-text-quirks.md#anchor-on-cpu).
  */
+import {REPEATED_ARG} from '../events.js'
 import type {RawRecord, SourcePos} from '../events.js'
 import type {StackToken, TextToken} from './types.js'
 
@@ -424,7 +425,9 @@ export function parseArgs(line: string, i: number, args: Record<string, string>,
     const name = NAMES.get(line, ns, i)
     const vs = i + 1
     i = argValueEnd(line, vs, n)
-    args[name] = line.slice(vs, i)
+    // A name given twice keeps its first value; the normalizer reports it (REPEATED_ARG).
+    if (Object.hasOwn(args, name)) (args as Record<string | symbol, string>)[REPEATED_ARG] ??= name
+    else args[name] = line.slice(vs, i)
     i = skipFieldsDecimal(line, i, n)
   }
 }
@@ -573,7 +576,7 @@ export function parseBody(
   src: SourcePos,
   returnOrder: 'site-func' | 'func-site',
 ): RawRecord | StackToken | TextToken {
-  let b = ctx.body
+  const b = ctx.body
   const n0 = line.length
   if (line.charCodeAt(b) === 60 /* < */) {
     if (line.startsWith('<stack trace>', b)) return {t: 'stack', cpu: ctx.cpu, pid: ctx.pid, user: false, src}

@@ -3,6 +3,7 @@
  * are kept, every occurrence is counted).
  */
 import type {Diagnostic} from '../events.js'
+import {fatalInStrict} from '../diagnostics.js'
 import {InputError} from '../source.js'
 
 export interface TraceFileStats {
@@ -62,20 +63,25 @@ export interface TraceStats {
   diagnosticsByCode: Record<string, number>
 }
 
+/** A record keyed by input text (comm, probe names): no prototype, so `__proto__` is a key like any other. */
+function dict(): Record<string, number> {
+  return Object.create(null) as Record<string, number>
+}
+
 export function newStats(): TraceStats {
   return {
     lines: 0,
     bytes: 0,
     events: 0,
-    byKind: {},
-    byProbe: {},
-    byComm: {},
-    byCpu: {},
+    byKind: dict(),
+    byProbe: dict(),
+    byComm: dict(),
+    byCpu: dict(),
     firstTsNs: undefined,
     lastTsNs: undefined,
     lostEvents: 0,
     lostMarkers: 0,
-    lostByCpu: {},
+    lostByCpu: dict(),
     overwritten: 0,
     unrecognized: 0,
     unrecognizedExamples: [],
@@ -90,7 +96,7 @@ export function newStats(): TraceStats {
     lateEvents: 0,
     directMapPagesWithoutVmemmap: 0,
     badArgs: 0,
-    diagnosticsByCode: {},
+    diagnosticsByCode: dict(),
   }
 }
 
@@ -98,11 +104,10 @@ export function newStats(): TraceStats {
 export const MAX_DIAGNOSTICS_PER_CODE = 100
 const MAX_UNRECOGNIZED_EXAMPLES = 20
 
-/** Codes that stop a strict read. */
-const FATAL_IN_STRICT = new Set(['unrecognized', 'bad-arg', 'orphan-stack', 'orphan-frame', 'raw-format', 'truncated'])
-
 export class DiagnosticSink {
   readonly list: Diagnostic[] = []
+  /** Under strict: the earliest fatal diagnostic seen since the last throwPending(). */
+  private pending: Diagnostic | undefined
   constructor(
     readonly stats: TraceStats,
     readonly strict = false,
@@ -116,6 +121,17 @@ export class DiagnosticSink {
       if (this.stats.unrecognizedExamples.length < MAX_UNRECOGNIZED_EXAMPLES) this.stats.unrecognizedExamples.push(d)
     }
     if (n <= MAX_DIAGNOSTICS_PER_CODE) this.list.push(d)
-    if (this.strict && FATAL_IN_STRICT.has(d.code)) throw new InputError(d.message, d.src.file, d.src.line)
+    // Strict stops at the first diagnostic in input order, whichever stage found it: a bad
+    // argument (found when the record is normalized) comes before a junk line read later.
+    if (this.strict && fatalInStrict(d.code)) {
+      const p = this.pending
+      if (!p || (p.src.file === d.src.file && d.src.line < p.src.line)) this.pending = d
+    }
+  }
+
+  /** Under strict, throw the earliest fatal diagnostic collected (called between slices of input). */
+  throwPending(): void {
+    const d = this.pending
+    if (d) throw new InputError(d.message.startsWith(`${d.src.file}:`) ? d.message : `${d.src.file}:${d.src.line}: ${d.message}`, d.src.file, d.src.line)
   }
 }

@@ -121,7 +121,7 @@ describe('readTrace on arbitrary files', () => {
       err = e
     }
     expect(err).toBeInstanceOf(InputError)
-    expect((err as Error).message).toMatch(new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: truncated compressed input$`))
+    expect((err as Error).message).toMatch(new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: truncated compressed input \\(${events.toLocaleString('en-US')} events read before the error\\)$`))
     expect(events).toBeGreaterThan(10_000)
     expect(r.stats.events).toBe(events)
   })

@@ -200,9 +200,11 @@ stray garbage
 `)
     expect(records[0]!.text).toBe('first line\nsecond line of the same write')
     expect(stats.continuationLines).toBe(1)
-    expect(diagnostics).toHaveLength(1)
-    expect(diagnostics[0]).toMatchObject({code: 'unrecognized', src: {file: '<text>', line: 4}})
-    expect(diagnostics[0]!.message).toBe("<text>:4: expected a tracefs event line `comm-pid [cpu] flags ts: event: payload`, got 'stray garbage'")
+    // The continuation is reported too (R09: junk after a marker must not vanish into its text).
+    expect(diagnostics).toHaveLength(2)
+    expect(diagnostics[0]).toMatchObject({code: 'marker-continuation', src: {file: '<text>', line: 2}})
+    expect(diagnostics[1]).toMatchObject({code: 'unrecognized', src: {file: '<text>', line: 4}})
+    expect(diagnostics[1]!.message).toBe("<text>:4: expected a tracefs event line `comm-pid [cpu] flags ts: event: payload`, got 'stray garbage'")
   })
 
   it('a cut last line (no newline) is reported as truncated, not as an error', () => {
