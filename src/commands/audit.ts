@@ -1,5 +1,6 @@
 import {dirname} from 'node:path'
 
+import {checkOutputs} from '../report/atomic-file.js'
 import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
 
@@ -73,7 +74,9 @@ Lines the reader does not understand are reported as file:line diagnostics and s
     let result: AuditResult
     let strips: string[] = []
     let taken: PtdumpSnapshot[] = []
+    const writeFailures: string[] = []
     try {
+      checkOutputs({'--html': flags.html, '--prom': flags.prom})
       const snap = await readPtdump(args.ptdump, ptdumpOptions(flags))
       requirePtdump(snap)
       taken = [snap]
@@ -93,7 +96,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {
-          this.error(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`, {exit: 2})
+          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
         }
         result.htmlFile = flags.html
       }
@@ -102,7 +105,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
         try {
           await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)})))
         } catch (e) {
-          this.error(`${flags.prom}: cannot write the Prometheus textfile: ${(e as Error).message}`, {exit: 2})
+          writeFailures.push(`${flags.prom}: cannot write the Prometheus textfile: ${(e as Error).message}`)
         }
         result.promFile = flags.prom
       }
@@ -121,6 +124,8 @@ Lines the reader does not understand are reported as file:line diagnostics and s
       if (result.diagnostics.count) this.logToStderr('')
       for (const line of renderDiagnostics(result.diagnostics, 10)) this.logToStderr(line)
     }
+    // A late write failure: the report above is still printed, then the error (exit 2).
+    if (writeFailures.length) this.error(writeFailures.join('; '), {exit: 2})
     return result
   }
 }
