@@ -11,7 +11,7 @@
  * for the Arm 64-bit Architecture", parameter passing).
  */
 
-import {type GateName, type KernelVersion, VERSION_GATES, versionAtLeast} from '../kernel/version.js'
+import {type GateName, type KernelVersion, LATEST_KERNEL, VERSION_GATES, versionAtLeast} from '../kernel/version.js'
 
 export {type KernelVersion, parseKernelVersion} from '../kernel/version.js'
 
@@ -35,9 +35,21 @@ export interface ProbeDef {
   args: ProbeArg[]
   /** The version gate that brings the function (VERSION_GATES in src/kernel/version.ts). */
   since?: GateName
+  /**
+   * First kernel version whose capture set probes it although the function is older: the 7.x
+   * captures added the vmalloc mapping functions (see samples/linux-7.3-debian-qemu/README.md).
+   */
+  captureSince?: KernelVersion
+  /** Not probe-able from this version on (static and inlined: not in kallsyms); skipped with `note`. */
+  inlinedSince?: KernelVersion
   /** Why it is probed / version note. */
   note: string
 }
+
+/** Debian's 7.3.4 build (GCC 14) inlines these static functions: kprobe_events.skipped of the 7.3 captures says "not in kallsyms". */
+const INLINED_IN_DEBIAN_73: KernelVersion = [7, 3]
+/** The vmalloc mapping probes of the 7.x captures. */
+const VMALLOC_CAPTURE: KernelVersion = [7, 0]
 
 const a = (name: string, index: number | 'retval', type: FetchType = 'x64'): ProbeArg => ({name, index, type})
 
@@ -88,6 +100,7 @@ export const PROBES: readonly ProbeDef[] = [
   {
     event: '__change_memory_common',
     symbol: '__change_memory_common',
+    inlinedSince: INLINED_IN_DEBIAN_73,
     args: [a('start', 0), a('size', 1), a('set_mask', 2), a('clear_mask', 3)],
     note: 'static int __change_memory_common(unsigned long start, unsigned long size, pgprot_t set_mask, pgprot_t clear_mask): size in bytes',
   },
@@ -139,6 +152,7 @@ export const PROBES: readonly ProbeDef[] = [
   {
     event: 'split_contpmd',
     symbol: 'split_contpmd',
+    inlinedSince: INLINED_IN_DEBIAN_73,
     args: [a('pmdp', 0)],
     since: 'leafSplit',
     note: 'static void split_contpmd(pmd_t *pmdp): ground truth',
@@ -146,11 +160,62 @@ export const PROBES: readonly ProbeDef[] = [
   {
     event: 'split_contpte',
     symbol: 'split_contpte',
+    inlinedSince: INLINED_IN_DEBIAN_73,
     args: [a('ptep', 0)],
     since: 'leafSplit',
     note: 'static void split_contpte(pte_t *ptep): ground truth',
   },
+  // mm/vmalloc.c (read in v7.3.4): the mapping and unmapping of vm areas, so vmalloc/modules can be replayed.
+  {
+    event: 'vmap_pages_range',
+    symbol: '__vmap_pages_range_noflush',
+    args: [a('addr', 0), a('end', 1), a('prot', 2), a('page_shift', 4, 'u32')],
+    captureSince: VMALLOC_CAPTURE,
+    note: 'int __vmap_pages_range_noflush(unsigned long addr, unsigned long end, pgprot_t prot, struct page **pages, unsigned int page_shift): page_shift > PAGE_SHIFT means huge mappings',
+  },
+  {
+    event: 'vunmap_range',
+    symbol: '__vunmap_range_noflush',
+    args: [a('start', 0), a('end', 1)],
+    captureSince: VMALLOC_CAPTURE,
+    note: 'void __vunmap_range_noflush(unsigned long start, unsigned long end)',
+  },
+  {
+    event: 'ioremap_page_range',
+    symbol: 'ioremap_page_range',
+    args: [a('addr', 0), a('end', 1), a('phys_addr', 2), a('prot', 3)],
+    captureSince: VMALLOC_CAPTURE,
+    note: 'int ioremap_page_range(unsigned long addr, unsigned long end, phys_addr_t phys_addr, pgprot_t prot)',
+  },
+  {
+    event: 'vmalloc_ret',
+    symbol: '__vmalloc_node_range_noprof',
+    ret: true,
+    args: [a('ret', 'retval')],
+    captureSince: VMALLOC_CAPTURE,
+    note: 'return value of __vmalloc_node_range_noprof(): the new area\'s address',
+  },
+  {
+    event: 'vfree',
+    symbol: 'vfree',
+    args: [a('addr', 0)],
+    captureSince: VMALLOC_CAPTURE,
+    note: 'void vfree(const void *addr)',
+  },
 ]
+
+/** Tracepoints the 7.x capture set enables in the main buffer (tracepoints.enabled), `group/event`. */
+export const TRACEPOINTS: readonly {event: string; captureSince: KernelVersion}[] = [
+  {event: 'vmalloc/alloc_vmap_area', captureSince: VMALLOC_CAPTURE},
+  {event: 'vmalloc/free_vmap_area_noflush', captureSince: VMALLOC_CAPTURE},
+  {event: 'vmalloc/purge_vmap_area_lazy', captureSince: VMALLOC_CAPTURE},
+  {event: 'module/module_load', captureSince: VMALLOC_CAPTURE},
+  {event: 'module/module_free', captureSince: VMALLOC_CAPTURE},
+]
+
+export function tracepointsFor(k: KernelVersion): string[] {
+  return TRACEPOINTS.filter((t) => versionAtLeast(k, t.captureSince)).map((t) => t.event)
+}
 
 /**
  * The marker probe for tools that cannot see trace_marker writes (perf, bpftrace): a kprobe on
@@ -161,11 +226,24 @@ export const PROBES: readonly ProbeDef[] = [
 export const MARKER_PROBE = {event: 'tracing_mark_write', symbol: 'tracing_mark_write'} as const
 
 /** The newest version the table knows; the default `--kernel`. */
-export const LATEST: KernelVersion = [6, 19]
+export const LATEST: KernelVersion = LATEST_KERNEL
 
 /** The probes a kernel of this version has (the script still skips symbols missing from kallsyms). */
 export function probesFor(k: KernelVersion): ProbeDef[] {
-  return PROBES.filter((p) => !p.since || versionAtLeast(k, VERSION_GATES[p.since].since))
+  return PROBES.filter(
+    (p) =>
+      (!p.since || versionAtLeast(k, VERSION_GATES[p.since].since)) &&
+      (!p.captureSince || versionAtLeast(k, p.captureSince)) &&
+      !(p.inlinedSince && versionAtLeast(k, p.inlinedSince)),
+  )
+}
+
+/** Probes of the table this version cannot take (inlined), with why. */
+export function skippedProbesFor(k: KernelVersion): {event: string; note: string}[] {
+  return PROBES.filter((p) => p.inlinedSince && versionAtLeast(k, p.inlinedSince)).map((p) => ({
+    event: p.event,
+    note: `${p.symbol} is static and inlined in Debian's ${p.inlinedSince![0]}.${p.inlinedSince![1]} build (not in kallsyms): not probe-able`,
+  }))
 }
 
 export type FetchStyle = 'register' | 'arg'

@@ -8,12 +8,13 @@
  * `not in kallsyms: SYM`, exactly as the real captures did.
  */
 import {formatVersion} from '../kernel/version.js'
-import {BUNDLE_LAYOUT} from './bundle.js'
 import {
   kprobeDefinition,
   LATEST,
   MARKER_PROBE,
   probesFor,
+  skippedProbesFor,
+  tracepointsFor,
   type FetchStyle,
   type FetchType,
   type KernelVersion,
@@ -45,7 +46,7 @@ const CONFIG_EXCERPT =
   'PGTABLE_LEVELS|ARM64_(4K|16K|64K)_PAGES|ARM64_VA_BITS|ARM64_PA_BITS|ARM64_LPA2|RODATA_FULL_DEFAULT_ENABLED|STRICT_(KERNEL|MODULE)_RWX|KFENCE[A-Z_]*|DEBUG_PAGEALLOC[A-Z_]*|KASAN[A-Z_]*|PTDUMP_[A-Z_]*|DEBUG_WX|KPROBES|KPROBE_EVENTS|PROBE_EVENTS_BTF_ARGS|FPROBE_EVENTS|BPF_JIT[A-Z_]*|EXECMEM|RANDOMIZE_BASE|UNMAP_KERNEL_AT_EL0|ARM64_MTE|MEMORY_HOTPLUG|NUMA|ZONE_DMA32?|CMA|DEFERRED_STRUCT_PAGE_INIT|FTRACE|FUNCTION_TRACER|DYNAMIC_FTRACE'
 
 const KALLSYMS_EXCERPT =
-  '^(_text|_stext|_etext|__start_rodata|__end_rodata|__init_begin|__init_end|_sinittext|_einittext|_sdata|_edata|__bss_start|__bss_stop|_end|rodata_full|init_mm|mark_rodata_ro|note_page|ptdump_walk|ptdump_check_wx|ptdump_walk_pgd|bpf_int_jit_compile|bpf_jit_alloc_exec|execmem_alloc|execmem_alloc_rw|module_enable_[a-z_]+|set_memory_[a-z]+|set_direct_map_[a-z_]+|change_memory_common|__change_memory_common|update_range_prot|split_[a-z_]+|linear_map_[a-z_]+|cpu_supports_bbml2_noabort|has_bbml2_noabort|__kfence_pool|kfence_metadata)$'
+  '^(_text|_stext|_etext|__start_rodata|__end_rodata|__init_begin|__init_end|_sinittext|_einittext|_sdata|_edata|__bss_start|__bss_stop|_end|rodata_full|init_mm|mark_rodata_ro|note_page|ptdump_walk|ptdump_check_wx|ptdump_walk_pgd|bpf_int_jit_compile|bpf_jit_alloc_exec|execmem_alloc|execmem_alloc_rw|module_enable_[a-z_]+|set_memory_[a-z]+|set_direct_map_[a-z_]+|change_memory_common|__change_memory_common|update_range_prot|split_[a-z_]+|linear_map_[a-z_]+|cpu_supports_bbml2_noabort|has_bbml2_noabort|cpu_supports_bbml3|has_bbml3|__vmap_pages_range_noflush|__vunmap_range_noflush|ioremap_page_range|__vmalloc_node_range_noprof|vfree|__kfence_pool|kfence_metadata)$'
 
 function header(o: Required<CaptureOptions>): string {
   const k = formatVersion(o.kernel)
@@ -139,7 +140,10 @@ snapshot before
 
 /** The kprobe_events part shared by tracefs, trace-cmd and perf. */
 function defineKprobes(probes: ProbeDef[], o: Required<CaptureOptions>, marker: boolean): string {
-  const lines = probes.map((p) => `addp ${p.symbol} ${shQuote(kprobeDefinition(p, {style: o.fetch, typed: o.typed}))}`)
+  const lines = [
+    ...skippedProbesFor(o.kernel).map((s) => `# skipped ${s.event}: ${s.note}`),
+    ...probes.map((p) => `addp ${p.symbol} ${shQuote(kprobeDefinition(p, {style: o.fetch, typed: o.typed}))}`),
+  ]
   if (marker) {
     // perf cannot record trace_marker writes (ftrace:print); probe the write itself. The marks
     // are written NUL-terminated in this mode so the ustring fetch stops at the text's end.
@@ -204,7 +208,8 @@ run_workload() {
  * buffer; their callers' stacks already say where they come from).
  */
 export function stackEvents(k: KernelVersion): string[] {
-  const inner = new Set(['__change_memory_common', 'update_range_prot', 'split_kernel_leaf_mapping_locked', 'split_kernel_leaf_mapping_ret'])
+  // 7.x: the per-page vmap_pages_range/vunmap_range stay in trace.txt only, as in the 7.3 capture.
+  const inner = new Set(['__change_memory_common', 'update_range_prot', 'split_kernel_leaf_mapping_locked', 'split_kernel_leaf_mapping_ret', 'vmap_pages_range', 'vunmap_range'])
   const all = probesFor(k)
   const bbml2 = all.some((p) => p.event === 'update_range_prot')
   return all.filter((p) => !bbml2 || !inner.has(p.event)).map((p) => p.event)
@@ -231,7 +236,7 @@ if [ -d "$I" ]; then
   echo 1 > "$I/events/module/module_free/enable" 2>/dev/null || err "no module:module_free event"
 fi
 echo 1 > "$T/events/kprobes/enable"
-cleanup() {
+${tracepointsEnable(o)}cleanup() {
   echo 0 > "$T/tracing_on"
   [ -d "$I" ] && echo 0 > "$I/tracing_on"
   [ -d "$I" ] && echo 0 > "$I/events/enable"
@@ -243,6 +248,25 @@ echo 1 > "$T/tracing_on"
 [ -d "$I" ] && echo 1 > "$I/tracing_on"
 step "tracing on"
 `
+}
+
+/** tracefs: the tracepoints of the version's capture set in the main buffer, listed in tracepoints.enabled. */
+function tracepointsEnable(o: Required<CaptureOptions>): string {
+  const tps = tracepointsFor(o.kernel)
+  if (tps.length === 0) return ''
+  return `: > "$OUT/tracepoints.enabled"
+for e in ${tps.join(' ')}; do
+  echo 1 > "$T/events/$e/enable" 2>>"$OUT/errors.txt" && echo "$e" >> "$OUT/tracepoints.enabled"
+done
+`
+}
+
+/** trace-cmd / perf event options for the tracepoints (`-e group:event`). */
+function tracepointOptions(o: Required<CaptureOptions>): string {
+  return tracepointsFor(o.kernel)
+    .filter((e) => !e.startsWith('module/'))
+    .map((e) => ` -e ${e.replace('/', ':')}`)
+    .join('')
 }
 
 function tracefsStop(): string {
@@ -271,7 +295,7 @@ function traceCmd(o: Required<CaptureOptions>): {start: string; stop: string} {
 command -v trace-cmd >/dev/null || { err "trace-cmd not found"; remove_kprobes; exit 1; }
 cleanup() { trace-cmd stop 2>/dev/null; remove_kprobes; }
 trap 'cleanup; exit 130' INT TERM
-trace-cmd start -C mono -b ${o.bufferKb} -e kprobes -e module:module_load -e module:module_free${o.stacks ? ' -T' : ''} \\
+trace-cmd start -C mono -b ${o.bufferKb} -e kprobes -e module:module_load -e module:module_free${tracepointOptions(o)}${o.stacks ? ' -T' : ''} \\
   || { err "trace-cmd start failed"; cleanup; exit 1; }
 step "tracing on"
 `,
@@ -288,7 +312,7 @@ function perf(o: Required<CaptureOptions>): {start: string; stop: string} {
     start: `
 # ---- perf --------------------------------------------------------------------
 command -v perf >/dev/null || { err "perf not found"; remove_kprobes; exit 1; }
-perf record -a -k mono${o.stacks ? ' -g' : ''} -e 'kprobes:*' -e module:module_load -e module:module_free -o "$OUT/perf.data" 2>>"$OUT/errors.txt" &
+perf record -a -k mono${o.stacks ? ' -g' : ''} -e 'kprobes:*' -e module:module_load -e module:module_free${tracepointOptions(o)} -o "$OUT/perf.data" 2>>"$OUT/errors.txt" &
 PERF_PID=$!
 cleanup() { kill -INT $PERF_PID 2>/dev/null; wait $PERF_PID 2>/dev/null; remove_kprobes; }
 trap 'cleanup; exit 130' INT TERM
@@ -374,7 +398,7 @@ step "tracing off"
   }
 }
 
-function finish(o: Required<CaptureOptions>): string {
+function finish(_o: Required<CaptureOptions>): string {
   return `
 # ---- after -------------------------------------------------------------------
 snapshot after
@@ -431,11 +455,9 @@ export function buildCaptureScript(opts: CaptureOptions = {}): string {
       break
     }
   }
-  parts.push(workload(o.tool === 'perf' || o.tool === 'bpftrace'), start, 'run_workload "$@"\n', stop, finish(o))
+  // kernel_page_tables.probed: registering the probes can change the map (7.3: one page turns
+  // read-only), so the state right after tracing starts is the first one the trace fully covers.
+  const probed = 'snapshot probed\n'
+  parts.push(workload(o.tool === 'perf' || o.tool === 'bpftrace'), start, probed, 'run_workload "$@"\n', stop, finish(o))
   return parts.join('')
-}
-
-/** The bundle layout as README text (one `name — what` line per entry). */
-export function bundleLayoutText(): string {
-  return BUNDLE_LAYOUT.map((e) => `  ${e.name.padEnd(26)} ${e.what}`).join('\n')
 }

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
 
 import {BUNDLE_LAYOUT} from '../capture/bundle.js'
-import {kprobeDefinition, LATEST, probesFor} from '../capture/probes.js'
+import {kprobeDefinition, LATEST, probesFor, skippedProbesFor, tracepointsFor} from '../capture/probes.js'
 import {formatVersion, parseKernelVersion} from '../kernel/version.js'
 import {buildCaptureScript, CAPTURE_TOOLS, type CaptureTool} from '../capture/script.js'
 
@@ -12,6 +12,10 @@ export interface CaptureScriptResult {
   tool: CaptureTool
   /** kprobe_events lines the script defines (before the kallsyms check on the target). */
   probes: string[]
+  /** Probes of the table this kernel cannot take (inlined), with why. */
+  skipped: {event: string; note: string}[]
+  /** Tracepoints enabled in the main buffer (7.x: vmalloc:*, module:*), `group/event`. */
+  tracepoints: string[]
   /** Where the script was written, when --output was given. */
   output?: string
   script: string
@@ -32,11 +36,17 @@ trace_marker. Read it back with \`ptreplay events DIR/\`.
 Probes: set_memory_{ro,rw,x,nx,valid}, set_direct_map_*_noflush, change_memory_common,
 __change_memory_common; set_direct_map_valid_noflush from 6.13; update_range_prot,
 split_kernel_leaf_mapping (+ return), split_kernel_leaf_mapping_locked and the split helpers
-split_pud/pmd/contpmd/contpte from 6.18. A probe whose symbol is not in /proc/kallsyms on the
-target is skipped and logged in errors.txt.`
+split_pud/pmd/contpmd/contpte from 6.18; from 7.x the vmalloc mapping functions
+(__vmap_pages_range_noflush, __vunmap_range_noflush, ioremap_page_range, vfree, the return of
+__vmalloc_node_range_noprof) and the vmalloc:/module: tracepoints, as the 7.3 capture has them
+(__change_memory_common, split_contpmd and split_contpte are inlined in Debian's 7.3 build and
+skipped with a note). A probe whose symbol is not in /proc/kallsyms on the target is skipped and
+logged in errors.txt. Every script also dumps kernel_page_tables.probed right after tracing
+starts: the first state the trace fully covers.`
 
   static override examples = [
     {description: 'tracefs capture for a 6.19 kernel, saved as capture.sh', command: '<%= config.bin %> capture-script --kernel 6.19 --output capture.sh'},
+    {description: 'the 7.3 capture set (vmalloc probes and tracepoints, the probed snapshot)', command: '<%= config.bin %> capture-script --kernel 7.3 > capture.sh'},
     {description: 'bpftrace with kernel stacks for a Debian 6.12 kernel', command: '<%= config.bin %> capture-script --kernel 6.12 --tool bpftrace --stacks > capture.sh'},
     {description: 'On the target: capture while loading a module, packed as a tarball', command: 'sudo sh capture.sh -o bundle -t -- modprobe xfs'},
   ]
@@ -62,7 +72,7 @@ target is skipped and logged in errors.txt.`
   async run(): Promise<CaptureScriptResult> {
     const {flags} = await this.parse(CaptureScript)
     const kernel = flags.kernel === undefined ? LATEST : parseKernelVersion(flags.kernel)
-    if (!kernel) this.error(`--kernel: expected a version such as 6.1, 6.12 or 6.19, got ${JSON.stringify(flags.kernel)}`, {exit: 2})
+    if (!kernel) this.error(`--kernel: expected a version such as 6.1, 6.12, 6.19 or 7.3, got ${JSON.stringify(flags.kernel)}`, {exit: 2})
     const tool = flags.tool as CaptureTool
     const opts = {kernel, tool, fetch: flags.fetch as 'register' | 'arg', typed: !flags.untyped, stacks: flags.stacks, bufferKb: flags['buffer-kb']}
     const script = buildCaptureScript(opts)
@@ -70,6 +80,8 @@ target is skipped and logged in errors.txt.`
       kernel: formatVersion(kernel),
       tool,
       probes: probesFor(kernel).map((p) => kprobeDefinition(p, {style: opts.fetch, typed: opts.typed})),
+      skipped: skippedProbesFor(kernel),
+      tracepoints: tracepointsFor(kernel),
       script,
       bundle: BUNDLE_LAYOUT.map((e) => ({...e})),
     }

@@ -28,6 +28,12 @@ export type EventKind =
   /** __vmalloc_node_range / execmem_alloc (returns an address) and vfree / execmem_free. */
   | 'vm_alloc'
   | 'vm_free'
+  /** __vmap_pages_range_noflush(addr, end, prot, page_shift) and ioremap_page_range(addr, end, phys, prot): a range mapped. */
+  | 'vmap'
+  /** __vunmap_range_noflush(start, end): a range unmapped. */
+  | 'vunmap'
+  /** vmalloc:purge_vmap_area_lazy(start, end, npurged): lazily freed areas handed back. */
+  | 'vm_purge'
   /** module:module_load / module:module_free tracepoints. */
   | 'module_load'
   | 'module_free'
@@ -112,6 +118,11 @@ export interface TraceEvent {
   clearNames?: string[]
   /** set_direct_map_*: the struct page pointer (vmemmap address) as a Kva. */
   page?: Kva
+  /** vmap: page_shift of __vmap_pages_range_noflush (PAGE_SHIFT when absent). */
+  pageShift?: number
+  /** vmap: the pgprot value as passed; ioremap: the physical address too. */
+  prot?: bigint
+  phys?: bigint
   /** Return value of a return probe. */
   ret?: bigint
   /** Module name (module_load/free), marker text, or other free text. */

@@ -215,6 +215,47 @@ const decodeModule: Decoder = (_n, rec, ev) => {
   ev.text = sp < 0 ? t : t.slice(0, sp)
 }
 
+/**
+ * __vmap_pages_range_noflush(addr, end, prot, page_shift) (mm/vmalloc.c, v7.3) and
+ * ioremap_page_range(addr, end, phys_addr, prot) (mm/vmalloc.c, v7.3; page_shift: the largest leaf
+ * vmap_range_noflush() may use, left undefined).
+ */
+const decodeVmap: Decoder = (n, rec, ev) => {
+  n.decodeAddr(rec, ev, pick(rec.args, ['addr', 'start', 'arg1']))
+  const e = pick(rec.args, ['end', 'arg2'])
+  const end = e === undefined ? undefined : parseAddr(e)
+  if (end === undefined) n.bad(rec, 'an end address', e)
+  else {
+    ev.end = end
+    if (ev.addr !== undefined && end >= ev.addr) ev.size = end - ev.addr
+  }
+  const prot = pick(rec.args, ['prot'])
+  if (prot !== undefined) ev.prot = u64(prot)
+  const phys = pick(rec.args, ['phys_addr', 'phys'])
+  if (phys !== undefined) ev.phys = u64(phys)
+  const ps = pick(rec.args, ['page_shift'])
+  if (ps !== undefined) {
+    const v = uint32(ps)
+    if (v === undefined || v > 63) n.bad(rec, 'page_shift', ps)
+    else ev.pageShift = v
+  }
+}
+
+/** vmalloc:purge_vmap_area_lazy `start=0x… end=0x… num_purged=%u` (include/trace/events/vmalloc.h, v7.3). */
+const decodeVmPurge: Decoder = (n, rec, ev) => {
+  const s = pick(rec.args, ['start'])
+  const e = pick(rec.args, ['end'])
+  const start = s === undefined ? undefined : u64(s)
+  const end = e === undefined ? undefined : u64(e)
+  // An empty purge prints start=ULONG_MAX end=0.
+  if (start !== undefined && end !== undefined && end > start) {
+    n.decodeAddr(rec, ev, s)
+    ev.end = parseAddr(e!)
+  }
+  const np = pick(rec.args, ['num_purged', 'npurged'])
+  if (np !== undefined) ev.pages = uint(np)
+}
+
 const SM = (op: SetMemoryOp): FnSpec => ({kind: 'set_memory', op, decode: decodeSetMemory, retInt: true})
 const DM = (op: DirectMapOp): FnSpec => ({kind: 'set_direct_map', op, decode: decodeDirectMap, retInt: true})
 
@@ -249,6 +290,12 @@ export const FUNCTIONS: Readonly<Record<string, FnSpec>> = {
   vfree_atomic: {kind: 'vm_free', decode: decodeVmFree},
   execmem_free: {kind: 'vm_free', decode: decodeVmFree},
   free_vmap_area_noflush: {kind: 'vm_free', decode: decodeVmFree},
+  __vmap_pages_range_noflush: {kind: 'vmap', decode: decodeVmap},
+  vmap_pages_range_noflush: {kind: 'vmap', decode: decodeVmap},
+  ioremap_page_range: {kind: 'vmap', decode: decodeVmap},
+  __vunmap_range_noflush: {kind: 'vunmap', decode: decodeVmap},
+  vunmap_range_noflush: {kind: 'vunmap', decode: decodeVmap},
+  purge_vmap_area_lazy: {kind: 'vm_purge', decode: decodeVmPurge},
   module_load: {kind: 'module_load', decode: decodeModule},
   module_free: {kind: 'module_free', decode: decodeModule},
   tracing_mark_write: {kind: 'marker'},
@@ -264,6 +311,8 @@ const EVENT_ALIASES: Readonly<Record<string, {fn: string; ret?: boolean}>> = {
   split: {fn: 'split_kernel_leaf_mapping'},
   smv: {fn: 'set_memory_valid'},
   vmalloc_ret: {fn: '__vmalloc_node_range_noprof', ret: true},
+  vmap_pages_range: {fn: '__vmap_pages_range_noflush'},
+  vunmap_range: {fn: '__vunmap_range_noflush'},
   execmem_exit: {fn: 'execmem_alloc', ret: true},
 }
 
@@ -277,6 +326,9 @@ const EVENT_KINDS: ReadonlySet<string> = new Set<EventKind>([
   'return',
   'vm_alloc',
   'vm_free',
+  'vmap',
+  'vunmap',
+  'vm_purge',
   'module_load',
   'module_free',
   'marker',

@@ -9,7 +9,7 @@ import {isAscii} from 'node:buffer'
 import {closeSync, createReadStream, openSync, read, readSync, statSync} from 'node:fs'
 import {Readable, Transform} from 'node:stream'
 
-import {COMPRESSION_FORMATS, type Decoder, compressionOf} from './decompress.js'
+import {COMPRESSION_FORMATS, type Decoder} from './decompress.js'
 
 export interface LineBatch {
   lines: string[]
@@ -323,14 +323,6 @@ function stripCr(lines: string[]): void {
 
 function decodeText(b: Buffer): string {
   return b.toString(isAscii(b) ? 'latin1' : 'utf8')
-}
-
-/** Convenience: every line with its number (slower than batches; for small inputs and tests). */
-export async function* readLines(path: string, stdin?: Readable): AsyncGenerator<{text: string; line: number}> {
-  const src = await openSource(path, stdin)
-  for await (const b of src.batches) {
-    for (let i = 0; i < b.lines.length; i++) yield {text: b.lines[i]!, line: b.firstLine + i}
-  }
 }
 
 /** Lines of an in-memory string (tests, pasted text). */

@@ -55,6 +55,11 @@ export interface KernelConfig {
   kfenceNumObjects?: number
   /** is_realm_world() */
   realm: boolean
+  /**
+   * ≤6.1: crash_mem_map (crashkernel= given) and defer_reserve_crashkernel() (CONFIG_ZONE_DMA ||
+   * CONFIG_ZONE_DMA32): map_mem() maps the whole linear map page-level.
+   */
+  crashMemMapDeferred?: boolean
   /** PTE_MAYBE_GP is PTE_GP (CONFIG_ARM64_BTI_KERNEL on a BTI CPU): set_memory_x/nx touch GP. */
   bti: boolean
   collapse: CollapseMode
@@ -271,6 +276,8 @@ export function forcePteMapping(cfg: KernelConfig, atBoot = false): boolean {
  */
 export function linearMapPteForced(cfg: KernelConfig): boolean {
   if (hasLeafSplit(cfg)) return forcePteMapping(cfg, true)
+  // v6.1.119 map_mem(): `if (crash_mem_map) { if (defer_reserve_crashkernel()) flags |= NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS; … }`.
+  if (cfg.crashMemMapDeferred && !versionHas(cfg.version, 'crashMemMapRemoved')) return true
   if (versionHas(cfg.version, 'canSetDirectMapMapMem')) return canSetDirectMap(cfg)
   if (versionHas(cfg.version, 'kfenceForcesPteMap')) return cfg.rodataFull || cfg.debugPagealloc || cfg.kfence !== 'off'
   return cfg.rodataFull || cfg.debugPagealloc

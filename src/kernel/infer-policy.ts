@@ -190,6 +190,12 @@ export function inferPolicy(facts: PolicyFacts): InferredPolicy {
   const bti = btiConfig && btiCpu
   if (btiConfig) reasons.push(`CONFIG_ARM64_BTI_KERNEL=y, ${btiCpu ? 'BTI CPU' : 'no BTI seen in cpuinfo/dmesg'} → PTE_MAYBE_GP = ${bti ? 'PTE_GP' : '0'}`)
 
+  // ≤6.1: crashkernel= sets crash_mem_map (early_param); with ZONE_DMA/DMA32 (Kconfig default y on arm64) the reservation is deferred.
+  const crashkernel = cmdlineParam(cmdline, 'crashkernel') !== undefined
+  const zoneDma = config === undefined || config.get('CONFIG_ZONE_DMA') === 'y' || config.get('CONFIG_ZONE_DMA32') === 'y'
+  const crashMemMapDeferred = crashkernel && zoneDma && !versionHas(v, 'crashMemMapRemoved')
+  if (crashMemMapDeferred) reasons.push(`cmdline crashkernel= with ZONE_DMA/DMA32 on ${formatVersion(v)}: crash_mem_map and defer_reserve_crashkernel() → map_mem() maps the whole linear map page-level`)
+
   const bbm = inferBbm(facts, v, reasons)
   const cfg: KernelConfig = {
     version: v,
@@ -203,6 +209,7 @@ export function inferPolicy(facts: PolicyFacts): InferredPolicy {
     collapse: 'none',
     cpa: 'arm64',
     ...(numObjects !== undefined ? {kfenceNumObjects: numObjects} : {}),
+    ...(crashMemMapDeferred ? {crashMemMapDeferred} : {}),
   }
 
   // The snapshot's shape is the strongest evidence of what map_mem() decided.

@@ -17,7 +17,6 @@ import {
   ENOMEM,
   type KernelContext,
   allocTablePage,
-  canSetDirectMap,
   forcePteMapping,
   hasLeafSplit,
   isKfenceAddress,

@@ -40,6 +40,12 @@ export const VERSION_GATES = {
     what: 'map_mem(): if (can_set_direct_map()) flags |= NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS; arm64_kfence_can_set_direct_map() in can_set_direct_map()',
     cite: 'read in v6.1.119 arch/arm64/mm/mmu.c map_mem() and pageattr.c can_set_direct_map()',
   },
+  /** map_mem() no longer maps the whole linear map page-level for crashkernel= with ZONE_DMA/DMA32. */
+  crashMemMapRemoved: {
+    since: [6, 2],
+    what: 'crash_mem_map (crashkernel= on the cmdline) with defer_reserve_crashkernel() (CONFIG_ZONE_DMA || CONFIG_ZONE_DMA32) no longer forces NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS on the whole linear map',
+    cite: 'read: present in v6.1.119 arch/arm64/mm/mmu.c map_mem(), absent in v6.12',
+  },
   /** is_realm_world() joins can_set_direct_map(). */
   realmDirectMap: {
     since: [6, 13],

@@ -14,6 +14,7 @@
  * started, once every earlier group is closed.
  */
 import type {TraceEvent} from '../ingest/events.js'
+import {FUNCTIONS} from '../ingest/normalize.js'
 import type {Kva} from '../model/address.js'
 import {HW} from '../model/prot.js'
 
@@ -24,6 +25,9 @@ export type IntentType =
   | 'change_range'
   | 'vm_alloc'
   | 'vm_free'
+  | 'vmap'
+  | 'vunmap'
+  | 'vm_purge'
   | 'module_load'
   | 'module_free'
   | 'marker'
@@ -36,6 +40,37 @@ export interface Intent {
   /** Inner hits, in order (change_range, split_call, split_primitive, return). */
   nested: TraceEvent[]
 }
+
+/**
+ * Events that fire inside a call without being part of its page-table change, and never end it:
+ * tracepoints and probes of the vmalloc and module machinery, e.g. vmalloc:purge_vmap_area_lazy,
+ * emitted by vm_unmap_aliases() between change_memory_common()'s alias loop and its last
+ * __change_memory_common() (arch/arm64/mm/pageattr.c, change_memory_common(), v7.3), or a return
+ * probe of a function that is not a call the replay assembles (__vmalloc_node_range_noprof).
+ * They become intents of their own, queued behind the open call.
+ */
+export function isSideEvent(ev: TraceEvent): boolean {
+  switch (ev.kind) {
+    case 'vm_alloc':
+    case 'vm_free':
+    case 'vmap':
+    case 'vunmap':
+    case 'vm_purge':
+    case 'module_load':
+    case 'module_free':
+    case 'other':
+      return true
+    case 'return': {
+      const k = FUNCTIONS[ev.fn]?.kind
+      return k === undefined || !CALL_KINDS.has(k)
+    }
+    default:
+      return false
+  }
+}
+
+/** Kinds of the pageattr.c/mmu.c calls and their inner hits (a return of one of them nests). */
+const CALL_KINDS: ReadonlySet<TraceEvent['kind']> = new Set(['set_memory', 'set_memory_valid', 'set_direct_map', 'change_range', 'split_call', 'split_primitive'])
 
 /**
  * Which inner hits may belong to which outer call (pageattr.c call graph, 6.1–6.19): the calls that
@@ -58,6 +93,9 @@ function intentTypeOf(ev: TraceEvent): IntentType {
     case 'change_range':
     case 'vm_alloc':
     case 'vm_free':
+    case 'vmap':
+    case 'vunmap':
+    case 'vm_purge':
     case 'module_load':
     case 'module_free':
     case 'marker':
@@ -109,6 +147,10 @@ export class IntentAssembler {
       if (prevPid !== undefined) this.close(prevPid)
       if (small) this.pidOnCpu[cpu] = pid
       else this.pidOnBigCpu.set(cpu, pid)
+    }
+    if (isSideEvent(ev)) {
+      this.queue.push({intent: {type: intentTypeOf(ev), ev, nested: []}, closed: true})
+      return this.drain()
     }
     const cur = this.open.get(pid)
     if (cur && nests(cur.intent.type, ev.kind) && this.fits(cur.intent, ev)) {
@@ -203,27 +245,38 @@ export class IntentAssembler {
 }
 
 /**
+ * Depth of an inner hit that names one linear-alias page of a set_memory_* call, or undefined:
+ * __change_memory_common(page, PAGE_SIZE) → update_range_prot(page, PAGE_SIZE) →
+ * split_kernel_leaf_mapping(page, page + PAGE_SIZE) (arch/arm64/mm/pageattr.c, update_range_prot(),
+ * v6.19 and v7.3: one split_kernel_leaf_mapping(start, start + size) per range), so a trace that
+ * probed only the outer calls and the split entry (6.19's trace_stacktrace) still names the pages.
+ */
+function aliasDepth(n: TraceEvent): number | undefined {
+  if (n.kind === 'change_range') return n.fn === 'change_memory_common' ? undefined : depth(n.fn)
+  if (n.kind === 'split_call' && n.fn === 'split_kernel_leaf_mapping') return 3
+  return undefined
+}
+
+/**
  * The linear-alias pages a set_memory_* call touched, as the trace shows them: the starts of its
- * inner range calls that lie in [linStart, linEnd), at the shallowest depth present
- * (__change_memory_common before update_range_prot, so one page is never counted twice).
- * Undefined when the trace has no inner range calls (the alias is then unknown).
+ * inner hits that lie in [linStart, linEnd), at the shallowest depth present
+ * (__change_memory_common before update_range_prot before split_kernel_leaf_mapping, so one page
+ * is never counted twice). Undefined when the trace has no such inner hits (the alias is then
+ * unknown).
  */
 export function aliasPagesOf(intent: Intent, linStart: Kva, linEnd: Kva): {addr: Kva; size: number}[] | undefined {
   // Two plain passes (this runs for every set_memory_* call): the shallowest inner depth, then the hits at it.
   const nested = intent.nested
   let shallowest = Infinity
   for (let i = 0; i < nested.length; i++) {
-    const n = nested[i]!
-    if (n.kind === 'change_range' && n.fn !== 'change_memory_common') {
-      const d = depth(n.fn)
-      if (d < shallowest) shallowest = d
-    }
+    const d = aliasDepth(nested[i]!)
+    if (d !== undefined && d < shallowest) shallowest = d
   }
   if (shallowest === Infinity) return undefined
   const out: {addr: Kva; size: number}[] = []
   for (let i = 0; i < nested.length; i++) {
     const n = nested[i]!
-    if (n.kind !== 'change_range' || n.fn === 'change_memory_common' || depth(n.fn) !== shallowest) continue
+    if (aliasDepth(n) !== shallowest) continue
     if (n.addr !== undefined && n.addr >= linStart && n.addr < linEnd) out.push({addr: n.addr, size: n.size ?? 0})
   }
   return out

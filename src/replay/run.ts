@@ -6,7 +6,6 @@
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
-import type {TraceEvent} from '../ingest/events.js'
 import {type PtdumpOptions, type PtdumpSnapshot, readPtdump} from '../ingest/ptdump/index.js'
 import {type TraceReadOptions, type TraceStats, readTrace} from '../ingest/trace/index.js'
 import type {Diagnostic} from '../ingest/events.js'
@@ -142,6 +141,8 @@ export interface ReplayRun {
   /** The model after the replay. */
   pt: PageTables
   ctx: KernelContext
+  /** When the policy re-derived the boot map (rebase): that map, before any traced call. */
+  rebasedStart?: PageTables
 }
 
 export interface RunReplayOptions extends ReplayOptions {
@@ -152,6 +153,7 @@ export interface RunReplayOptions extends ReplayOptions {
 export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choice: PolicyChoice, opts: RunReplayOptions = {}): Promise<ReplayRun> {
   const prepared = prepare(snapshot, choice.policy)
   const read = readTrace(traces, traceOptionsFor(snapshot, opts.trace))
+  const rebasedStart = prepared.rebase ? prepared.ctx.pt.clone() : undefined
   const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, {traceNames: traces, ...opts})
   return {
     policy: choice.policy,
@@ -163,6 +165,7 @@ export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choi
     traceTaken: read.taken,
     pt: prepared.ctx.pt,
     ctx: prepared.ctx,
+    rebasedStart,
   }
 }
 

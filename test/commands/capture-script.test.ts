@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -20,6 +20,8 @@ const SAMPLES = readdirSync('samples', {withFileTypes: true})
       .filter((b) => b.isDirectory())
       .map((b) => join('samples', d.name, b.name)),
   )
+  // The tracefs captures (the tools boot, trace-cmd and perf, has no kprobe_events.requested).
+  .filter((s) => existsSync(join(s, 'kprobe_events.requested')))
 
 function requested(sample: string): string[] {
   return readFileSync(join(sample, 'kprobe_events.requested'), 'utf8').trimEnd().split('\n')
@@ -32,7 +34,7 @@ function definitions(script: string): string[] {
 
 describe('capture-script: generated script', () => {
   for (const tool of CAPTURE_TOOLS) {
-    for (const kernel of ['6.1', '6.12', '6.19']) {
+    for (const kernel of ['6.1', '6.12', '6.19', '7.3']) {
       it(`${tool} / ${kernel} passes bash -n and dash -n`, () => {
         const path = join(dir, `${tool}-${kernel}.sh`)
         writeFileSync(path, buildCaptureScript({tool, kernel: parseKernelVersion(kernel), stacks: true}))
@@ -77,6 +79,23 @@ describe('capture-script: generated script', () => {
     expect(stackEvents(parseKernelVersion('6.19')!)).not.toContain('update_range_prot')
     expect(stackEvents(parseKernelVersion('6.19')!)).toContain('split_pmd')
     expect(stackEvents(parseKernelVersion('6.1')!)).toContain('__change_memory_common')
+  })
+
+  it('7.3: the 7.3 capture set — vmalloc probes and tracepoints, the inlined helpers skipped with a note, the probed snapshot', () => {
+    const k = parseKernelVersion('7.3')!
+    const names = probesFor(k).map((p) => p.event)
+    expect(names).toEqual(expect.arrayContaining(['vmap_pages_range', 'vunmap_range', 'ioremap_page_range', 'vmalloc_ret', 'vfree']))
+    for (const inlined of ['__change_memory_common', 'split_contpmd', 'split_contpte']) expect(names).not.toContain(inlined)
+    expect(probesFor(parseKernelVersion('6.19')!).map((p) => p.event)).not.toContain('vmap_pages_range')
+    const script = buildCaptureScript({tool: 'tracefs', kernel: k})
+    expect(script).toMatch(/^# skipped split_contpte: split_contpte is static and inlined in Debian's 7\.3 build/m)
+    // The tracepoints of tracepoints.enabled in the 7.3 captures, in that order.
+    const enabled = readFileSync('samples/linux-7.3-debian-qemu/ampere1a-2G-default/tracepoints.enabled', 'utf8').trim().split('\n')
+    expect(script).toContain(`for e in ${enabled.join(' ')}; do`)
+    expect(script).toMatch(/tracing on"\n[\s\S]*snapshot probed\nrun_workload/)
+    expect(stackEvents(k)).not.toContain('vmap_pages_range')
+    expect(stackEvents(k)).toContain('vfree')
+    expect(buildCaptureScript({tool: 'trace-cmd', kernel: k})).toContain('-e vmalloc:alloc_vmap_area -e vmalloc:free_vmap_area_noflush -e vmalloc:purge_vmap_area_lazy')
   })
 
   it('$argN style and return probes', () => {

@@ -7,7 +7,7 @@ import {HOLE} from '../../src/model/pagetable.js'
 import {P_RDONLY, memTypeOf} from '../../src/model/prot.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 import {mapMem} from '../../src/kernel/map-mem.js'
-import {G, LIN, M2, geo} from './helpers.js'
+import {LIN, M2, geo} from './helpers.js'
 
 /**
  * The Linear Mapping section of a real dump as [start, end, level, cont, ro, memtype|''] rows.
@@ -109,5 +109,25 @@ describe('mapMem (map_mem(), mmu.c)', () => {
       [LIN + 3 * M2, LIN + 4 * M2, 'PMD', false, false, ''], // holes, clipped to the query
     ])
     expect(r.tablesAllocated).toEqual([1, 1, 1])
+  })
+})
+
+describe('6.1: crashkernel= with ZONE_DMA/DMA32 maps the whole linear map page-level (crash_mem_map)', () => {
+  // v6.1.119 map_mem(): `if (crash_mem_map) { if (defer_reserve_crashkernel()) flags |=
+  // NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS; … }`, defer_reserve_crashkernel() = IS_ENABLED(CONFIG_ZONE_DMA)
+  // || IS_ENABLED(CONFIG_ZONE_DMA32). Gone by v6.12. So 6.1 with rodata=on (noalias-like, blocks)
+  // and crashkernel= maps PTEs only; 6.12 the same cmdline keeps its blocks.
+  it('linearMapPteForced: 6.1 true with crashkernel=, false without; 6.12 false', async () => {
+    const {linearMapPteForced} = await import('../../src/kernel/context.js')
+    const {inferPolicy} = await import('../../src/kernel/infer-policy.js')
+    const facts = (version: string, cmdline: string) => ({version, cmdline, config: 'CONFIG_ZONE_DMA=y\nCONFIG_ZONE_DMA32=y\nCONFIG_RODATA_FULL_DEFAULT_ENABLED=y'})
+    const with61 = inferPolicy(facts('6.1.0-56-arm64', 'rodata=on crashkernel=256M'))
+    expect(linearMapPteForced(with61.policy.cfg)).toBe(true)
+    expect(with61.reasons.join('\n')).toMatch(/crash_mem_map/)
+    expect(linearMapPteForced(inferPolicy(facts('6.1.0-56-arm64', 'rodata=on')).policy.cfg)).toBe(false)
+    expect(linearMapPteForced(inferPolicy(facts('6.12.117+deb12-arm64', 'rodata=on crashkernel=256M')).policy.cfg)).toBe(false)
+    // Without ZONE_DMA/DMA32 the reservation is not deferred: only the crash region is page-mapped.
+    const noDma = inferPolicy({version: '6.1.0', cmdline: 'rodata=on crashkernel=256M', config: '# CONFIG_ZONE_DMA is not set\n# CONFIG_ZONE_DMA32 is not set'})
+    expect(linearMapPteForced(noDma.policy.cfg)).toBe(false)
   })
 })

@@ -6,7 +6,6 @@ import {HW, P_PXN, P_RDONLY, P_VALID} from '../../src/model/prot.js'
 import {
   __changeMemoryCommon,
   applyToPageRange,
-  changeMemoryCommon,
   pageAddress,
   setDirectMapDefaultNoflush,
   setDirectMapInvalidNoflush,

@@ -50,6 +50,7 @@ describe('replay of the 6.19 BBML2 capture (bpf phase → end)', () => {
     expect(recorded.split_pud ?? 0).toBe(0)
     // What the model predicts.
     const c = ctx.counters
+    expect(events).toBeGreaterThan(0)
     expect(errors).toBe(0)
     expect(c.split_kernel_leaf_mapping_locked).toBe(recorded.split_kernel_leaf_mapping_locked)
     expect({split_pmd: c.split_pmd, split_contpmd: c.split_contpmd, split_contpte: c.split_contpte, split_pud: c.split_pud}).toEqual({

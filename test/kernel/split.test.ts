@@ -15,7 +15,7 @@ import {
   splitKernelLeafMappingLocked,
 } from '../../src/kernel/split.js'
 import {makePolicy} from '../../src/kernel/policy.js'
-import {G, K4, K64, LIN, LIN_END, M2, M32, RW, blockLinearMap, ctxFor, geo, run, shape} from './helpers.js'
+import {G, K4, K64, LIN, LIN_END, M2, RW, blockLinearMap, ctxFor, geo, run, shape} from './helpers.js'
 
 /** One 1G PUD block at LIN inside a PUD table, the rest of the 512G slot PUD holes. */
 function pudBlock(): PageTables {

@@ -25,7 +25,6 @@ import {type Hit, type WorkloadTarget, execmemRoxCallHits, hitToLine, targetFrom
 
 const G = 2 ** 30
 const M = 2 ** 20
-const P = 4096
 const dir = mkdtempSync(join(tmpdir(), 'ptreplay-collapse-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 

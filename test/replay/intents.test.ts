@@ -101,4 +101,48 @@ describe('IntentAssembler', () => {
       ['__change_memory_common', 0],
     ])
   })
+
+  it('7.3: vm_unmap_aliases()\'s purge_vmap_area_lazy inside change_memory_common() does not end the call (ampere1a trace)', () => {
+    // pageattr.c change_memory_common() (v7.3): alias loop, vm_unmap_aliases(), then
+    // __change_memory_common(start, …) → update_range_prot(start, …). The tracepoint fires between.
+    const a = new IntentAssembler()
+    const out = [
+      ev('set_memory', 'set_memory_ro', 160, '0xffffa3ecd9b59000', {pages: 1}),
+      ev('change_range', 'change_memory_common', 160, '0xffffa3ecd9b59000', {pages: 1}),
+      ev('change_range', 'update_range_prot', 160, '0xfff0000016200000', {size: 4096}),
+      ev('split_call', 'split_kernel_leaf_mapping', 160, '0xfff0000016200000'),
+      ev('return', 'split_kernel_leaf_mapping', 160),
+      ev('vm_purge', 'purge_vmap_area_lazy', 160),
+      ev('change_range', 'update_range_prot', 160, '0xffffa3ecd9b59000', {size: 4096}),
+      ev('split_call', 'split_kernel_leaf_mapping', 160, '0xffffa3ecd9b59000'),
+      ev('return', 'split_kernel_leaf_mapping', 160),
+      ev('set_memory', 'set_memory_nx', 160, '0xffffa3ecd9b57000', {pages: 1}),
+    ].flatMap((e) => a.push(e))
+    // The set_memory_ro call with every inner hit, then the purge as its own intent behind it.
+    expect(out.map((i) => i.type)).toEqual(['set_memory', 'vm_purge'])
+    expect(out[0]!.nested.map((n) => n.fn)).toEqual([
+      'change_memory_common',
+      'update_range_prot',
+      'split_kernel_leaf_mapping',
+      'split_kernel_leaf_mapping',
+      'update_range_prot',
+      'split_kernel_leaf_mapping',
+      'split_kernel_leaf_mapping',
+    ])
+    expect(a.orphans).toBe(0)
+  })
+
+  it('a return probe of __vmalloc_node_range_noprof is not an inner hit of an open set_direct_map call', () => {
+    const a = new IntentAssembler()
+    const out = [
+      ev('set_direct_map', 'set_direct_map_default_noflush', 9),
+      ev('return', '__vmalloc_node_range_noprof', 9),
+      ev('change_range', 'update_range_prot', 9, '0xffff00000a479000'),
+      ev('set_direct_map', 'set_direct_map_default_noflush', 9),
+    ].flatMap((e) => a.push(e))
+    expect(out.map((i) => [i.type, i.nested.length])).toEqual([
+      ['set_direct_map', 1],
+      ['other', 0],
+    ])
+  })
 })

@@ -86,6 +86,16 @@ describe('verifyRegion: classification of a difference', () => {
     expect(r.notExplained).toBe(1)
   })
 
+  it('no placed call touched it but the replay left alias updates unplaced: the replay\'s gap, never "no traced call"', () => {
+    const rec = new TouchRecorder([linear], K4)
+    rec.onIntent(intent(setMemoryValid(2, false)), {})
+    const r = verifyRegion(predicted, actual, linear, rec, {unplacedAliasPages: 3})
+    const d = r.differences[0]!
+    expect(d.cause).toBe('replay')
+    expect(d.note).toMatch(/could not place 3 linear-alias page update/)
+    expect(d.note).not.toMatch(/no traced call/)
+  })
+
   it('a call in the window touched it: the replay disagrees with the kernel (explained by the trace)', () => {
     const rec = new TouchRecorder([linear], K4)
     const e = setMemoryValid(5, true)

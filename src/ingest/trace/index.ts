@@ -222,8 +222,7 @@ async function* fileEvents(
   const file = {name: src.name, format: 'unknown', lines: 0, bytes: 0}
   stats.files.push(file)
   const it = src.batches[Symbol.asyncIterator]()
-  let first: IteratorResult<LineBatch>
-  first = await it.next()
+  const first: IteratorResult<LineBatch> = await it.next()
   if (first.done) return
   if (first.value.lines[0]?.startsWith('\x17\x08Dtracing')) {
     throw new InputError(`${src.name}:0: expected a trace.dat as it is, got a compressed one (or stdin): trace.dat is read by offset; decompress it to a file first`, src.name, 0)

@@ -576,7 +576,7 @@ export function parseBody(
   src: SourcePos,
   returnOrder: 'site-func' | 'func-site',
 ): RawRecord | StackToken | TextToken {
-  let b = ctx.body
+  const b = ctx.body
   const n0 = line.length
   if (line.charCodeAt(b) === 60 /* < */) {
     if (line.startsWith('<stack trace>', b)) return {t: 'stack', cpu: ctx.cpu, pid: ctx.pid, user: false, src}

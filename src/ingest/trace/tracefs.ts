@@ -46,7 +46,7 @@ const ENTRIES = /^# entries-in-buffer\/entries-written: (\d+)\/(\d+)/
 const RAW_LINE = /^\d+ \d+ \d+ /
 
 export function tokenizeTracefs(line: string, pos: SourcePos, st: TracefsState): Token | Token[] | null {
-  let i = line.charCodeAt(0) === 62 /* > */ ? quotePrefixEnd(line) : 0
+  const i = line.charCodeAt(0) === 62 /* > */ ? quotePrefixEnd(line) : 0
   const c0 = line.charCodeAt(i)
   if (c0 === 35 /* # */) return header(line.slice(i), pos, st)
   if (i >= line.length) return null

@@ -77,10 +77,6 @@ export function isControl(t: Token): t is ControlToken {
   return (t as ControlToken).t !== undefined
 }
 
-export function isDiagnostic(t: Token): t is Diagnostic {
-  return (t as Diagnostic).message !== undefined && (t as ControlToken).t === undefined
-}
-
 export interface ReaderOptions {
   /** Source name for messages. */
   file: string
@@ -127,4 +123,4 @@ export interface StreamReader extends ReaderBase {
   parse(batches: AsyncIterable<LineBatch>, opts: ReaderOptions): AsyncIterable<Token[]>
 }
 
-export type TraceReader = LineReader<any> | StreamReader
+export type TraceReader = LineReader<unknown> | StreamReader

@@ -1,7 +1,8 @@
 /**
  * Golden tests: every real kernel_page_tables capture in samples/ (never edited).
  *
- * Expected figures were derived independently of the reader, with a short Python script over
+ * Expected figures were derived independently of the reader by derive-golden.py (beside this
+ * file: `python3 test/ingest/ptdump/derive-golden.py samples/…/kernel_page_tables.*`) over
  * the raw text (fixed columns: start = line[2:18], end = line[21:37] with 0 meaning 2^64,
  * level = line[51:54], attributes = line[54:]):
  * - range lines = lines not starting with "---["; hole lines = range lines with no attributes;
@@ -58,6 +59,21 @@ const GOLDEN: Record<string, Expect> = {
   'linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded': {label: '4K/48 (4 levels)', era: '6.9+', lines: 643, rangeLines: 631, holeLines: 208, tables: [21, 5, 4], linearMapped: 2 * G, linearInvalid: 0},
   'linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.bpf': {label: '4K/48 (4 levels)', era: '6.9+', lines: 669, rangeLines: 657, holeLines: 214, tables: [72, 5, 4], linearMapped: 2 * G, linearInvalid: 0},
   'linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.after': {label: '4K/48 (4 levels)', era: '6.9+', lines: 243, rangeLines: 231, holeLines: 85, tables: [73, 5, 4], linearMapped: 2 * G, linearInvalid: 0},
+  // 7.3 (Debian 7.3.4, LPA2): KFENCE=y reserves its pool at boot; its 'F' lines are the invalid bytes.
+  'linux-7.3-debian-qemu/ampere1a-2G-default/kernel_page_tables.after': {label: '4K/52 (5 levels)', era: '6.9+', lines: 350, rangeLines: 338, holeLines: 127, tables: [41, 7, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/ampere1a-2G-default/kernel_page_tables.before': {label: '4K/52 (5 levels)', era: '6.9+', lines: 258, rangeLines: 246, holeLines: 118, tables: [21, 7, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/ampere1a-2G-default/kernel_page_tables.bpf': {label: '4K/52 (5 levels)', era: '6.9+', lines: 547, rangeLines: 535, holeLines: 185, tables: [40, 7, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/ampere1a-2G-default/kernel_page_tables.loaded': {label: '4K/52 (5 levels)', era: '6.9+', lines: 527, rangeLines: 515, holeLines: 180, tables: [38, 7, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/ampere1a-2G-default/kernel_page_tables.probed': {label: '4K/52 (5 levels)', era: '6.9+', lines: 268, rangeLines: 256, holeLines: 121, tables: [21, 7, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/ampere1a-2G-tools/kernel_page_tables.after-perf': {label: '4K/52 (5 levels)', era: '6.9+', lines: 380, rangeLines: 368, holeLines: 122, tables: [53, 6, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/ampere1a-2G-tools/kernel_page_tables.after-trace-cmd': {label: '4K/52 (5 levels)', era: '6.9+', lines: 334, rangeLines: 322, holeLines: 125, tables: [43, 6, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/ampere1a-2G-tools/kernel_page_tables.before': {label: '4K/52 (5 levels)', era: '6.9+', lines: 255, rangeLines: 243, holeLines: 116, tables: [22, 6, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/ampere1a-2G-tools/kernel_page_tables.probed': {label: '4K/52 (5 levels)', era: '6.9+', lines: 259, rangeLines: 247, holeLines: 117, tables: [22, 6, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/max-2G-default/kernel_page_tables.after': {label: '4K/52 (5 levels)', era: '6.9+', lines: 272, rangeLines: 260, holeLines: 128, tables: [1048, 7, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/max-2G-default/kernel_page_tables.before': {label: '4K/52 (5 levels)', era: '6.9+', lines: 234, rangeLines: 222, holeLines: 116, tables: [1039, 7, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/max-2G-default/kernel_page_tables.bpf': {label: '4K/52 (5 levels)', era: '6.9+', lines: 482, rangeLines: 470, holeLines: 186, tables: [1048, 7, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/max-2G-default/kernel_page_tables.loaded': {label: '4K/52 (5 levels)', era: '6.9+', lines: 466, rangeLines: 454, holeLines: 181, tables: [1046, 7, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
+  'linux-7.3-debian-qemu/max-2G-default/kernel_page_tables.probed': {label: '4K/52 (5 levels)', era: '6.9+', lines: 248, rangeLines: 236, holeLines: 122, tables: [1039, 7, 5, 2], linearMapped: 2140020736, linearInvalid: 7462912},
 }
 
 /** Region bounds per kernel (the same in every dump of one boot config). */
@@ -89,6 +105,15 @@ const REGIONS: Record<string, Record<string, [string, string]>> = {
     vmemmap: ['0xfffffdffc0000000', '0xffffffffc0000000'],
     pci: ['0xffffffffc0800000', '0xffffffffc1800000'],
     fixmap: ['0xffffffffff436000', '0xffffffffff800000'],
+  },
+  // 7.3: the same LPA2 layout as 6.12 but a larger fixmap (FIXADDR_TOT_START lower).
+  'linux-7.3-debian-qemu': {
+    linear: ['0xfff0000000000000', '0xffff800000000000'],
+    modules: ['0xffff800000000000', '0xffff800080000000'],
+    vmalloc: ['0xffff800080000000', '0xffffc1ffbf800000'],
+    vmemmap: ['0xffffc1ffc0000000', '0xffffffffc0000000'],
+    pci: ['0xffffffffc0800000', '0xffffffffc1800000'],
+    fixmap: ['0xffffffffff226000', '0xffffffffff800000'],
   },
 }
 

@@ -1,0 +1,56 @@
+/**
+ * The unmodified Debian 7.3.4 captures (samples/linux-7.3-debian-qemu, see its README): from
+ * `kernel_page_tables.probed` (dumped right after the probes were registered, the first state
+ * the trace fully covers) to the end of trace.txt.gz, the replay must predict the kernel's own
+ * probe counts, as the kernel's kprobe_profile states them for the same boot (ampere1a:
+ * split_kernel_leaf_mapping 4,611, split_kernel_leaf_mapping_locked 4,687, split_pmd 11). The
+ * split probes are counted as ground truth, never replayed.
+ */
+import {readFileSync} from 'node:fs'
+
+import {describe, expect, it} from 'vitest'
+
+import {readPtdump} from '../../src/ingest/ptdump/index.js'
+import {choosePolicy, loadFacts, runReplay} from '../../src/replay/run.js'
+
+const S73 = 'samples/linux-7.3-debian-qemu'
+
+/** kprobe_profile: `  name   hits   misses` per line. */
+function kprobeProfile(dir: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const l of readFileSync(`${dir}/kprobe_profile`, 'utf8').split('\n')) {
+    const m = /^\s*(\S+)\s+(\d+)\s+(\d+)\s*$/.exec(l)
+    if (m) out[m[1]!] = Number(m[2])
+  }
+  return out
+}
+
+async function replayFrom(dir: string, from: string, policy: string) {
+  const path = `${dir}/kernel_page_tables.${from}`
+  const snap = await readPtdump(path)
+  const choice = choosePolicy(policy, {}, snap, loadFacts(path).facts)
+  return runReplay(snap, [`${dir}/trace.txt.gz`], choice)
+}
+
+describe('replay of the Debian 7.3.4 captures', () => {
+  it('ampere1a (BBM Level 3) probed → end: split_kernel_leaf_mapping, _locked and split_pmd exactly as the kernel counted them', async () => {
+    const dir = `${S73}/ampere1a-2G-default`
+    const profile = kprobeProfile(dir)
+    expect(profile).toMatchObject({split_kernel_leaf_mapping: 4611, split_kernel_leaf_mapping_locked: 4687, split_pmd: 11, change_memory_common: 152})
+    const run = await replayFrom(dir, 'probed', 'bbml2')
+    const c = run.stats.counters
+    expect({
+      split_kernel_leaf_mapping: c['split_kernel_leaf_mapping'],
+      split_kernel_leaf_mapping_locked: c['split_kernel_leaf_mapping_locked'],
+      split_pmd: c['split_pmd'],
+      update_range_prot: c['update_range_prot'],
+      change_memory_common: c['change_memory_common'],
+    }).toEqual({
+      split_kernel_leaf_mapping: profile.split_kernel_leaf_mapping,
+      split_kernel_leaf_mapping_locked: profile.split_kernel_leaf_mapping_locked,
+      split_pmd: profile.split_pmd,
+      update_range_prot: profile.update_range_prot,
+      change_memory_common: profile.change_memory_common,
+    })
+  })
+})
