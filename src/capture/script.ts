@@ -8,7 +8,6 @@
  * `not in kallsyms: SYM`, exactly as the real captures did.
  */
 import {formatVersion} from '../kernel/version.js'
-import {BUNDLE_LAYOUT} from './bundle.js'
 import {
   kprobeDefinition,
   LATEST,
@@ -461,9 +460,4 @@ export function buildCaptureScript(opts: CaptureOptions = {}): string {
   const probed = 'snapshot probed\n'
   parts.push(workload(o.tool === 'perf' || o.tool === 'bpftrace'), start, probed, 'run_workload "$@"\n', stop, finish(o))
   return parts.join('')
-}
-
-/** The bundle layout as README text (one `name — what` line per entry). */
-export function bundleLayoutText(): string {
-  return BUNDLE_LAYOUT.map((e) => `  ${e.name.padEnd(26)} ${e.what}`).join('\n')
 }

@@ -5,9 +5,24 @@
  */
 import {Command} from '@oclif/core'
 
+import {outputStyle, setOutputStyle, styleFor, styled} from '../report/output-style.js'
 import {classifyError, errorJson, oneLine, reportedError} from './errors.js'
 
 export abstract class PtreplayCommand extends Command {
+  /** Human output fits stdout: its width (80 when unknown), ASCII when piped or NO_COLOR. */
+  override async init(): Promise<void> {
+    await super.init()
+    setOutputStyle(styleFor(process.stdout))
+  }
+
+  override log(message = '', ...args: unknown[]): void {
+    super.log(typeof message === 'string' ? styled(message) : message, ...args)
+  }
+
+  override logToStderr(message = '', ...args: unknown[]): void {
+    super.logToStderr(typeof message === 'string' && outputStyle().ascii ? styled(message) : message, ...args)
+  }
+
   override async catch(err: Error & {code?: string; oclif?: {exit?: number}; skipOclifErrorHandling?: boolean}): Promise<unknown> {
     // this.exit(n) (verify's "differs"): the result is already printed; exit quietly. Under
     // --json only the status is recorded (a thrown exit would be printed as a second document).

@@ -7,9 +7,11 @@ import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdum
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {type PtdumpSnapshot, readPtdump} from '../ingest/ptdump/index.js'
 import {type AuditReport, audit} from '../report/audit.js'
-import {renderAuditText} from '../report/audit-text.js'
+import {AUDIT_LEGEND, auditIntro, renderAuditText} from '../report/audit-text.js'
 import {auditFigures, hostIdentity} from '../fleet/host.js'
 import {hostSamples, renderProm, writePromFile} from '../report/prom.js'
+import {type Eligibility, eligibilityWithForecast} from '../report/eligibility.js'
+import {eligibilityMeta, renderEligibilityText} from '../report/eligibility-text.js'
 import {loadFacts} from '../replay/run.js'
 import {auditHtmlDoc} from '../report/html/audit-doc.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
@@ -25,6 +27,8 @@ export interface AuditResult extends AuditReport {
   htmlFile?: string
   /** The Prometheus textfile written with --prom. */
   promFile?: string
+  /** Can this kernel keep the linear map block-mapped; what a BBML3 kernel on a listed CPU would map (src/report/eligibility.ts). */
+  eligibility: Eligibility
 }
 
 export default class Audit extends PtreplayCommand {
@@ -42,7 +46,9 @@ region (linear map, modules, vmalloc, vmemmap, fixmap, PCI I/O, KASAN shadow) an
 
 The granule and VA size are inferred from the dump; pass --granule/--va-bits when they cannot be.
 Lines the reader does not understand are reported as file:line diagnostics and skipped
-(--strict makes them fatal).`
+(--strict makes them fatal).
+
+Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which leaf size maps each stretch (hover for the entries).`
 
   static override examples = [
     {description: 'Audit a bundled real capture (Debian 6.1, rodata=full, 4K/48)', command: '<%= config.bin %> audit samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after'},
@@ -60,6 +66,7 @@ Lines the reader does not understand are reported as file:line diagnostics and s
 
   static override flags = {
     ...snapshotFlags,
+    verbose: Flags.boolean({char: 'v', description: 'Also print how the granule and VA size were inferred from the dump.', default: false}),
     all: Flags.boolean({description: 'Also list regions with nothing mapped.', default: false}),
     html: Flags.string({description: 'Also write a self-contained HTML report (fragmentation map, these tables) to FILE.', helpValue: 'FILE'}),
     prom: Flags.string({
@@ -78,6 +85,8 @@ Lines the reader does not understand are reported as file:line diagnostics and s
       requirePtdump(snap)
       taken = [snap]
       const report = audit(snap.pt, snap.regions)
+      const {facts} = loadFacts(snap.source)
+      const elig = eligibilityWithForecast(facts, snap, report)
       result = {
         source: snap.source,
         geometryReason: snap.geometryReason,
@@ -85,11 +94,20 @@ Lines the reader does not understand are reported as file:line diagnostics and s
         lines: snap.lineCount,
         diagnostics: inputDiagnostics([snap]),
         ...report,
+        eligibility: elig,
       }
       if (flags.html) {
         // The bundle reader every command shares: version.txt beside the dump names the kernel.
-        const kernel = loadFacts(snap.source).facts.version?.trim().split('\n')[0]
-        const doc = auditHtmlDoc({report, pt: snap.pt, regions: snap.regions, source: snap.source, kernel, version: this.config.version, meta: {era: snap.era, geometry: snap.geometryReason}})
+        const kernel = facts.version?.trim().split('\n')[0]
+        const doc = auditHtmlDoc({
+          report,
+          pt: snap.pt,
+          regions: snap.regions,
+          source: snap.source,
+          kernel,
+          version: this.config.version,
+          meta: {era: snap.era, geometry: snap.geometryReason, ...eligibilityMeta(elig)},
+        })
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {
@@ -98,9 +116,10 @@ Lines the reader does not understand are reported as file:line diagnostics and s
         result.htmlFile = flags.html
       }
       if (flags.prom) {
-        const identity = hostIdentity(loadFacts(snap.source).facts, snap.source === '<stdin>' ? undefined : dirname(snap.source))
+        const identity = hostIdentity(facts, snap.source === '<stdin>' ? undefined : dirname(snap.source))
+        const e = {eligible: elig.eligible, savedTableBytes: elig.forecast?.savedTableBytes, savedTlbEntries: elig.forecast?.savedTlbEntries}
         try {
-          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)})))
+          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)}, e)))
         } catch (e) {
           this.error(`${flags.prom}: cannot write the Prometheus textfile: ${(e as Error).message}`, {exit: 2})
         }
@@ -111,10 +130,12 @@ Lines the reader does not understand are reported as file:line diagnostics and s
       asCliError(e)
     }
     if (!this.jsonEnabled()) {
-      this.log(`${result.source}: ${result.lines} lines, ${result.geometryReason}`)
+      for (const line of auditIntro(result, flags.verbose)) this.log(line)
       for (const line of renderAuditText(result, {regionsWithNothing: flags.all})) this.log(line)
       if (strips.length) this.log('')
       for (const line of strips) this.log(line)
+      this.log('')
+      for (const line of renderEligibilityText(result.eligibility)) this.log(line)
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
       if (result.promFile) this.log(`${result.htmlFile ? '' : '\n'}Prometheus textfile: ${result.promFile}`)
       for (const line of takenLines(taken)) this.logToStderr(line)

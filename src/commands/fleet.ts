@@ -30,7 +30,8 @@ Each host becomes one NDJSON line (schema in README "Fleets and Perfetto"): iden
 bundle (uname, /proc/version, cmdline, CPU MIDRs) or the path, per-region totals, DirectMap per
 leaf size, table bytes, TLB entries, and — where the bundle has a trace and the snapshot taken
 before it — the kernel's split counters from a replay under the inferred policy (--no-replay
-skips it). Records go to --ndjson FILE (written atomically) or to stdout; the summary (p50/p90/
+skips it), and the block-mapping eligibility with the BBML3 forecast (README "Eligibility and
+forecast"). Records go to --ndjson FILE (written atomically) or to stdout; the summary (p50/p90/
 max of table bytes and TLB entries, hosts by eligibility, the worst hosts) goes to stdout, or
 to stderr when the records take stdout. With --json the summary is the JSON object and records
 go only to --ndjson.
@@ -82,7 +83,8 @@ line with an "error" field, counted, and the run goes on; the exit code is then 
         jobs: flags.jobs,
         replay: flags.replay,
         onRecord: (r) => {
-          prom?.add(hostSamples(r, undefined, r.host))
+          const e = r.eligibility
+          prom?.add(hostSamples(r, e ? {eligible: e.eligible, savedTableBytes: e.forecast?.savedTableBytes, savedTlbEntries: e.forecast?.savedTlbEntries} : undefined, r.host))
           return put(r)
         },
         onError: async (e) => {

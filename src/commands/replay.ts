@@ -15,6 +15,7 @@ import {renderAuditText} from '../report/audit-text.js'
 import {MarkerLog, writePerfettoTrace} from '../report/perfetto.js'
 import {renderAsciiSeries} from '../report/terminal/chart.js'
 import {useColor} from '../report/terminal/strip.js'
+import {outputStyle, wrapText} from '../report/output-style.js'
 import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js'
 
 export interface ReplayResult extends ReplayReport {
@@ -145,7 +146,7 @@ replayed: they are the ground truth the prediction is printed against.`
     }
     if (!this.jsonEnabled()) {
       for (const line of taken) this.logToStderr(line)
-      this.log(`${result.source.snapshot} + ${result.source.traces.join(', ')}`)
+      for (const line of wrapText(`${result.source.snapshot} + ${result.source.traces.join(', ')}`)) this.log(line)
       for (const line of renderReplayText(result)) this.log(line)
       this.log('')
       this.log('After the replay')
@@ -153,8 +154,8 @@ replayed: they are the ground truth the prediction is printed against.`
       if (flags.chart && result.series.length > 2) {
         this.log('')
         for (const line of renderAsciiSeries(
-          result.series.map((x) => x.tableBytes),
-          {height: 8, width: Math.min(72, (process.stdout.columns ?? 80) - 14), format: 'bytes', color: useColor(), title: 'table bytes over the trace', xLabel: 'kernel calls'},
+          [result.tableBytesBefore, ...result.series.map((x) => x.tableBytes)],
+          {height: 8, width: Math.min(72, outputStyle().width - 14), format: 'bytes', color: useColor(), title: 'table bytes over the trace', xLabel: 'kernel calls', xRange: [0, result.series.at(-1)!.calls]},
         ))
           this.log(line)
       }

@@ -15,6 +15,7 @@ import {LEAF_KINDS, type PageSize, makeGeometry} from '../model/geometry.js'
 import {type Midr, parseCpuinfoMidrs} from '../kernel/cpufeature.js'
 import type {PolicyFacts} from '../kernel/infer-policy.js'
 import {type AuditReport, audit, directMapLabel} from '../report/audit.js'
+import {type Eligibility, eligibilityWithForecast} from '../report/eligibility.js'
 import {choosePolicy, loadFacts, runReplay} from '../replay/run.js'
 import type {HostInput} from './inputs.js'
 
@@ -82,6 +83,8 @@ export interface HostRecord {
   regions: Record<string, RegionTotals>
   diagnostics: number
   splits?: HostSplits
+  /** Can this kernel keep the linear map block-mapped, and the BBML3 forecast (src/report/eligibility.ts; inferPolicy()'s reasoning left out). */
+  eligibility?: Omit<Eligibility, 'reasons'>
 }
 
 /** A host whose audit failed: reported, counted, and written as its own NDJSON line. */
@@ -99,6 +102,8 @@ export interface HostAuditOptions {
   strict?: boolean
   /** Replay the bundle's trace for split counters (default true). */
   replay?: boolean
+  /** Eligibility and the BBML3 forecast (default true). */
+  eligibility?: boolean
 }
 
 function firstLine(s: string | undefined): string | undefined {
@@ -224,6 +229,10 @@ export async function auditHost(input: HostInput, opts: HostAuditOptions = {}): 
     identity,
     ...auditFigures(report),
     diagnostics: Object.values(snap.diagnosticCounts).reduce((a, b) => a + b, 0),
+  }
+  if (opts.eligibility !== false) {
+    const {reasons: _reasons, ...e} = eligibilityWithForecast(facts, snap, report)
+    rec.eligibility = e
   }
   if (input.bundle && opts.replay !== false) {
     const pair = replayPair(input.bundle)

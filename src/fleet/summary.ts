@@ -21,6 +21,7 @@ export interface WorstHost {
   tableBytes: number
   tlbEntries: number
   linearTableBytes: number
+  eligibility?: string
 }
 
 export interface FleetSummary {
@@ -34,6 +35,9 @@ export interface FleetSummary {
   byEligibility: Record<string, number>
   /** The hosts with the most table bytes, worst first. */
   worst: WorstHost[]
+  /** What a BBML3 kernel on listed CPUs would save at boot, summed over the hosts (forecast). */
+  forecastSavedTableBytes: number
+  forecastSavedTlbEntries: number
 }
 
 /** Nearest-rank percentile of sorted values (p in 0..100). */
@@ -72,7 +76,12 @@ export class FleetAccumulator {
 
   constructor(private readonly keepWorst = 10) {}
 
-  add(r: HostRecord & {eligibility?: {status: string}}): void {
+  private savedBytes = 0
+  private savedTlb = 0
+
+  add(r: HostRecord): void {
+    this.savedBytes += r.eligibility?.forecast?.savedTableBytes ?? 0
+    this.savedTlb += r.eligibility?.forecast?.savedTlbEntries ?? 0
     this.table.push(r.tableBytes)
     this.tlb.push(r.tlbEntries)
     const lin = r.regions.linear?.tableBytes ?? 0
@@ -80,7 +89,7 @@ export class FleetAccumulator {
     const e = r.eligibility?.status ?? 'unknown'
     this.byElig[e] = (this.byElig[e] ?? 0) + 1
     if (this.worst.length < this.keepWorst || r.tableBytes > this.worst[this.worst.length - 1]!.tableBytes) {
-      this.worst.push({host: r.host, dump: r.dump, kernel: r.identity.kernel, cpu: r.identity.cpu, tableBytes: r.tableBytes, tlbEntries: r.tlbEntries, linearTableBytes: lin})
+      this.worst.push({host: r.host, dump: r.dump, kernel: r.identity.kernel, cpu: r.identity.cpu, tableBytes: r.tableBytes, tlbEntries: r.tlbEntries, linearTableBytes: lin, eligibility: r.eligibility?.status})
       this.worst.sort((a, b) => b.tableBytes - a.tableBytes || a.host.localeCompare(b.host))
       if (this.worst.length > this.keepWorst) this.worst.length = this.keepWorst
     }
@@ -107,6 +116,8 @@ export class FleetAccumulator {
       linearTableBytes: this.linear,
       byEligibility: {...this.byElig},
       worst: [...this.worst],
+      forecastSavedTableBytes: this.savedBytes,
+      forecastSavedTlbEntries: this.savedTlb,
     }
   }
 }

@@ -325,14 +325,6 @@ function decodeText(b: Buffer): string {
   return b.toString(isAscii(b) ? 'latin1' : 'utf8')
 }
 
-/** Convenience: every line with its number (slower than batches; for small inputs and tests). */
-export async function* readLines(path: string, stdin?: Readable): AsyncGenerator<{text: string; line: number}> {
-  const src = await openSource(path, stdin)
-  for await (const b of src.batches) {
-    for (let i = 0; i < b.lines.length; i++) yield {text: b.lines[i]!, line: b.firstLine + i}
-  }
-}
-
 /** Lines of an in-memory string (tests, pasted text). */
 export function* linesOf(text: string): Generator<{text: string; line: number}> {
   const lines = text.split('\n')

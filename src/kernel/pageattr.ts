@@ -208,7 +208,8 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
   ctx.counters.change_memory_common++
   const page = ctx.geo.pageSize
   const v = ctx.cfg.version
-  // 6.18+: __change_memory_common() can fail (a split), and the alias loop returns its error (a166563e7ec3).
+  // 6.18+: __change_memory_common() can fail (a split), and the alias loop returns its error (commit a166563e7ec3
+  // ("arm64: mm: support large block mapping when rodata=full") (in v6.18)).
   const aliasErrorsReturn = hasLeafSplit(ctx.cfg)
   const aliasInRange = versionHas(v, 'aliasLoopInRange')
   let start = addr

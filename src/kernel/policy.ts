@@ -57,7 +57,7 @@ export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
   bbml2: {
     name: 'bbml2',
     description:
-      '6.18+ mainline with BBML2_NOABORT (a660194dd101 Dev Jain, a166563e7ec3 Yang Shi; read in v6.19.9): block-mapped linear map split on demand by split_kernel_leaf_mapping(), never merged back',
+      '6.18+ mainline with BBML2_NOABORT (commits a660194dd101 "arm64: Enable permission change on arm64 kernel block mappings" and a166563e7ec3 "arm64: mm: support large block mapping when rodata=full", in v6.18; read in v6.19.9): block-mapped linear map split on demand by split_kernel_leaf_mapping(), never merged back',
     cfg: BASE_618,
   },
   bbml3: {
@@ -104,7 +104,7 @@ export const POLICIES: Readonly<Record<PolicyName, Policy>> = {
   'x86-cpa': {
     name: 'x86-cpa',
     description:
-      'COMPARISON: x86 CPA on the arm64 geometry (arch/x86/mm/pat/set_memory.c, 41d88484c71c): split one level at a time only where a change covers part of a large page, CPA_COLLAPSE collapse_pmd_page()/collapse_pud_page() after ro/x',
+      'COMPARISON: x86 CPA on the arm64 geometry (arch/x86/mm/pat/set_memory.c, commit 41d88484c71c "x86/mm/pat: restore large ROX pages after fragmentation", in v6.15): split one level at a time only where a change covers part of a large page, CPA_COLLAPSE collapse_pmd_page()/collapse_pud_page() after ro/x',
     cfg: {...BASE_618, cpa: 'x86'},
   },
 }

@@ -1,7 +1,8 @@
 /**
  * COMPARISON POLICY, not arm64 behaviour: x86's change_page_attr (arch/x86/mm/pat/set_memory.c,
- * mainline since 41d88484c71c "x86/mm/pat: restore large ROX pages after fragmentation", v6.14,
- * plus 1dbf30fdb5e5 PSE check) mapped onto the arm64 geometry: what the same trace would cost if
+ * collapse since commit 41d88484c71c ("x86/mm/pat: restore large ROX pages after fragmentation")
+ * (in v6.15), plus commit 1dbf30fdb5e5 ("x86/mm/pat: don't collapse pages without PSE set")
+ * (in v6.16)) mapped onto the arm64 geometry: what the same trace would cost if
  * arm64 split and collapsed the way x86 does.
  *
  * Mapping: x86 1G/2M/4K pages = arm64 PUD/PMD/PTE leaves. x86 has no contiguous hint: a

@@ -54,10 +54,6 @@ export function kvaFromBigInt(addr: bigint): Kva | undefined {
   return Number(addr - KVA_BASE)
 }
 
-export function kvaToBigInt(kva: Kva): bigint {
-  return KVA_BASE + BigInt(kva)
-}
-
 /** Format as the kernel does (`0x%016lx`); KVA_END prints as 0x0000000000000000 like ptdump's last line. */
 export function formatKva(kva: Kva): string {
   if (kva === KVA_END) return '0x0000000000000000'

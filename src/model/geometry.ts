@@ -22,10 +22,6 @@ export type LevelName = 'PGD' | 'P4D' | 'PUD' | 'PMD' | 'PTE'
 
 /** Leaf level number from the bottom: 0 = PTE-sized entries, 1 = PMD, 2 = PUD, 3 = P4D, 4 = PGD. */
 export type Lvl = 0 | 1 | 2 | 3 | 4
-export const PTE: Lvl = 0
-export const PMD: Lvl = 1
-export const PUD: Lvl = 2
-export const P4D: Lvl = 3
 
 /** Leaf kinds by the size they map (what x86 calls DirectMap4k/2M/1G). */
 export type LeafKind = 'PUD' | 'CONT_PMD' | 'PMD' | 'CONT_PTE' | 'PTE'

@@ -8,18 +8,6 @@ import type {Kva} from './address.js'
 
 export type RegionName = 'linear' | 'kasan' | 'bpf' | 'modules' | 'vmalloc' | 'vmemmap' | 'pci' | 'fixmap'
 
-/** ptdump marker names per region: [start marker, end marker] (arch/arm64/mm/ptdump.c address_markers[]). */
-export const REGION_MARKERS: Readonly<Record<RegionName, readonly [string, string]>> = {
-  linear: ['Linear Mapping start', 'Linear Mapping end'],
-  kasan: ['Kasan shadow start', 'Kasan shadow end'],
-  bpf: ['BPF start', 'BPF end'],
-  modules: ['Modules start', 'Modules end'],
-  vmalloc: ['vmalloc() area', 'vmalloc() end'],
-  vmemmap: ['vmemmap start', 'vmemmap end'],
-  pci: ['PCI I/O start', 'PCI I/O end'],
-  fixmap: ['Fixmap start', 'Fixmap end'],
-}
-
 export const REGION_LABELS: Readonly<Record<RegionName, string>> = {
   linear: 'Linear map',
   kasan: 'KASAN shadow',

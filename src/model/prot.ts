@@ -45,10 +45,6 @@ export function withMemType(p: Prot, mt: MemType): Prot {
   return (p & ~MT_MASK) | ((i < 0 ? 0 : i) << MT_SHIFT)
 }
 
-export function memTypeIndex(name: string): number {
-  return MEM_TYPES.indexOf(name as MemType)
-}
-
 /**
  * arm64 descriptor bits (arch/arm64/include/asm/pgtable-hwdef.h) as 64-bit masks, for decoding
  * the set/clear masks that change_memory_common() / __change_memory_common() receive.
@@ -115,10 +111,6 @@ export function protBitsOfHwMask(mask: bigint): Prot {
 /** Apply a kernel-style update `val = (val & ~clear) | set` (pageattr.c change_page_range / pageattr_pte_entry). */
 export function applySetClear(p: Prot, set: Prot, clear: Prot): Prot {
   return (p & ~clear) | set
-}
-
-export function isValid(p: Prot): boolean {
-  return (p & P_VALID) !== 0
 }
 
 /** Short human form as ptdump would print the flags, e.g. "ro NX AF UXN MEM/NORMAL". */

@@ -105,7 +105,8 @@ export class KernelReplayPolicy implements ReplayPolicy {
    * A vmalloc range that lies in a PMD slot the model shows (or showed) block-mapped belongs to
    * a VM_ALLOW_HUGE_VMAP area backed by one PMD-order page (vmap_try_huge_pmd() is the only way a
    * VM_ALLOC area gets a PMD leaf), so it is given that flag and page_order — what the proposed
-   * collapse and the 6.18+ huge-vmalloc bail-out (fcf8dda8cc48) look at.
+   * collapse and the huge-vmalloc bail-out look at (commit fcf8dda8cc48 ("arm64: pageattr: Explicitly
+   * bail out when changing permissions for vmalloc_huge mappings") (in v6.16)).
    */
   private area(intent: Intent, addr: number, pages: number): VmStruct | undefined {
     const real = this.areas.find(addr)

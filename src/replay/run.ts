@@ -141,6 +141,8 @@ export interface ReplayRun {
   /** The model after the replay. */
   pt: PageTables
   ctx: KernelContext
+  /** When the policy re-derived the boot map (rebase): that map, before any traced call. */
+  rebasedStart?: PageTables
 }
 
 export interface RunReplayOptions extends ReplayOptions {
@@ -151,6 +153,7 @@ export interface RunReplayOptions extends ReplayOptions {
 export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choice: PolicyChoice, opts: RunReplayOptions = {}): Promise<ReplayRun> {
   const prepared = prepare(snapshot, choice.policy)
   const read = readTrace(traces, traceOptionsFor(snapshot, opts.trace))
+  const rebasedStart = prepared.rebase ? prepared.ctx.pt.clone() : undefined
   const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, {traceNames: traces, ...opts})
   return {
     policy: choice.policy,
@@ -162,6 +165,7 @@ export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choi
     traceTaken: read.taken,
     pt: prepared.ctx.pt,
     ctx: prepared.ctx,
+    rebasedStart,
   }
 }
 

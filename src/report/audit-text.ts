@@ -4,6 +4,8 @@
  */
 import {LEAF_KINDS} from '../model/geometry.js'
 import type {AuditReport, RegionAudit, TablePages} from './audit.js'
+import {auditHeadline} from './headline.js'
+import {wrapText} from './output-style.js'
 import {fmtBytes, fmtInt, fmtPercent, renderTable} from './table.js'
 
 const KIND_LABEL = {PUD: 'PUD', CONT_PMD: 'cont-PMD', PMD: 'PMD', CONT_PTE: 'cont-PTE', PTE: 'PTE'} as const
@@ -24,7 +26,13 @@ export function renderAuditText(report: AuditReport, opts: {regionsWithNothing?:
   out.push('Mapped memory by leaf size')
   out.push(
     ...renderTable(
-      [{header: 'region', align: 'left'}, {header: 'mapped'}, ...LEAF_KINDS.map((k) => ({header: KIND_LABEL[k]})), {header: 'invalid'}, {header: 'runs'}],
+      [
+        {header: 'region', align: 'left'},
+        {header: 'mapped'},
+        ...LEAF_KINDS.map((k) => ({header: KIND_LABEL[k], compact: dropPercent})),
+        {header: 'invalid', optional: true},
+        {header: 'runs', optional: true},
+      ],
       all.map((r) => [
         r.label,
         fmtBytes(r.totalMappedBytes),
@@ -35,34 +43,41 @@ export function renderAuditText(report: AuditReport, opts: {regionsWithNothing?:
     ),
   )
   out.push('')
-  out.push('Cost: TLB entries and page-table pages (actual · PTE-only · ideal)')
+  out.push('TLB entries (actual, and for the same memory PTE-only and ideal)')
   out.push(
     ...renderTable(
-      [
-        {header: 'region', align: 'left'},
-        {header: 'TLB entries'},
-        {header: 'PTE-only'},
-        {header: 'ideal'},
-        {header: 'table pages', align: 'left'},
-        {header: 'table bytes'},
-        {header: 'PTE-only'},
-        {header: 'ideal'},
-      ],
-      all.map((r) => [
-        r.label,
-        fmtInt(r.tlbEntries),
-        fmtInt(r.pteOnly.tlbEntries),
-        fmtInt(r.ideal.tlbEntries),
-        tables(r.tablePages),
-        fmtBytes(r.tableBytes),
-        fmtBytes(r.pteOnly.tableBytes),
-        fmtBytes(r.ideal.tableBytes),
-      ]),
+      [{header: 'region', align: 'left'}, {header: 'TLB entries'}, {header: 'PTE-only'}, {header: 'ideal'}],
+      all.map((r) => [r.label, fmtInt(r.tlbEntries), fmtInt(r.pteOnly.tlbEntries), fmtInt(r.ideal.tlbEntries)]),
+    ),
+  )
+  out.push('')
+  out.push('Page tables (actual, and for the same memory PTE-only and ideal)')
+  out.push(
+    ...renderTable(
+      [{header: 'region', align: 'left'}, {header: 'table pages', align: 'left', optional: true}, {header: 'table bytes'}, {header: 'PTE-only'}, {header: 'ideal'}],
+      all.map((r) => [r.label, tables(r.tablePages), fmtBytes(r.tableBytes), fmtBytes(r.pteOnly.tableBytes), fmtBytes(r.ideal.tableBytes)]),
     ),
   )
   if (report.directMap.length) {
     out.push('')
-    out.push('Linear map: ' + report.directMap.map((d) => `${d.label}: ${fmtInt(d.bytes / 1024)} kB`).join('  '))
+    out.push(...wrapText('Linear map: ' + report.directMap.map((d) => `${d.label}: ${fmtInt(d.bytes / 1024)} kB`).join('  ')))
   }
+  out.push('')
+  out.push(...wrapText(AUDIT_LEGEND, ''))
+  return out
+}
+
+/** What the columns mean, printed under the tables (and in `audit --help`). */
+export const AUDIT_LEGEND =
+  'runs: stretches of consecutive entries with the same level and attributes. PTE-only: the same memory mapped by base-page PTEs only (rodata=full without BBML2). ideal: the fewest leaves the attribute boundaries allow, chosen greedily as map_mem() does.'
+
+function dropPercent(cell: string): string {
+  return cell.replace(/ \([^)]*\)$/, '')
+}
+
+/** The lines before the tables: the headline, the input, and with --verbose how the geometry was inferred. */
+export function auditIntro(r: AuditReport & {source: string; lines: number; geometryReason: string}, verbose = false): string[] {
+  const out = [...wrapText(auditHeadline(r)), ...wrapText(`${r.source}: ${fmtInt(r.lines)} lines`)]
+  if (verbose) out.push(...wrapText(`Geometry inferred: ${r.geometryReason}`))
   return out
 }

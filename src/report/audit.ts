@@ -202,13 +202,6 @@ class RangeAudit {
   }
 }
 
-/** Audit the runs of one address range. */
-export function auditRange(pt: PageTables, start: Kva, end: Kva): Omit<RegionAudit, 'name' | 'label'> {
-  const a = new RangeAudit(pt.geo)
-  for (const r of pt.runs(start, end)) a.add(r.start, r.end, r)
-  return a.finish()
-}
-
 /** DirectMap labels per granule: the size one leaf kind maps. */
 export function directMapLabel(geo: Geometry, kind: LeafKind): string {
   const size = {

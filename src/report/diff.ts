@@ -7,7 +7,8 @@
  * One merge walk over both run lists (alignRuns): memory follows the number of runs, never the
  * number of pages. `verify` shares the walk.
  */
-import {type Kva, formatKva, formatSize} from '../model/address.js'
+import {type Kva, formatKva} from '../model/address.js'
+import {fmtBytesExact, fmtInt, plural} from './table.js'
 import {type Geometry, lvlName, tlbReach} from '../model/geometry.js'
 import {REGION_LABELS, type Region, type RegionName} from '../model/layout.js'
 import {F_KASAN_EARLY, HOLE, PageTables, type Run} from '../model/pagetable.js'
@@ -468,24 +469,24 @@ export function renderDiffText(d: SnapshotDiff): string[] {
       out.push(`  ${r.label.padEnd(w)}  unchanged`)
       continue
     }
-    out.push(`  ${r.label.padEnd(w)}  ${r.changedRanges} changed range(s), ${formatSize(r.changedBytes)}`)
+    out.push(`  ${r.label.padEnd(w)}  ${plural(r.changedRanges, 'changed range')}, ${fmtBytesExact(r.changedBytes)}`)
     const pad = `  ${' '.repeat(w)}    `
     const splits = nonZero(r.splits)
     if (splits.length) out.push(`${pad}splits: ${splits.map(([k, v]) => `${k} ${v}`).join(', ')}`)
     const coll = nonZero(r.collapses)
     if (coll.length) out.push(`${pad}collapses: ${coll.map(([k, v]) => `${k} ${v}`).join(', ')}`)
-    for (const p of r.permissionChanges) out.push(`${pad}permissions ${p.change}: ${formatSize(p.bytes)} in ${p.ranges} range(s) (${p.from} → ${p.to})`)
-    if (r.mappedRanges) out.push(`${pad}mapped: ${formatSize(r.mappedBytes)} in ${r.mappedRanges} range(s)`)
-    if (r.unmappedRanges) out.push(`${pad}unmapped: ${formatSize(r.unmappedBytes)} in ${r.unmappedRanges} range(s)`)
+    for (const p of r.permissionChanges) out.push(`${pad}permissions ${p.change}: ${fmtBytesExact(p.bytes)} in ${plural(p.ranges, 'range')} (${p.from} → ${p.to})`)
+    if (r.mappedRanges) out.push(`${pad}mapped: ${fmtBytesExact(r.mappedBytes)} in ${plural(r.mappedRanges, 'range')}`)
+    if (r.unmappedRanges) out.push(`${pad}unmapped: ${fmtBytesExact(r.unmappedBytes)} in ${plural(r.unmappedRanges, 'range')}`)
     const tables = Object.entries(r.tablePages).filter(([, t]) => t.added || t.freed)
     if (tables.length) out.push(`${pad}table pages: ${tables.map(([k, t]) => `${k} ${t.a}→${t.b} (+${t.added} −${t.freed})`).join(', ')}`)
   }
   for (const r of d.regions) {
     if (!r.ranges.length) continue
     out.push('')
-    out.push(`${r.label}: first ${r.ranges.length} of ${r.changedRanges} changed range(s)`)
+    out.push(`${r.label}: first ${fmtInt(r.ranges.length)} of ${plural(r.changedRanges, 'changed range')}`)
     for (const c of r.ranges) {
-      out.push(`  ${c.start}-${c.end} ${formatSize(c.bytes)}: ${c.kinds.join(', ')}`)
+      out.push(`  ${c.start}-${c.end} ${fmtBytesExact(c.bytes)}: ${c.kinds.join(', ')}`)
       for (const x of c.a) out.push(`    - ${x.line}`)
       if (c.moreA) out.push(`    - … ${c.moreA} more run(s)`)
       for (const x of c.b) out.push(`    + ${x.line}`)

@@ -20,14 +20,15 @@ export function renderFleetText(s: FleetSummary, meta: {jobs: number; mode: stri
     )
     out.push(`linear-map page tables, all hosts: ${fmtBytes(s.linearTableBytes)}`)
     out.push('')
-    out.push(`hosts by eligibility: ${Object.entries(s.byEligibility).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmtInt(v)}`).join(' · ')}`)
+    out.push(`hosts by eligibility (block-mapped linear map): ${Object.entries(s.byEligibility).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmtInt(v)}`).join(' · ')}`)
+    out.push(`forecast, a BBML3 kernel on listed CPUs at boot: ${fmtBytes(s.forecastSavedTableBytes)} of page tables and ${fmtInt(s.forecastSavedTlbEntries)} TLB entries saved over the fleet`)
     if (s.worst.length) {
       out.push('')
       out.push(`worst hosts (page-table bytes):`)
       out.push(
         ...renderTable(
-          [{header: 'host', align: 'left'}, {header: 'kernel', align: 'left'}, {header: 'cpu (MIDR)', align: 'left'}, {header: 'table bytes'}, {header: 'linear map'}, {header: 'TLB entries'}],
-          s.worst.map((w) => [w.host, w.kernel ?? '?', w.cpu ?? '?', fmtBytes(w.tableBytes), fmtBytes(w.linearTableBytes), fmtInt(w.tlbEntries)]),
+          [{header: 'host', align: 'left'}, {header: 'kernel', align: 'left'}, {header: 'cpu (MIDR)', align: 'left'}, {header: 'table bytes'}, {header: 'linear map'}, {header: 'TLB entries'}, {header: 'eligibility', align: 'left'}],
+          s.worst.map((w) => [w.host, w.kernel ?? '?', w.cpu ?? '?', fmtBytes(w.tableBytes), fmtBytes(w.linearTableBytes), fmtInt(w.tlbEntries), w.eligibility ?? '?']),
         ),
       )
     }

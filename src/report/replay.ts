@@ -9,6 +9,8 @@ import type {ReplayRun} from '../replay/run.js'
 import type {Offender, Sample} from '../replay/engine.js'
 import type {RebaseSummary} from '../replay/rebase.js'
 import {type AuditReport, audit} from './audit.js'
+import {replayHeadline} from './headline.js'
+import {wrapText} from './output-style.js'
 import {fmtBytes, fmtDelta, fmtInt, renderTable} from './table.js'
 
 /** Kernel split helpers a capture may have probed as ground truth, and the counters they match. */
@@ -33,8 +35,11 @@ export interface ReplayReport {
   unknownAliasPages: number
   offenders: Offender[]
   series: Sample[]
+  /** The page tables the replay started from: the policy's re-derived boot map when rebased, else the capture. */
   before: AuditReport
   after: AuditReport
+  /** When rebased: the captured snapshot, as a reference (the change is measured from `before`). */
+  capture?: AuditReport
 }
 
 export function buildReplayReport(run: ReplayRun, start: PageTables, regions: readonly Region[]): ReplayReport {
@@ -42,7 +47,8 @@ export function buildReplayReport(run: ReplayRun, start: PageTables, regions: re
   // Every key of Counters in its declared order (stable --json), then any the policy adds.
   const counters: Record<string, number> = {...emptyCounters(), ...s.counters}
   const truthKeys = TRUTH_COUNTERS.filter((k) => (s.truth[k] ?? 0) > 0)
-  const before = audit(start, regions)
+  const capture = audit(start, regions)
+  const before = run.rebasedStart ? audit(run.rebasedStart, regions) : capture
   const after = audit(run.pt, regions)
   return {
     policy: {name: run.policy.name, description: run.policy.description, reasons: run.reasons, config: {...run.policy.cfg}},
@@ -69,6 +75,7 @@ export function buildReplayReport(run: ReplayRun, start: PageTables, regions: re
     series: s.series,
     before,
     after,
+    ...(run.rebasedStart ? {capture} : {}),
   }
 }
 
@@ -76,9 +83,10 @@ const SPLITS = ['split_pud', 'split_pmd', 'split_contpmd', 'split_contpte']
 
 export function renderReplayText(r: ReplayReport): string[] {
   const out: string[] = []
+  out.push(...wrapText(replayHeadline({...r, policy: r.policy.name})))
   out.push(`Policy: ${r.policy.name}`)
-  for (const reason of r.policy.reasons) out.push(`  · ${reason}`)
-  if (r.rebase) out.push(`  · rebased: ${r.rebase.note}`)
+  for (const reason of r.policy.reasons) out.push(...wrapText(`  · ${reason}`, '    '))
+  if (r.rebase) out.push(...wrapText(`  · rebased: ${r.rebase.note}`, '    '))
   const w = r.window
   if (w.from || w.until) {
     out.push(
@@ -90,14 +98,15 @@ export function renderReplayText(r: ReplayReport): string[] {
   out.push('Page tables')
   out.push(
     ...renderTable(
-      [{header: '', align: 'left'}, {header: 'before'}, {header: 'after'}, {header: 'change'}],
+      [{header: '', align: 'left'}, ...(r.capture ? [{header: 'captured'}] : []), {header: r.capture ? 'rebased' : 'before'}, {header: 'after'}, {header: 'change'}],
       [
-        ['table bytes', fmtBytes(r.tableBytesBefore), fmtBytes(r.tableBytesAfter), fmtDelta(r.tableBytesAfter - r.tableBytesBefore, fmtBytes)],
-        ['TLB entries', fmtInt(r.before.total.tlbEntries), fmtInt(r.after.total.tlbEntries), fmtDelta(r.after.total.tlbEntries - r.before.total.tlbEntries)],
-        ['runs', fmtInt(r.before.total.runs), fmtInt(r.after.total.runs), fmtDelta(r.after.total.runs - r.before.total.runs)],
+        ['table bytes', ...(r.capture ? [fmtBytes(r.capture.total.tableBytes)] : []), fmtBytes(r.tableBytesBefore), fmtBytes(r.tableBytesAfter), fmtDelta(r.tableBytesAfter - r.tableBytesBefore, fmtBytes)],
+        ['TLB entries', ...(r.capture ? [fmtInt(r.capture.total.tlbEntries)] : []), fmtInt(r.before.total.tlbEntries), fmtInt(r.after.total.tlbEntries), fmtDelta(r.after.total.tlbEntries - r.before.total.tlbEntries)],
+        ['runs', ...(r.capture ? [fmtInt(r.capture.total.runs)] : []), fmtInt(r.before.total.runs), fmtInt(r.after.total.runs), fmtDelta(r.after.total.runs - r.before.total.runs)],
       ],
     ),
   )
+  if (r.capture) out.push(...wrapText(`captured: the snapshot as taken (reference); rebased: the boot map ${r.policy.name} re-derives for the same memory, which the workload starts from; change: after − rebased.`, ''))
   out.push(`table pages allocated ${fmtInt(r.tablePagesAllocated)}, freed ${fmtInt(r.tablePagesFreed)}, peak table bytes ${fmtBytes(r.peakTableBytes)}`)
   out.push('')
   const counterRows = Object.entries(r.counters)
@@ -125,9 +134,9 @@ export function renderReplayText(r: ReplayReport): string[] {
     for (const e of r.errors.first.slice(0, 5)) out.push(`  ${e.at}: ${e.message}`)
     out.push('')
   }
-  if (r.callsOnUnknownMemory) out.push(`${fmtInt(r.callsOnUnknownMemory)} calls touched memory the snapshot does not describe (mapped after it was taken, or unmapped): applied where possible, not counted as splits.`)
+  if (r.callsOnUnknownMemory) out.push(...wrapText(`${fmtInt(r.callsOnUnknownMemory)} calls touched memory the snapshot does not describe (mapped after it was taken, or unmapped): applied where possible, not counted as splits.`, ''))
   if (r.unknownAliasPages)
-    out.push(`${fmtInt(r.unknownAliasPages)} linear-alias page updates could not be applied: the trace has set_memory_* on vmalloc addresses but no __change_memory_common/update_range_prot hits naming the backing pages.`)
+    out.push(...wrapText(`${fmtInt(r.unknownAliasPages)} linear-alias page updates could not be applied: the trace has set_memory_* on vmalloc addresses but no __change_memory_common/update_range_prot hits naming the backing pages.`, ''))
   const offenders = r.offenders.filter((o) => o.tablePagesAllocated || o.splits || o.tablePagesFreed)
   if (offenders.length) {
     out.push('')

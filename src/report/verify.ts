@@ -27,7 +27,8 @@ import type {Diagnostic} from '../ingest/events.js'
 import type {TraceEvent} from '../ingest/events.js'
 import type {TraceStats} from '../ingest/trace/stats.js'
 import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
-import {type Kva, formatKva, formatSize} from '../model/address.js'
+import {type Kva, formatKva} from '../model/address.js'
+import {fmtBytesExact, plural} from './table.js'
 import {REGION_LABELS, type Region, type RegionName, regionOf} from '../model/layout.js'
 import type {PageTables, Run} from '../model/pagetable.js'
 import type {ApplyOutcome, ReplayStats} from '../replay/engine.js'
@@ -444,9 +445,9 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
   const moved = presence.appearedRanges + presence.disappearedRanges + presence.tableOnlyRanges
   if (moved) {
     const parts: string[] = []
-    if (presence.appearedRanges) parts.push(`${presence.appearedRanges} range(s) (${formatSize(presence.appearedBytes)}) mapped in the snapshot but not in the replay`)
-    if (presence.disappearedRanges) parts.push(`${presence.disappearedRanges} range(s) (${formatSize(presence.disappearedBytes)}) mapped in the replay but gone from the snapshot`)
-    if (presence.tableOnlyRanges) parts.push(`${presence.tableOnlyRanges} range(s) of empty entries whose table pages differ`)
+    if (presence.appearedRanges) parts.push(`${plural(presence.appearedRanges, 'range')} (${fmtBytesExact(presence.appearedBytes)}) mapped in the snapshot but not in the replay`)
+    if (presence.disappearedRanges) parts.push(`${plural(presence.disappearedRanges, 'range')} (${fmtBytesExact(presence.disappearedBytes)}) mapped in the replay but gone from the snapshot`)
+    if (presence.tableOnlyRanges) parts.push(`${plural(presence.tableOnlyRanges, 'range')} of empty entries whose table pages differ`)
     const vm = rec.vmEvents
       ? `the trace has ${rec.vmEvents} vmalloc/execmem alloc/free event(s), but the replay does not map or unmap vm areas`
       : 'the trace carries no vmalloc/execmem/module alloc or free events with addresses'
@@ -535,7 +536,7 @@ export function compareReplay(p: {
     verdict = 'differs'
     const n = failing.reduce((a, r) => a + r.differingRanges, 0)
     const ne = failing.reduce((a, r) => a + r.notExplained, 0)
-    summary = `${n} differing range(s) in ${failing.map((r) => r.name).join(', ')}; ${ne} not explained by the trace`
+    summary = `${plural(n, 'differing range')} in ${failing.map((r) => r.name).join(', ')}; ${ne} not explained by the trace`
   } else {
     const nv = out.filter((r) => r.status === 'not-verifiable').map((r) => r.name)
     summary = `every verifiable region matches exactly${nv.length ? ` (not verifiable: ${nv.join(', ')})` : ''}`
@@ -592,7 +593,7 @@ function statusText(r: RegionVerify): string {
     case 'match':
       return 'match'
     case 'differs':
-      return `DIFFERS: ${r.differingRanges} range(s), ${formatSize(r.differingBytes)}, ${r.notExplained} not explained by the trace`
+      return `DIFFERS: ${plural(r.differingRanges, 'range')}, ${fmtBytesExact(r.differingBytes)}, ${r.notExplained} not explained by the trace`
     case 'not-verifiable':
       return 'not verifiable'
   }
@@ -629,9 +630,9 @@ export function renderVerifyText(v: VerifyResult): string[] {
     if (!r.differences.length) continue
     out.push('')
     const tag = r.status === 'not-verifiable' ? ' (region not verifiable; differences where both sides map something)' : ''
-    out.push(`${r.label}: ${r.differingRanges} differing range(s), ${formatSize(r.differingBytes)}${tag}`)
+    out.push(`${r.label}: ${plural(r.differingRanges, 'differing range')}, ${fmtBytesExact(r.differingBytes)}${tag}`)
     for (const d of r.differences) {
-      out.push(`  ${d.start}-${d.end} ${formatSize(d.bytes)}: ${d.note}`)
+      out.push(`  ${d.start}-${d.end} ${fmtBytesExact(d.bytes)}: ${d.note}`)
       for (const p of d.predicted) out.push(`    predicted ${p.line}`)
       if (d.morePredicted) out.push(`    predicted … ${d.morePredicted} more run(s)`)
       for (const a of d.actual) out.push(`    actual    ${a.line}`)

@@ -58,10 +58,10 @@ describe('diff command', () => {
   it('6.12 before → loaded in text: no splits on a PTE-only map, only read-only pages', async () => {
     const o = await diff([`${S612}/kernel_page_tables.before`, `${S612}/kernel_page_tables.loaded`, '--max-ranges', '1'])
     expect(o.exit).toBe(0)
-    expect(o.stdout).toContain('Linear map  55 changed range(s), 2184K')
-    expect(o.stdout).toContain('permissions RW→ro: 2184K in 55 range(s)')
+    expect(o.stdout).toContain('Linear map  55 changed ranges, 2,184 KiB')
+    expect(o.stdout).toContain('permissions RW->ro: 2,184 KiB in 55 ranges')
     expect(o.stdout).not.toContain('splits:')
-    expect(o.stdout).toContain('Linear map: first 1 of 55 changed range(s)')
+    expect(o.stdout).toContain('Linear map: first 1 of 55 changed ranges')
     expect(o.stdout).toContain('vmemmap     unchanged')
   })
 

@@ -171,7 +171,7 @@ describe('verify on the 6.19 BBML2 capture', () => {
     expect(d.nearest.above?.range).toBe('0xffff000001953000-0xffff000001954000')
     // One split_pmd more than the kernel recorded: that PMD was already split when tracing began.
     expect(v.groundTruth.find((g) => g.fn === 'split_pmd')).toEqual({fn: 'split_pmd', kernel: 11, replay: 12})
-    expect(v.summary).toBe('1 differing range(s) in linear; 1 not explained by the trace')
+    expect(v.summary).toBe('1 differing range in linear; 1 not explained by the trace')
   })
 })
 
@@ -230,11 +230,11 @@ describe('verify: text output and bad input', () => {
   it('prints the verdict per region and the differences with file:line; exit 1', async () => {
     const o = await verify([snap(S612, 'before'), `${S612}/trace.txt`, snap(S612, 'loaded'), '--until-marker', BPF_BEGIN])
     expect(o.exit).toBe(1)
-    expect(o.stdout).toContain('Linear map  DIFFERS: 1 range(s), 4K, 1 not explained by the trace')
+    expect(o.stdout).toContain('Linear map  DIFFERS: 1 range, 4 KiB, 1 not explained by the trace')
     expect(o.stdout).toContain('vmalloc     not verifiable')
     expect(o.stdout).toContain('predicted 0xfff00000081f1000-0xfff00000081f2000           4K PTE       RW NX')
     expect(o.stdout).toMatch(/nearest below: set_direct_map_default_noflush\(.*\) at samples\/debian-6\.12-qemu\/max-2G-default\/trace\.txt:\d+/)
-    expect(o.stdout.trim().split('\n').at(-1)).toBe('DIFFERS: 1 differing range(s) in linear; 1 not explained by the trace')
+    expect(o.stdout.trim().split('\n').at(-1)).toBe('DIFFERS: 1 differing range in linear; 1 not explained by the trace')
   })
 
   it('exit 0 and MATCH on an exact verify', async () => {

@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
@@ -15,15 +15,11 @@ import {runCommand} from '../helpers/run-command.js'
 const dir = mkdtempSync(join(tmpdir(), 'ptreplay-fleet-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
-const BUNDLES = [
-  'samples/debian-6.1-qemu/max-2G-default',
-  'samples/debian-6.1-qemu/max-2G-rodata-on',
-  'samples/debian-6.12-qemu/max-2G-default',
-  'samples/debian-6.12-qemu/max-2G-kfence',
-  'samples/linux-6.19-bbml2-qemu/max-2G-default',
-  'samples/linux-7.3-debian-qemu/ampere1a-2G-default',
-  'samples/linux-7.3-debian-qemu/max-2G-default',
-]
+/** Every capture bundle in samples/ (new captures keep arriving): directories holding a kernel_page_tables.* file. */
+const BUNDLES = readdirSync('samples')
+  .sort()
+  .flatMap((k) => (statSync(join('samples', k)).isDirectory() ? readdirSync(join('samples', k)).sort().map((b) => join('samples', k, b)) : []))
+  .filter((d) => statSync(d).isDirectory() && readdirSync(d).some((f) => f.startsWith('kernel_page_tables')))
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
@@ -36,7 +32,11 @@ describe('fleet inputs', () => {
     expect([...expandGlob('samples/*/*/')]).toEqual(BUNDLES)
     const hosts = await collect(fleetInputs(['samples/*/*/']))
     expect(hosts.map((h) => h.bundle)).toEqual(BUNDLES)
-    expect(hosts.every((h) => h.dump === join(h.bundle!, 'kernel_page_tables.after'))).toBe(true)
+    // .after where the bundle has one (every bundle written by capture-script), else the newest other snapshot.
+    for (const h of hosts) {
+      if (readdirSync(h.bundle!).includes('kernel_page_tables.after')) expect(h.dump).toBe(join(h.bundle!, 'kernel_page_tables.after'))
+      else expect(h.dump.startsWith(join(h.bundle!, 'kernel_page_tables'))).toBe(true)
+    }
   })
 
   it('- reads paths and globs from stdin; a directory of bundles is walked one level', async () => {
@@ -115,6 +115,19 @@ describe('fleet command', () => {
     const ok = lines.filter((l) => !l.error)
     expect(ok.map((l) => l.bundle).sort()).toEqual(BUNDLES)
     expect(lines.find((l) => l.error).dump).toBe(bad)
+    // Eligibility per host from its bundle (src/report/eligibility.ts; test/report/eligibility.test.ts).
+    const status = Object.fromEntries(ok.map((l) => [l.bundle, l.eligibility.status]))
+    expect(status).toMatchObject({
+      'samples/debian-6.1-qemu/max-2G-default': 'blocked:kernel',
+      'samples/debian-6.1-qemu/max-2G-rodata-on': 'eligible',
+      'samples/debian-6.12-qemu/max-2G-default': 'blocked:kernel',
+      'samples/debian-6.12-qemu/max-2G-kfence': 'blocked:kernel',
+      'samples/linux-6.19-bbml2-qemu/max-2G-default': 'eligible',
+      'samples/linux-7.3-debian-qemu/ampere1a-2G-default': 'eligible',
+      'samples/linux-7.3-debian-qemu/max-2G-default': 'blocked:cpu',
+    })
+    expect(ok.every((l) => l.eligibility.reasons === undefined && typeof l.eligibility.reason === 'string')).toBe(true)
+    expect(ok.find((l) => l.bundle.endsWith('7.3-debian-qemu/max-2G-default')).eligibility.forecast.savedLinearTableBytes).toBeGreaterThan(4e6)
     // The summary is computed from the same records.
     expect(r.stdout).toContain(`${BUNDLES.length} hosts audited, 1 failed`)
     const sum = ok.reduce((a, l) => a + l.tableBytes, 0)
@@ -125,6 +138,9 @@ describe('fleet command', () => {
     expect(j.result!.hosts).toBe(BUNDLES.length)
     expect(j.result!.tableBytes).toEqual({sum, p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: sorted.at(-1)})
     expect(j.result!.worst[0]!.tableBytes).toBe(sorted.at(-1))
+    expect(Object.values(j.result!.byEligibility).reduce((a, b) => a + b, 0)).toBe(BUNDLES.length)
+    expect(j.result!.byEligibility['blocked:kernel']).toBeGreaterThanOrEqual(3)
+    expect(j.result!.forecastSavedTableBytes).toBe(ok.reduce((a, l) => a + l.eligibility.forecast.savedTableBytes, 0))
     expect(j.stdout.trim().startsWith('{')).toBe(true) // --json: only the summary object on stdout
   })
 

@@ -77,10 +77,6 @@ export function isControl(t: Token): t is ControlToken {
   return (t as ControlToken).t !== undefined
 }
 
-export function isDiagnostic(t: Token): t is Diagnostic {
-  return (t as Diagnostic).message !== undefined && (t as ControlToken).t === undefined
-}
-
 export interface ReaderOptions {
   /** Source name for messages. */
   file: string

@@ -16,8 +16,10 @@ export interface AsciiSeriesOptions {
   color?: boolean
   /** Caption above the chart. */
   title?: string
-  /** Name of the x axis, e.g. "events". */
+  /** Name of the x axis, e.g. "kernel calls". */
   xLabel?: string
+  /** x of the first and last value (default: their indices), e.g. calls replayed 0 … 2,606. */
+  xRange?: [number, number]
 }
 
 /** Max of each of `width` buckets (values shorter than width are kept as they are). */
@@ -64,7 +66,9 @@ export function renderAsciiSeries(values: ArrayLike<number>, opts: AsciiSeriesOp
   }
   out.push(...asciichart.plot(series, config).split('\n'))
   const n = values.length
-  const axis = `${' '.repeat(pad + 2)}0${(opts.xLabel ? ` … ${fmtInt(n - 1)} ${opts.xLabel}` : ` … ${fmtInt(n - 1)}`).padStart(series.length)}`
+  const [x0, x1] = opts.xRange ?? [0, n - 1]
+  const first = fmtInt(x0)
+  const axis = `${' '.repeat(pad + 2)}${first}${(opts.xLabel ? ` … ${fmtInt(x1)} ${opts.xLabel}` : ` … ${fmtInt(x1)}`).padStart(series.length - first.length + 1)}`
   out.push(axis)
   // min/max of the buckets are the series' own: every value sits in one bucket.
   out.push(`${' '.repeat(pad + 2)}first ${fmt(values[0]!)}, max ${fmt(max)}, last ${fmt(values[n - 1]!)}`)

@@ -4,6 +4,7 @@
  * ASCII characters always carry the meaning; colour (a background per leaf size, underline
  * where attributes change inside the cell) is added only on a TTY without NO_COLOR.
  */
+import {outputStyle} from '../output-style.js'
 import {type Kva, formatKva} from '../../model/address.js'
 import type {Geometry} from '../../model/geometry.js'
 import type {Region} from '../../model/layout.js'
@@ -99,6 +100,7 @@ export function renderRegionStrip(pt: PageTables, region: Region, opts: StripOpt
 
 /** Strip width for a terminal of `columns` (label 14 + bars 2 + extent ≤ 30), 64 when unknown. */
 export function stripWidth(columns: number | undefined): number {
+  if (!columns) columns = Number.isFinite(outputStyle().width) ? outputStyle().width : undefined
   if (!columns) return 64
   return Math.max(24, Math.min(120, columns - 46))
 }
@@ -118,6 +120,24 @@ export function renderStripLegend(geo: Geometry, color: boolean): string {
   return parts.join('  ')
 }
 
+/** The legend, wrapped at its items to the output width (colour codes take no columns). */
+function legendLines(legend: string): string[] {
+  const width = outputStyle().width
+  const items = legend.split('  ')
+  const out: string[] = []
+  let line = ''
+  // eslint-disable-next-line no-control-regex
+  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length
+  for (const it of items) {
+    if (line && visible(line) + 2 + visible(it) > width) {
+      out.push(line)
+      line = it
+    } else line = line ? `${line}  ${it}` : it
+  }
+  if (line) out.push(line)
+  return out
+}
+
 /** The strips of every region that maps anything, under a legend. */
 export function renderRegionStrips(pt: PageTables, regions: readonly Region[], opts: StripOptions = {}): string[] {
   const lines: string[] = []
@@ -126,7 +146,7 @@ export function renderRegionStrips(pt: PageTables, regions: readonly Region[], o
     if (l) lines.push(l)
   }
   if (!lines.length) return []
-  return ['Map (occupied extent of each region, one character per cell, leaf size mapping most of it)', ...lines, renderStripLegend(pt.geo, opts.color ?? false)]
+  return ['Map (per region: the leaf size mapping most of each cell)', ...lines, ...legendLines(renderStripLegend(pt.geo, opts.color ?? false))]
 }
 
 /** Colour only on a TTY and when NO_COLOR is unset or empty (no-color.org). */
