@@ -41,7 +41,7 @@ export interface EventsResult {
 interface EventsFlags {
   format?: string
   map?: string[]
-  'page-size'?: string
+  granule?: string
   strict: boolean
   output?: string
   to?: string
@@ -80,7 +80,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   static override flags = {
     format: Flags.string({description: 'Input format instead of detection (tracefs, trace.dat, trace-cmd, perf, bpftrace, bpftrace-json, csv).'}),
     map: Flags.string({description: 'NAME=KIND: treat event or symbol NAME as kernel function or event kind KIND (repeatable).', multiple: true}),
-    'page-size': Flags.string({description: 'PAGE_SIZE of the traced kernel (4k, 16k, 64k or bytes); default from the bundle, else 4k.'}),
+    granule: Flags.string({description: 'Page size of the traced kernel (4k, 16k, 64k or bytes); default from the bundle, else 4k.', aliases: ['page-size']}),
     strict: Flags.boolean({description: 'Fail on the first line that does not parse.', default: false}),
     output: Flags.string({char: 'o', description: 'Write the normalized events to this file (written to a temp file, then renamed).'}),
     to: Flags.string({description: 'Output format for --output (default from its extension, else ndjson).', options: [...EXPORT_FORMATS]}),
@@ -120,7 +120,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   private async readAndReport(paths: string[], bundlePageSize: number | undefined, flags: EventsFlags): Promise<EventsResult> {
     const json = this.jsonEnabled()
     let pageSize = bundlePageSize
-    if (flags['page-size'] !== undefined) pageSize = parsePageSizeFlag(flags['page-size'], (m) => this.error(m, {exit: 2}))
+    if (flags.granule !== undefined) pageSize = parsePageSizeFlag(flags.granule, (m) => this.error(m, {exit: 2}))
     const formats = [...readerNames(), 'trace.dat']
     if (flags.format !== undefined && !formats.includes(flags.format)) {
       this.error(`--format ${flags.format}: unknown trace format; expected one of ${formats.join(', ')}`, {exit: 2})
@@ -184,7 +184,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
 function parsePageSizeFlag(text: string, fail: (m: string) => never): number {
   const m = /^(\d+)(k|K|kb|KB)?$/.exec(text.trim())
   const n = m ? Number(m[1]) * (m[2] ? 1024 : 1) : NaN
-  if (n !== 4096 && n !== 16384 && n !== 65536) fail(`--page-size ${text}: expected 4k, 16k or 64k`)
+  if (n !== 4096 && n !== 16384 && n !== 65536) fail(`--granule ${text}: expected 4k, 16k or 64k`)
   return n
 }
 

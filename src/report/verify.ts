@@ -104,7 +104,7 @@ export interface RegionVerify {
   differingRanges: number
   differingBytes: number
   notExplained: number
-  /** The first --max-diffs of them. */
+  /** The first --max-ranges of them. */
   differences: Difference[]
 }
 
@@ -642,7 +642,7 @@ export function renderVerifyText(v: VerifyResult): string[] {
       if (d.nearest.beforeWindow) out.push(`    ${refLine('last call on it before the window', d.nearest.beforeWindow)}`)
       if (d.nearest.afterWindow) out.push(`    ${refLine('first call on it after the window', d.nearest.afterWindow)}`)
     }
-    if (r.differingRanges > r.differences.length) out.push(`  … ${r.differingRanges - r.differences.length} more (--max-diffs)`)
+    if (r.differingRanges > r.differences.length) out.push(`  … ${r.differingRanges - r.differences.length} more (--max-ranges)`)
   }
   out.push('')
   out.push(`${v.verdict === 'match' ? 'MATCH' : 'DIFFERS'}: ${v.summary}`)

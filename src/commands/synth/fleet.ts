@@ -1,7 +1,8 @@
 import {mkdirSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {PtreplayCommand} from '../../cli/base-command.js'
 
 import {asCliError} from '../../cli/flags.js'
 import {BootMachineCache, fleetHostDump, fleetHostFacts, fleetHostSpec} from '../../synth/fleet.js'
@@ -16,7 +17,9 @@ export interface SynthFleetResult {
   fragmented: number
 }
 
-export default class SynthFleet extends Command {
+export default class SynthFleet extends PtreplayCommand {
+  static override id = 'synth:fleet'
+
   static override summary = 'Write N capture bundles of varied arm64 hosts (16 GiB–4 TiB, PTE-only and block-mapped, fragmented) for `ptreplay fleet`.'
 
   static override description = `Each host is a bundle directory DIR/host-NNNNN/ as \`ptreplay capture-script\` writes it, with

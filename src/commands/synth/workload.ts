@@ -60,7 +60,8 @@ trace on that dump finds every linear-alias page mapped. The output is streamed.
     memory: Flags.string({description: 'Without --machine: RAM of the synthesized default machine.', default: '16G', helpValue: 'SIZE'}),
     granule: Flags.string({description: 'Without --machine: page size of the synthesized default machine.', options: ['4k', '16k', '64k'], default: '4k'}),
     kernel: Flags.string({description: 'Trace shape: 6.18+ adds update_range_prot probes (6.19 shape); earlier kernels do not.', default: '6.19'}),
-    'rodata-full': Flags.boolean({description: 'rodata_full: set_memory_ro/rw also change the linear alias page by page.', default: true, allowNo: true}),
+    rodata: Flags.string({description: 'rodata= of the traced kernel: full (set_memory_ro/rw also change the linear alias page by page), or on/noalias/off (they leave the alias alone).', options: ['full', 'on', 'noalias', 'off'], default: 'full'}),
+    'rodata-full': Flags.boolean({description: 'Same as --rodata full (--no-rodata-full: --rodata on).', allowNo: true, hidden: true, deprecated: {to: 'rodata'}}),
     cpus: Flags.integer({description: 'CPUs the events are spread over.', default: 4, min: 1}),
     'execmem-force-nx': Flags.boolean({
       description: 'execmem-rox on a ROX cache: make ranges writable as execmem_force_rw() does (set_memory_nx + set_memory_rw); --no-execmem-force-nx emits set_memory_rw alone.',
@@ -88,7 +89,7 @@ trace on that dump finds every linear-alias page mapped. The output is streamed.
         target = targetFromMachine(m)
         machine = `synthesized ${flags.memory} ${flags.granule} machine (synth machine --memory ${flags.memory} --granule ${flags.granule} --policy bbml2)`
       }
-      const opts = {kind: flags.kind as WorkloadKind, events: flags.events, seed: flags.seed, kernel, rodataFull: flags['rodata-full'], cpus: flags.cpus, execmemForceNx: flags['execmem-force-nx']}
+      const opts = {kind: flags.kind as WorkloadKind, events: flags.events, seed: flags.seed, kernel, rodataFull: flags['rodata-full'] ?? flags.rodata === 'full', cpus: flags.cpus, execmemForceNx: flags['execmem-force-nx']}
       const w = await writeLines(workloadLines(target, opts), flags.output)
       result = {kind: opts.kind, events: flags.events, lines: w.lines, bytes: w.bytes, kernel: kernel.join('.'), seed: flags.seed, machine, output: flags.output ?? '-'}
     } catch (e) {
