@@ -13,6 +13,7 @@
  * image segment sizes of a distro kernel (text 26M, rodata 12M, init 2M, data+bss 5M), module
  * section sizes, the number of stacks and ioremaps, the FDT size (1M), no KASLR, no KASAN.
  */
+import {virtToPage} from '../model/memory.js'
 import {type Kva, KVA_END, alignDown, alignUp, formatKva, formatSize, alignedChunks} from '../model/address.js'
 import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
 import type {Region} from '../model/layout.js'
@@ -27,7 +28,7 @@ import {__changeMemoryCommon} from '../kernel/pageattr.js'
 import {linearMapMaybeSplitToPtes, lmAliasStext} from '../kernel/split.js'
 import {renderPtdump} from '../report/ptdump-text.js'
 import {InputError} from '../ingest/source.js'
-import {type KernelLayout, STRUCT_PAGE_SIZE, kernelLayout} from './layout.js'
+import {type KernelLayout, kernelLayout} from './layout.js'
 import {Rng} from './rng.js'
 
 const K = 1024
@@ -388,7 +389,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
       // on its CONT_PMD group, a PUD block split first) or, PTE-forced, PTEs.
       if (cfg.rodataFull) {
         const before = ctx.errors.length
-        __changeMemoryCommon(ctx, pg.alias, pmdBytes, HW.PTE_RDONLY, HW.PTE_DBM)
+        __changeMemoryCommon(ctx, pg.alias, pmdBytes, HW.PTE_RDONLY, HW.PTE_WRITE)
         if (ctx.errors.length > before) throw new ModelError(`ROX cache alias ${formatKva(pg.alias)}: ${ctx.errors[before]!.message}`)
       }
     }
@@ -416,7 +417,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
 
   // vmemmap_populate() for every present section (SECTION_SIZE_BITS 27, 29 with 64K pages).
   const section = P === 65536 ? 512 * M : 128 * M
-  const vmemmapOf = (pa: number): Kva => layout.vmemmap.start + ((pa - memstartAddr) / P) * STRUCT_PAGE_SIZE
+  const vmemmapOf = (pa: number): Kva => virtToPage(layout.pageOffset + (pa - memstartAddr), layout.vmemmap.start, layout.pageOffset, P)
   for (const b of banks) {
     const s = vmemmapOf(alignDown(b.start, section))
     const e = vmemmapOf(alignUp(b.end, section))
