@@ -22,7 +22,7 @@ import {HW, P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/pro
 import {type KernelVersion, formatVersion, versionAtLeast} from '../kernel/version.js'
 import {kfencePoolSize, kfenceProtectedPages} from '../kernel/kfence.js'
 import {makeContext} from '../kernel/context.js'
-import {type MemBank, mapMem, pageKernelProt} from '../kernel/map-mem.js'
+import {type MemBank, createPgdMappingInto, mapMem, pageKernelProt} from '../kernel/map-mem.js'
 import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
 import {__changeMemoryCommon} from '../kernel/pageattr.js'
 import {linearMapMaybeSplitToPtes, lmAliasStext} from '../kernel/split.js'
@@ -169,50 +169,9 @@ interface MapOpts {
   maxLeafLvl?: number
 }
 
-/**
- * __create_pgd_mapping() for a non-linear range (map_kernel_segment(), vmap, vmemmap, fixmap):
- * greedily the largest leaf the alignment allows (PUD blocks on 4K only, PMD blocks, then PTEs),
- * PTE_CONT on whole aligned groups when allowed; tables allocated through holes on the way.
- */
+/** __create_pgd_mapping() for a non-linear range: the kernel model's leaf choice (createPgdMappingInto(), kernel/map-mem.ts). */
 export function mapRange(pt: PageTables, start: Kva, end: Kva, prot: Prot, opts: MapOpts): void {
-  mapAt(pt, pt.geo.levels - 1, start, end, prot, opts)
-}
-
-function mapAt(pt: PageTables, L: number, s: Kva, e: Kva, prot: Prot, o: MapOpts): void {
-  const geo = pt.geo
-  if (s >= e) return
-  if (L === 0) {
-    pt.ensureTables(s, e, 0)
-    const runs: Run[] = (o.cont ? alignedChunks(s, e, geo.contPteSize) : [[s, e, false] as [number, number, boolean]]).map(([a, b, whole]) => ({
-      start: a,
-      end: b,
-      lvl: 0,
-      cont: o.cont && whole,
-      prot,
-      flags: 0,
-    }))
-    pt.replace(s, e, runs)
-    return
-  }
-  const S = geo.entrySize[L]!
-  const leafOk = o.blocks && L <= (o.maxLeafLvl ?? 2) && (L === 1 || (L === 2 && geo.pudBlocks))
-  if (leafOk) {
-    const lo = alignUp(s, S)
-    const hi = alignDown(e, S)
-    if (lo < hi) {
-      pt.ensureTables(lo, hi, L)
-      const parts: [number, number, boolean][] = L === 1 && o.cont ? alignedChunks(lo, hi, geo.contPmdSize) : [[lo, hi, false]]
-      pt.replace(
-        lo,
-        hi,
-        parts.map(([a, b, whole]) => ({start: a, end: b, lvl: L, cont: L === 1 && o.cont && whole, prot, flags: 0})),
-      )
-      mapAt(pt, L - 1, s, lo, prot, o)
-      mapAt(pt, L - 1, hi, e, prot, o)
-      return
-    }
-  }
-  mapAt(pt, L - 1, s, e, prot, o)
+  if (start < end) createPgdMappingInto(pt, start, end, prot, opts)
 }
 
 /** A bump allocator over a VA window, with vmalloc's guard page after every area (VM_NO_GUARD unset). */
