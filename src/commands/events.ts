@@ -14,7 +14,8 @@ import {InputError} from '../ingest/source.js'
 import '../ingest/trace/bpftrace.js'
 import '../ingest/trace/csv.js'
 import {readerNames, readTrace, type TraceStats} from '../ingest/trace/index.js'
-import {AtomicWriter, EXPORT_FORMATS, EventExporter, type ExportFormat} from '../report/events-export.js'
+import {type OutputSink, checkOutputPath, openOutput} from '../report/atomic-file.js'
+import {EXPORT_FORMATS, EventExporter, type ExportFormat} from '../report/events-export.js'
 import {fmtBytes, renderTable} from '../report/table.js'
 
 
@@ -131,8 +132,13 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
       if (eq <= 0 || eq === m.length - 1) this.error(`--map ${m}: expected NAME=KIND`, {exit: 2})
       map[m.slice(0, eq)] = m.slice(eq + 1)
     }
-    const to: ExportFormat | undefined = flags.output ? ((flags.to as ExportFormat | undefined) ?? formatFromName(flags.output)) : undefined
-    if (flags.to && !flags.output) this.error('--to needs --output FILE', {exit: 2})
+    const to: ExportFormat | undefined = flags.output !== undefined ? ((flags.to as ExportFormat | undefined) ?? formatFromName(flags.output)) : undefined
+    if (flags.to && flags.output === undefined) this.error('--to needs --output FILE', {exit: 2})
+    if (flags.output !== undefined) {
+      // Before any reading: a bad output path is found now, not after the run.
+      checkOutputPath(flags.output, '--output')
+      if (flags.output === '-' && json) this.error('--output - and --json both write to stdout: give --output a file', {exit: 2})
+    }
 
     const progress = new Progress(!json)
     // Counted here, on the events delivered, whatever reader attached the stack.
@@ -141,11 +147,11 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     const onProgress = progress.bytes
 
     const read = readTrace(paths, {format: flags.format, map, pageSize, strict: flags.strict, onProgress})
-    let writer: AtomicWriter | undefined
+    let writer: OutputSink | undefined
     let exporter: EventExporter | undefined
     try {
-      if (flags.output && to) {
-        writer = new AtomicWriter(flags.output)
+      if (flags.output !== undefined && to) {
+        writer = openOutput(flags.output)
         exporter = new EventExporter(writer, to)
         await exporter.begin()
       }
@@ -172,9 +178,10 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     const result = summarize(read.stats, read.diagnostics)
     result.stacks = withStack
     result.markers = markers.list()
-    if (exporter && flags.output && to) result.output = {path: flags.output, to, events: exporter.count}
+    if (exporter && flags.output !== undefined && to) result.output = {path: flags.output, to, events: exporter.count}
     if (!json) {
-      for (const line of renderSummary(result)) this.log(line)
+      // With --output - the events own stdout: the summary goes to stderr.
+      for (const line of renderSummary(result)) flags.output === '-' ? this.logToStderr(line) : this.log(line)
       for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }
     return result

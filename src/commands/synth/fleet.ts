@@ -1,4 +1,6 @@
-import {mkdirSync, renameSync, writeFileSync} from 'node:fs'
+import {mkdirSync, writeFileSync} from 'node:fs'
+
+import {writeFileAtomic} from '../../report/atomic-file.js'
 import {join} from 'node:path'
 
 import {Flags} from '@oclif/core'
@@ -57,9 +59,7 @@ noalias, BBML2 or BBML3, mapped by map_mem()); a third of the rodata_full hosts 
         mkdirSync(host, {recursive: true})
         for (const [name, text] of Object.entries(fleetHostFacts(spec))) writeFileSync(join(host, name), text)
         const text = [...fleetHostDump(spec, cache, flags.seed)].join('\n') + '\n'
-        const tmp = join(host, '.kernel_page_tables.after.tmp')
-        writeFileSync(tmp, text)
-        renameSync(tmp, join(host, 'kernel_page_tables.after'))
+        writeFileAtomic(join(host, 'kernel_page_tables.after'), text)
         result.hosts++
         result.bytes += text.length
         result.byPolicy[spec.policy] = (result.byPolicy[spec.policy] ?? 0) + 1

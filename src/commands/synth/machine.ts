@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {checkOutputPath} from '../../report/atomic-file.js'
 import {PtreplayCommand} from '../../cli/base-command.js'
 
 import {asCliError} from '../../cli/flags.js'
@@ -79,6 +80,7 @@ them. \`synth workload --kind execmem-rox --machine\` then targets those pages.`
     let result!: SynthMachineResult
     try {
       if (!flags.memory && !flags.banks) this.error('give --memory SIZE (e.g. 256G) or --banks START:SIZE,…', {exit: 2})
+      if (flags.output !== undefined) checkOutputPath(flags.output, '--output')
       const m = synthMachine({
         memoryBytes: flags.memory ? parseSize(flags.memory, '--memory') : undefined,
         banks: flags.banks ? parseBanks(flags.banks, '--banks') : undefined,

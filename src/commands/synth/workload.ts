@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {checkOutputPath} from '../../report/atomic-file.js'
 import {PtreplayCommand} from '../../cli/base-command.js'
 
 import {asCliError} from '../../cli/flags.js'
@@ -75,6 +76,9 @@ trace on that dump finds every linear-alias page mapped. The output is streamed.
     const {flags} = await this.parse(SynthWorkload)
     let result!: SynthWorkloadResult
     try {
+      if (flags.output !== undefined) checkOutputPath(flags.output, '--output')
+      // The trace and the JSON summary cannot share stdout (12.14).
+      if (this.jsonEnabled() && (flags.output === undefined || flags.output === '-')) this.error('--json with the trace on stdout would mix the two: give --output FILE', {exit: 2})
       const kernel = parseKernelVersion(flags.kernel)
       let target: WorkloadTarget
       let machine: string
