@@ -13,6 +13,7 @@ import {createGunzip} from 'node:zlib'
 
 import {XZ_MAGIC, xzDecoder, ZSTD_MAGIC, zstdDecoder} from '../ingest/decompress.js'
 import {InputError} from '../ingest/source.js'
+import {onAbnormalExit} from '../report/atomic-file.js'
 
 export interface BundleEntry {
   /** File name inside the bundle (a trace may also carry .gz/.zst/.xz). */
@@ -147,7 +148,12 @@ function wanted(base: string): boolean {
 export async function extractBundleTar(path: string): Promise<{dir: string; cleanup: () => void}> {
   // Named after the archive, so file:line diagnostics still say where the trace came from.
   const dir = mkdtempSync(join(tmpdir(), `ptreplay-${basename(path)}-`))
-  const cleanup = () => rmSync(dir, {recursive: true, force: true})
+  // Removed by the caller when done, or on SIGINT/SIGTERM/exit before that (R14).
+  const release = onAbnormalExit(() => rmSync(dir, {recursive: true, force: true}))
+  const cleanup = () => {
+    rmSync(dir, {recursive: true, force: true})
+    release()
+  }
   try {
     const head = Buffer.alloc(6)
     const fd0 = openSync(path, 'r')

@@ -2,7 +2,7 @@
  * Flags shared by several commands, defined once so audit, replay, compare, verify and diff
  * cannot drift apart (one typed table of options, as vitest derives its CLI from one config).
  */
-import {Errors, Flags} from '@oclif/core'
+import {Errors, Flags, type Interfaces} from '@oclif/core'
 
 import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
 import {type DiagnosticsSummary, summarizeDiagnostics} from '../ingest/diagnostics.js'
@@ -33,12 +33,8 @@ export const snapshotFlags = {
   }),
 }
 
-export interface SnapshotFlagValues {
-  granule?: string
-  'va-bits'?: number
-  strict: boolean
-  snapshot?: string
-}
+/** The values of snapshotFlags, as oclif parses them (derived from the table, not restated). */
+export type SnapshotFlagValues = Interfaces.InferredFlags<typeof snapshotFlags>
 
 export function ptdumpOptions(flags: SnapshotFlagValues): {pageSize?: PageSize; vaBits?: number; strict: boolean; snapshot?: string} {
   return {

@@ -1,7 +1,7 @@
 /**
  * Flags of the commands that replay a trace (replay, compare, verify), defined once.
  */
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags, type Interfaces} from '@oclif/core'
 
 import {InputError} from '../ingest/source.js'
 import type {TraceReadOptions} from '../ingest/trace/index.js'
@@ -41,13 +41,8 @@ export const traceFlags = {
   'until-marker': Flags.string({description: 'Stop after the first trace_marker write containing this text.', helpGroup: 'TRACE'}),
 }
 
-export interface KnobFlagValues {
-  bbml2?: boolean
-  rodata?: string
-  kfence?: string
-  collapse?: string
-  kernel?: string
-}
+/** The values of knobFlags, as oclif parses them. */
+export type KnobFlagValues = Interfaces.InferredFlags<typeof knobFlags>
 
 export function knobsFrom(flags: KnobFlagValues): PolicyKnobs {
   const version = flags.kernel ? parseKernelVersion(flags.kernel) : undefined
@@ -61,12 +56,8 @@ export function knobsFrom(flags: KnobFlagValues): PolicyKnobs {
   }
 }
 
-export interface TraceFlagValues {
-  format?: string
-  map?: string[]
-  'from-marker'?: string
-  'until-marker'?: string
-}
+/** The values of traceFlags, as oclif parses them. */
+export type TraceFlagValues = Interfaces.InferredFlags<typeof traceFlags>
 
 export function mapOption(entries: string[] | undefined): Record<string, string> | undefined {
   if (!entries?.length) return undefined

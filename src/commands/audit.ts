@@ -1,5 +1,6 @@
 import {dirname} from 'node:path'
 
+import {checkOutputs} from '../report/atomic-file.js'
 import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
 
@@ -80,7 +81,9 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
     let result: AuditResult
     let strips: string[] = []
     let taken: PtdumpSnapshot[] = []
+    const writeFailures: string[] = []
     try {
+      checkOutputs({'--html': flags.html, '--prom': flags.prom})
       const snap = await readPtdump(args.ptdump, ptdumpOptions(flags))
       requirePtdump(snap)
       taken = [snap]
@@ -111,7 +114,7 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {
-          this.error(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`, {exit: 2})
+          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
         }
         result.htmlFile = flags.html
       }
@@ -121,7 +124,7 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
         try {
           await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)}, e)))
         } catch (e) {
-          this.error(`${flags.prom}: cannot write the Prometheus textfile: ${(e as Error).message}`, {exit: 2})
+          writeFailures.push(`${flags.prom}: cannot write the Prometheus textfile: ${(e as Error).message}`)
         }
         result.promFile = flags.prom
       }
@@ -142,6 +145,8 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
       if (result.diagnostics.count) this.logToStderr('')
       for (const line of renderDiagnostics(result.diagnostics, 10)) this.logToStderr(line)
     }
+    // A late write failure: the report above is still printed, then the error (exit 2).
+    if (writeFailures.length) this.error(writeFailures.join('; '), {exit: 2})
     return result
   }
 }

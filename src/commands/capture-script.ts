@@ -1,4 +1,4 @@
-import {chmodSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {checkOutputPath, writeFileAtomic} from '../report/atomic-file.js'
 import {Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
 
@@ -85,15 +85,12 @@ starts: the first state the trace fully covers.`
       script,
       bundle: BUNDLE_LAYOUT.map((e) => ({...e})),
     }
-    if (flags.output) {
-      const tmp = `${flags.output}.tmp-${process.pid}`
+    if (flags.output !== undefined && flags.output !== '-') {
       try {
-        writeFileSync(tmp, script, {mode: 0o755})
-        chmodSync(tmp, 0o755)
-        renameSync(tmp, flags.output)
+        checkOutputPath(flags.output, '--output')
+        writeFileAtomic(flags.output, script, {mode: 0o755})
       } catch (e) {
-        rmSync(tmp, {force: true})
-        this.error(`${flags.output}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {exit: 2})
+        this.error((e as Error).message, {exit: 2})
       }
       result.output = flags.output
       if (!this.jsonEnabled()) this.logToStderr(`wrote ${flags.output} (${tool}, kernel ${result.kernel}, ${result.probes.length} probes)`)

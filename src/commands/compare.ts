@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {checkOutputs} from '../report/atomic-file.js'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
 
@@ -72,7 +73,9 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     const progress = new Progress(!this.jsonEnabled())
     let result: CompareResult
     let taken: string[] = []
+    const writeFailures: string[] = []
     try {
+      checkOutputs({'--html': flags.html, '--perfetto': flags.perfetto})
       const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
       requirePtdump(snapshot)
       const {facts} = loadFacts(snapshot.source)
@@ -101,7 +104,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
         try {
           await writePerfettoTrace(flags.perfetto, runs.map((r) => ({label: r.label, series: r.report.series})), markers!.markers)
         } catch (e) {
-          this.error(`${flags.perfetto}: cannot write the Perfetto trace: ${(e as Error).message}`, {exit: 2})
+          writeFailures.push(`${flags.perfetto}: cannot write the Perfetto trace: ${(e as Error).message}`)
         }
         result.perfettoFile = flags.perfetto
       }
@@ -118,7 +121,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {
-          this.error(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`, {exit: 2})
+          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
         }
         result.htmlFile = flags.html
       }
@@ -134,6 +137,8 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
       if (result.perfettoFile) this.log(`${result.htmlFile ? '' : '\n'}Perfetto trace: ${result.perfettoFile} (open in ui.perfetto.dev)`)
       for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }
+    // A late write failure: the report above is still printed, then the error (exit 2).
+    if (writeFailures.length) this.error(writeFailures.join('; '), {exit: 2})
     return result
   }
 }

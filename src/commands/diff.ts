@@ -21,7 +21,7 @@ export default class Diff extends PtreplayCommand {
 
 Exit status 0 whether or not they differ (see \`verify\` for a pass/fail check); 2 on bad input.
 
---json prints SnapshotDiff (src/report/diff.ts): {a, b, geometry, same, regionNotes,
+--json prints one document: {a, b, geometry, same, regionNotes,
  regions: [{name, same, splits, collapses, permissionChanges: [{from, to, change, bytes, ranges}],
             mappedBytes, unmappedBytes, mappedRanges, unmappedRanges,
             tablePages: {PTE: {a, b, added, freed}, …}, changedRanges, changedBytes,

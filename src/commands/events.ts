@@ -14,7 +14,8 @@ import {InputError} from '../ingest/source.js'
 import '../ingest/trace/bpftrace.js'
 import '../ingest/trace/csv.js'
 import {readerNames, readTrace, type TraceStats} from '../ingest/trace/index.js'
-import {AtomicWriter, EXPORT_FORMATS, EventExporter, type ExportFormat} from '../report/events-export.js'
+import {type OutputSink, checkOutputPath, openOutput} from '../report/atomic-file.js'
+import {EXPORT_FORMATS, EventExporter, type ExportFormat} from '../report/events-export.js'
 import {fmtBytes, renderTable} from '../report/table.js'
 
 
@@ -41,7 +42,7 @@ export interface EventsResult {
 interface EventsFlags {
   format?: string
   map?: string[]
-  'page-size'?: string
+  granule?: string
   strict: boolean
   output?: string
   to?: string
@@ -80,7 +81,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   static override flags = {
     format: Flags.string({description: 'Input format instead of detection (tracefs, trace.dat, trace-cmd, perf, bpftrace, bpftrace-json, csv).'}),
     map: Flags.string({description: 'NAME=KIND: treat event or symbol NAME as kernel function or event kind KIND (repeatable).', multiple: true}),
-    'page-size': Flags.string({description: 'PAGE_SIZE of the traced kernel (4k, 16k, 64k or bytes); default from the bundle, else 4k.'}),
+    granule: Flags.string({description: 'Page size of the traced kernel (4k, 16k, 64k or bytes); default from the bundle, else 4k.', aliases: ['page-size']}),
     strict: Flags.boolean({description: 'Fail on the first line that does not parse.', default: false}),
     output: Flags.string({char: 'o', description: 'Write the normalized events to this file (written to a temp file, then renamed).'}),
     to: Flags.string({description: 'Output format for --output (default from its extension, else ndjson).', options: [...EXPORT_FORMATS]}),
@@ -120,7 +121,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   private async readAndReport(paths: string[], bundlePageSize: number | undefined, flags: EventsFlags): Promise<EventsResult> {
     const json = this.jsonEnabled()
     let pageSize = bundlePageSize
-    if (flags['page-size'] !== undefined) pageSize = parsePageSizeFlag(flags['page-size'], (m) => this.error(m, {exit: 2}))
+    if (flags.granule !== undefined) pageSize = parsePageSizeFlag(flags.granule, (m) => this.error(m, {exit: 2}))
     const formats = [...readerNames(), 'trace.dat']
     if (flags.format !== undefined && !formats.includes(flags.format)) {
       this.error(`--format ${flags.format}: unknown trace format; expected one of ${formats.join(', ')}`, {exit: 2})
@@ -131,8 +132,13 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
       if (eq <= 0 || eq === m.length - 1) this.error(`--map ${m}: expected NAME=KIND`, {exit: 2})
       map[m.slice(0, eq)] = m.slice(eq + 1)
     }
-    const to: ExportFormat | undefined = flags.output ? ((flags.to as ExportFormat | undefined) ?? formatFromName(flags.output)) : undefined
-    if (flags.to && !flags.output) this.error('--to needs --output FILE', {exit: 2})
+    const to: ExportFormat | undefined = flags.output !== undefined ? ((flags.to as ExportFormat | undefined) ?? formatFromName(flags.output)) : undefined
+    if (flags.to && flags.output === undefined) this.error('--to needs --output FILE', {exit: 2})
+    if (flags.output !== undefined) {
+      // Before any reading: a bad output path is found now, not after the run.
+      checkOutputPath(flags.output, '--output')
+      if (flags.output === '-' && json) this.error('--output - and --json both write to stdout: give --output a file', {exit: 2})
+    }
 
     const progress = new Progress(!json)
     // Counted here, on the events delivered, whatever reader attached the stack.
@@ -141,11 +147,11 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     const onProgress = progress.bytes
 
     const read = readTrace(paths, {format: flags.format, map, pageSize, strict: flags.strict, onProgress})
-    let writer: AtomicWriter | undefined
+    let writer: OutputSink | undefined
     let exporter: EventExporter | undefined
     try {
-      if (flags.output && to) {
-        writer = new AtomicWriter(flags.output)
+      if (flags.output !== undefined && to) {
+        writer = openOutput(flags.output)
         exporter = new EventExporter(writer, to)
         await exporter.begin()
       }
@@ -172,9 +178,10 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     const result = summarize(read.stats, read.diagnostics)
     result.stacks = withStack
     result.markers = markers.list()
-    if (exporter && flags.output && to) result.output = {path: flags.output, to, events: exporter.count}
+    if (exporter && flags.output !== undefined && to) result.output = {path: flags.output, to, events: exporter.count}
     if (!json) {
-      for (const line of renderSummary(result)) this.log(line)
+      // With --output - the events own stdout: the summary goes to stderr.
+      for (const line of renderSummary(result)) flags.output === '-' ? this.logToStderr(line) : this.log(line)
       for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }
     return result
@@ -184,7 +191,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
 function parsePageSizeFlag(text: string, fail: (m: string) => never): number {
   const m = /^(\d+)(k|K|kb|KB)?$/.exec(text.trim())
   const n = m ? Number(m[1]) * (m[2] ? 1024 : 1) : NaN
-  if (n !== 4096 && n !== 16384 && n !== 65536) fail(`--page-size ${text}: expected 4k, 16k or 64k`)
+  if (n !== 4096 && n !== 16384 && n !== 65536) fail(`--granule ${text}: expected 4k, 16k or 64k`)
   return n
 }
 

@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {checkOutputs} from '../report/atomic-file.js'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
 
@@ -90,7 +91,9 @@ replayed: they are the ground truth the prediction is printed against.`
     const progress = new Progress(!this.jsonEnabled())
     let result: ReplayResult
     let taken: string[] = []
+    const writeFailures: string[] = []
     try {
+      checkOutputs({'--html': flags.html, '--perfetto': flags.perfetto})
       const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
       requirePtdump(snapshot)
       const {facts, files} = loadFacts(snapshot.source)
@@ -109,7 +112,7 @@ replayed: they are the ground truth the prediction is printed against.`
         try {
           await writePerfettoTrace(flags.perfetto, [{label: choice.policy.name, series: report.series}], markers!.markers)
         } catch (e) {
-          this.error(`${flags.perfetto}: cannot write the Perfetto trace: ${(e as Error).message}`, {exit: 2})
+          writeFailures.push(`${flags.perfetto}: cannot write the Perfetto trace: ${(e as Error).message}`)
         }
         result.perfettoFile = flags.perfetto
       }
@@ -136,7 +139,7 @@ replayed: they are the ground truth the prediction is printed against.`
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {
-          this.error(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`, {exit: 2})
+          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
         }
         result.htmlFile = flags.html
       }
@@ -163,6 +166,8 @@ replayed: they are the ground truth the prediction is printed against.`
       if (result.perfettoFile) this.log(`${result.htmlFile ? '' : '\n'}Perfetto trace: ${result.perfettoFile} (open in ui.perfetto.dev)`)
       for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }
+    // A late write failure: the report above is still printed, then the error (exit 2).
+    if (writeFailures.length) this.error(writeFailures.join('; '), {exit: 2})
     return result
   }
 }

@@ -20,7 +20,7 @@ the predicted page tables with <after>, entry by entry (level, contiguous hint, 
 per region. Each region is:
 
   match           every entry equal;
-  differs         the first --max-diffs differing ranges are printed, predicted against actual
+  differs         the first --max-ranges differing ranges are printed, predicted against actual
                   as ptdump lines, with the call that last touched the range (file:line) or, when
                   none did, the nearest calls below and above it and the last/first calls on it
                   outside the window;
@@ -37,7 +37,7 @@ snapshot can be verified.
 Exit status: 0 when the linear map is verifiable and every verifiable region matches exactly,
 1 when something differs (or the linear map is not verifiable), 2 on bad input.
 
---json prints one document (VerifyResult, src/report/verify.ts) whatever the verdict:
+--json prints one document whatever the verdict:
 {before, after, traces, geometry, policy, policyReasons, rebase?, window, replay, groundTruth,
  regions: [{name, status, reasons, presence, callsOnUnknownMemory, differingRanges,
             differingBytes, notExplained, differences: [{start, end, bytes, predicted, actual,
@@ -73,7 +73,7 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
     policy: policyFlag,
     ...knobFlags,
     ...traceFlags,
-    'max-diffs': Flags.integer({description: 'Differing ranges listed per region.', default: 10, min: 0}),
+    'max-ranges': Flags.integer({description: 'Differing ranges listed per region.', default: 10, min: 0, aliases: ['max-diffs']}),
   }
 
   async run(): Promise<VerifyResult> {
@@ -106,7 +106,7 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       }
       replay.trace = {...replay.trace, onProgress: progress.bytes}
       replay.onProgress = (n) => (progress.items = n)
-      result = await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-diffs']})
+      result = await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-ranges']})
       progress.stop()
     } catch (e) {
       progress.stop()

@@ -14,6 +14,7 @@
  * from the name; `int` arguments fetched from a 64-bit register (`%x1` without `:s32`) carry
  * garbage in bits 63:32 (AAPCS64), so they are cut to 32 bits and sign-extended.
  */
+import {STRUCT_PAGE_SIZE, pageToVirt} from '../model/memory.js'
 import {KVA_END, type Kva, kvaFromBigInt, parseKva} from '../model/address.js'
 import {hwMaskNames} from '../model/prot.js'
 import {type DirectMapOp, type EventKind, REPEATED_ARG, type RawRecord, type SetMemoryOp, type TraceEvent} from './events.js'
@@ -516,7 +517,7 @@ export class Normalizer {
     }
     this.vmemmapStart = opts.vmemmapStart
     this.pageOffset = opts.pageOffset
-    this.structPageSize = opts.structPageSize ?? 64
+    this.structPageSize = opts.structPageSize ?? STRUCT_PAGE_SIZE
     this.map = Object.create(null)
     for (const [name, target] of Object.entries(opts.map ?? {})) {
       if (FUNCTIONS[target]) this.map[name] = {fn: target}
@@ -536,11 +537,7 @@ export class Normalizer {
    */
   pageToVirt(page: Kva): Kva | undefined {
     if (this.vmemmapStart === undefined || this.pageOffset === undefined) return undefined
-    const off = page - this.vmemmapStart
-    if (off < 0 || off % this.structPageSize !== 0) return undefined
-    const va = this.pageOffset + (off / this.structPageSize) * this.pageSize
-    // A struct page beyond the memory the vmemmap can describe would map past 2^64.
-    return va < KVA_END ? va : undefined
+    return pageToVirt(page, this.vmemmapStart, this.pageOffset, this.pageSize, this.structPageSize)
   }
 
   bad(rec: RawRecord, what: string, text: string | undefined): void {

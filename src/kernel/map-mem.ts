@@ -71,6 +71,8 @@ interface Mapper {
   alloc: number[]
   /** PA − VA(Kva) for the linear map. */
   delta: number
+  /** Largest leaf level (vmemmap_populate() maps PMDs at most); default: PUD. */
+  maxLeafLvl?: number
 }
 
 function congruent(va: Kva, pa: number, size: number): boolean {
@@ -109,7 +111,7 @@ function allNone(m: Mapper, a: Kva, b: Kva, L: number): boolean {
 /** init_pmd() for [addr, end) of one CONT_PMD chunk (or a stretch of them with the same `cont`). */
 function initPmd(m: Mapper, addr: Kva, end: Kva, prot: Prot, cont: boolean, flags: number): void {
   const PMD = m.geo.entrySize[1]!
-  const blocks = (flags & NO_BLOCK_MAPPINGS) === 0 && congruent(addr, addr + m.delta, PMD)
+  const blocks = (flags & NO_BLOCK_MAPPINGS) === 0 && (m.maxLeafLvl ?? 2) >= 1 && congruent(addr, addr + m.delta, PMD)
   let a = addr
   while (a < end) {
     const slotEnd = Math.min(alignDown(a, PMD) + PMD, end)
@@ -152,7 +154,7 @@ function mapLevel(m: Mapper, L: number, addr: Kva, end: Kva, prot: Prot, flags: 
   while (a < end) {
     const next = Math.min(alignDown(a, S) + S, end)
     const pudBlock =
-      L === 2 && m.geo.pudBlocks && (flags & NO_BLOCK_MAPPINGS) === 0 && a % S === 0 && next - a === S && congruent(a, a + m.delta, S)
+      L === 2 && m.geo.pudBlocks && (flags & NO_BLOCK_MAPPINGS) === 0 && (m.maxLeafLvl ?? 2) >= 2 && a % S === 0 && next - a === S && congruent(a, a + m.delta, S)
     if (pudBlock) {
       const stretchEnd = alignDown(end, S)
       if (allNone(m, a, stretchEnd, 2)) {
@@ -175,6 +177,19 @@ function createPgdMapping(m: Mapper, va: Kva, end: Kva, prot: Prot, flags: numbe
   const top = m.geo.levels - 1
   if (top === 1) allocInitContPmd(m, va, end, prot, flags)
   else mapLevel(m, top, va, end, prot, flags)
+}
+
+/**
+ * __create_pgd_mapping() into an existing table tree, for a range whose PA is congruent with its VA
+ * (map_kernel_segment(), a vmap of physically contiguous pages, the vmemmap): the leaf choice of
+ * map_mem() above — PUD block, CONT_PMD, PMD block, CONT_PTE, PTE — with `blocks: false` as
+ * NO_BLOCK_MAPPINGS and `cont: false` as NO_CONT_MAPPINGS; `maxLeafLvl` caps the leaf level.
+ * Returns the table pages allocated per level (index 0 = PTE tables).
+ */
+export function createPgdMappingInto(pt: PageTables, va: Kva, end: Kva, prot: Prot, opts: {blocks: boolean; cont: boolean; maxLeafLvl?: number}): number[] {
+  const m: Mapper = {geo: pt.geo, pt, alloc: new Array<number>(pt.geo.levels - 1).fill(0), delta: 0, maxLeafLvl: opts.maxLeafLvl}
+  createPgdMapping(m, va, end, prot, (opts.blocks ? 0 : NO_BLOCK_MAPPINGS) | (opts.cont ? 0 : NO_CONT_MAPPINGS))
+  return m.alloc
 }
 
 /** Subtract [x.start, x.end) from a list of ranges. */

@@ -12,6 +12,7 @@
  * All public functions take the hardware set/clear masks (bigint, pgtable-hwdef.h bits) the kernel
  * passes; PTE_WRITE (DBM) is invisible in ptdump and so not in our Prot.
  */
+import {pageToVirt} from '../model/memory.js'
 import {KVA_END, type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
 import {HOLE, ModelError, NO_RUN, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
 import {HW, type Prot, protBitsOfHwMask} from '../model/prot.js'
@@ -28,32 +29,37 @@ import {
   leafValid,
 } from './context.js'
 import {splitKernelLeafMapping} from './split.js'
+import type {VmStruct} from './vmalloc.js'
 import {versionHas} from './version.js'
 import {cpaChangeRange, cpaCollapseLargePages} from './x86-cpa.js'
 
+/** PTE_MAYBE_GP (asm/pgtable-prot.h): PTE_GP when system_supports_bti_kernel() (cfg.bti), else 0. */
+export const PTE_MAYBE_GP = (ctx: KernelContext): bigint => (ctx.cfg.bti ? HW.PTE_GP : 0n)
+
+export type SetMemoryOp = 'ro' | 'rw' | 'x' | 'nx'
+
 /**
- * A vmalloc area as change_memory_common() sees it (struct vm_struct). Everything beyond the
- * address range is optional: a trace that gives only set_memory_*() on a vmalloc address does not
- * say which pages back it.
+ * The (set_mask, clear_mask) each set_memory_* passes to change_memory_common() (pageattr.c):
+ * ro (PTE_RDONLY, PTE_WRITE), rw (PTE_WRITE, PTE_RDONLY), nx (PTE_PXN, PTE_MAYBE_GP),
+ * x (PTE_MAYBE_GP, PTE_PXN). `bti`: system_supports_bti_kernel().
  */
-export interface VmArea {
-  /** area->addr */
-  addr: Kva
-  /** area->size, guard page included (get_vm_area_size() + PAGE_SIZE unless VM_NO_GUARD). */
-  size: number
-  /** VM_ALLOC */
-  alloc: boolean
-  /** VM_ALLOW_HUGE_VMAP */
-  allowHugeVmap: boolean
-  /** area->nr_pages (≤6.17 the rodata_full alias loop walks all of them). */
-  nrPages?: number
-  /** page_address(area->pages[i]) for each backing page, when known. */
-  pages?: readonly Kva[]
-  /** area->page_order (CONFIG_HAVE_ARCH_HUGE_VMALLOC); 0 = base pages. */
-  pageOrder?: number
+export function setMemoryMasks(op: SetMemoryOp, bti: boolean): readonly [set: bigint, clear: bigint] {
+  const gp = bti ? HW.PTE_GP : 0n
+  switch (op) {
+    case 'ro':
+      return [HW.PTE_RDONLY, HW.PTE_WRITE]
+    case 'rw':
+      return [HW.PTE_WRITE, HW.PTE_RDONLY]
+    case 'nx':
+      return [HW.PTE_PXN, gp]
+    case 'x':
+      return [gp, HW.PTE_PXN]
+  }
 }
 
-export const PTE_MAYBE_GP = (ctx: KernelContext): bigint => (ctx.cfg.bti ? HW.PTE_GP : 0n)
+/** set_direct_map_invalid_noflush() / _default_noflush() masks (pageattr.c): (0, PTE_VALID) and (PTE_VALID | PTE_WRITE, PTE_RDONLY). */
+export const DIRECT_MAP_INVALID_MASKS: readonly [bigint, bigint] = [0n, HW.PTE_VALID]
+export const DIRECT_MAP_DEFAULT_MASKS: readonly [bigint, bigint] = [HW.PTE_VALID | HW.PTE_WRITE, HW.PTE_RDONLY]
 
 /**
  * protBitsOfHwMask() for the few masks the set_memory_* family passes, remembered: each bigint
@@ -225,7 +231,7 @@ function pmdOrder(ctx: KernelContext): number {
  * Without `area` outside the linear map the vm_area checks are skipped (the trace does not say
  * which area it is) and alias updates are counted as unknown.
  */
-export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: number, setMask: bigint, clearMask: bigint, area?: VmArea): number {
+export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: number, setMask: bigint, clearMask: bigint, area?: VmStruct): number {
   ctx.counters.change_memory_common++
   const page = ctx.geo.pageSize
   const v = ctx.cfg.version
@@ -311,31 +317,31 @@ function orderAwareAliasLoop(ctx: KernelContext, pages: readonly Kva[], first: n
 }
 
 /** set_memory_ro() (pageattr.c): set PTE_RDONLY, clear PTE_WRITE. */
-export function setMemoryRo(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+export function setMemoryRo(ctx: KernelContext, addr: Kva, numpages: number, area?: VmStruct): number {
   ctx.counters.set_memory_ro++
-  return changeMemoryCommon(ctx, addr, numpages, HW.PTE_RDONLY, HW.PTE_DBM, area)
+  return changeMemoryCommon(ctx, addr, numpages, ...setMemoryMasks('ro', ctx.cfg.bti), area)
 }
 
 /** set_memory_rw() (pageattr.c): set PTE_WRITE, clear PTE_RDONLY. */
-export function setMemoryRw(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+export function setMemoryRw(ctx: KernelContext, addr: Kva, numpages: number, area?: VmStruct): number {
   ctx.counters.set_memory_rw++
-  return changeMemoryCommon(ctx, addr, numpages, HW.PTE_DBM, HW.PTE_RDONLY, area)
+  return changeMemoryCommon(ctx, addr, numpages, ...setMemoryMasks('rw', ctx.cfg.bti), area)
 }
 
 /** set_memory_nx() (pageattr.c): set PTE_PXN, clear PTE_MAYBE_GP. */
-export function setMemoryNx(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+export function setMemoryNx(ctx: KernelContext, addr: Kva, numpages: number, area?: VmStruct): number {
   ctx.counters.set_memory_nx++
-  return changeMemoryCommon(ctx, addr, numpages, HW.PTE_PXN, PTE_MAYBE_GP(ctx), area)
+  return changeMemoryCommon(ctx, addr, numpages, ...setMemoryMasks('nx', ctx.cfg.bti), area)
 }
 
 /** set_memory_x() (pageattr.c): set PTE_MAYBE_GP, clear PTE_PXN. */
-export function setMemoryX(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+export function setMemoryX(ctx: KernelContext, addr: Kva, numpages: number, area?: VmStruct): number {
   ctx.counters.set_memory_x++
-  return changeMemoryCommon(ctx, addr, numpages, PTE_MAYBE_GP(ctx), HW.PTE_PXN, area)
+  return changeMemoryCommon(ctx, addr, numpages, ...setMemoryMasks('x', ctx.cfg.bti), area)
 }
 
 /** set_memory_rox() (include/linux/set_memory.h, arm64 has no override): set_memory_ro() then set_memory_x(). */
-export function setMemoryRox(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+export function setMemoryRox(ctx: KernelContext, addr: Kva, numpages: number, area?: VmStruct): number {
   const ret = setMemoryRo(ctx, addr, numpages, area)
   if (ret) return ret
   return setMemoryX(ctx, addr, numpages, area)
@@ -363,14 +369,14 @@ function directMapUpdate(ctx: KernelContext, addr: Kva, setMask: bigint, clearMa
 export function setDirectMapInvalidNoflush(ctx: KernelContext, pageAddr: Kva): number {
   ctx.counters.set_direct_map_invalid_noflush++
   if (!canSetDirectMap(ctx.cfg)) return 0
-  return directMapUpdate(ctx, pageAddr, 0n, HW.PTE_VALID)
+  return directMapUpdate(ctx, pageAddr, ...DIRECT_MAP_INVALID_MASKS)
 }
 
 /** set_direct_map_default_noflush(page) (pageattr.c): set PTE_VALID | PTE_WRITE, clear PTE_RDONLY. */
 export function setDirectMapDefaultNoflush(ctx: KernelContext, pageAddr: Kva): number {
   ctx.counters.set_direct_map_default_noflush++
   if (!canSetDirectMap(ctx.cfg)) return 0
-  return directMapUpdate(ctx, pageAddr, HW.PTE_VALID | HW.PTE_DBM, HW.PTE_RDONLY)
+  return directMapUpdate(ctx, pageAddr, ...DIRECT_MAP_DEFAULT_MASKS)
 }
 
 /**
@@ -389,7 +395,7 @@ export function setDirectMapValidNoflush(ctx: KernelContext, pageAddr: Kva, nr: 
  * set_area_direct_map(area, set_direct_map_default_noflush) — once per PAGE_SIZE page, even for
  * huge vmalloc. Pages unknown → nothing can be replayed; returns the number of pages done.
  */
-export function vmResetPerms(ctx: KernelContext, area: VmArea): number {
+export function vmResetPerms(ctx: KernelContext, area: VmStruct): number {
   const pages = area.pages ?? []
   for (const p of pages) setDirectMapInvalidNoflush(ctx, p)
   ctx.counters.vm_unmap_aliases++
@@ -398,18 +404,8 @@ export function vmResetPerms(ctx: KernelContext, area: VmArea): number {
   return pages.length
 }
 
-/**
- * page_address(page) for a struct page pointer in the vmemmap (arch/arm64/include/asm/memory.h
- * page_to_virt: __page_to_voff(page) | PAGE_OFFSET, __page_to_voff = (page − VMEMMAP_START) *
- * PAGE_SIZE / sizeof(struct page)). memstart_addr cancels out. undefined if outside the vmemmap.
- */
-export function pageAddress(page: Kva, vmemmapStart: Kva, pageOffset: Kva, pageSize: number, structPageSize = 64): Kva | undefined {
-  if (page < vmemmapStart) return undefined
-  const off = page - vmemmapStart
-  if (off % structPageSize !== 0) return undefined
-  const va = pageOffset + (off / structPageSize) * pageSize
-  return va < KVA_END ? va : undefined
-}
+/** page_address(page) for a struct page pointer in the vmemmap: page_to_virt() (src/model/memory.ts). */
+export const pageAddress = pageToVirt
 
 /** True if every page in [addr, addr+size) is mapped by a present leaf (for tests and the engine). */
 export function rangePresent(ctx: KernelContext, addr: Kva, size: number): boolean {

@@ -57,7 +57,8 @@ export const HW = {
   PTE_AF: 1n << 10n,
   PTE_NG: 1n << 11n,
   PTE_GP: 1n << 50n,
-  PTE_DBM: 1n << 51n, // PTE_WRITE
+  /** PTE_WRITE = PTE_DBM, bit 51 (asm/pgtable-prot.h: `#define PTE_WRITE (PTE_DBM)`). */
+  PTE_WRITE: 1n << 51n,
   PTE_CONT: 1n << 52n,
   PTE_PXN: 1n << 53n,
   PTE_UXN: 1n << 54n,
@@ -74,7 +75,7 @@ export function hwMaskNames(mask: bigint): string[] {
     [HW.PTE_AF, 'AF'],
     [HW.PTE_NG, 'NG'],
     [HW.PTE_GP, 'GP'],
-    [HW.PTE_DBM, 'WRITE'],
+    [HW.PTE_WRITE, 'WRITE'],
     [HW.PTE_CONT, 'CONT'],
     [HW.PTE_PXN, 'PXN'],
     [HW.PTE_UXN, 'UXN'],

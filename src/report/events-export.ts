@@ -8,8 +8,7 @@
  * JSON/NDJSON carry every normalized field; bigints (timestamps, masks, return values) are
  * strings, addresses `0x%016lx`.
  */
-import {createWriteStream, renameSync, rmSync, type WriteStream} from 'node:fs'
-import {basename, dirname, join} from 'node:path'
+import type {OutputSink} from './atomic-file.js'
 
 import {formatKva} from '../model/address.js'
 import type {TraceEvent} from '../ingest/events.js'
@@ -102,66 +101,15 @@ export function eventToJson(ev: TraceEvent): Record<string, unknown> {
   return o
 }
 
-/** A file written through a temp file and renamed into place by commit(). */
-export class AtomicWriter {
-  private readonly tmp: string
-  private readonly out: WriteStream
-  private failed: Error | undefined
-  private done = false
+export {AtomicWriter} from './atomic-file.js'
 
-  constructor(readonly path: string) {
-    this.tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`)
-    this.out = createWriteStream(this.tmp)
-    this.out.on('error', (e) => {
-      this.failed ??= e
-    })
-  }
-
-  /** Write text or bytes; resolves when the stream can take more (backpressure). */
-  async write(text: string | Uint8Array): Promise<void> {
-    if (this.failed) throw this.failed
-    if (!this.out.write(text)) {
-      await new Promise<void>((resolve, reject) => {
-        const onDrain = () => {
-          this.out.off('error', onError)
-          resolve()
-        }
-        const onError = (e: Error) => {
-          this.out.off('drain', onDrain)
-          reject(e)
-        }
-        this.out.once('drain', onDrain)
-        this.out.once('error', onError)
-      })
-    }
-  }
-
-  /** Flush, close and rename over the target. */
-  async commit(): Promise<void> {
-    if (this.failed) throw this.failed
-    await new Promise<void>((resolve, reject) => {
-      this.out.end((e?: Error | null) => (e ? reject(e) : resolve()))
-    })
-    if (this.failed) throw this.failed
-    renameSync(this.tmp, this.path)
-    this.done = true
-  }
-
-  /** Remove the temp file (after a failure); the target is left as it was. */
-  abort(): void {
-    if (this.done) return
-    this.out.destroy()
-    rmSync(this.tmp, {force: true})
-  }
-}
-
-/** Streams events into an AtomicWriter in one format. */
+/** Streams events into an output sink (a file through AtomicWriter, or stdout) in one format. */
 export class EventExporter {
   private n = 0
   private buf: string[] = []
 
   constructor(
-    readonly writer: AtomicWriter,
+    readonly writer: OutputSink,
     readonly format: ExportFormat,
   ) {}
 

@@ -136,7 +136,7 @@ export function fleetHostMachine(spec: FleetHostSpec, cache: BootMachineCache, s
     for (const r of boot.ram) {
       const n = (r.end - r.start) / P
       if (k < n) {
-        __changeMemoryCommon(ctx, r.start + k * P, P, HW.PTE_RDONLY, HW.PTE_DBM)
+        __changeMemoryCommon(ctx, r.start + k * P, P, HW.PTE_RDONLY, HW.PTE_WRITE)
         break
       }
       k -= n

@@ -20,8 +20,7 @@ import type {Region} from '../model/layout.js'
 const M = 2 ** 20
 const G = 2 ** 30
 
-/** sizeof(struct page) on arm64 without debug options (struct page, include/linux/mm_types.h: 8 words). */
-export const STRUCT_PAGE_SIZE = 64
+import {STRUCT_PAGE_SIZE} from '../model/memory.js'
 
 export interface FixmapLayout {
   /** FIXADDR_TOT_START (the ptdump "Fixmap start" marker, v6.4+). */

@@ -13,6 +13,7 @@
  * image segment sizes of a distro kernel (text 26M, rodata 12M, init 2M, data+bss 5M), module
  * section sizes, the number of stacks and ioremaps, the FDT size (1M), no KASLR, no KASAN.
  */
+import {virtToPage} from '../model/memory.js'
 import {type Kva, KVA_END, alignDown, alignUp, formatKva, formatSize, alignedChunks} from '../model/address.js'
 import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
 import type {Region} from '../model/layout.js'
@@ -21,13 +22,13 @@ import {HW, P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/pro
 import {type KernelVersion, formatVersion, versionAtLeast} from '../kernel/version.js'
 import {kfencePoolSize, kfenceProtectedPages} from '../kernel/kfence.js'
 import {makeContext} from '../kernel/context.js'
-import {type MemBank, mapMem, pageKernelProt} from '../kernel/map-mem.js'
+import {type MemBank, createPgdMappingInto, mapMem, pageKernelProt} from '../kernel/map-mem.js'
 import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
 import {__changeMemoryCommon} from '../kernel/pageattr.js'
 import {linearMapMaybeSplitToPtes, lmAliasStext} from '../kernel/split.js'
 import {renderPtdump} from '../report/ptdump-text.js'
 import {InputError} from '../ingest/source.js'
-import {type KernelLayout, STRUCT_PAGE_SIZE, kernelLayout} from './layout.js'
+import {type KernelLayout, kernelLayout} from './layout.js'
 import {Rng} from './rng.js'
 
 const K = 1024
@@ -168,50 +169,9 @@ interface MapOpts {
   maxLeafLvl?: number
 }
 
-/**
- * __create_pgd_mapping() for a non-linear range (map_kernel_segment(), vmap, vmemmap, fixmap):
- * greedily the largest leaf the alignment allows (PUD blocks on 4K only, PMD blocks, then PTEs),
- * PTE_CONT on whole aligned groups when allowed; tables allocated through holes on the way.
- */
+/** __create_pgd_mapping() for a non-linear range: the kernel model's leaf choice (createPgdMappingInto(), kernel/map-mem.ts). */
 export function mapRange(pt: PageTables, start: Kva, end: Kva, prot: Prot, opts: MapOpts): void {
-  mapAt(pt, pt.geo.levels - 1, start, end, prot, opts)
-}
-
-function mapAt(pt: PageTables, L: number, s: Kva, e: Kva, prot: Prot, o: MapOpts): void {
-  const geo = pt.geo
-  if (s >= e) return
-  if (L === 0) {
-    pt.ensureTables(s, e, 0)
-    const runs: Run[] = (o.cont ? alignedChunks(s, e, geo.contPteSize) : [[s, e, false] as [number, number, boolean]]).map(([a, b, whole]) => ({
-      start: a,
-      end: b,
-      lvl: 0,
-      cont: o.cont && whole,
-      prot,
-      flags: 0,
-    }))
-    pt.replace(s, e, runs)
-    return
-  }
-  const S = geo.entrySize[L]!
-  const leafOk = o.blocks && L <= (o.maxLeafLvl ?? 2) && (L === 1 || (L === 2 && geo.pudBlocks))
-  if (leafOk) {
-    const lo = alignUp(s, S)
-    const hi = alignDown(e, S)
-    if (lo < hi) {
-      pt.ensureTables(lo, hi, L)
-      const parts: [number, number, boolean][] = L === 1 && o.cont ? alignedChunks(lo, hi, geo.contPmdSize) : [[lo, hi, false]]
-      pt.replace(
-        lo,
-        hi,
-        parts.map(([a, b, whole]) => ({start: a, end: b, lvl: L, cont: L === 1 && o.cont && whole, prot, flags: 0})),
-      )
-      mapAt(pt, L - 1, s, lo, prot, o)
-      mapAt(pt, L - 1, hi, e, prot, o)
-      return
-    }
-  }
-  mapAt(pt, L - 1, s, e, prot, o)
+  if (start < end) createPgdMappingInto(pt, start, end, prot, opts)
 }
 
 /** A bump allocator over a VA window, with vmalloc's guard page after every area (VM_NO_GUARD unset). */
@@ -388,7 +348,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
       // on its CONT_PMD group, a PUD block split first) or, PTE-forced, PTEs.
       if (cfg.rodataFull) {
         const before = ctx.errors.length
-        __changeMemoryCommon(ctx, pg.alias, pmdBytes, HW.PTE_RDONLY, HW.PTE_DBM)
+        __changeMemoryCommon(ctx, pg.alias, pmdBytes, HW.PTE_RDONLY, HW.PTE_WRITE)
         if (ctx.errors.length > before) throw new ModelError(`ROX cache alias ${formatKva(pg.alias)}: ${ctx.errors[before]!.message}`)
       }
     }
@@ -416,7 +376,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
 
   // vmemmap_populate() for every present section (SECTION_SIZE_BITS 27, 29 with 64K pages).
   const section = P === 65536 ? 512 * M : 128 * M
-  const vmemmapOf = (pa: number): Kva => layout.vmemmap.start + ((pa - memstartAddr) / P) * STRUCT_PAGE_SIZE
+  const vmemmapOf = (pa: number): Kva => virtToPage(layout.pageOffset + (pa - memstartAddr), layout.vmemmap.start, layout.pageOffset, P)
   for (const b of banks) {
     const s = vmemmapOf(alignDown(b.start, section))
     const e = vmemmapOf(alignUp(b.end, section))

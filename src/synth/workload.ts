@@ -33,13 +33,14 @@
  *
  * Streaming: a generator of hits; the whole workload is never held in memory.
  */
+import {DIRECT_MAP_DEFAULT_MASKS, DIRECT_MAP_INVALID_MASKS, setMemoryMasks} from '../kernel/pageattr.js'
+import {virtToPage} from '../model/memory.js'
 import {type KernelVersion, versionHas} from '../kernel/version.js'
 import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
 import type {RawRecord} from '../ingest/events.js'
 import {type Kva, alignDown, formatKva} from '../model/address.js'
 import {HOLE} from '../model/pagetable.js'
-import {P_PXN, P_RDONLY, P_VALID} from '../model/prot.js'
-import {STRUCT_PAGE_SIZE} from './layout.js'
+import {HW, P_PXN, P_RDONLY, P_VALID} from '../model/prot.js'
 import {kfencePoolSize} from '../kernel/kfence.js'
 import type {SynthMachine} from './machine.js'
 import {Rng} from './rng.js'
@@ -97,17 +98,13 @@ export interface Hit {
   text?: string
 }
 
-// pgprot bits as the hardware masks the probes print (arch/arm64/include/asm/pgtable-hwdef.h).
-const PTE_VALID = 0x1n
-const PTE_RDONLY = 0x80n
-const PTE_WRITE = 0x8000000000000n // bit 51 (DBM)
-const PTE_PXN = 0x20000000000000n // bit 53
-const MASKS: Record<string, [bigint, bigint]> = {
-  set_memory_ro: [PTE_RDONLY, PTE_WRITE],
-  set_memory_rw: [PTE_WRITE, PTE_RDONLY],
-  set_memory_nx: [PTE_PXN, 0n],
-  set_memory_x: [0n, PTE_PXN],
-}
+// The masks the probes print: the kernel model's own (kernel/pageattr.ts, pgtable-hwdef.h bits); no BTI (PTE_MAYBE_GP = 0).
+const MASKS = {
+  set_memory_ro: setMemoryMasks('ro', false),
+  set_memory_rw: setMemoryMasks('rw', false),
+  set_memory_nx: setMemoryMasks('nx', false),
+  set_memory_x: setMemoryMasks('x', false),
+} as const
 
 /** Probe symbol sizes (`fn+0x0/0xSIZE`) as the real 6.12 and 6.19 captures print them. */
 const SYM_SIZE_619: Record<string, number> = {
@@ -396,7 +393,7 @@ class Emitter {
       ['clear_mask', hex(clear)],
     ])
     // rodata_full and a PTE_RDONLY change: the linear alias of every backing page, one by one.
-    if (this.rodataFull && (set === PTE_RDONLY || clear === PTE_RDONLY)) {
+    if (this.rodataFull && (set === HW.PTE_RDONLY || clear === HW.PTE_RDONLY)) {
       for (const p of backing) this.changeCommon(cpu, pid, comm, p, this.t.pageSize, set, clear)
     }
     this.changeCommon(cpu, pid, comm, addr, pages * this.t.pageSize, set, clear)
@@ -408,17 +405,17 @@ class Emitter {
       ['numpages', '0x1'],
       ['enable', enable ? '0x1' : '0x0'],
     ])
-    this.changeCommon(cpu, pid, comm, addr, this.t.pageSize, enable ? PTE_VALID : 0n, enable ? 0n : PTE_VALID)
+    this.changeCommon(cpu, pid, comm, addr, this.t.pageSize, enable ? HW.PTE_VALID : 0n, enable ? 0n : HW.PTE_VALID)
   }
 
   /** vm_reset_perms(): every page invalid, then every page default (mm/vmalloc.c set_area_direct_map()). */
   resetPerms(cpu: number, pid: number, comm: string, backing: readonly Kva[]): void {
     for (const op of ['invalid', 'default'] as const) {
       for (const va of backing) {
-        const page = this.t.vmemmapStart + ((va - this.t.pageOffset) / this.t.pageSize) * STRUCT_PAGE_SIZE
+        const page = virtToPage(va, this.t.vmemmapStart, this.t.pageOffset, this.t.pageSize)
         this.hit(cpu, pid, comm, `set_direct_map_${op}_noflush`, [['page', formatKva(page)]])
         if (this.urp) {
-          const [set, clear] = op === 'invalid' ? [0n, PTE_VALID] : [PTE_WRITE | PTE_VALID, PTE_RDONLY]
+          const [set, clear] = op === 'invalid' ? DIRECT_MAP_INVALID_MASKS : DIRECT_MAP_DEFAULT_MASKS
           this.hit(cpu, pid, comm, 'update_range_prot', [
             ['start', formatKva(va)],
             ['size', hex(this.t.pageSize)],
@@ -432,7 +429,8 @@ class Emitter {
   }
 }
 
-interface VmArea {
+/** A synthesized area: its start, page count and backing linear-map pages (not the kernel's vm_struct: src/kernel/vmalloc.ts VmStruct). */
+interface SynthArea {
   addr: Kva
   pages: number
   backing: Kva[]
@@ -445,8 +443,8 @@ function* moduleChurn(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Ge
   const alloc = new PageAllocator(t, rng)
   // module_direct_base: the 128M window below the kernel image.
   const va = new VaWindow(t.modules.end - 128 * 2 ** 20, t.modules.end, P)
-  const area = (pages: number): VmArea => ({addr: va.alloc(pages * P, P), pages, backing: alloc.pages(pages)})
-  const loaded: {name: string; areas: VmArea[]}[] = []
+  const area = (pages: number): SynthArea => ({addr: va.alloc(pages * P, P), pages, backing: alloc.pages(pages)})
+  const loaded: {name: string; areas: SynthArea[]}[] = []
   let n = 0
   let pid = 1000
   while (!e.done) {
@@ -487,7 +485,7 @@ function* bpfJit(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Generat
   const packPages = PACK / P
   const alloc = new PageAllocator(t, rng)
   const va = new VaWindow(t.modules.start, t.modules.end, P)
-  interface Pack extends VmArea {
+  interface Pack extends SynthArea {
     used: number
     live: number
   }
@@ -532,7 +530,7 @@ function* execmemRox(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Gen
   const hugePages = HUGE / P
   const alloc = new PageAllocator(t, rng)
   const va = new VaWindow(t.modules.start, t.modules.end, P)
-  interface CacheArea extends VmArea {
+  interface CacheArea extends SynthArea {
     free: boolean[]
   }
   const cache: CacheArea[] = []

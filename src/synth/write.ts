@@ -2,7 +2,7 @@
  * Stream generated lines to a file (through a temp file renamed into place, removed on failure)
  * or to stdout, in 1 MiB chunks with backpressure, so a 10 M-event workload never sits in memory.
  */
-import {AtomicWriter} from '../report/events-export.js'
+import {openOutput} from '../report/atomic-file.js'
 
 const CHUNK = 1 << 20
 
@@ -11,15 +11,10 @@ export interface WriteStats {
   bytes: number
 }
 
-async function writeStdout(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()))
-}
-
 /** Write `lines` (no newlines) to `path`, or to stdout when path is undefined or '-'. */
 export async function writeLines(lines: Iterable<string>, path?: string): Promise<WriteStats> {
-  const toFile = path !== undefined && path !== '-'
-  const w = toFile ? new AtomicWriter(path) : undefined
-  const put = (t: string) => (w ? w.write(t) : writeStdout(t))
+  const w = openOutput(path ?? '-')
+  const put = (t: string) => w.write(t)
   let buf: string[] = []
   let size = 0
   const stats: WriteStats = {lines: 0, bytes: 0}
@@ -41,9 +36,9 @@ export async function writeLines(lines: Iterable<string>, path?: string): Promis
       stats.bytes += Buffer.byteLength(t)
       await put(t)
     }
-    if (w) await w.commit()
+    await w.commit()
   } catch (e) {
-    w?.abort()
+    w.abort()
     throw e
   }
   return stats

@@ -175,7 +175,7 @@ describe('events: errors', () => {
     expect(bad.error!.message).toMatch(/junk\.txt:1: cannot tell the trace format from the first lines \(got 'hello world'\); pass --format/)
     expect((await run([junk, '--format', 'nope'])).error!.message).toMatch(/^--format nope: unknown trace format; expected one of /)
     expect((await run([junk, '--map', 'nokind'])).error!.message).toBe('--map nokind: expected NAME=KIND')
-    expect((await run([junk, '--page-size', '8k'])).error!.message).toBe('--page-size 8k: expected 4k, 16k or 64k')
+    expect((await run([junk, '--page-size', '8k'])).error!.message).toBe('--granule 8k: expected 4k, 16k or 64k')
   })
 })
 

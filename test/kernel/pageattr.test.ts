@@ -16,11 +16,11 @@ import {
   setMemoryRw,
   setMemoryValid,
   updateRangeProt,
-  type VmArea,
   vmResetPerms,
 } from '../../src/kernel/pageattr.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 import {G, K4, K64, LIN, LIN_END, M2, RW, VM, ctxFor, geo, run, shape} from './helpers.js'
+import type {VmStruct} from '../../src/kernel/vmalloc.js'
 
 const RO = RW | P_RDONLY
 
@@ -48,7 +48,7 @@ describe('updateRangeProt / __changeMemoryCommon (pageattr.c v6.19.9 and v6.12)'
     const pt = linear([run(LIN, LIN + G, 2)])
     const ctx = ctxFor(pt, 'bbml2')
     const a = LIN + 0x12345000
-    expect(__changeMemoryCommon(ctx, a, K4, HW.PTE_RDONLY, HW.PTE_DBM)).toBe(0)
+    expect(__changeMemoryCommon(ctx, a, K4, HW.PTE_RDONLY, HW.PTE_WRITE)).toBe(0)
     expect(pt.tables).toEqual([1, 1, 1])
     expect(ctx.counters).toMatchObject({__change_memory_common: 1, update_range_prot: 1, split_pud: 1, split_pmd: 1, split_contpmd: 1, split_contpte: 1, flush_tlb_kernel_range: 1})
     expect(shape(pt, LIN + 0x12340000, LIN + 0x12350000)).toEqual([
@@ -67,7 +67,7 @@ describe('updateRangeProt / __changeMemoryCommon (pageattr.c v6.19.9 and v6.12)'
     const pt = linear([run(LIN, LIN + G, 0)])
     const ctx = ctxFor(pt, 'pte-only')
     const before = [...pt.tables]
-    expect(__changeMemoryCommon(ctx, LIN + 0x12345000, K4, HW.PTE_RDONLY, HW.PTE_DBM)).toBe(0)
+    expect(__changeMemoryCommon(ctx, LIN + 0x12345000, K4, HW.PTE_RDONLY, HW.PTE_WRITE)).toBe(0)
     expect(pt.tables).toEqual(before)
     expect(ctx.counters).toMatchObject({apply_to_page_range: 1, update_range_prot: 0, split_kernel_leaf_mapping: 0})
     expect(shape(pt, LIN + 0x12344000, LIN + 0x12347000, LIN + 0x12344000)).toEqual([
@@ -138,7 +138,7 @@ describe('changeMemoryCommon and the set_memory_* family', () => {
   function setup(policy: Parameters<typeof ctxFor>[1], blocks = false) {
     const pt = linear([run(LIN, LIN + G, blocks ? 1 : 0)], vmalloc(4))
     const ctx = ctxFor(pt, policy)
-    const area: VmArea = {addr: VM, size: 5 * K4, alloc: true, allowHugeVmap: false, nrPages: 4, pages: [LIN + 0x100000, LIN + 0x300000, LIN + 0x301000, LIN + 0x7000000]}
+    const area: VmStruct = {addr: VM, size: 5 * K4, alloc: true, allowHugeVmap: false, nrPages: 4, pages: [LIN + 0x100000, LIN + 0x300000, LIN + 0x301000, LIN + 0x7000000]}
     return {pt, ctx, area}
   }
 

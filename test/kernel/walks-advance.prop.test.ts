@@ -108,7 +108,7 @@ describe('every walk advances', () => {
         expectEnds(() => rangeSplitToPtes(ctx, a, b))
         expectEnds(() => splitKernelLeafMapping(ctx, a, b))
         expectEnds(() => cpaChangeRange(ctx, a, b, 0, 0))
-        expectEnds(() => changeMemoryCommon(ctx, a, Math.max(0, Math.min(4096, Math.floor(size / K4))), HW.PTE_RDONLY, HW.PTE_DBM))
+        expectEnds(() => changeMemoryCommon(ctx, a, Math.max(0, Math.min(4096, Math.floor(size / K4))), HW.PTE_RDONLY, HW.PTE_WRITE))
         expectEnds(() => setDirectMapInvalidNoflush(ctx, a))
       }),
       {numRuns: 400, seed: 1301},

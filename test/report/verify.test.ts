@@ -203,8 +203,8 @@ function mappedLinear(s: PtdumpSnapshot): {start: number; end: number}[] {
 }
 
 const MASKS: [bigint, bigint][] = [
-  [HW.PTE_RDONLY, HW.PTE_DBM], // set_memory_ro
-  [HW.PTE_DBM, HW.PTE_RDONLY], // set_memory_rw
+  [HW.PTE_RDONLY, HW.PTE_WRITE], // set_memory_ro
+  [HW.PTE_WRITE, HW.PTE_RDONLY], // set_memory_rw
   [HW.PTE_PXN, 0n], // set_memory_nx
   [0n, HW.PTE_PXN], // set_memory_x
 ]

@@ -1,7 +1,10 @@
-import {mkdirSync, renameSync, writeFileSync} from 'node:fs'
+import {mkdirSync, writeFileSync} from 'node:fs'
+
+import {writeFileAtomic} from '../../report/atomic-file.js'
 import {join} from 'node:path'
 
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {PtreplayCommand} from '../../cli/base-command.js'
 
 import {asCliError} from '../../cli/flags.js'
 import {BootMachineCache, fleetHostDump, fleetHostFacts, fleetHostSpec} from '../../synth/fleet.js'
@@ -16,7 +19,9 @@ export interface SynthFleetResult {
   fragmented: number
 }
 
-export default class SynthFleet extends Command {
+export default class SynthFleet extends PtreplayCommand {
+  static override id = 'synth:fleet'
+
   static override summary = 'Write N capture bundles of varied arm64 hosts (16 GiB–4 TiB, PTE-only and block-mapped, fragmented) for `ptreplay fleet`.'
 
   static override description = `Each host is a bundle directory DIR/host-NNNNN/ as \`ptreplay capture-script\` writes it, with
@@ -54,9 +59,7 @@ noalias, BBML2 or BBML3, mapped by map_mem()); a third of the rodata_full hosts 
         mkdirSync(host, {recursive: true})
         for (const [name, text] of Object.entries(fleetHostFacts(spec))) writeFileSync(join(host, name), text)
         const text = [...fleetHostDump(spec, cache, flags.seed)].join('\n') + '\n'
-        const tmp = join(host, '.kernel_page_tables.after.tmp')
-        writeFileSync(tmp, text)
-        renameSync(tmp, join(host, 'kernel_page_tables.after'))
+        writeFileAtomic(join(host, 'kernel_page_tables.after'), text)
         result.hosts++
         result.bytes += text.length
         result.byPolicy[spec.policy] = (result.byPolicy[spec.policy] ?? 0) + 1

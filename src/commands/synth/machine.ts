@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {checkOutputPath} from '../../report/atomic-file.js'
 import {PtreplayCommand} from '../../cli/base-command.js'
 
 import {asCliError} from '../../cli/flags.js'
@@ -58,7 +59,7 @@ them. \`synth workload --kind execmem-rox --machine\` then targets those pages.`
     nomap: Flags.string({description: 'Firmware NOMAP ranges START:SIZE (in memblock, not in the linear map).', helpValue: 'LIST'}),
     granule: Flags.string({description: 'Page size.', options: ['4k', '16k', '64k'], default: '4k'}),
     'va-bits': Flags.integer({description: 'VA_BITS (4K: 39/48/52, 16K: 36/47/48/52, 64K: 42/48/52).', default: 48}),
-    policy: Flags.string({description: 'Boot linear-map policy (src/kernel/policy.ts).', options: Object.keys(POLICIES), default: 'pte-only'}),
+    policy: Flags.string({description: 'Boot linear-map policy (the presets of `ptreplay replay --help`).', options: Object.keys(POLICIES), default: 'pte-only'}),
     kfence: Flags.string({description: "KFENCE: 'early' maps its 2M pool (last pages of RAM) page by page at boot.", options: ['off', 'early', 'late']}),
     kpti: Flags.boolean({description: 'KPTI: kernel mappings carry nG, fixmap has trampoline slots.', default: false}),
     kernel: Flags.string({description: 'Kernel version whose ptdump format is written (markers, BLK column); 6.9 or later.', default: '6.19'}),
@@ -79,6 +80,7 @@ them. \`synth workload --kind execmem-rox --machine\` then targets those pages.`
     let result!: SynthMachineResult
     try {
       if (!flags.memory && !flags.banks) this.error('give --memory SIZE (e.g. 256G) or --banks START:SIZE,…', {exit: 2})
+      if (flags.output !== undefined) checkOutputPath(flags.output, '--output')
       const m = synthMachine({
         memoryBytes: flags.memory ? parseSize(flags.memory, '--memory') : undefined,
         banks: flags.banks ? parseBanks(flags.banks, '--banks') : undefined,

@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {checkOutputPath} from '../../report/atomic-file.js'
 import {PtreplayCommand} from '../../cli/base-command.js'
 
 import {asCliError} from '../../cli/flags.js'
@@ -60,7 +61,8 @@ trace on that dump finds every linear-alias page mapped. The output is streamed.
     memory: Flags.string({description: 'Without --machine: RAM of the synthesized default machine.', default: '16G', helpValue: 'SIZE'}),
     granule: Flags.string({description: 'Without --machine: page size of the synthesized default machine.', options: ['4k', '16k', '64k'], default: '4k'}),
     kernel: Flags.string({description: 'Trace shape: 6.18+ adds update_range_prot probes (6.19 shape); earlier kernels do not.', default: '6.19'}),
-    'rodata-full': Flags.boolean({description: 'rodata_full: set_memory_ro/rw also change the linear alias page by page.', default: true, allowNo: true}),
+    rodata: Flags.string({description: 'rodata= of the traced kernel: full (set_memory_ro/rw also change the linear alias page by page), or on/noalias/off (they leave the alias alone).', options: ['full', 'on', 'noalias', 'off'], default: 'full'}),
+    'rodata-full': Flags.boolean({description: 'Same as --rodata full (--no-rodata-full: --rodata on).', allowNo: true, hidden: true, deprecated: {to: 'rodata'}}),
     cpus: Flags.integer({description: 'CPUs the events are spread over.', default: 4, min: 1}),
     'execmem-force-nx': Flags.boolean({
       description: 'execmem-rox on a ROX cache: make ranges writable as execmem_force_rw() does (set_memory_nx + set_memory_rw); --no-execmem-force-nx emits set_memory_rw alone.',
@@ -74,6 +76,9 @@ trace on that dump finds every linear-alias page mapped. The output is streamed.
     const {flags} = await this.parse(SynthWorkload)
     let result!: SynthWorkloadResult
     try {
+      if (flags.output !== undefined) checkOutputPath(flags.output, '--output')
+      // The trace and the JSON summary cannot share stdout (12.14).
+      if (this.jsonEnabled() && (flags.output === undefined || flags.output === '-')) this.error('--json with the trace on stdout would mix the two: give --output FILE', {exit: 2})
       const kernel = parseKernelVersion(flags.kernel)
       let target: WorkloadTarget
       let machine: string
@@ -88,7 +93,7 @@ trace on that dump finds every linear-alias page mapped. The output is streamed.
         target = targetFromMachine(m)
         machine = `synthesized ${flags.memory} ${flags.granule} machine (synth machine --memory ${flags.memory} --granule ${flags.granule} --policy bbml2)`
       }
-      const opts = {kind: flags.kind as WorkloadKind, events: flags.events, seed: flags.seed, kernel, rodataFull: flags['rodata-full'], cpus: flags.cpus, execmemForceNx: flags['execmem-force-nx']}
+      const opts = {kind: flags.kind as WorkloadKind, events: flags.events, seed: flags.seed, kernel, rodataFull: flags['rodata-full'] ?? flags.rodata === 'full', cpus: flags.cpus, execmemForceNx: flags['execmem-force-nx']}
       const w = await writeLines(workloadLines(target, opts), flags.output)
       result = {kind: opts.kind, events: flags.events, lines: w.lines, bytes: w.bytes, kernel: kernel.join('.'), seed: flags.seed, machine, output: flags.output ?? '-'}
     } catch (e) {

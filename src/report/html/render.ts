@@ -6,9 +6,7 @@
  * Every string placed in markup goes through escapeHtml(); every data block through
  * jsonForScript(); the page script writes capture strings with textContent only.
  */
-import {randomBytes} from 'node:crypto'
-import {renameSync, unlinkSync, writeFileSync} from 'node:fs'
-import {dirname, basename, join} from 'node:path'
+import {writeFileAtomic} from '../atomic-file.js'
 
 import {type Column} from '../table.js'
 import {escapeHtml, jsonForScript} from './escape.js'
@@ -227,18 +225,7 @@ export function renderHtmlReport(doc: HtmlReportDoc): string {
   ].join('\n')
 }
 
-/** Write the report through a temp file in the same directory and rename it into place. */
+/** Write the report through an exclusive temp file in the same directory, renamed into place (atomic-file.ts). */
 export function writeHtmlAtomically(path: string, html: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
-  try {
-    writeFileSync(tmp, html)
-    renameSync(tmp, path)
-  } catch (e) {
-    try {
-      unlinkSync(tmp)
-    } catch {
-      // nothing to clean
-    }
-    throw e
-  }
+  writeFileAtomic(path, html)
 }

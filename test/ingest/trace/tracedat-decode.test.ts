@@ -12,7 +12,7 @@ import {tokenizeText} from '../../../src/ingest/trace/index.js'
 import {EventDecoder} from '../../../src/ingest/trace/tracedat/decode.js'
 import {type EventFormat, parseEventFormat} from '../../../src/ingest/trace/tracedat/format.js'
 import type {TraceDatMeta} from '../../../src/ingest/trace/tracedat/header.js'
-import {evalConst} from '../../../src/ingest/trace/tracedat/printfmt.js'
+import {evalConst} from '../../../src/ingest/trace/tracedat/const-expr.js'
 
 const RET = `name: split_kernel_leaf_mapping_ret
 ID: 1600

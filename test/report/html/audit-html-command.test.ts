@@ -45,7 +45,7 @@ describe('audit --html and the terminal strip', () => {
   it('an unwritable --html path is a one-line error with exit 2 and leaves nothing behind', async () => {
     const {error} = await run([dump, '--html', join(dir, 'missing', 'a.html')])
     expect(error?.oclif?.exit).toBe(2)
-    expect(error!.message).toMatch(/cannot write the HTML report/)
+    expect(error!.message).toMatch(/cannot write/)
     expect(existsSync(join(dir, 'missing'))).toBe(false)
   })
 })

@@ -8,6 +8,7 @@
  * `__print_symbolic(v, {…})` and integer constants. An event whose format uses anything else is
  * rendered as `name=value` pairs of its own fields (libtraceevent would say `[FAILED TO PARSE]`).
  */
+import {evalConst} from './const-expr.js'
 import type {EventFormat, Field} from './format.js'
 
 /** One event's payload inside a page buffer. */
@@ -294,50 +295,6 @@ function splitTop(s: string): string[] {
   }
   out.push(cur)
   return out
-}
-
-/** An integer constant expression: literals (with U/L suffixes), ( ), ~, -, <<, >>, &, |, +. */
-export function evalConst(s: string): bigint | undefined {
-  const toks = s.match(/0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|<<|>>|[()~&|+\-*]|\S/g)
-  if (!toks) return undefined
-  let i = 0
-  const MASK = (1n << 64n) - 1n
-  const prim = (): bigint | undefined => {
-    const t = toks[i++]
-    if (t === undefined) return undefined
-    if (t === '(') {
-      const v = or()
-      if (toks[i++] !== ')') return undefined
-      return v
-    }
-    if (t === '~') {
-      const v = prim()
-      return v === undefined ? undefined : ~v & MASK
-    }
-    if (t === '-') {
-      const v = prim()
-      return v === undefined ? undefined : -v & MASK
-    }
-    const m = /^(0[xX][0-9a-fA-F]+|\d+)[uUlL]*$/.exec(t)
-    return m ? BigInt(m[1]!) : undefined
-  }
-  const bin = (next: () => bigint | undefined, ops: Record<string, (a: bigint, b: bigint) => bigint>) => (): bigint | undefined => {
-    let a = next()
-    while (a !== undefined && toks[i] !== undefined && ops[toks[i]!]) {
-      const op = ops[toks[i++]!]!
-      const b = next()
-      if (b === undefined) return undefined
-      a = op(a, b) & MASK
-    }
-    return a
-  }
-  const mul = bin(prim, {'*': (a, b) => a * b})
-  const add = bin(mul, {'+': (a, b) => a + b, '-': (a, b) => a - b})
-  const shift = bin(add, {'<<': (a, b) => a << b, '>>': (a, b) => a >> b})
-  const and = bin(shift, {'&': (a, b) => a & b})
-  const or = bin(and, {'|': (a, b) => a | b})
-  const v = or()
-  return i === toks.length ? v : undefined
 }
 
 function bitsOf(length: string, longSize: number): number {
