@@ -2,6 +2,7 @@
  * The human summary of a fleet run (renderer only; the numbers come from src/fleet/summary.ts).
  */
 import type {FleetSummary} from '../fleet/summary.js'
+import {wrapText} from './output-style.js'
 import {fmtBytes, fmtInt, renderTable} from './table.js'
 
 export function renderFleetText(s: FleetSummary, meta: {jobs: number; mode: string; ndjson?: string; prom?: string}): string[] {
@@ -20,8 +21,8 @@ export function renderFleetText(s: FleetSummary, meta: {jobs: number; mode: stri
     )
     out.push(`linear-map page tables, all hosts: ${fmtBytes(s.linearTableBytes)}`)
     out.push('')
-    out.push(`hosts by eligibility (block-mapped linear map): ${Object.entries(s.byEligibility).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmtInt(v)}`).join(' · ')}`)
-    out.push(`forecast, a BBML3 kernel on listed CPUs at boot: ${fmtBytes(s.forecastSavedTableBytes)} of page tables and ${fmtInt(s.forecastSavedTlbEntries)} TLB entries saved over the fleet`)
+    out.push(...wrapText(`hosts by eligibility (block-mapped linear map): ${Object.entries(s.byEligibility).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}`))
+    out.push(...wrapText(`forecast, a BBML3 kernel on listed CPUs at boot: ${fmtBytes(s.forecastSavedTableBytes)} of page tables and ${fmtInt(s.forecastSavedTlbEntries)} TLB entries saved over the fleet`))
     if (s.worst.length) {
       out.push('')
       out.push(`worst hosts (page-table bytes):`)

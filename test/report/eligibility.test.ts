@@ -84,5 +84,8 @@ describe('BBML3 forecast', () => {
     const text = await runCommand(Audit, ['samples/linux-7.3-debian-qemu/max-2G-default/kernel_page_tables.before'])
     expect(text.stdout).toContain('Block-mapped linear map: no (blocked:cpu')
     expect(text.stdout).toContain('BBML3 forecast')
+    // Piped: wrapped to 80 columns, ASCII.
+    const tail = text.stdout.slice(text.stdout.indexOf('Block-mapped linear map')).split('\n')
+    for (const l of tail) expect(l.length, l).toBeLessThanOrEqual(80)
   })
 })
