@@ -120,6 +120,8 @@ export async function openSource(path: string, stdin: Readable = process.stdin):
       const st = statSync(path)
       if (st.isDirectory()) throw new InputError(`${path}: is a directory, expected a file`)
       size = st.size
+      // An empty file named as compressed is a failed capture or copy, not an empty trace (R19).
+      if (st.isFile() && size === 0 && /\.(gz|tgz|zst|xz)$/i.test(path)) throw new InputError(`${path}: empty file (0 bytes), expected compressed data`, path)
       if (st.isFile()) {
         // an uncompressed regular file: read directly (readChunks), no stream
         const head = Buffer.alloc(6)

@@ -12,7 +12,7 @@ import {type Kva, alignDown, isAligned} from '../model/address.js'
 import {P_VALID, type Prot} from '../model/prot.js'
 import {NO_RUN, metaLvl, metaProt} from '../model/pagetable.js'
 import {type KernelContext, inLinearMap, kernelWarn} from './context.js'
-import type {VmArea} from './pageattr.js'
+import type {VmStruct} from './vmalloc.js'
 
 export interface CollapseOpts {
   /**
@@ -102,7 +102,7 @@ export function tryCollapseKernelPud(ctx: KernelContext, addr: Kva, opts: Collap
  * - 'both' / 'order-aware': only when area->page_order ≥ PMD order, every distinct PMD of the
  *   linear alias of the pages in range (docs/collapse-proposals.md points 2 and 3).
  */
-export function tryCollapseAliasesOf(ctx: KernelContext, area: VmArea, first: number, count: number): void {
+export function tryCollapseAliasesOf(ctx: KernelContext, area: VmStruct, first: number, count: number): void {
   const mode = ctx.cfg.collapse
   if (mode === 'none' || mode === 'general') return
   const pages = area.pages

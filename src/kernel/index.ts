@@ -36,7 +36,6 @@ export {
   setMemoryValid,
   setMemoryX,
   updateRangeProt,
-  type VmArea,
   vmResetPerms,
 } from './pageattr.js'
 export {type CollapseOpts, collapseAfterChange, tryCollapseAliasesOf, tryCollapseKernelPmd, tryCollapseKernelPud, tryCollapseVmallocRange} from './collapse.js'
@@ -46,3 +45,4 @@ export * from './policy.js'
 export * from './infer-policy.js'
 export * from './cpufeature.js'
 export * from './version.js'
+export {VM_ALLOC, VM_ALLOW_HUGE_VMAP, VM_IOREMAP, VM_MAP, VmAreas, type VmStruct, ioremapPageRange, protOfPgprot, vmapPagesRange, vmapRangeNoflush, vunmapRange} from './vmalloc.js'

@@ -29,30 +29,9 @@ import {
   leafValid,
 } from './context.js'
 import {splitKernelLeafMapping} from './split.js'
+import type {VmStruct} from './vmalloc.js'
 import {versionHas} from './version.js'
 import {cpaChangeRange, cpaCollapseLargePages} from './x86-cpa.js'
-
-/**
- * A vmalloc area as change_memory_common() sees it (struct vm_struct). Everything beyond the
- * address range is optional: a trace that gives only set_memory_*() on a vmalloc address does not
- * say which pages back it.
- */
-export interface VmArea {
-  /** area->addr */
-  addr: Kva
-  /** area->size, guard page included (get_vm_area_size() + PAGE_SIZE unless VM_NO_GUARD). */
-  size: number
-  /** VM_ALLOC */
-  alloc: boolean
-  /** VM_ALLOW_HUGE_VMAP */
-  allowHugeVmap: boolean
-  /** area->nr_pages (≤6.17 the rodata_full alias loop walks all of them). */
-  nrPages?: number
-  /** page_address(area->pages[i]) for each backing page, when known. */
-  pages?: readonly Kva[]
-  /** area->page_order (CONFIG_HAVE_ARCH_HUGE_VMALLOC); 0 = base pages. */
-  pageOrder?: number
-}
 
 /** PTE_MAYBE_GP (asm/pgtable-prot.h): PTE_GP when system_supports_bti_kernel() (cfg.bti), else 0. */
 export const PTE_MAYBE_GP = (ctx: KernelContext): bigint => (ctx.cfg.bti ? HW.PTE_GP : 0n)
@@ -252,7 +231,7 @@ function pmdOrder(ctx: KernelContext): number {
  * Without `area` outside the linear map the vm_area checks are skipped (the trace does not say
  * which area it is) and alias updates are counted as unknown.
  */
-export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: number, setMask: bigint, clearMask: bigint, area?: VmArea): number {
+export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: number, setMask: bigint, clearMask: bigint, area?: VmStruct): number {
   ctx.counters.change_memory_common++
   const page = ctx.geo.pageSize
   const v = ctx.cfg.version
@@ -338,31 +317,31 @@ function orderAwareAliasLoop(ctx: KernelContext, pages: readonly Kva[], first: n
 }
 
 /** set_memory_ro() (pageattr.c): set PTE_RDONLY, clear PTE_WRITE. */
-export function setMemoryRo(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+export function setMemoryRo(ctx: KernelContext, addr: Kva, numpages: number, area?: VmStruct): number {
   ctx.counters.set_memory_ro++
   return changeMemoryCommon(ctx, addr, numpages, ...setMemoryMasks('ro', ctx.cfg.bti), area)
 }
 
 /** set_memory_rw() (pageattr.c): set PTE_WRITE, clear PTE_RDONLY. */
-export function setMemoryRw(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+export function setMemoryRw(ctx: KernelContext, addr: Kva, numpages: number, area?: VmStruct): number {
   ctx.counters.set_memory_rw++
   return changeMemoryCommon(ctx, addr, numpages, ...setMemoryMasks('rw', ctx.cfg.bti), area)
 }
 
 /** set_memory_nx() (pageattr.c): set PTE_PXN, clear PTE_MAYBE_GP. */
-export function setMemoryNx(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+export function setMemoryNx(ctx: KernelContext, addr: Kva, numpages: number, area?: VmStruct): number {
   ctx.counters.set_memory_nx++
   return changeMemoryCommon(ctx, addr, numpages, ...setMemoryMasks('nx', ctx.cfg.bti), area)
 }
 
 /** set_memory_x() (pageattr.c): set PTE_MAYBE_GP, clear PTE_PXN. */
-export function setMemoryX(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+export function setMemoryX(ctx: KernelContext, addr: Kva, numpages: number, area?: VmStruct): number {
   ctx.counters.set_memory_x++
   return changeMemoryCommon(ctx, addr, numpages, ...setMemoryMasks('x', ctx.cfg.bti), area)
 }
 
 /** set_memory_rox() (include/linux/set_memory.h, arm64 has no override): set_memory_ro() then set_memory_x(). */
-export function setMemoryRox(ctx: KernelContext, addr: Kva, numpages: number, area?: VmArea): number {
+export function setMemoryRox(ctx: KernelContext, addr: Kva, numpages: number, area?: VmStruct): number {
   const ret = setMemoryRo(ctx, addr, numpages, area)
   if (ret) return ret
   return setMemoryX(ctx, addr, numpages, area)
@@ -416,7 +395,7 @@ export function setDirectMapValidNoflush(ctx: KernelContext, pageAddr: Kva, nr: 
  * set_area_direct_map(area, set_direct_map_default_noflush) — once per PAGE_SIZE page, even for
  * huge vmalloc. Pages unknown → nothing can be replayed; returns the number of pages done.
  */
-export function vmResetPerms(ctx: KernelContext, area: VmArea): number {
+export function vmResetPerms(ctx: KernelContext, area: VmStruct): number {
   const pages = area.pages ?? []
   for (const p of pages) setDirectMapInvalidNoflush(ctx, p)
   ctx.counters.vm_unmap_aliases++

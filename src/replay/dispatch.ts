@@ -3,7 +3,7 @@
  *
  * Each assembled call (intents.ts) is replayed at the outermost level the trace recorded, with
  * what its inner hits revealed:
- *   set_memory_{ro,rw,x,nx}  → changeMemoryCommon() with a VmArea whose backing pages are the
+ *   set_memory_{ro,rw,x,nx}  → changeMemoryCommon() with a VmStruct whose backing pages are the
  *                              linear-alias pages the inner __change_memory_common/update_range_prot
  *                              hits show (unknown → the kernel model counts alias_updates_unknown);
  *   change_memory_common     → the same, operation from the masks;
@@ -17,7 +17,12 @@
 import {
   EINVAL,
   type KernelContext,
-  type VmArea,
+  VmAreas,
+  type VmStruct,
+  ioremapPageRange,
+  vmapPagesRange,
+  vmapRangeNoflush,
+  vunmapRange,
   __changeMemoryCommon,
   changeMemoryCommon,
   setDirectMapDefaultNoflush,
@@ -36,6 +41,7 @@ import {KVA_END, type Kva, alignDown} from '../model/address.js'
 import type {Region} from '../model/layout.js'
 import {HOLE, NO_RUN, metaProt} from '../model/pagetable.js'
 import type {ApplyOutcome, ReplayPolicy} from './engine.js'
+import {FUNCTIONS} from '../ingest/normalize.js'
 import {type Intent, aliasPagesOf, opFromMasks} from './intents.js'
 
 /** Split primitives, arm64 and the x86 comparison's, for per-call attribution. */
@@ -48,6 +54,10 @@ export class KernelReplayPolicy implements ReplayPolicy {
   /** vmalloc-side PMD slots seen block-mapped: VM_ALLOW_HUGE_VMAP areas (see area()). */
   private readonly hugeSlots = new Set<number>()
   private readonly vmRegions: readonly Region[]
+  /** The vm areas the trace created (alloc_vmap_area … free_vmap_area_noflush), for find_vm_area(). */
+  readonly areas = new VmAreas()
+  /** vmap/vunmap calls replayed: the trace maps and unmaps vm areas itself. */
+  vmMaps = 0
 
   constructor(
     readonly policy: Policy,
@@ -98,7 +108,9 @@ export class KernelReplayPolicy implements ReplayPolicy {
    * collapse and the huge-vmalloc bail-out look at (commit fcf8dda8cc48 ("arm64: pageattr: Explicitly
    * bail out when changing permissions for vmalloc_huge mappings") (in v6.16)).
    */
-  private area(intent: Intent, addr: number, pages: number): VmArea | undefined {
+  private area(intent: Intent, addr: number, pages: number): VmStruct | undefined {
+    const real = this.areas.find(addr)
+    if (real) return this.realArea(intent, real, addr, pages)
     const ctx = this.ctx
     const page = ctx.geo.pageSize
     const pmd = ctx.geo.entrySize[1]!
@@ -134,6 +146,80 @@ export class KernelReplayPolicy implements ReplayPolicy {
     // taken to start it (exact for 6.19, where only the pages in range are walked, and for ≤6.12,
     // where every page of the area is).
     return {addr, size: Math.max(pages, alias!.length) * page, alloc: true, allowHugeVmap: false, pages: alias!.map((p) => p.addr), nrPages: alias!.length}
+  }
+
+  /**
+   * The area find_vm_area() returns, from the trace's own alloc_vmap_area/vmap events, with
+   * area->pages[idx .. idx + numpages) named by this call's inner alias hits (pageattr.c,
+   * change_memory_common(), v7.3: the rodata_full loop walks exactly those) and remembered for
+   * later calls on the same pages.
+   */
+  private realArea(intent: Intent, real: VmStruct, addr: number, pages: number): VmStruct {
+    const lin = this.ctx.linear
+    const page = this.ctx.geo.pageSize
+    const hits = lin ? aliasPagesOf(intent, lin.start, lin.end) : undefined
+    const first = Math.round((alignDown(addr, page) - real.addr) / page)
+    if (hits && hits.length) {
+      const known = (real.pages ?? []).slice()
+      for (let i = 0; i < hits.length; i++) known[first + i] = hits[i]!.addr
+      real.pages = known
+    }
+    const p = real.pages
+    let complete = p !== undefined && p.length >= first + pages
+    for (let i = first; complete && i < first + pages; i++) if (p![i] === undefined) complete = false
+    return complete ? real : {...real, pages: undefined}
+  }
+
+  /** vm area lifetimes and mappings (mm/vmalloc.c, v7.3), from the trace's vmalloc probes and tracepoints. */
+  private vm(intent: Intent): void {
+    const ctx = this.ctx
+    const ev = intent.ev
+    const page = ctx.geo.pageSize
+    const pageShift = Math.log2(page)
+    switch (intent.type) {
+      case 'vm_alloc':
+        // alloc_vmap_area tracepoint: [va_start, va_start + size), guard page included.
+        if (ev.fn === 'alloc_vmap_area' && ev.addr !== undefined && ev.size) this.areas.insert({addr: ev.addr, size: ev.size, alloc: false, allowHugeVmap: false})
+        return
+      case 'vmap': {
+        if (ev.addr === undefined || ev.end === undefined) return
+        this.vmMaps++
+        if (ev.fn === 'ioremap_page_range') {
+          if (ev.phys !== undefined && ev.prot !== undefined) ioremapPageRange(ctx, ev.addr, ev.end, ev.phys, ev.prot)
+          else vmapRangeNoflush(ctx, ev.addr, ev.end, ev.prot ?? 0n, pageShift, () => false)
+          return
+        }
+        const shift = ev.pageShift ?? pageShift
+        vmapPagesRange(ctx, ev.addr, ev.end, ev.prot ?? 0n, shift)
+        const a = this.areas.find(ev.addr)
+        if (a) {
+          a.nrPages = (ev.end - ev.addr) / page
+          // __vmalloc_node_range_noprof() maps with page_shift > PAGE_SHIFT only for VM_ALLOW_HUGE_VMAP (mm/vmalloc.c, v7.3).
+          if (shift > pageShift) {
+            a.allowHugeVmap = true
+            a.pageOrder = shift - pageShift
+          }
+        }
+        return
+      }
+      case 'vunmap':
+        if (ev.addr === undefined || ev.end === undefined) return
+        this.vmMaps++
+        return void vunmapRange(ctx, ev.addr, ev.end)
+      case 'vm_free':
+        if (ev.fn === 'free_vmap_area_noflush' && ev.addr !== undefined) this.areas.free(ev.addr)
+        return
+      case 'vm_purge':
+        if (ev.addr !== undefined && ev.end !== undefined) this.areas.purge(ev.addr, ev.end)
+        return
+      case 'other':
+        // kretprobe of __vmalloc_node_range_noprof: the area at the returned address is VM_ALLOC.
+        if (ev.kind === 'return' && ev.addr !== undefined && FUNCTIONS[ev.fn]?.kind === 'vm_alloc') {
+          const a = this.areas.find(ev.addr)
+          if (a) a.alloc = true
+        }
+        return
+    }
   }
 
   /** Flag a call on memory the snapshot does not describe (none entries or no table at all). */
@@ -207,7 +293,7 @@ export class KernelReplayPolicy implements ReplayPolicy {
         return void setDirectMapValidNoflush(ctx, addr, ev.pages ?? 1, ev.enable ?? true)
       }
       default:
-        return
+        return this.vm(intent)
     }
   }
 }

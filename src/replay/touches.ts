@@ -134,6 +134,9 @@ export function spansOfEvent(ev: TraceEvent, pageSize: number): Span[] {
       const size = ev.size ?? (ev.pages ?? 1) * pageSize
       return size > 0 ? [{start: ev.addr, end: ev.addr + size}] : []
     }
+    case 'vmap':
+    case 'vunmap':
+      return ev.end !== undefined && ev.end > ev.addr ? [{start: ev.addr, end: ev.end}] : []
     default:
       return []
   }

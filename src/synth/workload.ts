@@ -429,7 +429,8 @@ class Emitter {
   }
 }
 
-interface VmArea {
+/** A synthesized area: its start, page count and backing linear-map pages (not the kernel's vm_struct: src/kernel/vmalloc.ts VmStruct). */
+interface SynthArea {
   addr: Kva
   pages: number
   backing: Kva[]
@@ -442,8 +443,8 @@ function* moduleChurn(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Ge
   const alloc = new PageAllocator(t, rng)
   // module_direct_base: the 128M window below the kernel image.
   const va = new VaWindow(t.modules.end - 128 * 2 ** 20, t.modules.end, P)
-  const area = (pages: number): VmArea => ({addr: va.alloc(pages * P, P), pages, backing: alloc.pages(pages)})
-  const loaded: {name: string; areas: VmArea[]}[] = []
+  const area = (pages: number): SynthArea => ({addr: va.alloc(pages * P, P), pages, backing: alloc.pages(pages)})
+  const loaded: {name: string; areas: SynthArea[]}[] = []
   let n = 0
   let pid = 1000
   while (!e.done) {
@@ -484,7 +485,7 @@ function* bpfJit(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Generat
   const packPages = PACK / P
   const alloc = new PageAllocator(t, rng)
   const va = new VaWindow(t.modules.start, t.modules.end, P)
-  interface Pack extends VmArea {
+  interface Pack extends SynthArea {
     used: number
     live: number
   }
@@ -529,7 +530,7 @@ function* execmemRox(e: Emitter, t: WorkloadTarget, rng: Rng, cpus: number): Gen
   const hugePages = HUGE / P
   const alloc = new PageAllocator(t, rng)
   const va = new VaWindow(t.modules.start, t.modules.end, P)
-  interface CacheArea extends VmArea {
+  interface CacheArea extends SynthArea {
     free: boolean[]
   }
   const cache: CacheArea[] = []

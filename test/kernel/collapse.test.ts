@@ -3,10 +3,11 @@ import {describe, expect, it} from 'vitest'
 import {HOLE, PageTables} from '../../src/model/pagetable.js'
 import {HW, P_PXN, P_RDONLY} from '../../src/model/prot.js'
 import {tryCollapseKernelPmd, tryCollapseKernelPud} from '../../src/kernel/collapse.js'
-import {__changeMemoryCommon, setMemoryRo, setMemoryRw, type VmArea} from '../../src/kernel/pageattr.js'
+import {__changeMemoryCommon, setMemoryRo, setMemoryRw} from '../../src/kernel/pageattr.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 import {cpaChangeRange, cpaCollapseLargePages} from '../../src/kernel/x86-cpa.js'
 import {G, K4, LIN, LIN_END, M2, M32, RW, VM, ctxFor, geo, run, shape} from './helpers.js'
+import type {VmStruct} from '../../src/kernel/vmalloc.js'
 
 const RO = RW | P_RDONLY
 /** A ROX huge-vmalloc mapping: ro x. */
@@ -30,7 +31,7 @@ function roxCache(): PageTables {
   ])
 }
 
-const AREA: VmArea = {
+const AREA: VmStruct = {
   addr: VM,
   size: M2 + K4,
   alloc: true,

@@ -5,12 +5,13 @@
 import {describe, expect, it} from 'vitest'
 
 import {rodataFullFor} from '../../src/kernel/policy.js'
-import {setMemoryRo, type VmArea} from '../../src/kernel/pageattr.js'
+import {setMemoryRo} from '../../src/kernel/pageattr.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 import type {KernelConfig} from '../../src/kernel/context.js'
 import {HOLE, PageTables} from '../../src/model/pagetable.js'
 import {P_RDONLY} from '../../src/model/prot.js'
 import {G, K4, LIN, LIN_END, RW, VM, ctxFor, geo, run} from './helpers.js'
+import type {VmStruct} from '../../src/kernel/vmalloc.js'
 
 const RO = RW | P_RDONLY
 
@@ -26,7 +27,7 @@ function tables(): PageTables {
   ])
 }
 const pages = [LIN + 0x100000, LIN + 0x300000, LIN + 0x301000, LIN + 0x7000000]
-const area: VmArea = {addr: VM, size: 5 * K4, alloc: true, allowHugeVmap: false, nrPages: 4, pages}
+const area: VmStruct = {addr: VM, size: 5 * K4, alloc: true, allowHugeVmap: false, nrPages: 4, pages}
 const cfgAt = (version: readonly [number, number], bbml2 = true): KernelConfig => ({...makePolicy('bbml2').cfg, version, bbml2, bootCpuBbml2: bbml2})
 
 describe('change_memory_common() per version', () => {
@@ -69,7 +70,7 @@ describe('change_memory_common() per version', () => {
         run(VM, VM + 4 * K4, 0),
         run(VM + 4 * K4, VM + 2 ** 21, 0, HOLE),
       ])
-    const a: VmArea = {...area, pages: [LIN + 0x1000, LIN + 0x300000, LIN + 0x301000, LIN + 0x700000]}
+    const a: VmStruct = {...area, pages: [LIN + 0x1000, LIN + 0x300000, LIN + 0x301000, LIN + 0x700000]}
     const c618 = ctxFor(blocky(), cfgAt([6, 18], false))
     expect(setMemoryRo(c618, VM, 4, a)).toBe(-22)
     expect(c618.counters.__change_memory_common).toBe(1) // stopped at pages[0]; the range never changed

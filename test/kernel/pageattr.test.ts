@@ -16,11 +16,11 @@ import {
   setMemoryRw,
   setMemoryValid,
   updateRangeProt,
-  type VmArea,
   vmResetPerms,
 } from '../../src/kernel/pageattr.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 import {G, K4, K64, LIN, LIN_END, M2, RW, VM, ctxFor, geo, run, shape} from './helpers.js'
+import type {VmStruct} from '../../src/kernel/vmalloc.js'
 
 const RO = RW | P_RDONLY
 
@@ -138,7 +138,7 @@ describe('changeMemoryCommon and the set_memory_* family', () => {
   function setup(policy: Parameters<typeof ctxFor>[1], blocks = false) {
     const pt = linear([run(LIN, LIN + G, blocks ? 1 : 0)], vmalloc(4))
     const ctx = ctxFor(pt, policy)
-    const area: VmArea = {addr: VM, size: 5 * K4, alloc: true, allowHugeVmap: false, nrPages: 4, pages: [LIN + 0x100000, LIN + 0x300000, LIN + 0x301000, LIN + 0x7000000]}
+    const area: VmStruct = {addr: VM, size: 5 * K4, alloc: true, allowHugeVmap: false, nrPages: 4, pages: [LIN + 0x100000, LIN + 0x300000, LIN + 0x301000, LIN + 0x7000000]}
     return {pt, ctx, area}
   }
 

@@ -159,3 +159,28 @@ describe('bundle tarball', () => {
     expect(r.result!.events.seen).toBe(30)
   })
 })
+
+describe('12.22: the same events in two inputs', () => {
+  it('trace.txt + trace_stacktrace.txt (two buffers of the same calls): de-duplicated with a note', async () => {
+    const one = await runCommand<EventsResult>(Events, [`${S61}/trace_stacktrace.txt`, '--json'])
+    const two = await runCommand<EventsResult>(Events, [`${S61}/trace.txt`, `${S61}/trace_stacktrace.txt`, '--json'])
+    expect(two.result!.diagnostics.byCode['duplicate-input']).toBeGreaterThan(13_000)
+    expect(two.result!.events).toBe(one.result!.events)
+  })
+  it('the same file twice is refused', async () => {
+    const r = await runCommand(Events, [G, `./${G}`.replace('./', ''), '--json'])
+    expect(r.exit).toBe(2)
+  })
+})
+
+describe('R19: compressed inputs that fail', () => {
+  for (const ext of ['gz', 'zst', 'xz']) {
+    it(`a zero-byte .${ext} is an error, not an empty trace`, async () => {
+      const f = join(tmp, `empty.txt.${ext}`)
+      writeFileSync(f, '')
+      const r = await runCommand(Events, [f])
+      expect(r.exit).toBe(2)
+      expect(r.error!.message).toMatch(/empty file \(0 bytes\)/)
+    })
+  }
+})

@@ -110,6 +110,8 @@ async function* run(paths: string[], opts: TraceReadOptions, stats: TraceStats, 
       if (r.bundle !== undefined) taken.push({bundle: r.bundle, path: r.path})
       resolved.push(r.path)
     }
+    const twice = resolved.find((p, i) => p !== '-' && resolved.indexOf(p) !== i)
+    if (twice !== undefined) throw new InputError(`${twice}: given twice: every event would be counted twice`, twice)
     yield* runResolved(resolved, opts, stats, sink)
   } finally {
     for (const c of cleanups) c()
@@ -136,8 +138,10 @@ async function* runResolved(paths: string[], opts: TraceReadOptions, stats: Trac
   const progress = {done: 0}
   const sources = paths.map((p) => fileEvents(p, opts, stats, sink, normalizer, progress, total))
   const counts = new Counts()
+  const dups = paths.length > 1 ? new CrossInputDuplicates(sink) : undefined
   try {
-    for await (const batch of mergeSorted(sources)) {
+    for await (const merged of mergeSorted(sources)) {
+      const batch = dups ? dups.filter(merged) : merged
       for (let i = 0; i < batch.length; i++) counts.count(stats, batch[i]!)
       counts.flush(stats)
       yield batch
@@ -156,6 +160,61 @@ async function* runResolved(paths: string[], opts: TraceReadOptions, stats: Trac
     stats.badArgs = normalizer.stats.badArgs
     const formats = new Set(stats.files.map((f) => f.format))
     stats.format = formats.size === 1 ? [...formats][0]! : formats.size === 0 ? 'unknown' : 'mixed'
+  }
+}
+
+/**
+ * The same event in two inputs (`replay S trace.txt trace_stacktrace.txt`: two buffers of the same
+ * calls; a file given twice): same CPU, pid, probe and arguments, from a different file, within
+ * DUP_WINDOW_NS (each buffer stamps the call itself: the stack-trace buffer of the 6.1 capture
+ * lags the top-level one by 45-700 us). Inputs are merged in time order, so the pair meets within
+ * the window: the later copy is dropped and a `duplicate-input` diagnostic names each file pair once.
+ */
+const DUP_WINDOW_NS = 10_000_000n
+
+class CrossInputDuplicates {
+  private readonly seen = new Map<string, {ts: bigint; file: string}>()
+  private readonly order: {ts: bigint; key: string}[] = []
+  private head = 0
+  private readonly reported = new Set<string>()
+  dropped = 0
+  constructor(private readonly sink: DiagnosticSink) {}
+
+  filter(batch: TraceEvent[]): TraceEvent[] {
+    let out: TraceEvent[] | undefined
+    for (let i = 0; i < batch.length; i++) {
+      const ev = batch[i]!
+      // forget what is older than the window
+      while (this.head < this.order.length && ev.tsNs - this.order[this.head]!.ts > DUP_WINDOW_NS) {
+        const o = this.order[this.head++]!
+        if (this.seen.get(o.key)?.ts === o.ts) this.seen.delete(o.key)
+      }
+      if (this.head > 4096 && this.head * 2 > this.order.length) {
+        this.order.splice(0, this.head)
+        this.head = 0
+      }
+      const key = `${ev.cpu}|${ev.pid}|${ev.probe}|${ev.addrText ?? ''}|${ev.text ?? ''}|${ev.args ? JSON.stringify(ev.args) : ''}`
+      const prev = this.seen.get(key)
+      if (prev !== undefined && prev.file !== ev.src.file) {
+        this.seen.delete(key)
+        this.dropped++
+        out ??= batch.slice(0, i)
+        const pair = `${prev.file}\n${ev.src.file}`
+        if (!this.reported.has(pair)) {
+          this.reported.add(pair)
+          this.sink.add({
+            src: ev.src,
+            code: 'duplicate-input',
+            message: `${ev.src.file}:${ev.src.line}: the same event (CPU ${ev.cpu}, pid ${ev.pid}, ${ev.probe}, same arguments) is in ${prev.file}: two buffers of the same calls, or a file given twice? Later copies are dropped and counted`,
+          })
+        } else this.sink.stats.diagnosticsByCode['duplicate-input'] = (this.sink.stats.diagnosticsByCode['duplicate-input'] ?? 0) + 1
+        continue
+      }
+      this.seen.set(key, {ts: ev.tsNs, file: ev.src.file})
+      this.order.push({ts: ev.tsNs, key})
+      out?.push(ev)
+    }
+    return out ?? batch
   }
 }
 
