@@ -1,9 +1,15 @@
 import {defineConfig} from 'vitest/config'
 
+// Two projects: "default" (npm test: fast, samples the long real traces) and "full" (npm run
+// test:full: the checks that walk every line of every real trace; CI runs it when
+// PTREPLAY_FULL_TESTS=1).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      {extends: true, test: {name: 'default', include: ['test/**/*.test.ts']}},
+      {extends: true, test: {name: 'full', include: ['test/ingest/trace/fastpath.test.ts'], env: {PTREPLAY_FULL_TESTS: '1'}}},
+    ],
   },
 })

@@ -1,6 +1,6 @@
 /**
  * Flags shared by several commands, defined once so audit, replay, compare, verify and diff
- * cannot drift apart (style.md: one typed table of options).
+ * cannot drift apart (one typed table of options, as vitest derives its CLI from one config).
  */
 import {Errors, Flags, type Interfaces} from '@oclif/core'
 

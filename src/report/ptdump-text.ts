@@ -29,7 +29,7 @@ export interface PtdumpTextOptions {
   /** Version family: marker order, holes printed or not, level names, the 5.6–5.11 first line. */
   era: PtdumpEra
   /**
-   * Kernel version (major*100+minor, e.g. 612) choosing the pte_bits[] rows (GP column, BLK
+   * Kernel version ([major, minor], e.g. [6, 12]) choosing the pte_bits[] rows (GP column, BLK
    * meaning, memory-type names). Default: the era's default (tables.ts ERAS).
    */
   version?: KernelVersion

@@ -8,8 +8,11 @@
  *                   touched it (or the nearest calls when none did) and whether the trace explains
  *                   it;
  *   not verifiable  the region's mappings are created or removed by calls the trace does not
- *                   carry (vmalloc/vmap/module areas appear or disappear; the replay never maps or
- *                   unmaps), or traced calls acted on memory the starting snapshot does not map.
+ *                   carry (vmalloc/vmap/module areas appear or disappear and the trace has no
+ *                   vmap/vunmap probes: every capture before 7.3), or traced calls acted on memory
+ *                   the starting snapshot does not map. With vmap/vunmap probes the replay maps
+ *                   and unmaps vm areas itself (src/kernel/vmalloc.ts) and such ranges are
+ *                   ordinary differences.
  *
  * A difference is *explained by the trace* only when a traced call inside the window, surely
  * seen by both snapshots, asked for a change there: then the replay disagrees with the kernel

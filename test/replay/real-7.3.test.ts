@@ -38,7 +38,8 @@ describe('replay of the Debian 7.3.4 captures', () => {
     const dir = `${S73}/ampere1a-2G-default`
     const profile = kprobeProfile(dir)
     expect(profile).toMatchObject({split_kernel_leaf_mapping: 4611, split_kernel_leaf_mapping_locked: 4687, split_pmd: 11, change_memory_common: 152})
-    const run = await replayFrom(dir, 'probed', 'bbml2')
+    const run = await replayFrom(dir, 'probed', 'auto')
+    expect(run.policy.name).toBe('bbml3')
     const c = run.stats.counters
     expect({
       split_kernel_leaf_mapping: c['split_kernel_leaf_mapping'],
@@ -66,9 +67,20 @@ describe('replay of the Debian 7.3.4 captures', () => {
     ['probed', 'after', {}],
   ]
   for (const [boot, policy] of [
-    ['ampere1a-2G-default', 'bbml2'],
+    ['ampere1a-2G-default', 'bbml3'],
     ['max-2G-default', 'pte-only'],
   ] as const) {
+    it(`${boot}: probed → end, the replay's table pages (linear-map splits and vmalloc growth) equal the "after" snapshot's`, async () => {
+      const dir = `${S73}/${boot}`
+      const run = await replayFrom(dir, 'probed', 'auto')
+      expect(run.policy.name).toBe(policy)
+      const after = await readPtdump(`${dir}/kernel_page_tables.after`)
+      // Both counted by the same rule (tables per level); after.pt.tables was checked against an
+      // independent recount in test/ingest/ptdump/golden.test.ts.
+      expect(run.pt.tables).toEqual(after.pt.tables)
+      expect(run.pt.recountTables()).toEqual(run.pt.tables)
+    })
+
     it(`${boot}: linear map and modules match on every window; vmalloc verifiable, only 16K stack areas differ`, async () => {
       const dir = `${S73}/${boot}`
       for (const [from, to, win] of WINDOWS) {
