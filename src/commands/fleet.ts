@@ -3,7 +3,7 @@ import {PtreplayCommand} from '../cli/base-command.js'
 
 import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
 import {type FleetRun, defaultJobs, runFleet} from '../fleet/run.js'
-import {AtomicWriter} from '../report/events-export.js'
+import {AtomicWriter} from '../report/atomic-file.js'
 import {renderFleetText} from '../report/fleet-text.js'
 import {PromFleetWriter, hostSamples} from '../report/prom.js'
 import type {FleetSummary} from '../fleet/summary.js'

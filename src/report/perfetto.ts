@@ -19,7 +19,7 @@ import protobuf from 'protobufjs'
 
 import type {TraceEvent} from '../ingest/events.js'
 import type {ReplayOptions, Sample} from '../replay/engine.js'
-import {AtomicWriter} from './events-export.js'
+import {writeFileAtomic} from './atomic-file.js'
 
 /** Markers kept for the instant events (the rest are counted). */
 export const MAX_MARKERS = 100_000
@@ -134,13 +134,5 @@ export function encodePerfettoTrace(runs: readonly PerfettoSeries[], markers: re
 
 /** Write the trace atomically (temp file + rename). */
 export async function writePerfettoTrace(path: string, runs: readonly PerfettoSeries[], markers: readonly PerfettoMarker[]): Promise<void> {
-  const bytes = encodePerfettoTrace(runs, markers)
-  const w = new AtomicWriter(path)
-  try {
-    await w.write(bytes)
-    await w.commit()
-  } catch (e) {
-    w.abort()
-    throw e
-  }
+  writeFileAtomic(path, encodePerfettoTrace(runs, markers))
 }

@@ -13,7 +13,7 @@ import {closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync} f
 import {dirname, join} from 'node:path'
 
 import type {HostRecord} from '../fleet/host.js'
-import {AtomicWriter} from './events-export.js'
+import {AtomicWriter, writeFileAtomic} from './atomic-file.js'
 
 export type PromType = 'gauge' | 'counter'
 
@@ -139,14 +139,7 @@ export function renderProm(samples: readonly PromSample[]): string {
 
 /** Write a textfile atomically (temp file in the same directory + rename). */
 export async function writePromFile(path: string, text: string): Promise<void> {
-  const w = new AtomicWriter(path)
-  try {
-    await w.write(text)
-    await w.commit()
-  } catch (e) {
-    w.abort()
-    throw e
-  }
+  writeFileAtomic(path, text)
 }
 
 /**
