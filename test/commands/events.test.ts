@@ -65,7 +65,7 @@ describe('events: summary', () => {
   it('human output: tables on stdout, nothing on stderr (not a TTY: no spinner)', async () => {
     const {stdout, stderr} = await run([`${S61}/trace.txt`])
     expect(stdout).toMatch(/^samples\/debian-6\.1-qemu\/max-2G-default\/trace\.txt: tracefs, 13,373 lines/)
-    expect(stdout).toContain('13,361 events over 28.892651 s (39.762255000 → 68.654906000)')
+    expect(stdout).toContain('13,361 events over 28.892651 s (39.762255000 -> 68.654906000)')
     expect(stdout).toMatch(/__change_memory_common\s+10,203/)
     expect(stdout).toContain('lost events: none reported')
     expect(stderr).toBe('')
