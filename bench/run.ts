@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const only = process.argv.slice(2)
-const benches = ['ptdump', 'trace', 'tracedat', 'replay-real', 'replay', 'html', 'fleet']
+const benches = ['ptdump', 'trace', 'tracedat', 'replay-real', 'replay', 'html', 'fleet', 'hostile']
 let failed = 0
 for (const b of benches) {
   if (only.length && !only.includes(b)) continue

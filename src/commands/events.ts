@@ -181,7 +181,10 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     if (exporter && flags.output !== undefined && to) result.output = {path: flags.output, to, events: exporter.count}
     if (!json) {
       // With --output - the events own stdout: the summary goes to stderr.
-      for (const line of renderSummary(result)) flags.output === '-' ? this.logToStderr(line) : this.log(line)
+      for (const line of renderSummary(result)) {
+        if (flags.output === '-') this.logToStderr(line)
+        else this.log(line)
+      }
       for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }
     return result

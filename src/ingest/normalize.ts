@@ -15,7 +15,7 @@
  * garbage in bits 63:32 (AAPCS64), so they are cut to 32 bits and sign-extended.
  */
 import {STRUCT_PAGE_SIZE, pageToVirt} from '../model/memory.js'
-import {KVA_END, type Kva, kvaFromBigInt, parseKva} from '../model/address.js'
+import {type Kva, kvaFromBigInt, parseKva} from '../model/address.js'
 import {hwMaskNames} from '../model/prot.js'
 import {type DirectMapOp, type EventKind, REPEATED_ARG, type RawRecord, type SetMemoryOp, type TraceEvent} from './events.js'
 import {InputError} from './source.js'

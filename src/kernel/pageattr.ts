@@ -13,7 +13,7 @@
  * passes; PTE_WRITE (DBM) is invisible in ptdump and so not in our Prot.
  */
 import {pageToVirt} from '../model/memory.js'
-import {KVA_END, type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
+import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
 import {HOLE, ModelError, NO_RUN, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
 import {HW, type Prot, protBitsOfHwMask} from '../model/prot.js'
 import {collapseAfterChange, tryCollapseAliasesOf, tryCollapseVmallocRange} from './collapse.js'

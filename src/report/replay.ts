@@ -3,6 +3,7 @@
  * who caused it. Built from the engine's ReplayStats; rendered as text or JSON (the same object).
  */
 import {emptyCounters} from '../kernel/context.js'
+import {formatKva} from '../model/address.js'
 import type {Region} from '../model/layout.js'
 import type {PageTables} from '../model/pagetable.js'
 import type {ReplayRun} from '../replay/run.js'
@@ -40,6 +41,8 @@ export interface ReplayReport {
   after: AuditReport
   /** When rebased: the captured snapshot, as a reference (the change is measured from `before`). */
   capture?: AuditReport
+  /** Signs that the trace and the snapshot do not belong together (most calls on unknown memory). */
+  warnings: string[]
 }
 
 export function buildReplayReport(run: ReplayRun, start: PageTables, regions: readonly Region[]): ReplayReport {
@@ -76,7 +79,20 @@ export function buildReplayReport(run: ReplayRun, start: PageTables, regions: re
     before,
     after,
     ...(run.rebasedStart ? {capture} : {}),
+    warnings: mismatchWarnings(s.callsOnUnknownMemory, s.callsApplied, before, regions),
   }
+}
+
+/**
+ * Most calls on memory the snapshot does not describe: the trace was probably captured on another
+ * machine or boot (another VA size puts the linear map elsewhere; another kernel, other addresses).
+ */
+export function mismatchWarnings(unknown: number, calls: number, snap: AuditReport, regions: readonly Region[]): string[] {
+  if (calls === 0 || unknown * 2 <= calls) return []
+  const lin = regions.find((r) => r.name === 'linear')
+  return [
+    `${fmtInt(unknown)} of ${fmtInt(calls)} calls are on memory this snapshot does not describe: does the trace belong to it? The snapshot is ${snap.geometry.label}${lin ? `, linear map from ${formatKva(lin.start)}` : ''}; a trace from another VA size, kernel or boot has its addresses elsewhere (check version.txt and the trace's addresses).`,
+  ]
 }
 
 const SPLITS = ['split_pud', 'split_pmd', 'split_contpmd', 'split_contpte']
@@ -84,6 +100,7 @@ const SPLITS = ['split_pud', 'split_pmd', 'split_contpmd', 'split_contpte']
 export function renderReplayText(r: ReplayReport): string[] {
   const out: string[] = []
   out.push(...wrapText(replayHeadline({...r, policy: r.policy.name})))
+  for (const w of r.warnings ?? []) out.push(...wrapText(`WARNING: ${w}`, '  '))
   out.push(`Policy: ${r.policy.name}`)
   for (const reason of r.policy.reasons) out.push(...wrapText(`  · ${reason}`, '    '))
   if (r.rebase) out.push(...wrapText(`  · rebased: ${r.rebase.note}`, '    '))

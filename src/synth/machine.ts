@@ -14,10 +14,10 @@
  * section sizes, the number of stacks and ioremaps, the FDT size (1M), no KASLR, no KASAN.
  */
 import {virtToPage} from '../model/memory.js'
-import {type Kva, KVA_END, alignDown, alignUp, formatKva, formatSize, alignedChunks} from '../model/address.js'
+import {type Kva, KVA_END, alignDown, alignUp, formatKva, formatSize} from '../model/address.js'
 import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
 import type {Region} from '../model/layout.js'
-import {HOLE, ModelError, PageTables, type Run, countTablePages} from '../model/pagetable.js'
+import {HOLE, ModelError, PageTables, countTablePages} from '../model/pagetable.js'
 import {HW, P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
 import {type KernelVersion, formatVersion, versionAtLeast} from '../kernel/version.js'
 import {kfencePoolSize, kfenceProtectedPages} from '../kernel/kfence.js'

@@ -138,8 +138,13 @@ describe.skipIf(!built)('SIGINT mid-write leaves nothing behind (spawned bin/run
     const dir = join(tmp, 'sig-events')
     mkdirSync(dir)
     const r = await interrupt(['events', big, '--output', join(dir, 'out.csv')], dir, () => readdirSync(dir).some((f) => f.endsWith('.tmp')))
-    expect(r.code === 130 || r.signal === 'SIGINT').toBe(true)
-    expect(readdirSync(dir)).toEqual([])
+    // On a loaded machine the conversion may finish before the signal lands: then the whole file
+    // is there and nothing else; interrupted, nothing at all.
+    if (r.code === 0) expect(readdirSync(dir)).toEqual(['out.csv'])
+    else {
+      expect(r.code === 130 || r.signal === 'SIGINT').toBe(true)
+      expect(readdirSync(dir)).toEqual([])
+    }
   })
   it('events on a bundle tarball: the extraction directory is removed', async () => {
     const dir = join(tmp, 'sig-tar')

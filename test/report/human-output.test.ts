@@ -103,3 +103,18 @@ describe('table fitting and units', () => {
     expect(plural(55, 'changed range')).toBe('55 changed ranges')
   })
 })
+
+describe('a trace that does not belong to the snapshot (issue 12 item 7)', () => {
+  it('a 48-bit 6.1 trace on a 52-bit 6.12 dump: warned, with the snapshot geometry', async () => {
+    const o = await runCommand(Replay, ['samples/debian-6.12-qemu/max-2G-default/kernel_page_tables.before', `${S61}/trace.txt`, '--policy', 'pte-only', '--json'])
+    expect(o.exit).toBe(0)
+    const r = JSON.parse(o.stdout) as {warnings: string[]; callsOnUnknownMemory: number; events: {calls: number}}
+    expect(r.callsOnUnknownMemory * 2).toBeGreaterThan(r.events.calls)
+    expect(r.warnings).toHaveLength(1)
+    expect(r.warnings[0]).toMatch(/calls are on memory this snapshot does not describe.*4K\/52/)
+  })
+  it('no warning when the trace belongs to the snapshot', async () => {
+    const o = await runCommand(Replay, [`${S61}/kernel_page_tables.before`, `${S61}/trace.txt`, '--policy', 'pte-only', '--json'])
+    expect((JSON.parse(o.stdout) as {warnings: string[]}).warnings).toEqual([])
+  })
+})
