@@ -255,7 +255,7 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
     }
     // RFC 2/6 ("allow huge vmap permission adjustments with bbml2_no_abort", docs/collapse-proposals.md) lifts the huge-vmap bail-out for the collapse variants.
     const hugeAllowed = (ctx.cfg.hugeVmapPerms ?? ctx.cfg.collapse !== 'none') && ctx.cfg.bbml2
-    if (!area.alloc || (versionHas(v, 'hugeVmapBailout') && area.allowHugeVmap && !hugeAllowed)) {
+    if (area.alloc === false || (versionHas(v, 'hugeVmapBailout') && area.allowHugeVmap && !hugeAllowed)) {
       return kernelError(ctx, EINVAL, 'change_memory_common', start, 'vm_area is not VM_ALLOC (or is VM_ALLOW_HUGE_VMAP)')
     }
   }

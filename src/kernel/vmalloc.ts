@@ -27,8 +27,8 @@ export interface VmStruct {
   addr: Kva
   /** area->size, guard page included (get_vm_area_size() + PAGE_SIZE unless VM_NO_GUARD). */
   size: number
-  /** VM_ALLOC */
-  alloc: boolean
+  /** VM_ALLOC; undefined when the trace cannot tell (it carries no kretprobe of the vmalloc allocator). */
+  alloc?: boolean
   /** VM_ALLOW_HUGE_VMAP */
   allowHugeVmap: boolean
   /** area->nr_pages (≤6.17 the rodata_full alias loop walks all of them). */

@@ -58,6 +58,8 @@ export class KernelReplayPolicy implements ReplayPolicy {
   readonly areas = new VmAreas()
   /** vmap/vunmap calls replayed: the trace maps and unmaps vm areas itself. */
   vmMaps = 0
+  /** A kretprobe of the vmalloc allocator has been seen: from then on VM_ALLOC is known per area. */
+  private sawAllocReturn = false
 
   constructor(
     readonly policy: Policy,
@@ -179,7 +181,10 @@ export class KernelReplayPolicy implements ReplayPolicy {
     switch (intent.type) {
       case 'vm_alloc':
         // alloc_vmap_area tracepoint: [va_start, va_start + size), guard page included.
-        if (ev.fn === 'alloc_vmap_area' && ev.addr !== undefined && ev.size) this.areas.insert({addr: ev.addr, size: ev.size, alloc: false, allowHugeVmap: false})
+        // VM_ALLOC is known only once the trace has shown a kretprobe of the allocator (vmalloc_ret):
+        // before that (or in a trace without it, e.g. trace-cmd's capture) the flag is unknown and
+        // change_memory_common() does not refuse on it.
+        if (ev.fn === 'alloc_vmap_area' && ev.addr !== undefined && ev.size) this.areas.insert({addr: ev.addr, size: ev.size, alloc: this.sawAllocReturn ? false : undefined, allowHugeVmap: false})
         return
       case 'vmap': {
         if (ev.addr === undefined || ev.end === undefined) return
@@ -215,6 +220,7 @@ export class KernelReplayPolicy implements ReplayPolicy {
       case 'other':
         // kretprobe of __vmalloc_node_range_noprof: the area at the returned address is VM_ALLOC.
         if (ev.kind === 'return' && ev.addr !== undefined && FUNCTIONS[ev.fn]?.kind === 'vm_alloc') {
+          this.sawAllocReturn = true
           const a = this.areas.find(ev.addr)
           if (a) a.alloc = true
         }
