@@ -41,7 +41,7 @@ import {KVA_END, type Kva, alignDown} from '../model/address.js'
 import type {Region} from '../model/layout.js'
 import {HOLE, NO_RUN, metaProt} from '../model/pagetable.js'
 import type {ApplyOutcome, ReplayPolicy} from './engine.js'
-import {FUNCTIONS} from '../ingest/normalize.js'
+import {FUNCTIONS} from '../ingest/normalize/functions.js'
 import {type Intent, aliasPagesOf, opFromMasks} from './intents.js'
 
 /** Split primitives, arm64 and the x86 comparison's, for per-call attribution. */

@@ -14,7 +14,7 @@
  * started, once every earlier group is closed.
  */
 import type {TraceEvent} from '../ingest/events.js'
-import {FUNCTIONS} from '../ingest/normalize.js'
+import {FUNCTIONS} from '../ingest/normalize/functions.js'
 import type {Kva} from '../model/address.js'
 import {HW} from '../model/prot.js'
 

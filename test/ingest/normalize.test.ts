@@ -2,7 +2,8 @@
 import {describe, expect, it} from 'vitest'
 
 import type {RawRecord} from '../../src/ingest/events.js'
-import {int32, Normalizer, parseAddr, uint32} from '../../src/ingest/normalize.js'
+import {Normalizer} from '../../src/ingest/normalize.js'
+import {int32, parseAddr, uint32} from '../../src/ingest/normalize/values.js'
 import {InputError} from '../../src/ingest/source.js'
 import {tokenizeText} from '../../src/ingest/trace/index.js'
 import {parseKva} from '../../src/model/address.js'

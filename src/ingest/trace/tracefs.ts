@@ -9,7 +9,8 @@
  * times, with a warning); options/raw output is refused with the option to turn off.
  */
 import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
-import type {FusedPlan, Normalizer} from '../normalize.js'
+import type {Normalizer} from '../normalize.js'
+import type {FusedPlan} from '../normalize/fused.js'
 import {ProbeEvent} from './probe-event.js'
 import {
   type Context,
