@@ -20,7 +20,8 @@ import {HW, P_AF, P_PXN, P_RDONLY, P_UXN, P_VALID, withMemType} from '../../src/
 import type {Intent} from '../../src/replay/intents.js'
 import {choosePolicy, loadFacts, runReplayEvents} from '../../src/replay/run.js'
 import {renderPtdump} from '../../src/report/ptdump-text.js'
-import {TouchRecorder, compareReplay, describeCall, renderVerifyText, verifyRegion} from '../../src/report/verify.js'
+import {compareReplay, renderVerifyText, verifyRegion} from '../../src/report/verify.js'
+import {TouchRecorder, describeCall} from '../../src/replay/verify.js'
 
 const geo = makeGeometry(4096, 48)
 const G = 2 ** 30
