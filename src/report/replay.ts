@@ -105,11 +105,8 @@ export function renderReplayText(r: ReplayReport): string[] {
   for (const reason of r.policy.reasons) out.push(...wrapText(`  · ${reason}`, '    '))
   if (r.rebase) out.push(...wrapText(`  · rebased: ${r.rebase.note}`, '    '))
   const w = r.window
-  if (w.from || w.until) {
-    out.push(
-      `Window: ${w.from ? `from "${w.from}"${w.fromFound ? '' : ' (marker NOT FOUND: nothing replayed)'}` : 'from the start'} ${w.until ? `until "${w.until}"${w.untilFound ? '' : ' (marker not found: to the end)'}` : 'to the end'}`,
-    )
-  }
+  // A marker that matches nothing never gets here: the engine throws markerNotFound() (exit 2).
+  if (w.from || w.until) out.push(...wrapText(`Window: ${w.from ? `from "${w.from}"` : 'from the start'} ${w.until ? `until "${w.until}"` : 'to the end'}`, '  '))
   out.push(`Events: ${fmtInt(r.events.seen)} read, ${fmtInt(r.events.inWindow)} in the window, replayed as ${fmtInt(r.events.calls)} kernel calls` + (r.events.lost ? `; ${fmtInt(r.events.lost)} LOST in the capture` : '') + (r.events.unrecognizedLines ? `; ${fmtInt(r.events.unrecognizedLines)} unrecognized lines skipped` : ''))
   out.push('')
   out.push('Page tables')
