@@ -41,7 +41,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
       command:
         '<%= config.bin %> compare samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded samples/linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz --from-marker "capture: bpf phase begin" --policies pte-only,bbml2,collapse-general,x86-cpa',
     },
-    {description: 'HTML with one bar group per policy and the maps side by side', command: '<%= config.bin %> compare before.txt trace.txt --policies auto,bbml2 --html compare.html'},
+    {description: 'HTML with one bar group per policy and the maps side by side', command: '<%= config.bin %> compare samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/trace.txt --policies auto,bbml2 --html compare.html'},
   ]
 
   static override enableJsonFlag = true
