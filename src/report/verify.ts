@@ -38,11 +38,21 @@ import type {RebaseSummary} from '../replay/rebase.js'
 import {type PolicyChoice, type RunReplayOptions, runReplay} from '../replay/run.js'
 import {type RunView, alignRuns, isPresent, pairRegions, pushMerged, sameEntry, viewRuns} from './diff.js'
 import {type CallRef, type Touch, TouchRecorder, callRef} from '../replay/verify.js'
+import {type DumpPlacement, type DumpTiming, SnapshotClock, describePlacement, dumpTiming, placementText, planSnapshotWindow} from '../replay/snapshot-clock.js'
+import {threadSize} from '../kernel/vmalloc.js'
+import {dirname} from 'node:path'
 
 // ---------------------------------------------------------------------------------------------
 // JSON shape (the `--json` output of `ptreplay verify`).
 
-export type DifferenceCause = 'replay' | 'untraced' | 'timing'
+/**
+ * replay: the replay disagrees after a traced call; untraced: no traced call explains it; timing:
+ * a marker cut may have fallen on either side of the call; dump-time: a vm area mapped or unmapped
+ * within the placement's uncertainty of a snapshot's dump time, on the side that explains the
+ * snapshot (tolerated); after-trace: a task's kernel stack mapped or freed after the trace's last
+ * event, before a dump taken after tracing stopped (tolerated).
+ */
+export type DifferenceCause = 'replay' | 'untraced' | 'timing' | 'dump-time' | 'after-trace'
 
 export interface Difference {
   start: string
@@ -87,6 +97,11 @@ export interface RegionVerify {
   differingRanges: number
   differingBytes: number
   notExplained: number
+  /**
+   * Differing ranges the snapshots' dump times explain (causes dump-time and after-trace): a
+   * region whose every difference is one of them matches.
+   */
+  dumpTimingRanges: number
   /** The first --max-ranges of them. */
   differences: Difference[]
 }
@@ -99,7 +114,7 @@ export interface VerifyResult {
   policy: string
   policyReasons: string[]
   rebase?: RebaseSummary
-  window: {fromMarker?: string; untilMarker?: string; fromFound: boolean; untilFound: boolean; eventsSeen: number; eventsInWindow: number; callsApplied: number}
+  window: {fromMarker?: string; untilMarker?: string; fromFound: boolean; untilFound: boolean; eventsSeen: number; eventsInWindow: number; callsApplied: number; dumps?: DumpPlacement; dumpsAvailable?: string}
   /** Kernel errors the replay hit (by code) and trace-level counts. */
   replay: {
     errorCounts: Record<string, number>
@@ -143,6 +158,8 @@ export interface CompareOptions {
    * of them, so it is the replay's gap, never "no traced call touched this range".
    */
   unplacedAliasPages?: number
+  /** The snapshots' dump times, when steps.log placed them. */
+  dumps?: DumpTiming
 }
 
 const MAX_RUNS_SHOWN = 8
@@ -154,7 +171,14 @@ interface Group {
   actual: Run[]
 }
 
-function classify(g: Group, rec: TouchRecorder, opts: CompareOptions, region?: Region): Pick<Difference, 'explainedByTrace' | 'cause' | 'note' | 'lastTouch' | 'nearest'> {
+/** Internal to the comparison: the call a dump-time difference turns on, for the region's consistency check. */
+interface Flip {
+  side: 'until' | 'until-after' | 'from'
+  ns: bigint
+}
+type Classified = Pick<Difference, 'explainedByTrace' | 'cause' | 'note' | 'lastTouch' | 'nearest'> & {flip?: Flip}
+
+function classify(g: Group, rec: TouchRecorder, opts: CompareOptions, region?: Region): Classified {
   const inWindow = rec.window.refsIn(g.start, g.end)
   const last = inWindow.reduce<Touch | undefined>((m, t) => (!m || t.ordinal > m.ordinal ? t : m), undefined)
   const before = rec.before.refsIn(g.start, g.end).reduce<Touch | undefined>((m, t) => (!m || t.ordinal > m.ordinal ? t : m), undefined)
@@ -166,6 +190,10 @@ function classify(g: Group, rec: TouchRecorder, opts: CompareOptions, region?: R
     const nb = rec.window.neighbours(g.start, g.end)
     if (nb.below) nearest.below = {...callRef(nb.below.ref), range: `${formatKva(nb.below.start)}-${formatKva(nb.below.end)}`}
     if (nb.above) nearest.above = {...callRef(nb.above.ref), range: `${formatKva(nb.above.start)}-${formatKva(nb.above.end)}`}
+  }
+  if (opts.dumps) {
+    const d = dumpTimingCause(g, opts.dumps, last, before, after, region)
+    if (d) return {...d, nearest}
   }
   // The tail: calls after the last marker before the until-marker (the from-marker counts as
   // epoch 0). The head: calls before the from-marker, after the marker before it.
@@ -216,6 +244,64 @@ function classify(g: Group, rec: TouchRecorder, opts: CompareOptions, region?: R
   }
 }
 
+type Presence = 'present' | 'absent' | 'mixed'
+function presenceOf(runs: Run[]): Presence {
+  let p = 0
+  for (const r of runs) if (isPresent(r)) p++
+  return p === runs.length ? 'present' : p === 0 ? 'absent' : 'mixed'
+}
+
+function ms(ns: bigint): string {
+  const v = Number(ns) / 1e6
+  return `${Math.abs(v) < 10 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`
+}
+
+/**
+ * A difference the dump times explain: a vm area mapped (vmap) or unmapped (vunmap) so close to a
+ * snapshot's dump that the dump may have fallen on the other side of it, and the snapshot shows
+ * exactly that other side; or, when the last dump came after the trace ended, a task's kernel
+ * stack (THREAD_SIZE at THREAD_ALIGN) that the processes run after tracing stopped (the dump's own
+ * `cat` first) mapped or freed.
+ */
+function dumpTimingCause(g: Group, dt: DumpTiming, last: Touch | undefined, before: Touch | undefined, after: Touch | undefined, region?: Region): Omit<Classified, 'nearest'> | undefined {
+  const p = presenceOf(g.pred)
+  const a = presenceOf(g.actual)
+  if (p === a || p === 'mixed' || a === 'mixed') return undefined
+  const maps = (t: Touch): boolean => t.ev.kind === 'vmap'
+  const unmaps = (t: Touch): boolean => t.ev.kind === 'vunmap'
+  // Not applied though the replay applied it: the dump came before the call.
+  const undoes = (t: Touch): boolean => (maps(t) && p === 'present' && a === 'absent') || (unmaps(t) && p === 'absent' && a === 'present')
+  // Applied though the replay did not: the dump came after the call.
+  const does = (t: Touch): boolean => (maps(t) && p === 'absent' && a === 'present') || (unmaps(t) && p === 'present' && a === 'absent')
+  const w = dt.toleranceNs
+  if (dt.untilNs !== undefined) {
+    if (last && last.ev.tsNs >= dt.untilNs - w && undoes(last)) {
+      const r = callRef(last)
+      return {explainedByTrace: true, cause: 'dump-time', flip: {side: 'until', ns: last.ev.tsNs}, lastTouch: r,
+        note: `dump timing: ${r.call} at ${r.at} came ${ms(dt.untilNs - last.ev.tsNs)} before the placed dump time (t=${dt.untilSeconds}s, good to ±${ms(w)}), and the snapshot shows the state before it: the dump came first`}
+    }
+    if (after && after.ev.tsNs <= dt.untilNs + w && (!last || last.ev.tsNs < after.ev.tsNs) && does(after)) {
+      const r = callRef(after)
+      return {explainedByTrace: true, cause: 'dump-time', flip: {side: 'until-after', ns: after.ev.tsNs},
+        note: `dump timing: ${r.call} at ${r.at} came ${ms(after.ev.tsNs - dt.untilNs)} after the placed dump time (t=${dt.untilSeconds}s, good to ±${ms(w)}), and the snapshot shows the state after it: the dump came later`}
+    }
+  }
+  if (dt.fromNs !== undefined && !last && before && before.ev.tsNs >= dt.fromNs - w && does(before)) {
+    const r = callRef(before)
+    return {explainedByTrace: true, cause: 'dump-time', flip: {side: 'from', ns: before.ev.tsNs},
+      note: `dump timing: ${r.call} at ${r.at} came ${ms(dt.fromNs - before.ev.tsNs)} before the placed dump time of the starting snapshot (t=${dt.fromSeconds}s, good to ±${ms(w)}), and the snapshots show it applied: that dump came first`}
+  }
+  if (dt.afterTrace && region?.name === 'vmalloc') {
+    const ts = dt.threadSize
+    const bytes = g.end - g.start
+    if (bytes === ts && g.start % (2 * ts) === 0) {
+      return {explainedByTrace: true, cause: 'after-trace',
+        note: `after the trace: a task's kernel stack (THREAD_SIZE ${fmtBytesExact(ts)} at THREAD_ALIGN) ${a === 'present' ? 'mapped' : 'freed'} between the trace's last event (t=${dt.afterTrace.lastEventSeconds}s) and the dump (t≈${dt.untilSeconds}s), by the processes run after tracing stopped (the dump's own among them)`}
+    }
+  }
+  return undefined
+}
+
 /** Compare predicted and actual tables over one region. */
 export function verifyRegion(predicted: PageTables, actual: PageTables, region: Region, rec: TouchRecorder, opts: CompareOptions = {}): RegionVerify {
   const maxDiffs = opts.maxDiffs ?? 10
@@ -226,6 +312,10 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
   let differingRanges = 0
   let differingBytes = 0
   let notExplained = 0
+  let dumpTimingRanges = 0
+  // One dump time must explain every until-side flip: after the calls the snapshot shows, before those it does not.
+  let latestShown: bigint | undefined
+  let earliestHidden: bigint | undefined
   const differences: Difference[] = []
   let cur: Group | undefined
   const close = (): void => {
@@ -234,8 +324,11 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
     cur = undefined
     differingRanges++
     differingBytes += g.end - g.start
-    const c = classify(g, rec, opts, region)
+    const {flip, ...c} = classify(g, rec, opts, region)
     if (!c.explainedByTrace) notExplained++
+    if (c.cause === 'dump-time' || c.cause === 'after-trace') dumpTimingRanges++
+    if (flip?.side === 'until-after' && (latestShown === undefined || flip.ns > latestShown)) latestShown = flip.ns
+    if (flip?.side === 'until' && (earliestHidden === undefined || flip.ns < earliestHidden)) earliestHidden = flip.ns
     if (differences.length < maxDiffs) {
       differences.push({
         start: formatKva(g.start),
@@ -282,6 +375,18 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
     if (cur.actual.length <= MAX_RUNS_SHOWN) pushMerged(cur.actual, s.b!)
   }
   close()
+  if (latestShown !== undefined && earliestHidden !== undefined && latestShown >= earliestHidden) {
+    // No single dump time explains them all: they are the replay's to explain.
+    for (const d of differences) {
+      if (d.cause !== 'dump-time') continue
+      d.cause = 'timing'
+      d.explainedByTrace = false
+      d.note += ' (but no single dump time explains every such range of this region)'
+    }
+    const n = dumpTimingRanges
+    dumpTimingRanges = 0
+    notExplained += n
+  }
 
   const reasons: string[] = []
   const moved = presence.appearedRanges + presence.disappearedRanges + presence.tableOnlyRanges
@@ -300,7 +405,7 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
     const f = unknown.first ? callRef(unknown.first) : undefined
     reasons.push(`${unknown.count} traced call(s) acted on memory the starting snapshot does not map here${f ? ` (first: ${f.call} at ${f.at})` : ''}`)
   }
-  const status: RegionStatus = reasons.length ? 'not-verifiable' : differingRanges ? 'differs' : 'match'
+  const status: RegionStatus = reasons.length ? 'not-verifiable' : differingRanges > dumpTimingRanges ? 'differs' : 'match'
   return {
     name: region.name,
     label: REGION_LABELS[region.name],
@@ -313,6 +418,7 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
     differingRanges,
     differingBytes,
     notExplained,
+    dumpTimingRanges,
     differences,
   }
 }
@@ -324,6 +430,12 @@ export interface VerifyInputs {
   choice: PolicyChoice
   replay?: RunReplayOptions
   maxDiffs?: number
+  /**
+   * Where the window starts and ends: `dumps` at the two snapshots' dump times, placed by the
+   * bundle's steps.log (an error when it cannot); `markers` at --from-marker/--until-marker;
+   * `auto` (default) dumps when steps.log names both snapshots, else markers.
+   */
+  window?: 'auto' | 'dumps' | 'markers'
 }
 
 /** Thrown for inputs verify cannot work with (exit 2): different geometries, a marker not found. */
@@ -341,12 +453,36 @@ export async function runVerify(inp: VerifyInputs): Promise<VerifyResult> {
   if (before.geometry.label !== after.geometry.label) {
     throw new VerifyInputError(`${before.source} is ${before.geometry.label} but ${after.source} is ${after.geometry.label}: snapshots of different kernels cannot verify`)
   }
-  const rec = new TouchRecorder(before.regions, before.geometry.pageSize, inp.replay?.fromMarker)
-  const run = await runReplay(before, inp.traces, inp.choice, {...inp.replay, ...rec.options()})
+  const mode = inp.window ?? 'auto'
+  const markersGiven = Boolean(inp.replay?.fromMarker || inp.replay?.untilMarker)
+  if (mode === 'dumps' && markersGiven) throw new VerifyInputError('--window dumps cuts at the dumps: drop --from-marker/--until-marker, or use --window markers')
+  // auto: the dumps when steps.log places them and no marker was given (a marker given is obeyed).
+  const plan = mode === 'markers' || (mode === 'auto' && markersGiven) ? undefined : planSnapshotWindow(before.source, after.source)
+  if (mode === 'dumps' && !plan) {
+    throw new VerifyInputError(`--window dumps: no steps.log beside ${after.source} that logs the dumps of both ${before.source} and ${after.source} (kernel_page_tables.NAME: N lines), in that order`)
+  }
+  let replayOpts: RunReplayOptions = {...inp.replay}
+  let clock: SnapshotClock | undefined
+  if (plan) {
+    // The snapshots' dump times, not the phase marks, bound the window (src/replay/snapshot-clock.ts).
+    clock = new SnapshotClock(plan)
+    const c = clock
+    replayOpts = {...replayOpts, fromMarker: plan.from.marker, untilMarker: plan.until.marker, wrapEvents: (events) => c.wrap(events)}
+  }
+  const rec = new TouchRecorder(before.regions, before.geometry.pageSize, replayOpts.fromMarker)
+  const run = await runReplay(before, inp.traces, inp.choice, {...replayOpts, ...rec.options()})
   const stats: ReplayStats = run.stats
-  if (inp.replay?.fromMarker && !stats.window.fromFound) throw new VerifyInputError(`--from-marker "${inp.replay.fromMarker}": no trace_marker write contains it`)
-  if (inp.replay?.untilMarker && !stats.window.untilFound) throw new VerifyInputError(`--until-marker "${inp.replay.untilMarker}": no trace_marker write contains it (after the from-marker)`)
-  return compareReplay({before, after, traces: inp.traces, run, rec, maxDiffs: inp.maxDiffs, fromMarker: inp.replay?.fromMarker, untilMarker: inp.replay?.untilMarker})
+  if (replayOpts.fromMarker && !stats.window.fromFound) throw new VerifyInputError(`--from-marker "${replayOpts.fromMarker}": no trace_marker write contains it`)
+  if (replayOpts.untilMarker && !stats.window.untilFound) throw new VerifyInputError(`--until-marker "${replayOpts.untilMarker}": no trace_marker write contains it (after the from-marker)`)
+  const placement = clock ? describePlacement(clock) : undefined
+  if (mode === 'dumps' && placement && !placement.placed) throw new VerifyInputError(`--window dumps: ${placementText(placement)[0]!.replace(/^window: /, '')}`)
+  const dumps = clock ? dumpTiming(clock, threadSize(after.geometry.pageSize)) : undefined
+  const result = compareReplay({before, after, traces: inp.traces, run, rec, maxDiffs: inp.maxDiffs, fromMarker: replayOpts.fromMarker, untilMarker: replayOpts.untilMarker, dumps})
+  if (placement) result.window.dumps = placement
+  else if (markersGiven && mode === 'auto' && planSnapshotWindow(before.source, after.source)) {
+    result.window.dumpsAvailable = `${dirname(after.source)}/steps.log logs both dumps: without --from-marker/--until-marker (or with --window dumps) the window is cut at the dumps themselves`
+  }
+  return result
 }
 
 /** The comparison proper, given a finished replay and its recorder. */
@@ -359,10 +495,11 @@ export function compareReplay(p: {
   maxDiffs?: number
   fromMarker?: string
   untilMarker?: string
+  dumps?: DumpTiming
 }): VerifyResult {
   const {before, after, run, rec} = p
   const {regions, notes} = pairRegions(before.regions, after.regions)
-  const opts: CompareOptions = {maxDiffs: p.maxDiffs, fromMarker: p.fromMarker, untilMarker: p.untilMarker, untilFound: run.stats.window.untilFound, era: after.era, unplacedAliasPages: run.stats.unknownAliasPages}
+  const opts: CompareOptions = {maxDiffs: p.maxDiffs, fromMarker: p.fromMarker, untilMarker: p.untilMarker, untilFound: run.stats.window.untilFound, era: after.era, unplacedAliasPages: run.stats.unknownAliasPages, dumps: p.dumps}
   const out = regions.map((r) => verifyRegion(run.pt, after.pt, r, rec, opts))
   const linear = out.find((r) => r.name === 'linear')
   const failing = out.filter((r) => r.status === 'differs')
@@ -381,7 +518,9 @@ export function compareReplay(p: {
     summary = `${plural(n, 'differing range')} in ${failing.map((r) => r.name).join(', ')}; ${ne} not explained by the trace`
   } else {
     const nv = out.filter((r) => r.status === 'not-verifiable').map((r) => r.name)
-    summary = `every verifiable region matches exactly${nv.length ? ` (not verifiable: ${nv.join(', ')})` : ''}`
+    const timed = out.reduce((a, r) => a + (r.status === 'match' ? r.dumpTimingRanges : 0), 0)
+    const exact = timed ? `, exactly but for ${plural(timed, 'range')} that changed within the dumps' timing (the snapshot shows one side of a call made as it was dumped, or a task stack after tracing stopped)` : ' exactly'
+    summary = `every verifiable region matches${exact}${nv.length ? ` (not verifiable: ${nv.join(', ')})` : ''}`
   }
   const ts = run.traceStats
   return {
@@ -433,7 +572,7 @@ export function compareReplay(p: {
 function statusText(r: RegionVerify): string {
   switch (r.status) {
     case 'match':
-      return 'match'
+      return r.dumpTimingRanges ? `match, but for ${plural(r.dumpTimingRanges, 'range')} the dump times explain (listed below)` : 'match'
     case 'differs':
       return `DIFFERS: ${plural(r.differingRanges, 'range')}, ${fmtBytesExact(r.differingBytes)}, ${r.notExplained} not explained by the trace`
     case 'not-verifiable':
@@ -448,8 +587,13 @@ function refLine(label: string, c: CallRef & {range?: string}): string {
 /** Human-readable report, one string per line. */
 export function renderVerifyText(v: VerifyResult): string[] {
   const out: string[] = []
-  const win = [v.window.fromMarker ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
+  const d = v.window.dumps
+  const win = d?.placed
+    ? `from the dump of ${d.cuts[0]!.name} to the dump of ${d.cuts[1]!.name}`
+    : [v.window.fromMarker && !d ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker && !d ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
   out.push(`verify: ${v.before} + ${v.traces.join(', ')} (${win}) against ${v.after}`)
+  if (d) out.push(...placementText(d))
+  if (v.window.dumpsAvailable && v.verdict !== 'match') out.push(`note: ${v.window.dumpsAvailable}`)
   out.push(`policy ${v.policy}${v.policyReasons.length ? `: ${v.policyReasons[0]}` : ''}`)
   for (const r of v.policyReasons.slice(1)) out.push(`  ${r}`)
   if (v.rebase) out.push(`linear map rebased for the policy: ${JSON.stringify(v.rebase)}`)
