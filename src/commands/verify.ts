@@ -7,8 +7,9 @@ import {asCliError, ptdumpOptions, secondSnapshotOptions, snapshotFlags, require
 import {renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
-import {type VerifyResult, renderVerifyText, runVerify} from '../report/verify.js'
+import {type VerifyResult, renderVerifyText, verifyResult} from '../report/verify.js'
 import {choosePolicy, loadFacts, loadSnapshot} from '../replay/run.js'
+import {runVerify} from '../replay/verify.js'
 
 export default class Verify extends PtreplayCommand {
   static override summary = 'Replay a trace over one snapshot and check the prediction against a later real snapshot, run by run, per region.'
@@ -126,7 +127,7 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       }
       replay.trace = {...replay.trace, onProgress: progress.bytes}
       replay.onProgress = (n) => (progress.items = n)
-      result = await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-ranges'], window: flags.window as 'auto' | 'dumps' | 'markers'})
+      result = verifyResult(await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-ranges'], window: flags.window as 'auto' | 'dumps' | 'markers'}))
       progress.stop()
     } catch (e) {
       progress.stop()

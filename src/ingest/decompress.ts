@@ -3,8 +3,9 @@
  * read by source.ts beside gzip (COMPRESSION_FORMATS below).
  *
  * Node 20's zlib has neither format, so:
- * - zstd: fzstd (pure JS, push-based streaming `Decompress`, handles several concatenated
- *   frames and skippable frames as written by `zstd`, `pzstd` and `zstd -T0`).
+ * - zstd: fzstd (pure JS) under a frame walker that verifies each frame's content checksum
+ *   (decompress-zstd.ts); several frames and skippable frames as written by `zstd`, `pzstd`,
+ *   `zstd -T0`.
  * - xz: xz-decompress (xz-embedded compiled to WebAssembly, shipped in the package; a WHATWG
  *   ReadableStream bridged with Readable.toWeb/fromWeb).
  *
@@ -16,64 +17,26 @@
  */
 import {Readable, Transform} from 'node:stream'
 import type {ReadableStream as WebReadableStream} from 'node:stream/web'
-import {Decompress} from 'fzstd'
 // xz-decompress is a webpack-built CommonJS bundle: Node's ESM loader cannot see its named
 // exports, so take them from the default (module.exports).
 import xzDecompress from 'xz-decompress'
 import {createGunzip} from 'node:zlib'
 
+import {decodeZstd, ZSTD_MAGIC} from './decompress-zstd.js'
+
 const {XzReadableStream} = xzDecompress
 
-/** zstd frame magic 0xFD2FB528 little-endian (RFC 8878 §3.1.1). */
-export const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd]
 /** xz stream header magic (xz file format 1.0.4 §2.1.1.1). */
 export const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]
-
-/**
- * Feed fzstd at most this many compressed bytes per push, so one push cannot expand to hundreds
- * of MB at once. fzstd's throughput does not depend on the slice size; 256 KiB gave the lowest
- * wall time when this was measured.
- */
-const ZSTD_SLICE = 256 * 1024
 
 function truncated(format: string, detail: string): Error {
   // "unexpected end" is the phrase splitLines() maps to "truncated compressed input".
   return new Error(`${format}: unexpected end of compressed data (${detail})`)
 }
 
-/** A Transform that decodes zstd with fzstd's streaming decoder. */
+/** zstd, every frame's content checksum verified (decompress-zstd.ts). */
 export function zstdDecoder(input: Readable): Readable {
-  let dec: Decompress
-  const out = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      try {
-        for (let off = 0; off < chunk.length; off += ZSTD_SLICE) dec.push(chunk.subarray(off, off + ZSTD_SLICE))
-        cb()
-      } catch (e) {
-        cb(zstdError(e))
-      }
-    },
-    flush(cb) {
-      try {
-        dec.push(new Uint8Array(0), true)
-        cb()
-      } catch (e) {
-        cb(zstdError(e))
-      }
-    },
-  })
-  dec = new Decompress((data) => {
-    if (data.length) out.push(Buffer.from(data.buffer, data.byteOffset, data.length))
-  })
-  input.on('error', (e) => out.destroy(e))
-  return input.pipe(out)
-}
-
-function zstdError(e: unknown): Error {
-  const err = e as {code?: number; message?: string}
-  // fzstd ZstdErrorCode.UnexpectedEOF = 5
-  if (err.code === 5) return truncated('zstd', 'file ends inside a frame')
-  return new Error(`zstd: corrupt compressed data (${err.message ?? String(e)})`)
+  return Readable.from(decodeZstd(input), {objectMode: false})
 }
 
 /** Decode xz through the wasm xz-embedded decoder. */
@@ -110,6 +73,8 @@ function xzError(e: Error): Error {
   if (code === XZ_BUF_ERROR) return truncated('xz', 'file ends inside a block')
   return new Error(`xz: corrupt compressed data (${XZ_RET[code] ?? m})`)
 }
+
+export {ZSTD_MAGIC}
 
 /** Bytes per gunzip output chunk (source.ts's read size). */
 const GZIP_CHUNK = 512 * 1024
