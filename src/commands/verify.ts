@@ -46,7 +46,7 @@ does not fail the verdict. --window markers cuts at the markers instead.
 Exit status: 0 when the linear map is verifiable and every verifiable region matches exactly,
 1 when something differs (or the linear map is not verifiable), 2 on bad input.
 
---json prints one document whatever the verdict:
+--json prints one document whatever the verdict, with the exit status as exitCode:
 {before, after, traces, geometry, policy, policyReasons, rebase?, window, replay, groundTruth,
  regions: [{name, status, reasons, presence, callsOnUnknownMemory, differingRanges,
             differingBytes, notExplained, differences: [{start, end, bytes, predicted, actual,
@@ -133,18 +133,14 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       progress.stop()
       asCliError(e)
     }
-    if (this.jsonEnabled()) {
-      // --json prints the result whatever the verdict; the exit status still tells.
-      if (result.exitCode !== 0) {
-        this.logJson(result)
-        this.exit(result.exitCode)
-      }
-      return result
-    }
+    // "differs" is a result, not an error: the result is returned (oclif prints it under --json,
+    // and in-process callers get it) whatever the verdict, and the verdict is the exit status
+    // (result.exitCode: 0 match, 1 differs or the linear map not verifiable).
+    process.exitCode = result.exitCode
+    if (this.jsonEnabled()) return result
     for (const line of taken) this.logToStderr(line)
     for (const line of renderVerifyText(result)) this.log(line)
     for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
-    if (result.exitCode !== 0) this.exit(result.exitCode)
     return result
   }
 }
