@@ -1,27 +1,29 @@
 /**
- * zstd and xz input, recognised by magic bytes (never by file name) and decoded as a stream,
- * read by source.ts beside gzip (COMPRESSION_FORMATS below).
+ * Compressed input, recognised by magic bytes (never by file name) and decoded as a stream;
+ * source.ts reads every input through COMPRESSION_FORMATS below.
  *
- * Node 20's zlib has neither format, so:
- * - zstd: fzstd (pure JS) under a frame walker that verifies each frame's content checksum
- *   (decompress-zstd.ts); several frames and skippable frames as written by `zstd`, `pzstd`,
- *   `zstd -T0`.
+ * - gzip: Node's zlib raw inflate under a member walker that reads headers and checks trailers
+ *   itself, so damage is placed by byte offset and what follows the last member is judged as
+ *   `gzip -t` judges it (decompress-gzip.ts).
+ * - zstd: Node 20's zlib has none: fzstd (pure JS) under a frame walker that verifies each
+ *   frame's content checksum (decompress-zstd.ts); several frames and skippable frames as written
+ *   by `zstd`, `pzstd`, `zstd -T0`.
  * - xz: xz-decompress (xz-embedded compiled to WebAssembly, shipped in the package; a WHATWG
  *   ReadableStream bridged with Readable.toWeb/fromWeb).
  *
- * A truncated file: the lines decoded so far are delivered, then the stream fails with an error
- * whose message says "unexpected end", which splitLines() turns into
- * `InputError("<file>:<line>: truncated compressed input")`.
- *
- * source.ts reads every input through COMPRESSION_FORMATS below.
+ * A damaged file: the lines decoded before the damage are delivered, then the stream fails. gzip
+ * and zstd fail with a CompressedDataError at a byte offset of the compressed file, which
+ * splitLines() turns into `InputError("<file>:<offset>: …")`; xz-decompress gives no position,
+ * so an xz error is placed at the decoded line (`<file>:<line>: truncated compressed input` for a
+ * message saying "unexpected end").
  */
 import {Readable, Transform} from 'node:stream'
 import type {ReadableStream as WebReadableStream} from 'node:stream/web'
 // xz-decompress is a webpack-built CommonJS bundle: Node's ESM loader cannot see its named
 // exports, so take them from the default (module.exports).
 import xzDecompress from 'xz-decompress'
-import {createGunzip} from 'node:zlib'
 
+import {decodeGzip} from './decompress-gzip.js'
 import {decodeZstd, ZSTD_MAGIC} from './decompress-zstd.js'
 
 const {XzReadableStream} = xzDecompress
@@ -76,9 +78,6 @@ function xzError(e: Error): Error {
 
 export {ZSTD_MAGIC}
 
-/** Bytes per gunzip output chunk (source.ts's read size). */
-const GZIP_CHUNK = 512 * 1024
-
 export type Decoder = (input: Readable) => Readable
 
 /**
@@ -86,7 +85,7 @@ export type Decoder = (input: Readable) => Readable
  * reads through this table, so every command decompresses the same way.
  */
 export const COMPRESSION_FORMATS: readonly {name: string; bytes: readonly number[]; decoder: Decoder}[] = [
-  {name: 'gzip', bytes: [0x1f, 0x8b], decoder: (input) => input.pipe(createGunzip({chunkSize: GZIP_CHUNK}))},
+  {name: 'gzip', bytes: [0x1f, 0x8b], decoder: (input) => Readable.from(decodeGzip(input), {objectMode: false})},
   {name: 'zstd', bytes: ZSTD_MAGIC, decoder: zstdDecoder},
   {name: 'xz', bytes: XZ_MAGIC, decoder: xzDecoder},
 ]
