@@ -576,6 +576,17 @@ const CHECKS: Check[] = [
     },
   },
   {
+    match: `verify ${S73A}/kernel_page_tables.probed ${S73A}/trace.txt.gz ${S73A}/kernel_page_tables.loaded`,
+    check(o) {
+      // The BBM Level 3 capture between two dumps: every region, vmalloc included, and the
+      // kernel's own split_pmd probe in the window.
+      expect(o.stdout).toContain('(from the dump of probed to the dump of loaded)')
+      for (const r of ['Linear map', 'Modules', 'vmalloc', 'vmemmap', 'PCI I/O', 'Fixmap']) expect(o.stdout).toMatch(new RegExp(`^  ${r} +match$`, 'm'))
+      expect(o.stdout).toMatch(/split_pmd \d+ \(same\)/)
+      expect(o.stdout).toMatch(/^MATCH: every verifiable region matches exactly$/m)
+    },
+  },
+  {
     match: 'kernel_page_tables.bpf --from-marker "capture: bpf phase begin" --until-marker "capture: bpf phase end"',
     slow: true,
     check(o) {
