@@ -8,14 +8,16 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const only = process.argv.slice(2)
-const benches = ['ptdump', 'trace', 'tracedat', 'replay-real', 'replay', 'html', 'fleet', 'hostile']
+// `--quick` (BENCH_QUICK=1 for the benchmark): those that have a quick mode use it (replay-rss: 0.8 M and 3.2 M events only).
+const quick = process.argv.includes('--quick')
+const only = process.argv.slice(2).filter((a) => a !== '--quick')
+const benches = ['ptdump', 'trace', 'tracedat', 'replay-real', 'replay', 'replay-rss', 'html', 'fleet', 'hostile']
 let failed = 0
 for (const b of benches) {
   if (only.length && !only.includes(b)) continue
   const file = join(here, `${b}.js`)
   if (!existsSync(file)) continue
-  const r = spawnSync(process.execPath, ['--expose-gc', file], {stdio: 'inherit'})
+  const r = spawnSync(process.execPath, ['--expose-gc', file], {stdio: 'inherit', env: quick ? {...process.env, BENCH_QUICK: '1'} : process.env})
   if (r.status !== 0) failed++
 }
 process.exitCode = failed ? 1 : 0
