@@ -55,6 +55,13 @@ module.exports = {
       to: {path: '^src/(ingest|replay|report|commands)/'},
     },
     {
+      name: 'replay-not-above',
+      comment: 'The replay engine and verification produce structured results; reports render them. Replay never imports reports, commands or the CLI.',
+      severity: 'error',
+      from: {path: '^src/replay/'},
+      to: {path: '^src/(report|commands|cli)/'},
+    },
+    {
       name: 'report-not-commands',
       comment: 'Renderers never import the oclif layer.',
       severity: 'error',

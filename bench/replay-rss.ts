@@ -18,17 +18,16 @@
 import {spawn} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {loadavg} from 'node:os'
-import {dirname, join} from 'node:path'
+import {join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {readPtdump} from '../src/ingest/ptdump/index.js'
 import {buildReplayReport} from '../src/report/replay.js'
 import {choosePolicy, runReplay} from '../src/replay/run.js'
 import {renderMachine, synthMachine} from '../src/synth/machine.js'
-import {type BenchResult, fmt, printResult, tempDir} from './util.js'
+import {type BenchResult, ROOT, fmt, printResult, tempDir} from './util.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const CLI = join(here, '..', '..', 'bin', 'run.js')
+const CLI = join(ROOT, 'bin', 'run.js')
 const GIB = 2 ** 30
 
 interface ChildFigures {
@@ -88,10 +87,10 @@ export async function benchReplayRss(sizes: number[], policy = 'bbml2'): Promise
     const rss = rows.map((r) => r.peakRssMiB)
     const figures: BenchResult['figures'] = {}
     for (const r of rows) {
-      figures[`${fmt(r.events / 1e6, 1)} M events`] = `peak RSS ${fmt(r.peakRssMiB, 0)} MiB, heap after ${fmt(r.heapUsedMiB, 1)} MiB, ${fmt(r.runs, 0)} runs, ${fmt(r.events / r.seconds / 1e3, 0)} k events/s (gen+parse+replay)`
+      figures[`peak RSS, ${fmt(r.events / 1e6, 1)} M events`] = `${fmt(r.peakRssMiB, 0)} MiB, heap after ${fmt(r.heapUsedMiB, 1)} MiB, ${fmt(r.runs, 0)} runs, ${fmt(r.events / r.seconds / 1e3, 0)} k events/s (gen+parse+replay)`
     }
-    figures['RSS largest/smallest'] = `${fmt(Math.max(...rss) / Math.min(...rss), 2)} (goal ≤ 1.2)`
-    figures['RSS last/first'] = fmt(rss[rss.length - 1]! / rss[0]!, 2)
+    figures['peak RSS largest/smallest'] = `${fmt(Math.max(...rss) / Math.min(...rss), 2)} (goal ≤ 1.2)`
+    figures['peak RSS last/first'] = fmt(rss[rss.length - 1]! / rss[0]!, 2)
     figures['load (1 min) start/end'] = `${fmt(load0, 2)} / ${fmt(loadavg()[0]!, 2)}`
     return {name: `replay-rss: peak RSS of replay --policy ${policy} on ${sizes.map((s) => fmt(s / 1e6, 1)).join(' / ')} M synthesized module-churn events (16 GiB machine, tracefs text through a pipe)`, figures}
   } finally {
@@ -103,7 +102,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2)
   if (args[0] === '--child') await child(args[1]!, args[2] ?? 'bbml2')
   else {
-    const quick = args.includes('--quick') || process.env['BENCH_QUICK'] === '1'
+    const quick = args.includes('--quick')
     const p = args.indexOf('--policy')
     const policy = p >= 0 ? args[p + 1]! : 'bbml2'
     const sizes = quick ? [800_000, 3_200_000] : [800_000, 3_200_000, 12_800_000]

@@ -1,6 +1,10 @@
 /**
- * `npm run bench`: every benchmark in its own process, so each peak RSS is its own.
- * Benchmarks print throughput and peak RSS; none of them asserts a time.
+ * `npm run bench [-- NAME… [--quick]]`: every benchmark in its own process, so each peak RSS is
+ * its own. Each prints its references measured in the same run (wc -l, bench/reference/*.py, …),
+ * the ratios, the machine and its load (bench/util.ts printResult). None asserts a time; none
+ * runs in `npm test`.
+ * --quick: smaller inputs where a benchmark has a size (ingest: 50 MB tracefs, 20 MB text;
+ * replay-rss: 0.8 M and 3.2 M events, without 12.8 M).
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
@@ -8,16 +12,17 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
-// `--quick` (BENCH_QUICK=1 for the benchmark): those that have a quick mode use it (replay-rss: 0.8 M and 3.2 M events only).
-const quick = process.argv.includes('--quick')
-const only = process.argv.slice(2).filter((a) => a !== '--quick')
-const benches = ['ptdump', 'trace', 'tracedat', 'replay-real', 'replay', 'replay-rss', 'html', 'fleet', 'hostile']
+const argv = process.argv.slice(2)
+const quick = argv.includes('--quick')
+const only = argv.filter((a) => !a.startsWith('--'))
+const benches = ['ingest', 'ptdump', 'trace', 'tracedat', 'replay-real', 'replay', 'replay-rss', 'html', 'fleet', 'hostile']
+const QUICK: Record<string, string[]> = {ingest: ['--mb', '50', '--text-mb', '20'], trace: ['100'], 'replay-rss': ['--quick']}
 let failed = 0
 for (const b of benches) {
   if (only.length && !only.includes(b)) continue
   const file = join(here, `${b}.js`)
   if (!existsSync(file)) continue
-  const r = spawnSync(process.execPath, ['--expose-gc', file], {stdio: 'inherit', env: quick ? {...process.env, BENCH_QUICK: '1'} : process.env})
+  const r = spawnSync(process.execPath, ['--expose-gc', file, ...(quick ? (QUICK[b] ?? []) : [])], {stdio: 'inherit'})
   if (r.status !== 0) failed++
 }
 process.exitCode = failed ? 1 : 0

@@ -7,8 +7,9 @@ import {asCliError, ptdumpOptions, secondSnapshotOptions, snapshotFlags, require
 import {renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
-import {type VerifyResult, renderVerifyText, runVerify} from '../report/verify.js'
+import {type VerifyResult, renderVerifyText, verifyResult} from '../report/verify.js'
 import {choosePolicy, loadFacts, loadSnapshot} from '../replay/run.js'
+import {runVerify} from '../replay/verify.js'
 
 export default class Verify extends PtreplayCommand {
   static override summary = 'Replay a trace over one snapshot and check the prediction against a later real snapshot, run by run, per region.'
@@ -37,7 +38,7 @@ snapshot can be verified.
 Exit status: 0 when the linear map is verifiable and every verifiable region matches exactly,
 1 when something differs (or the linear map is not verifiable), 2 on bad input.
 
---json prints one document whatever the verdict:
+--json prints one document whatever the verdict, with the exit status as exitCode:
 {before, after, traces, geometry, policy, policyReasons, rebase?, window, replay, groundTruth,
  regions: [{name, status, reasons, presence, callsOnUnknownMemory, differingRanges,
             differingBytes, notExplained, differences: [{start, end, bytes, predicted, actual,
@@ -106,24 +107,20 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       }
       replay.trace = {...replay.trace, onProgress: progress.bytes}
       replay.onProgress = (n) => (progress.items = n)
-      result = await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-ranges']})
+      result = verifyResult(await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-ranges']}))
       progress.stop()
     } catch (e) {
       progress.stop()
       asCliError(e)
     }
-    if (this.jsonEnabled()) {
-      // --json prints the result whatever the verdict; the exit status still tells.
-      if (result.exitCode !== 0) {
-        this.logJson(result)
-        this.exit(result.exitCode)
-      }
-      return result
-    }
+    // "differs" is a result, not an error: the result is returned (oclif prints it under --json,
+    // and in-process callers get it) whatever the verdict, and the verdict is the exit status
+    // (result.exitCode: 0 match, 1 differs or the linear map not verifiable).
+    process.exitCode = result.exitCode
+    if (this.jsonEnabled()) return result
     for (const line of taken) this.logToStderr(line)
     for (const line of renderVerifyText(result)) this.log(line)
     for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
-    if (result.exitCode !== 0) this.exit(result.exitCode)
     return result
   }
 }

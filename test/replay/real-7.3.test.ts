@@ -12,7 +12,7 @@ import {describe, expect, it} from 'vitest'
 
 import {readPtdump} from '../../src/ingest/ptdump/index.js'
 import {choosePolicy, loadFacts, runReplay} from '../../src/replay/run.js'
-import {runVerify} from '../../src/report/verify.js'
+import {runVerify} from '../../src/replay/verify.js'
 
 const S73 = 'samples/linux-7.3-debian-qemu'
 
