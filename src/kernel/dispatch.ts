@@ -6,7 +6,7 @@
  * never names another architecture.
  */
 import type {PageTables} from '../model/pagetable.js'
-import {type KernelConfig, type KernelContext, emptyCounters} from './context.js'
+import {type KernelConfig, type KernelContext, WarningLog, emptyCounters} from './context.js'
 import {X86_CPA} from './x86-cpa.js'
 
 export function makeContext(pt: PageTables, cfg: KernelConfig, extra: Partial<Pick<KernelContext, 'linear' | 'kfencePool'>> = {}): KernelContext {
@@ -16,7 +16,8 @@ export function makeContext(pt: PageTables, cfg: KernelConfig, extra: Partial<Pi
     cfg,
     counters: emptyCounters(),
     errors: [],
-    warnings: [],
+    warnings: new WarningLog(),
+    aliasUpdatesUnknown: 0,
     tablePagesAllocated: 0,
     tablePagesFreed: 0,
     ...(cfg.cpa === 'x86' ? {cpa: X86_CPA} : {}),
