@@ -1,6 +1,9 @@
 /**
- * `npm run bench`: every benchmark in its own process, so each peak RSS is its own.
- * Benchmarks print throughput and peak RSS; none of them asserts a time.
+ * `npm run bench [-- NAME… [--quick]]`: every benchmark in its own process, so each peak RSS is
+ * its own. Each prints its references measured in the same run (wc -l, bench/reference/*.py, …),
+ * the ratios, the machine and its load (bench/util.ts printResult). None asserts a time; none
+ * runs in `npm test`.
+ * --quick: smaller inputs where a benchmark has a size (ingest: 50 MB tracefs, 20 MB text).
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
@@ -8,14 +11,17 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const only = process.argv.slice(2)
-const benches = ['ptdump', 'trace', 'tracedat', 'replay-real', 'replay', 'html', 'fleet', 'hostile']
+const argv = process.argv.slice(2)
+const quick = argv.includes('--quick')
+const only = argv.filter((a) => !a.startsWith('--'))
+const benches = ['ingest', 'ptdump', 'trace', 'tracedat', 'replay-real', 'replay', 'html', 'fleet', 'hostile']
+const QUICK: Record<string, string[]> = {ingest: ['--mb', '50', '--text-mb', '20'], trace: ['100']}
 let failed = 0
 for (const b of benches) {
   if (only.length && !only.includes(b)) continue
   const file = join(here, `${b}.js`)
   if (!existsSync(file)) continue
-  const r = spawnSync(process.execPath, ['--expose-gc', file], {stdio: 'inherit'})
+  const r = spawnSync(process.execPath, ['--expose-gc', file, ...(quick ? (QUICK[b] ?? []) : [])], {stdio: 'inherit'})
   if (r.status !== 0) failed++
 }
 process.exitCode = failed ? 1 : 0

@@ -2,7 +2,8 @@
  * Trace reader benchmark: a generated ≥ 500 MB tracefs kprobe trace (bench/gen-trace.ts) read
  * with readTrace() to the last normalized, time-sorted event. Prints MB/s, events/s and peak
  * RSS, beside the time `wc -l` takes on the same file (the floor: reading the bytes once).
- * Targets (issue 3): ≥ 250 MB/s, < 200 MB RSS. The file is deleted afterwards.
+ * Targets (issue 3): ≥ 250 MB/s, < 200 MB RSS. The file is deleted afterwards. The command-line
+ * run against the Python reference is bench/ingest.ts.
  * Run alone: node dist/bench/trace.js [MB]
  */
 import {spawnSync} from 'node:child_process'
@@ -12,7 +13,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {readTrace} from '../src/ingest/trace/index.js'
 import type {GeneratedTrace} from './gen-trace.js'
-import {type BenchResult, peakRssMiB, printResult, tempDir} from './util.js'
+import {type BenchResult, peakRssMiB, printResult, tempDir, times} from './util.js'
 
 export async function benchTrace(mb = 512): Promise<BenchResult> {
   const tmp = tempDir('trace')
@@ -61,6 +62,7 @@ export async function benchTrace(mb = 512): Promise<BenchResult> {
         'wc -l s': wcS,
         'wc -l MB/s': gen.bytes / 1e6 / wcS,
         'wc -l lines': wcLines,
+        'readTrace vs wc -l': `${times(s / wcS)} slower (wall; one run each: see bench/ingest.ts for medians and the Python reference)`,
         'peak RSS MiB': peakRssMiB(),
         'RSS before read MiB': rssBefore,
         'generate s': genS,

@@ -95,7 +95,8 @@ export function classifyError(err: unknown, commandId?: string): ClassifiedError
   const input = e instanceof InputError || INPUT_ERROR_NAMES.has(name) || INPUT_ERROR_NAMES.has(e.name)
   const cli = e instanceof Errors.CLIError
   if (input || cli || own.oclif?.exit === 2) {
-    const message = oneLine(e.message)
+    // oclif prefixes a flag's own parse error with "Parsing --flag \n\t".
+    const message = oneLine(e.message).replace(/^Parsing (--[\w-]+); /, '$1: ')
     const where = own.file !== undefined ? {file: own.file, line: own.line} : fileLineOf(message)
     const code: ErrorCode = e instanceof CodedInputError ? e.code : typeof own.code === 'string' && isErrorCode(own.code) ? own.code : 'bad-input'
     return {code, message, ...where, exit: own.oclif?.exit ?? 2}

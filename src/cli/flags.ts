@@ -8,7 +8,8 @@ import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
 import {type DiagnosticsSummary, summarizeDiagnostics} from '../ingest/diagnostics.js'
 import type {Diagnostic} from '../ingest/events.js'
 import {InputError} from '../ingest/source.js'
-import {type PageSize, parsePageSize} from '../model/geometry.js'
+import {CodedInputError} from './errors.js'
+import {type PageSize, allVaBits, parsePageSize, vaBitsPerGranule} from '../model/geometry.js'
 
 export const snapshotFlags = {
   granule: Flags.string({
@@ -16,12 +17,12 @@ export const snapshotFlags = {
     helpGroup: 'SNAPSHOT',
     options: ['4k', '16k', '64k'],
   }),
-  'va-bits': Flags.integer({
-    description: 'VA_BITS of the captured kernel (36, 39, 42, 47, 48, 52). Inferred from the linear-map start when omitted.',
+  'va-bits': Flags.custom<number>({
+    description: `VA_BITS of the captured kernel (${vaBitsPerGranule()}). Inferred from the linear-map start when omitted.`,
     helpGroup: 'SNAPSHOT',
-    min: 36,
-    max: 52,
-  }),
+    helpValue: 'N',
+    parse: async (input) => parseVaBits(input),
+  })(),
   strict: Flags.boolean({
     description: 'Stop at the first diagnostic of any kind in any input (unknown line, size mismatch, overlap, bad argument, …), exit 2.',
     default: false,
@@ -31,6 +32,13 @@ export const snapshotFlags = {
     helpGroup: 'SNAPSHOT',
     helpValue: 'NAME',
   }),
+}
+
+/** --va-bits N: one of the VA sizes arch/arm64/Kconfig allows for some granule (SUPPORTED in src/model/geometry.ts). */
+export function parseVaBits(input: string): number {
+  const n = /^\d+$/.test(input.trim()) ? Number(input.trim()) : Number.NaN
+  if (!allVaBits().includes(n)) throw new CodedInputError('usage', `${input} is not a valid VA_BITS; arm64 allows, by granule, ${vaBitsPerGranule()}`)
+  return n
 }
 
 /** The values of snapshotFlags, as oclif parses them (derived from the table, not restated). */

@@ -10,6 +10,7 @@ import {closeSync, createReadStream, openSync, read, readSync, statSync} from 'n
 import {Readable, Transform} from 'node:stream'
 
 import {COMPRESSION_FORMATS, type Decoder} from './decompress.js'
+import {CompressedDataError} from './decompress-error.js'
 
 export interface LineBatch {
   lines: string[]
@@ -285,6 +286,8 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
     }
   } catch (e) {
     if (e instanceof InputError) throw e
+    // damage inside compressed data: where in the compressed file, not which decoded line
+    if (e instanceof CompressedDataError) throw new InputError(`${name}:${e.offset}: ${e.message}`, name)
     const err = e as NodeJS.ErrnoException
     const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'truncated compressed input' : err.message
     throw new InputError(`${name}:${lineNo}: ${what}`, name, lineNo)

@@ -56,6 +56,18 @@ export const SUPPORTED: Readonly<Record<PageSize, Readonly<Record<number, number
   65536: {42: 2, 48: 3, 52: 3},
 }
 
+/** Every VA_BITS some granule allows, ascending (36, 39, 42, 47, 48, 52). */
+export function allVaBits(): number[] {
+  return [...new Set(Object.values(SUPPORTED).flatMap((v) => Object.keys(v).map(Number)))].sort((a, b) => a - b)
+}
+
+/** The VA_BITS each granule allows, for messages: "4K: 39, 48, 52; 16K: 36, 47, 48, 52; 64K: 42, 48, 52". */
+export function vaBitsPerGranule(): string {
+  return (Object.keys(SUPPORTED) as unknown as string[])
+    .map((p) => `${formatPageSize(Number(p) as PageSize)}: ${Object.keys(SUPPORTED[Number(p) as PageSize]).join(', ')}`)
+    .join('; ')
+}
+
 export function parsePageSize(text: string): PageSize | undefined {
   const t = text.trim().toLowerCase()
   if (t === '4k' || t === '4096') return 4096
@@ -75,8 +87,7 @@ export function formatPageSize(p: PageSize): string {
 export function makeGeometry(pageSize: PageSize, vaBits: number, levels?: number): Geometry {
   const expected = SUPPORTED[pageSize][vaBits]
   if (expected === undefined) {
-    const ok = Object.keys(SUPPORTED[pageSize]).join(', ')
-    throw new RangeError(`${formatPageSize(pageSize)} pages support VA bits ${ok}, not ${vaBits}`)
+    throw new RangeError(`${vaBits} is not a valid VA_BITS with ${formatPageSize(pageSize)} pages; arm64 allows, by granule, ${vaBitsPerGranule()}`)
   }
   const lv = levels ?? expected
   const pageShift = Math.log2(pageSize)

@@ -291,7 +291,7 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   let lastEv: TraceEvent | undefined
   const handle = (ev: TraceEvent): void => {
     stats.eventsSeen++
-    if (ev.kind === 'marker') markerLog.add(ev.text)
+    if (ev.kind === 'marker' && !ev.synthetic) markerLog.add(ev.text)
     if (opts.onProgress && (stats.eventsSeen & 0xffff) === 0) opts.onProgress(stats.eventsSeen)
     if (done) {
       opts.onOutsideWindow?.(ev, 'after')

@@ -52,6 +52,15 @@ describe('a marker that matches nothing', () => {
   })
 })
 
+describe('a window whose markers are found', () => {
+  it('replay names the window, with no "not found" wording (that path is an error now)', async () => {
+    const o = await runCommand(Replay, [SNAP, TRACE, '--from-marker', 'insmod phase begin', '--until-marker', 'insmod phase end', '--no-chart'])
+    expect(o.exit).toBe(0)
+    expect(o.stdout).toContain('Window: from "insmod phase begin" until "insmod phase end"')
+    expect(o.stdout).not.toMatch(/not found/i)
+  })
+})
+
 describe('events lists the markers', () => {
   it('every distinct marker of the 6.1 capture, in trace order, in JSON and text', async () => {
     const o = await runCommand<EventsResult>(Events, [TRACE, '--json'])

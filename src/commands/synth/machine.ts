@@ -2,9 +2,9 @@ import {Flags} from '@oclif/core'
 import {checkOutputPath} from '../../report/atomic-file.js'
 import {PtreplayCommand} from '../../cli/base-command.js'
 
-import {asCliError} from '../../cli/flags.js'
+import {asCliError, parseVaBits} from '../../cli/flags.js'
 import {formatSize} from '../../model/address.js'
-import {type PageSize, parsePageSize} from '../../model/geometry.js'
+import {type PageSize, parsePageSize, vaBitsPerGranule} from '../../model/geometry.js'
 import {POLICIES, type PolicyName} from '../../kernel/policy.js'
 import {type MachineSummary, type TablePagesByLevel, renderMachine, summarizeMachine, synthMachine} from '../../synth/machine.js'
 import {parseBanks, parseKernelVersion, parseSize} from '../../synth/units.js'
@@ -58,7 +58,7 @@ them. \`synth workload --kind execmem-rox --machine\` then targets those pages.`
     banks: Flags.string({description: 'memblock banks as physical START:SIZE list, e.g. 0x80000000:2G,0x8080000000:254G (no default hole).', helpValue: 'LIST'}),
     nomap: Flags.string({description: 'Firmware NOMAP ranges START:SIZE (in memblock, not in the linear map).', helpValue: 'LIST'}),
     granule: Flags.string({description: 'Page size.', options: ['4k', '16k', '64k'], default: '4k'}),
-    'va-bits': Flags.integer({description: 'VA_BITS (4K: 39/48/52, 16K: 36/47/48/52, 64K: 42/48/52).', default: 48}),
+    'va-bits': Flags.custom<number>({description: `VA_BITS (${vaBitsPerGranule()}).`, helpValue: 'N', parse: async (input) => parseVaBits(input), default: 48})(),
     policy: Flags.string({description: 'Boot linear-map policy (the presets of `ptreplay replay --help`).', options: Object.keys(POLICIES), default: 'pte-only'}),
     kfence: Flags.string({description: "KFENCE: 'early' maps its 2M pool (last pages of RAM) page by page at boot.", options: ['off', 'early', 'late']}),
     kpti: Flags.boolean({description: 'KPTI: kernel mappings carry nG, fixmap has trampoline slots.', default: false}),

@@ -10,7 +10,7 @@
  * that names the flag to pass.
  */
 import {type Kva, KVA_END, formatKva, formatSize, pageOffsetKva} from '../../model/address.js'
-import {type Geometry, type PageSize, SUPPORTED, formatPageSize, makeGeometry} from '../../model/geometry.js'
+import {type Geometry, type PageSize, SUPPORTED, formatPageSize, makeGeometry, vaBitsPerGranule} from '../../model/geometry.js'
 import {LEVEL_NAMES, lvlOfName} from './tables.js'
 
 export interface GeometryEvidence {
@@ -121,6 +121,9 @@ export function detectGeometry(
     if (opts.pageSize && opts.vaBits !== undefined) {
       misfits(`--granule ${formatPageSize(opts.pageSize)} --va-bits ${opts.vaBits} does not fit the dump: ${rejected.join('; ')}`)
       chosen = {p: opts.pageSize, va: opts.vaBits}
+    } else if (rejected.length === 0 && opts.vaBits !== undefined) {
+      // No granule allows this VA size at all (SUPPORTED, from arch/arm64/Kconfig).
+      throw new RangeError(`${opts.vaBits} is not a valid VA_BITS${opts.pageSize ? ` with ${formatPageSize(opts.pageSize)} pages` : ''}; arm64 allows, by granule, ${vaBitsPerGranule()}`)
     } else {
       const flag = opts.pageSize ? '--va-bits' : '--granule'
       throw new GeometryUndecided(`no arm64 configuration fits the lines (${rejected.join('; ')}); pass --granule and --va-bits`, flag)
