@@ -8,9 +8,8 @@ import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
 import {POLICIES} from '../kernel/policy.js'
-import {captureMeta} from '../report/html/audit-doc.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
-import {compareBarsSection, compareMapsSection} from '../report/html/replay-doc.js'
+import {compareHtmlDoc} from '../report/html/replay-doc.js'
 import {type CompareReport, buildCompareReport, renderCompareText} from '../report/compare.js'
 import {buildReplayReport} from '../report/replay.js'
 import {MarkerLog, writePerfettoTrace} from '../report/perfetto.js'
@@ -109,15 +108,14 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
         result.perfettoFile = flags.perfetto
       }
       if (flags.html) {
-        const doc = {
-          title: `ptreplay compare — ${names.join(', ')}`,
+        const doc = compareHtmlDoc({
+          report: result,
+          runs: runs.map((r) => ({label: r.label, pt: r.run.pt, report: r.report})),
+          regions: snapshot.regions,
+          source: snapshot.source,
+          kernel: facts.version?.trim().split('\n')[0],
           version: this.config.version,
-          meta: captureMeta(runs[0]!.report.after, {source: snapshot.source, policy: names.join(', ')}),
-          sections: [
-            compareBarsSection(result.policies.map((p) => ({label: p.label, tableBytes: p.tableBytes, tlbEntries: p.tlbEntries, splits: p.splits, collapses: p.collapses}))),
-            compareMapsSection(runs.map((r) => ({label: r.label, pt: r.run.pt, regions: snapshot.regions}))),
-          ],
-        }
+        })
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {

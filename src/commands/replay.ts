@@ -7,10 +7,8 @@ import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdum
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
-import {mapSectionFromPageTables} from '../report/html/map-model.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
-import {captureMeta, auditTableSections} from '../report/html/audit-doc.js'
-import {offendersSection, replayTimelineSection} from '../report/html/replay-doc.js'
+import {TimelineLog, replayHtmlDoc} from '../report/html/replay-doc.js'
 import {type ReplayReport, buildReplayReport, renderReplayText} from '../report/replay.js'
 import {renderAuditText} from '../report/audit-text.js'
 import {MarkerLog, writePerfettoTrace} from '../report/perfetto.js'
@@ -103,6 +101,8 @@ replayed: they are the ground truth the prediction is printed against.`
       opts.onProgress = (n) => (progress.items = n)
       const markers = flags.perfetto ? new MarkerLog() : undefined
       markers?.hook(opts)
+      const timeline = flags.html ? new TimelineLog() : undefined
+      timeline?.hook(opts)
       const run = await runReplay(snapshot, traces, choice, opts)
       progress.stop()
       const report = buildReplayReport(run, snapshot.pt, snapshot.regions)
@@ -117,25 +117,7 @@ replayed: they are the ground truth the prediction is printed against.`
         result.perfettoFile = flags.perfetto
       }
       if (flags.html) {
-        const doc = {
-          title: `ptreplay replay — ${choice.policy.name}`,
-          version: this.config.version,
-          meta: captureMeta(report.after, {source: snapshot.source, policy: choice.policy.name, kernel: facts.version?.trim().split('\n')[0]}),
-          sections: [
-            replayTimelineSection({
-              tableBytes: report.series.map((x) => x.tableBytes),
-              tlbEntries: report.series.map((x) => x.tlbEntries),
-              splits: report.series.map((x) => x.splits),
-              collapses: report.series.map((x) => x.collapses),
-              xValues: report.series.map((x) => x.calls),
-            }),
-            offendersSection(
-              report.offenders.map((o) => ({who: `${o.by}: ${o.name}`, events: o.calls, splits: o.splits, tableBytes: (o.tablePagesAllocated - o.tablePagesFreed) * snapshot.geometry.pageSize})),
-            ),
-            mapSectionFromPageTables(run.pt, snapshot.regions, {title: 'After the replay'}),
-            ...auditTableSections(report.after, {titleSuffix: ' (after)'}),
-          ],
-        }
+        const doc = replayHtmlDoc({report, pt: run.pt, regions: snapshot.regions, source: snapshot.source, kernel: facts.version?.trim().split('\n')[0], version: this.config.version, log: timeline})
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {
