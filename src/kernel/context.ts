@@ -74,7 +74,10 @@ export interface KernelConfig {
    * vmalloc_huge mappings") (in v6.16).
    */
   hugeVmapPerms?: boolean
-  /** 'x86': the x86 CPA comparison policy (src/kernel/x86-cpa.ts), not an arm64 behaviour. */
+  /**
+   * 'x86': the x86 CPA comparison policy (src/kernel/x86-cpa.ts), not an arm64 behaviour.
+   * makeContext() (src/kernel/dispatch.ts) turns it into the context's `cpa` mechanism.
+   */
   cpa: 'arm64' | 'x86'
   /** Page-table pages that may still be allocated; beyond it split_pud/split_pmd return -ENOMEM. Unlimited if undefined. */
   tableBudget?: number
@@ -206,21 +209,22 @@ export interface KernelContext {
   kfencePool?: {start: Kva; end: Kva}
   /** Tag of the event being replayed; copied into errors and warnings. */
   event?: unknown
+  /**
+   * Another architecture's change_page_attr in place of arm64's, for a comparison policy (set by
+   * makeContext() from cfg.cpa); undefined: arm64's own pageattr.c.
+   */
+  cpa?: ComparisonCpa
 }
 
-export function makeContext(pt: PageTables, cfg: KernelConfig, extra: Partial<Pick<KernelContext, 'linear' | 'kfencePool'>> = {}): KernelContext {
-  return {
-    pt,
-    geo: pt.geo,
-    cfg,
-    counters: emptyCounters(),
-    errors: [],
-    warnings: new WarningLog(),
-    aliasUpdatesUnknown: 0,
-    tablePagesAllocated: 0,
-    tablePagesFreed: 0,
-    ...extra,
-  }
+/** The hooks a comparison policy's page-attribute mechanism gives pageattr.c's callers. */
+export interface ComparisonCpa {
+  /** In place of update_range_prot() / apply_to_page_range() over [start, end): 0 or -errno. */
+  changeRange(ctx: KernelContext, start: Kva, end: Kva, set: Prot, clear: Prot): number
+  /**
+   * After change_memory_common()'s own range change, with the hardware masks it was given and
+   * the vm area's page order (0 when unknown).
+   */
+  afterChangeMemoryCommon(ctx: KernelContext, start: Kva, end: Kva, setMask: bigint, clearMask: bigint, areaPageOrder: number): void
 }
 
 // -----------------------------------------------------------------------------------------------

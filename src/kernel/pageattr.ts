@@ -31,7 +31,6 @@ import {
 import {splitKernelLeafMapping} from './split.js'
 import type {VmStruct} from './vmalloc.js'
 import {versionHas} from './version.js'
-import {cpaChangeRange, cpaCollapseLargePages} from './x86-cpa.js'
 
 /** PTE_MAYBE_GP (asm/pgtable-prot.h): PTE_GP when system_supports_bti_kernel() (cfg.bti), else 0. */
 export const PTE_MAYBE_GP = (ctx: KernelContext): bigint => (ctx.cfg.bti ? HW.PTE_GP : 0n)
@@ -195,13 +194,13 @@ export function applyToPageRange(ctx: KernelContext, start: Kva, size: number, s
 /**
  * __change_memory_common(start, size, set_mask, clear_mask) (pageattr.c): 6.18+ update_range_prot()
  * and a TLB flush unless the change only sets PTE_VALID; ≤6.17 apply_to_page_range() and a flush.
- * Under the x86-cpa comparison policy the change goes through the CPA model instead.
+ * Under a comparison policy (ctx.cpa, e.g. x86-cpa) the change goes through its mechanism instead.
  */
 export function __changeMemoryCommon(ctx: KernelContext, start: Kva, size: number, setMask: bigint, clearMask: bigint): number {
   ctx.counters.__change_memory_common++
   let ret: number
-  if (ctx.cfg.cpa === 'x86') {
-    ret = cpaChangeRange(ctx, start, start + size, protBits(setMask), protBits(clearMask))
+  if (ctx.cpa) {
+    ret = ctx.cpa.changeRange(ctx, start, start + size, protBits(setMask), protBits(clearMask))
     ctx.counters.flush_tlb_kernel_range++
   } else if (hasLeafSplit(ctx.cfg)) {
     ret = updateRangeProt(ctx, start, size, setMask, clearMask)
@@ -285,11 +284,7 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
   if (area && setMask === HW.PTE_RDONLY && area.allowHugeVmap && (ctx.cfg.collapse === 'both' || ctx.cfg.collapse === 'order-aware')) {
     if ((area.pageOrder ?? 0) >= pmdOrder(ctx)) tryCollapseVmallocRange(ctx, start, end)
   }
-  if (ctx.cfg.cpa === 'x86' && (setMask === HW.PTE_RDONLY || clearMask === HW.PTE_PXN)) {
-    // x86 collapses from set_memory_rox() (CPA_COLLAPSE); arm64 traces show rox as ro then x.
-    const contiguous = (area?.pageOrder ?? 0) >= pmdOrder(ctx)
-    cpaCollapseLargePages(ctx, start, end, {physContiguous: contiguous})
-  }
+  ctx.cpa?.afterChangeMemoryCommon(ctx, start, end, setMask, clearMask, area?.pageOrder ?? 0)
   return ret
 }
 
@@ -356,7 +351,7 @@ export function setMemoryValid(ctx: KernelContext, addr: Kva, numpages: number, 
 /** The no-flush direct-map update: update_range_prot() in 6.18+, apply_to_page_range() before. */
 function directMapUpdate(ctx: KernelContext, addr: Kva, setMask: bigint, clearMask: bigint): number {
   const page = ctx.geo.pageSize
-  if (ctx.cfg.cpa === 'x86') return cpaChangeRange(ctx, addr, addr + page, protBits(setMask), protBits(clearMask))
+  if (ctx.cpa) return ctx.cpa.changeRange(ctx, addr, addr + page, protBits(setMask), protBits(clearMask))
   if (hasLeafSplit(ctx.cfg)) return updateRangeProt(ctx, addr, page, setMask, clearMask)
   return applyToPageRange(ctx, addr, page, setMask, clearMask)
 }

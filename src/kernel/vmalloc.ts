@@ -18,6 +18,15 @@ export const VM_MAP = 0x4
 export const VM_ALLOW_HUGE_VMAP = 0x400
 
 /**
+ * THREAD_SIZE: a task's kernel stack, vmalloc'd with CONFIG_VMAP_STACK (arch/arm64/include/asm/memory.h,
+ * v7.3: THREAD_SHIFT = max(14 + KASAN_THREAD_SHIFT, PAGE_SHIFT)); the areas are aligned to
+ * THREAD_ALIGN = 2 * THREAD_SIZE.
+ */
+export function threadSize(pageSize: number, kasan = false): number {
+  return Math.max(1 << (14 + (kasan ? 1 : 0)), pageSize)
+}
+
+/**
  * struct vm_struct (include/linux/vmalloc.h, v7.3) as far as a trace reveals it. Everything beyond
  * the address range is optional: a trace that gives only set_memory_*() on a vmalloc address does
  * not say which pages back it.

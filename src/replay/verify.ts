@@ -39,8 +39,18 @@ import type {ReplayStats} from './engine.js'
 import type {RebaseSummary} from './rebase.js'
 import {type PolicyChoice, type RunReplayOptions, runReplay} from './run.js'
 import {type CallRef, type Touch, TouchRecorder, callRef} from './verify-touches.js'
+import {type DumpPlacement, type DumpTiming, SnapshotClock, describePlacement, dumpTiming, placementText, planSnapshotWindow} from './snapshot-clock.js'
+import {threadSize} from '../kernel/vmalloc.js'
+import {dirname} from 'node:path'
 
-export type DifferenceCause = 'replay' | 'untraced' | 'timing'
+/**
+ * replay: the replay disagrees after a traced call; untraced: no traced call explains it; timing:
+ * a marker cut may have fallen on either side of the call; dump-time: a vm area mapped or unmapped
+ * within the placement's uncertainty of a snapshot's dump time, on the side that explains the
+ * snapshot (tolerated); after-trace: a task's kernel stack mapped or freed after the trace's last
+ * event, before a dump taken after tracing stopped (tolerated).
+ */
+export type DifferenceCause = 'replay' | 'untraced' | 'timing' | 'dump-time' | 'after-trace'
 
 export interface VerifiedDifference {
   start: string
@@ -100,6 +110,11 @@ export interface RegionVerification {
   differingRanges: number
   differingBytes: number
   notExplained: number
+  /**
+   * Differing ranges the snapshots' dump times explain (causes dump-time and after-trace): a
+   * region whose every difference is one of them matches.
+   */
+  dumpTimingRanges: number
   /** The first --max-ranges of them. */
   differences: VerifiedDifference[]
 }
@@ -112,7 +127,7 @@ export interface Verification {
   policy: string
   policyReasons: string[]
   rebase?: RebaseSummary
-  window: {fromMarker?: string; untilMarker?: string; fromFound: boolean; untilFound: boolean; eventsSeen: number; eventsInWindow: number; callsApplied: number}
+  window: {fromMarker?: string; untilMarker?: string; fromFound: boolean; untilFound: boolean; eventsSeen: number; eventsInWindow: number; callsApplied: number; dumps?: DumpPlacement; dumpsAvailable?: string}
   /** Kernel errors the replay hit (by code) and trace-level counts. */
   replay: {
     errorCounts: Record<string, number>
@@ -153,6 +168,8 @@ export interface CompareOptions {
    * of them, so it is the replay's gap, never "no traced call touched this range".
    */
   unplacedAliasPages?: number
+  /** The snapshots' dump times, when steps.log placed them. */
+  dumps?: DumpTiming
 }
 
 /** Runs shown per side of a difference. */
@@ -165,7 +182,14 @@ interface Group {
   actual: Run[]
 }
 
-function classify(g: Group, rec: TouchRecorder, opts: CompareOptions, region?: Region): Pick<VerifiedDifference, 'explainedByTrace' | 'cause' | 'note' | 'lastTouch' | 'nearest'> {
+/** Internal to the comparison: the call a dump-time difference turns on, for the region's consistency check. */
+interface Flip {
+  side: 'until' | 'until-after' | 'from'
+  ns: bigint
+}
+type Classified = Pick<VerifiedDifference, 'explainedByTrace' | 'cause' | 'note' | 'lastTouch' | 'nearest'> & {flip?: Flip}
+
+function classify(g: Group, rec: TouchRecorder, opts: CompareOptions, region?: Region): Classified {
   const inWindow = rec.window.refsIn(g.start, g.end)
   const last = inWindow.reduce<Touch | undefined>((m, t) => (!m || t.ordinal > m.ordinal ? t : m), undefined)
   const before = rec.before.refsIn(g.start, g.end).reduce<Touch | undefined>((m, t) => (!m || t.ordinal > m.ordinal ? t : m), undefined)
@@ -177,6 +201,10 @@ function classify(g: Group, rec: TouchRecorder, opts: CompareOptions, region?: R
     const nb = rec.window.neighbours(g.start, g.end)
     if (nb.below) nearest.below = {...callRef(nb.below.ref), range: `${formatKva(nb.below.start)}-${formatKva(nb.below.end)}`}
     if (nb.above) nearest.above = {...callRef(nb.above.ref), range: `${formatKva(nb.above.start)}-${formatKva(nb.above.end)}`}
+  }
+  if (opts.dumps) {
+    const d = dumpTimingCause(g, opts.dumps, last, before, after, region)
+    if (d) return {...d, nearest}
   }
   // The tail: calls after the last marker before the until-marker (the from-marker counts as
   // epoch 0). The head: calls before the from-marker, after the marker before it.
@@ -227,6 +255,79 @@ function classify(g: Group, rec: TouchRecorder, opts: CompareOptions, region?: R
   }
 }
 
+type Presence3 = 'present' | 'absent' | 'mixed'
+function presenceOf(runs: Run[]): Presence3 {
+  let p = 0
+  for (const r of runs) if (isPresent(r)) p++
+  return p === runs.length ? 'present' : p === 0 ? 'absent' : 'mixed'
+}
+
+function ms(ns: bigint): string {
+  const v = Number(ns) / 1e6
+  return `${Math.abs(v) < 10 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`
+}
+
+/**
+ * A difference the dump times explain: a vm area mapped (vmap) or unmapped (vunmap) so close to a
+ * snapshot's dump that the dump may have fallen on the other side of it, and the snapshot shows
+ * exactly that other side; or, when the last dump came after the trace ended, a task's kernel
+ * stack (THREAD_SIZE at THREAD_ALIGN) that the processes run after tracing stopped (the dump's own
+ * `cat` first) mapped or freed.
+ */
+function dumpTimingCause(g: Group, dt: DumpTiming, last: Touch | undefined, before: Touch | undefined, after: Touch | undefined, region?: Region): Omit<Classified, 'nearest'> | undefined {
+  const p = presenceOf(g.pred)
+  const a = presenceOf(g.actual)
+  if (p === a || p === 'mixed' || a === 'mixed') return undefined
+  const maps = (t: Touch): boolean => t.ev.kind === 'vmap'
+  const unmaps = (t: Touch): boolean => t.ev.kind === 'vunmap'
+  // Not applied though the replay applied it: the dump came before the call.
+  const undoes = (t: Touch): boolean => (maps(t) && p === 'present' && a === 'absent') || (unmaps(t) && p === 'absent' && a === 'present')
+  // Applied though the replay did not: the dump came after the call.
+  const does = (t: Touch): boolean => (maps(t) && p === 'absent' && a === 'present') || (unmaps(t) && p === 'present' && a === 'absent')
+  const w = dt.toleranceNs
+  if (dt.untilNs !== undefined) {
+    if (last && last.ev.tsNs >= dt.untilNs - w && undoes(last)) {
+      const r = callRef(last)
+      return {
+        explainedByTrace: true,
+        cause: 'dump-time',
+        flip: {side: 'until', ns: last.ev.tsNs},
+        lastTouch: r,
+        note: `dump timing: ${r.call} at ${r.at} came ${ms(dt.untilNs - last.ev.tsNs)} before the placed dump time (t=${dt.untilSeconds}s, good to ±${ms(w)}), and the snapshot shows the state before it: the dump came first`,
+      }
+    }
+    if (after && after.ev.tsNs <= dt.untilNs + w && (!last || last.ev.tsNs < after.ev.tsNs) && does(after)) {
+      const r = callRef(after)
+      return {
+        explainedByTrace: true,
+        cause: 'dump-time',
+        flip: {side: 'until-after', ns: after.ev.tsNs},
+        note: `dump timing: ${r.call} at ${r.at} came ${ms(after.ev.tsNs - dt.untilNs)} after the placed dump time (t=${dt.untilSeconds}s, good to ±${ms(w)}), and the snapshot shows the state after it: the dump came later`,
+      }
+    }
+  }
+  if (dt.fromNs !== undefined && !last && before && before.ev.tsNs >= dt.fromNs - w && does(before)) {
+    const r = callRef(before)
+    return {
+      explainedByTrace: true,
+      cause: 'dump-time',
+      flip: {side: 'from', ns: before.ev.tsNs},
+      note: `dump timing: ${r.call} at ${r.at} came ${ms(dt.fromNs - before.ev.tsNs)} before the placed dump time of the starting snapshot (t=${dt.fromSeconds}s, good to ±${ms(w)}), and the snapshots show it applied: that dump came first`,
+    }
+  }
+  if (dt.afterTrace && region?.name === 'vmalloc') {
+    const ts = dt.threadSize
+    if (g.end - g.start === ts && g.start % (2 * ts) === 0) {
+      return {
+        explainedByTrace: true,
+        cause: 'after-trace',
+        note: `after the trace: a task's kernel stack (THREAD_SIZE ${ts / 1024} KiB at THREAD_ALIGN) ${a === 'present' ? 'mapped' : 'freed'} between the trace's last event (t=${dt.afterTrace.lastEventSeconds}s) and the dump (t≈${dt.untilSeconds}s), by the processes run after tracing stopped (the dump's own among them)`,
+      }
+    }
+  }
+  return undefined
+}
+
 /** Compare predicted and actual tables over one region. */
 export function verifyRegion(predicted: PageTables, actual: PageTables, region: Region, rec: TouchRecorder, opts: CompareOptions = {}): RegionVerification {
   const maxDiffs = opts.maxDiffs ?? 10
@@ -236,6 +337,10 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
   let differingRanges = 0
   let differingBytes = 0
   let notExplained = 0
+  let dumpTimingRanges = 0
+  // One dump time must explain every until-side flip: after the calls the snapshot shows, before those it does not.
+  let latestShown: bigint | undefined
+  let earliestHidden: bigint | undefined
   const differences: VerifiedDifference[] = []
   let cur: Group | undefined
   const close = (): void => {
@@ -244,8 +349,11 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
     cur = undefined
     differingRanges++
     differingBytes += g.end - g.start
-    const c = classify(g, rec, opts, region)
+    const {flip, ...c} = classify(g, rec, opts, region)
     if (!c.explainedByTrace) notExplained++
+    if (c.cause === 'dump-time' || c.cause === 'after-trace') dumpTimingRanges++
+    if (flip?.side === 'until-after' && (latestShown === undefined || flip.ns > latestShown)) latestShown = flip.ns
+    if (flip?.side === 'until' && (earliestHidden === undefined || flip.ns < earliestHidden)) earliestHidden = flip.ns
     if (differences.length < maxDiffs) {
       differences.push({
         start: formatKva(g.start),
@@ -292,12 +400,23 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
     if (cur.actual.length <= MAX_RUNS_SHOWN) pushMerged(cur.actual, s.b!)
   }
   close()
+  if (latestShown !== undefined && earliestHidden !== undefined && latestShown >= earliestHidden) {
+    // No single dump time explains them all: they are the replay's to explain.
+    for (const d of differences) {
+      if (d.cause !== 'dump-time') continue
+      d.cause = 'timing'
+      d.explainedByTrace = false
+      d.note += ' (but no single dump time explains every such range of this region)'
+    }
+    notExplained += dumpTimingRanges
+    dumpTimingRanges = 0
+  }
 
   const reasons: NotVerifiableReason[] = []
   if (presence.appearedRanges + presence.disappearedRanges + presence.tableOnlyRanges) reasons.push({kind: 'untraced-mappings', presence: {...presence}, vmEvents: rec.vmEvents})
   const unknown = rec.unknownByRegion.get(region.name)
   if (unknown?.count) reasons.push({kind: 'unknown-memory', count: unknown.count, ...(unknown.first ? {first: callRef(unknown.first)} : {})})
-  const status: RegionStatus = reasons.length ? 'not-verifiable' : differingRanges ? 'differs' : 'match'
+  const status: RegionStatus = reasons.length ? 'not-verifiable' : differingRanges > dumpTimingRanges ? 'differs' : 'match'
   return {
     name: region.name,
     label: REGION_LABELS[region.name],
@@ -310,6 +429,7 @@ export function verifyRegion(predicted: PageTables, actual: PageTables, region: 
     differingRanges,
     differingBytes,
     notExplained,
+    dumpTimingRanges,
     differences,
   }
 }
@@ -321,6 +441,12 @@ export interface VerifyInputs {
   choice: PolicyChoice
   replay?: RunReplayOptions
   maxDiffs?: number
+  /**
+   * Where the window starts and ends: `dumps` at the two snapshots' dump times, placed by the
+   * bundle's steps.log (an error when it cannot); `markers` at --from-marker/--until-marker;
+   * `auto` (default) dumps when steps.log names both snapshots and no marker is given, else markers.
+   */
+  window?: 'auto' | 'dumps' | 'markers'
 }
 
 /** Thrown for inputs verify cannot work with (exit 2): different geometries, a marker not found. */
@@ -338,12 +464,36 @@ export async function runVerify(inp: VerifyInputs): Promise<Verification> {
   if (before.geometry.label !== after.geometry.label) {
     throw new VerifyInputError(`${before.source} is ${before.geometry.label} but ${after.source} is ${after.geometry.label}: snapshots of different kernels cannot verify`)
   }
-  const rec = new TouchRecorder(before.regions, before.geometry.pageSize, inp.replay?.fromMarker)
-  const run = await runReplay(before, inp.traces, inp.choice, {...inp.replay, ...rec.options()})
+  const mode = inp.window ?? 'auto'
+  const markersGiven = Boolean(inp.replay?.fromMarker || inp.replay?.untilMarker)
+  if (mode === 'dumps' && markersGiven) throw new VerifyInputError('--window dumps cuts at the dumps: drop --from-marker/--until-marker, or use --window markers')
+  // auto: the dumps when steps.log places them and no marker was given (a marker given is obeyed).
+  const plan = mode === 'markers' || (mode === 'auto' && markersGiven) ? undefined : planSnapshotWindow(before.source, after.source)
+  if (mode === 'dumps' && !plan) {
+    throw new VerifyInputError(`--window dumps: no steps.log beside ${after.source} that logs the dumps of both ${before.source} and ${after.source} (kernel_page_tables.NAME: N lines), in that order`)
+  }
+  let replayOpts: RunReplayOptions = {...inp.replay}
+  let clock: SnapshotClock | undefined
+  if (plan) {
+    // The snapshots' dump times, not the phase marks, bound the window (src/replay/snapshot-clock.ts).
+    clock = new SnapshotClock(plan)
+    const c = clock
+    replayOpts = {...replayOpts, fromMarker: plan.from.marker, untilMarker: plan.until.marker, wrapEvents: (events) => c.wrap(events)}
+  }
+  const rec = new TouchRecorder(before.regions, before.geometry.pageSize, replayOpts.fromMarker)
+  const run = await runReplay(before, inp.traces, inp.choice, {...replayOpts, ...rec.options()})
   const stats: ReplayStats = run.stats
-  if (inp.replay?.fromMarker && !stats.window.fromFound) throw new VerifyInputError(`--from-marker "${inp.replay.fromMarker}": no trace_marker write contains it`)
-  if (inp.replay?.untilMarker && !stats.window.untilFound) throw new VerifyInputError(`--until-marker "${inp.replay.untilMarker}": no trace_marker write contains it (after the from-marker)`)
-  return compareReplay({before, after, traces: inp.traces, run, rec, maxDiffs: inp.maxDiffs, fromMarker: inp.replay?.fromMarker, untilMarker: inp.replay?.untilMarker})
+  if (replayOpts.fromMarker && !stats.window.fromFound) throw new VerifyInputError(`--from-marker "${replayOpts.fromMarker}": no trace_marker write contains it`)
+  if (replayOpts.untilMarker && !stats.window.untilFound) throw new VerifyInputError(`--until-marker "${replayOpts.untilMarker}": no trace_marker write contains it (after the from-marker)`)
+  const placement = clock ? describePlacement(clock) : undefined
+  if (mode === 'dumps' && placement && !placement.placed) throw new VerifyInputError(`--window dumps: ${placementText(placement)[0]!.replace(/^window: /, '')}`)
+  const dumps = clock ? dumpTiming(clock, threadSize(after.geometry.pageSize)) : undefined
+  const result = compareReplay({before, after, traces: inp.traces, run, rec, maxDiffs: inp.maxDiffs, fromMarker: replayOpts.fromMarker, untilMarker: replayOpts.untilMarker, dumps})
+  if (placement) result.window.dumps = placement
+  else if (markersGiven && mode === 'auto' && planSnapshotWindow(before.source, after.source)) {
+    result.window.dumpsAvailable = `${dirname(after.source)}/steps.log logs both dumps: without --from-marker/--until-marker (or with --window dumps) the window is cut at the dumps themselves`
+  }
+  return result
 }
 
 /** The comparison proper, given a finished replay and its recorder. */
@@ -356,10 +506,11 @@ export function compareReplay(p: {
   maxDiffs?: number
   fromMarker?: string
   untilMarker?: string
+  dumps?: DumpTiming
 }): Verification {
   const {before, after, run, rec} = p
   const {regions, notes} = pairRegions(before.regions, after.regions)
-  const opts: CompareOptions = {maxDiffs: p.maxDiffs, fromMarker: p.fromMarker, untilMarker: p.untilMarker, untilFound: run.stats.window.untilFound, unplacedAliasPages: run.stats.unknownAliasPages}
+  const opts: CompareOptions = {maxDiffs: p.maxDiffs, fromMarker: p.fromMarker, untilMarker: p.untilMarker, untilFound: run.stats.window.untilFound, unplacedAliasPages: run.stats.unknownAliasPages, dumps: p.dumps}
   const out = regions.map((r) => verifyRegion(run.pt, after.pt, r, rec, opts))
   const linear = out.find((r) => r.name === 'linear')
   const verdict: Verification['verdict'] = !linear || linear.status === 'not-verifiable' || out.some((r) => r.status === 'differs') ? 'differs' : 'match'

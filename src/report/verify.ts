@@ -3,6 +3,7 @@
  * src/replay/verify.ts (what each verdict and cause means is explained there). Runs are shown
  * the way the kernel's ptdump prints them; sizes and counts are worded here.
  */
+import {placementText} from '../replay/snapshot-clock.js'
 import {fmtBytesExact, plural} from './table.js'
 import {type RunView, viewRuns} from './diff.js'
 import type {CallRef} from '../replay/verify-touches.js'
@@ -66,7 +67,9 @@ function verdictSummary(regions: readonly RegionVerify[]): string {
     return `${plural(n, 'differing range')} in ${failing.map((r) => r.name).join(', ')}; ${ne} not explained by the trace`
   }
   const nv = regions.filter((r) => r.status === 'not-verifiable').map((r) => r.name)
-  return `every verifiable region matches exactly${nv.length ? ` (not verifiable: ${nv.join(', ')})` : ''}`
+  const timed = regions.reduce((a, r) => a + (r.status === 'match' ? r.dumpTimingRanges : 0), 0)
+  const exact = timed ? `, exactly but for ${plural(timed, 'range')} that changed within the dumps' timing (the snapshot shows one side of a call made as it was dumped, or a task stack after tracing stopped)` : ' exactly'
+  return `every verifiable region matches${exact}${nv.length ? ` (not verifiable: ${nv.join(', ')})` : ''}`
 }
 
 /** The `--json` document of a verification. */
@@ -98,7 +101,7 @@ export function verifyResult(v: Verification): VerifyResult {
 function statusText(r: RegionVerify): string {
   switch (r.status) {
     case 'match':
-      return 'match'
+      return r.dumpTimingRanges ? `match, but for ${plural(r.dumpTimingRanges, 'range')} the dump times explain (listed below)` : 'match'
     case 'differs':
       return `DIFFERS: ${plural(r.differingRanges, 'range')}, ${fmtBytesExact(r.differingBytes)}, ${r.notExplained} not explained by the trace`
     case 'not-verifiable':
@@ -113,8 +116,13 @@ function refLine(label: string, c: CallRef & {range?: string}): string {
 /** Human-readable report, one string per line. */
 export function renderVerifyText(v: VerifyResult): string[] {
   const out: string[] = []
-  const win = [v.window.fromMarker ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
+  const d = v.window.dumps
+  const win = d?.placed
+    ? `from the dump of ${d.cuts[0]!.name} to the dump of ${d.cuts[1]!.name}`
+    : [v.window.fromMarker && !d ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker && !d ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
   out.push(`verify: ${v.before} + ${v.traces.join(', ')} (${win}) against ${v.after}`)
+  if (d) out.push(...placementText(d))
+  if (v.window.dumpsAvailable && v.verdict !== 'match') out.push(`note: ${v.window.dumpsAvailable}`)
   out.push(`policy ${v.policy}${v.policyReasons.length ? `: ${v.policyReasons[0]}` : ''}`)
   for (const r of v.policyReasons.slice(1)) out.push(`  ${r}`)
   if (v.rebase) out.push(`linear map rebased for the policy: ${JSON.stringify(v.rebase)}`)

@@ -4,7 +4,7 @@ import {ffs, pageOffsetKva} from '../../src/model/address.js'
 import {HOLE, PageTables} from '../../src/model/pagetable.js'
 import {makeGeometry} from '../../src/model/geometry.js'
 import {HW, P_NG, P_RDONLY, P_VALID} from '../../src/model/prot.js'
-import {makeContext} from '../../src/kernel/context.js'
+import {makeContext} from '../../src/kernel/dispatch.js'
 import {mapMem} from '../../src/kernel/map-mem.js'
 import {updateRangeProt} from '../../src/kernel/pageattr.js'
 import {

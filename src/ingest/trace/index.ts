@@ -27,7 +27,8 @@ import {DiagnosticSink, newStats, type TraceStats} from './stats.js'
 import {traceCmdReader} from './tracecmd.js'
 import {tracefsReader} from './tracefs.js'
 import {isTraceDatFile, traceDatEvents} from './tracedat/reader.js'
-import type {LineReader, Token, TraceReader} from './types.js'
+import type {LineReader, TraceReader} from './types.js'
+import type {Token} from './tokens.js'
 // Side effects: the bpftrace/CSV readers register themselves, so every readTrace() user gets them.
 import './bpftrace.js'
 import './csv.js'
@@ -35,7 +36,8 @@ import './csv.js'
 export {READERS, readerNames, registerReader} from './registry.js'
 export {detectFormat} from './detect.js'
 export type {TraceStats, TraceFileStats} from './stats.js'
-export type {LineReader, StreamReader, Token, TraceReader, ReaderOptions} from './types.js'
+export type {LineReader, StreamReader, TraceReader, ReaderOptions} from './types.js'
+export type {Token} from './tokens.js'
 
 registerReader(tracefsReader)
 registerReader(traceCmdReader)
