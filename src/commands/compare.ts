@@ -69,7 +69,8 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     const names = flags.policies.split(',').map((s) => s.trim()).filter(Boolean)
     if (!names.length) this.error('--policies: give at least one policy', {exit: 2})
     for (const n of names) if (n !== 'auto' && !(n in POLICIES)) this.error(`--policies: unknown policy "${n}" (known: ${Object.keys(POLICIES).join(', ')}, auto)`, {exit: 2})
-    const progress = new Progress(!this.jsonEnabled())
+    // One pass over the trace per policy: the expected work is the trace's text × the policies.
+    const progress = new Progress(!this.jsonEnabled(), 'events', names.length)
     let result: CompareResult
     let taken: string[] = []
     const writeFailures: string[] = []
@@ -85,6 +86,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
         const choice = choosePolicy(name, knobs, snapshot, facts)
         const opts = replayOptionsFrom(flags, flags.strict)
         progress.label = name
+        progress.pass = runs.length
         opts.trace = {...opts.trace, onProgress: progress.bytes}
         opts.onProgress = (n) => (progress.items = n)
         if (markers && runs.length === 0) markers.hook(opts)
