@@ -62,8 +62,8 @@ export interface PlacedCut {
   offsetNs?: bigint
   /** The mark the offset came from. */
   alignedBy?: string
-  /** Placed before the first event or after the last one. */
-  edge?: 'before-trace' | 'after-trace'
+  /** Placed before the first event or after the last one; `marker`: the capture marked the dump in the trace itself. */
+  edge?: 'before-trace' | 'after-trace' | 'marker'
 }
 
 export interface SnapshotClockReport {
@@ -87,6 +87,7 @@ export class SnapshotClock {
   private maxOff: bigint | undefined
   private readonly cuts: PlacedCut[]
   private next = 0
+  private exact = 0
   private why: string | undefined
   /** Timestamp of the trace's last event (once the trace has been read). */
   lastEventNs: bigint | undefined
@@ -102,7 +103,7 @@ export class SnapshotClock {
 
   report(): SnapshotClockReport {
     return {
-      placed: this.why === undefined && this.aligned > 0,
+      placed: this.exact === 2 || (this.why === undefined && this.aligned > 0),
       marksAligned: this.aligned,
       ...(this.minOff !== undefined ? {offsetRangeNs: [this.minOff, this.maxOff!] as [bigint, bigint]} : {}),
       cuts: this.cuts,
@@ -173,7 +174,25 @@ export class SnapshotClock {
       for (const e of h) emit(e)
     }
     const take = (ev: TraceEvent): void => {
-      if (ev.kind === 'marker' && !ev.synthetic) this.align(ev)
+      if (ev.kind === 'marker' && !ev.synthetic) {
+        // `ptreplay capture-script` writes the same text to trace_marker right after each dump:
+        // that is the dump's end exactly, and the engine cuts at it.
+        const i = this.next < 2 && this.cuts[this.next]!.marker === (ev.text ?? '').trim() ? this.next : -1
+        if (i >= 0) {
+          if (held) {
+            // Release what was held: nothing to place before this mark but the cuts it settles.
+            const h = held
+            held = undefined
+            for (const e of h) emit(e)
+          }
+          const c = this.cuts[i]!
+          c.traceNs = ev.tsNs
+          c.edge = 'marker'
+          this.exact++
+          this.next = i + 1
+        }
+        this.align(ev)
+      }
       if (held) {
         held.push(ev)
         if (this.offset !== undefined) {
@@ -240,7 +259,13 @@ export function placementText(p: DumpPlacement): string[] {
   if (!p.placed) return [`window: the dumps in ${p.steps} could not be placed in the trace (${p.why ?? 'no mark aligned'}): the whole trace was replayed`]
   const off = p.offsetSeconds ? (p.offsetSeconds[0] === p.offsetSeconds[1] ? `${p.offsetSeconds[0]} s` : `${p.offsetSeconds[0]}…${p.offsetSeconds[1]} s`) : '?'
   const where = (c: DumpPlacement['cuts'][number]): string =>
-    c.edge === 'before-trace' ? `before the first event (t=${c.traceSeconds ?? '?'}s)` : c.edge === 'after-trace' ? `after the last event (t=${c.traceSeconds ?? '?'}s)` : `at t=${c.traceSeconds}s`
+    c.edge === 'before-trace'
+      ? `before the first event (t=${c.traceSeconds ?? '?'}s)`
+      : c.edge === 'after-trace'
+        ? `after the last event (t=${c.traceSeconds ?? '?'}s)`
+        : c.edge === 'marker'
+          ? `at t=${c.traceSeconds}s (marked in the trace by the capture)`
+          : `at t=${c.traceSeconds}s`
   const lines = [
     `window: from the dump of kernel_page_tables.${p.cuts[0]!.name} ${where(p.cuts[0]!)} to the dump of kernel_page_tables.${p.cuts[1]!.name} ${where(p.cuts[1]!)}`,
     `  placed by ${p.steps} (${p.cuts.map((c) => c.at.slice(c.at.lastIndexOf(':') + 1)).join(', ')}: logged after each dump), the clocks tied by ${p.marksAligned} mark(s) in both (trace − uptime = ${off})`,

@@ -92,6 +92,18 @@ describe('SnapshotClock', () => {
     expect(dumpTiming(clock, 16384)?.afterTrace).toEqual({lastEventSeconds: '3'})
   })
 
+  it('a dump the capture marked in the trace itself (ptreplay capture-script) is cut at that marker exactly', async () => {
+    // steps.log alone would place b at 5.00 + (2.0 − 1.00) = 6.0 s; the capture's own marker
+    // "ptreplay: kernel_page_tables.b dumped" at 5.5 s wins, and the engine cuts there.
+    const clock = new SnapshotClock(plan('1.00 capture: go\n1.50 kernel_page_tables.a: 1 lines\n5.00 kernel_page_tables.b: 1 lines\n'))
+    const out = await collect(clock.wrap([ev('marker', 2n * S, 'capture: go'), ev('vmap', 3n * S), ev('marker', 5_500_000_000n, 'ptreplay: kernel_page_tables.b dumped'), ev('vmap', 5_700_000_000n)]))
+    expect(names(out)).toEqual(['marker@2000000000', 'dump a', 'vmap@3000000000', 'marker@5500000000', 'vmap@5700000000'])
+    expect(describePlacement(clock).cuts.map((c) => [c.traceSeconds, c.edge])).toEqual([
+      ['2.5', undefined],
+      ['5.5', 'marker'],
+    ])
+  })
+
   it('without a mark in both files it gives up and says why: the whole trace', async () => {
     const clock = new SnapshotClock(plan('1.00 kernel_page_tables.a: 1 lines\n2.00 kernel_page_tables.b: 1 lines\n'))
     const out = await collect(clock.wrap([ev('marker', 5n * S, 'capture: other'), ev('vmap', 6n * S)]))
