@@ -10,7 +10,8 @@
  */
 import {type Kva, formatKva} from '../model/address.js'
 import type {Geometry} from '../model/geometry.js'
-import {HOLE, type PageTables} from '../model/pagetable.js'
+import {type PageTables} from '../model/pagetable.js'
+import {HOLE} from '../model/run.js'
 import {P_NG, P_VALID, type Prot} from '../model/prot.js'
 import {type KernelVersion, versionHas} from './version.js'
 import {WarningLog, type WarningKindId} from './warnings.js'

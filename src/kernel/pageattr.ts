@@ -14,7 +14,8 @@
  */
 import {pageToVirt} from '../model/memory.js'
 import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
-import {HOLE, ModelError, NO_RUN, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
+import {ModelError} from '../model/model-error.js'
+import {HOLE, NO_RUN, metaCont, metaLvl, metaProt} from '../model/run.js'
 import {HW, type Prot, protBitsOfHwMask} from '../model/prot.js'
 import {collapseAfterChange, tryCollapseAliasesOf, tryCollapseVmallocRange} from './collapse.js'
 import {

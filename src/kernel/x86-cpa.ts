@@ -19,7 +19,7 @@
  *   flags, contiguous, PA PUD-aligned; requires direct_gbpages, here: PUD blocks exist).
  */
 import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
-import {ModelError} from '../model/pagetable.js'
+import {ModelError} from '../model/model-error.js'
 import {HW, type Prot, applySetClear, protBitsOfHwMask} from '../model/prot.js'
 import {type CollapseOpts, tryCollapseKernelPmd, tryCollapseKernelPud} from './collapse.js'
 import {type ComparisonCpa, ENOMEM, type KernelContext, allocTablePage, inLinearMap, kernelError} from './context.js'

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {HOLE, PageTables} from '../../src/model/pagetable.js'
+import {PageTables} from '../../src/model/pagetable.js'
+import {HOLE} from '../../src/model/run.js'
 import {HW, P_PXN, P_RDONLY} from '../../src/model/prot.js'
 import {tryCollapseKernelPmd, tryCollapseKernelPud} from '../../src/kernel/collapse.js'
 import {__changeMemoryCommon, setMemoryNx, setMemoryRo, setMemoryRox, setMemoryRw, setMemoryX} from '../../src/kernel/pageattr.js'
