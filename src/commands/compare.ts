@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {checkOutputs} from '../report/atomic-file.js'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {wrapText} from '../report/output-style.js'
 
 import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
@@ -40,7 +41,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
       command:
         '<%= config.bin %> compare samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded samples/linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz --from-marker "capture: bpf phase begin" --policies pte-only,bbml2,collapse-general,x86-cpa',
     },
-    {description: 'HTML with one bar group per policy and the maps side by side', command: '<%= config.bin %> compare before.txt trace.txt --policies auto,bbml2 --html compare.html'},
+    {description: 'HTML with one bar group per policy and the maps side by side', command: '<%= config.bin %> compare samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/trace.txt --policies auto,bbml2 --html compare.html'},
   ]
 
   static override enableJsonFlag = true
@@ -69,7 +70,8 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     const names = flags.policies.split(',').map((s) => s.trim()).filter(Boolean)
     if (!names.length) this.error('--policies: give at least one policy', {exit: 2})
     for (const n of names) if (n !== 'auto' && !(n in POLICIES)) this.error(`--policies: unknown policy "${n}" (known: ${Object.keys(POLICIES).join(', ')}, auto)`, {exit: 2})
-    const progress = new Progress(!this.jsonEnabled())
+    // One pass over the trace per policy: the expected work is the trace's text × the policies.
+    const progress = new Progress(!this.jsonEnabled(), 'events', names.length)
     let result: CompareResult
     let taken: string[] = []
     const writeFailures: string[] = []
@@ -85,6 +87,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
         const choice = choosePolicy(name, knobs, snapshot, facts)
         const opts = replayOptionsFrom(flags, flags.strict)
         progress.label = name
+        progress.pass = runs.length
         opts.trace = {...opts.trace, onProgress: progress.bytes}
         opts.onProgress = (n) => (progress.items = n)
         if (markers && runs.length === 0) markers.hook(opts)
@@ -129,7 +132,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     }
     if (!this.jsonEnabled()) {
       for (const line of taken) this.logToStderr(line)
-      this.log(`${result.source.snapshot} + ${result.source.traces.join(', ')}`)
+      for (const line of wrapText(`${result.source.snapshot} + ${result.source.traces.join(', ')}`)) this.log(line)
       for (const line of renderCompareText(result)) this.log(line)
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
       if (result.perfettoFile) this.log(`${result.htmlFile ? '' : '\n'}Perfetto trace: ${result.perfettoFile} (open in ui.perfetto.dev)`)

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {fitProse} from '../report/output-style.js'
 
 import {asCliError, inputDiagnostics, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
@@ -47,7 +48,7 @@ text goes to stderr).`
       description: 'The same as an HTML page with the two maps side by side',
       command: '<%= config.bin %> diff samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.before samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded --html diff.html',
     },
-    {description: 'Machine-readable', command: '<%= config.bin %> diff a.txt b.txt --json'},
+    {description: 'Machine-readable: what the 6.1 workload changed, before → after', command: '<%= config.bin %> diff samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after --json'},
   ]
 
   static override enableJsonFlag = true
@@ -96,7 +97,7 @@ text goes to stderr).`
       // With --html - the page is stdout's only content: the text goes to stderr.
       const out = flags.html === '-' ? (l: string) => this.logToStderr(l) : (l: string) => this.log(l)
       for (const line of taken) this.logToStderr(line)
-      for (const line of renderDiffText(result)) out(line)
+      for (const line of fitProse(renderDiffText(result))) out(line)
       if (result.htmlFile && result.htmlFile !== '-') out(`\nHTML report: ${result.htmlFile}`)
       for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }

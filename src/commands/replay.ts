@@ -59,7 +59,7 @@ replayed: they are the ground truth the prediction is printed against.`
       description: 'The series and the markers as Perfetto counter tracks (open in ui.perfetto.dev)',
       command: '<%= config.bin %> replay samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded samples/linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz --perfetto replay.pftrace',
     },
-    {description: 'Machine-readable, with an HTML report', command: '<%= config.bin %> replay before.txt trace.txt --json --html report.html'},
+    {description: 'Machine-readable, with an HTML report', command: '<%= config.bin %> replay samples/debian-6.12-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.12-qemu/max-2G-default/trace.txt --json --html report.html'},
   ]
 
   static override enableJsonFlag = true

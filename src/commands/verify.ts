@@ -1,6 +1,7 @@
 import {Errors, Flags} from '@oclif/core'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {fitProse} from '../report/output-style.js'
 import {CodedInputError} from '../cli/errors.js'
 
 import {asCliError, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
@@ -173,7 +174,7 @@ differing ranges with predicted and actual runs, and the predicted and actual ma
       // With --html - the page is stdout's only content: the text goes to stderr.
       const out = flags.html === '-' ? (l: string) => this.logToStderr(l) : (l: string) => this.log(l)
       for (const line of taken) this.logToStderr(line)
-      for (const line of renderVerifyText(result)) out(line)
+      for (const line of fitProse(renderVerifyText(result))) out(line)
       if (result.htmlFile && result.htmlFile !== '-') out(`\nHTML report: ${result.htmlFile}`)
       for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }

@@ -18,6 +18,8 @@ export interface LineBatch {
   firstLine: number
   /** Compressed/raw bytes consumed from the source so far (for progress). */
   bytesRead: number
+  /** Decoded bytes up to the end of these lines (for progress: finer than bytesRead of a compressed file). */
+  decodedRead?: number
   /** Set on the final batch when the input's last line had no newline (a capture cut short?). */
   unterminated?: boolean
   /**
@@ -212,6 +214,8 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
   let carry: Buffer[] = []
   let carryLen = 0
   let lineNo = 1
+  // Decoded bytes of the chunks before this one.
+  let decodedBase = 0
   let overlong: {line: number; bytes: number}[] | undefined
   const takeCarry = (body: Buffer): Buffer => {
     if (carryLen > MAX_LINE_BYTES) return body
@@ -223,6 +227,7 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
       const buf = chunk
       const last = buf.lastIndexOf(10)
       if (last < 0) {
+        decodedBase += buf.length
         carryLen += buf.length
         if (carryLen > MAX_LINE_BYTES) {
           // A megabyte without a newline holding NUL bytes is binary data, not a long text line:
@@ -268,7 +273,7 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
           lines = text.split('\n')
           if (body.length > MAX_LINE_BYTES) markOverlong(lines, lineNo, (o) => (overlong ??= []).push(o))
         }
-        const batch: LineBatch = {lines, firstLine: lineNo, bytesRead: counter.bytes}
+        const batch: LineBatch = {lines, firstLine: lineNo, bytesRead: counter.bytes, decodedRead: decodedBase + p}
         if (body.indexOf(13) >= 0) stripCr(lines)
         else if (!skipFirst && !overlong) batch.text = text
         if (overlong) {
@@ -278,6 +283,7 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
         yield batch
         lineNo += lines.length
       }
+      decodedBase += buf.length
       // copy the tail: a chunk may be a view into a buffer the stream reuses
       if (last + 1 < buf.length) {
         carry = [Buffer.from(buf.subarray(last + 1))]

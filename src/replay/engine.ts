@@ -286,6 +286,15 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
     }
   }
 
+  // stats.truth counted in cells (one Map lookup and an increment per hit, where a record with
+  // keys added on the way costs a dictionary lookup and a store), written out at the end.
+  const truth = new Map<string, {n: number}>()
+  const countTruth = (fn: string): void => {
+    const c = truth.get(fn)
+    if (c !== undefined) c.n++
+    else truth.set(fn, {n: 1})
+  }
+
   const applyIntent = (intent: Intent): void => {
     const ev = intent.ev
     if (intent.type === 'marker') {
@@ -302,12 +311,12 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
       if (moduleOfPid.size >= MAX_MODULE_PIDS) moduleOfPid.delete(moduleOfPid.keys().next().value!)
       moduleOfPid.set(ev.pid, flat(ev.text))
     }
-    for (const n of intent.nested) {
-      if (n.kind === 'split_primitive' || n.kind === 'split_call') stats.truth[n.fn] = (stats.truth[n.fn] ?? 0) + 1
+    const nested = intent.nested
+    for (let i = 0; i < nested.length; i++) {
+      const n = nested[i]!
+      if (n.kind === 'split_primitive' || n.kind === 'split_call') countTruth(n.fn)
     }
-    if (intent.type === 'other' && (ev.kind === 'split_primitive' || ev.kind === 'split_call')) {
-      stats.truth[ev.fn] = (stats.truth[ev.fn] ?? 0) + 1
-    }
+    if (intent.type === 'other' && (ev.kind === 'split_primitive' || ev.kind === 'split_call')) countTruth(ev.fn)
     const beforeTables = out0(policy) ? undefined : [...pt.tables]
     const out = policy.apply(intent) ?? {}
     stats.callsApplied++
@@ -393,6 +402,7 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   }
   for (const intent of asm.flush()) applyIntent(intent)
   if (lastEv) sample(lastEv)
+  for (const [fn, c] of truth) stats.truth[fn] = c.n
   if (policy.counters) stats.counters = policy.counters()
   stats.offenders = offenders.top(10)
   if (offenders.folded.size) stats.offendersFolded = Object.fromEntries(offenders.folded)

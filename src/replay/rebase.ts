@@ -11,7 +11,8 @@
  */
 import {type KernelContext, hasLeafSplit, linearMapMaybeSplitToPtes, lmAliasStext, linearMapPteForced, mapMem, splitKernelLeafMapping} from '../kernel/index.js'
 import {type Kva, formatKva} from '../model/address.js'
-import {HOLE, type PageTables} from '../model/pagetable.js'
+import {type PageTables} from '../model/pagetable.js'
+import {HOLE} from '../model/run.js'
 import {P_NG, P_RDONLY, P_VALID, type Prot, memTypeOf} from '../model/prot.js'
 
 export interface LinearShape {
@@ -145,7 +146,7 @@ export function rebaseLinearMap(ctx: KernelContext, linear: {start: Kva; end: Kv
       `the snapshot's linear map is ${from === 'pte-only' ? 'PTE-mapped' : 'block-mapped'} but this policy boots it ${to === 'pte-only' ? 'PTE-only' : 'with blocks'}: ` +
       `re-derived with map_mem() over ${banks.length} ${banks.length === 1 ? 'bank' : 'banks'}` +
       (shape.kernelAlias ? ` (kernel alias ${formatKva(shape.kernelAlias.start)}-${formatKva(shape.kernelAlias.end)})` : '') +
-      `, then re-applied ${stretches} captured permission ${stretches === 1 ? 'stretch' : 'stretches'} (${splits} splits); table pages ${tablesBefore} → ${pt.tablePages}`,
+      `, then re-applied ${stretches} captured permission ${stretches === 1 ? 'stretch' : 'stretches'} (${splits.toLocaleString('en-US')} splits); table pages ${tablesBefore.toLocaleString('en-US')} → ${pt.tablePages.toLocaleString('en-US')}`,
     from,
     to,
     banks: banks.length,

@@ -1,6 +1,6 @@
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 
-import {writeFileAtomic} from '../../report/atomic-file.js'
+import {WriteError, writeFileAtomic} from '../../report/atomic-file.js'
 import {join} from 'node:path'
 
 import {Flags} from '@oclif/core'
@@ -51,13 +51,20 @@ noalias, BBML2 or BBML3, mapped by map_mem()); a third of the rodata_full hosts 
     const result: SynthFleetResult = {dir, hosts: 0, bytes: 0, byPolicy: {}, byCpu: {}, byKernel: {}, fragmented: 0}
     const tty = process.stderr.isTTY && !this.jsonEnabled()
     try {
-      mkdirSync(dir, {recursive: true})
+      // The output directory first, so a path that cannot be one is a bad-input error (exit 2)
+      // before any work, like every other output, not an internal one.
+      try {
+        mkdirSync(dir, {recursive: true})
+      } catch (e) {
+        throw new WriteError(dir, (e as NodeJS.ErrnoException).code ?? String(e))
+      }
       const cache = new BootMachineCache()
       for (let i = 1; i <= flags.hosts; i++) {
         const spec = fleetHostSpec(flags.seed, i)
         const host = join(dir, spec.hostname)
         mkdirSync(host, {recursive: true})
-        for (const [name, text] of Object.entries(fleetHostFacts(spec))) writeFileSync(join(host, name), text)
+        // every file through the atomic writer: a symlink planted in an existing host directory is refused, not followed
+        for (const [name, text] of Object.entries(fleetHostFacts(spec))) writeFileAtomic(join(host, name), text)
         const text = [...fleetHostDump(spec, cache, flags.seed)].join('\n') + '\n'
         writeFileAtomic(join(host, 'kernel_page_tables.after'), text)
         result.hosts++
