@@ -6,39 +6,15 @@
  * oclif layer on top. See ARCHITECTURE.md for the graph as it is.
  */
 
-/**
- * Cycles that exist today, each with the change that removes it. A cycle is allowed only when
- * every module in it is in one of these groups; any other cycle fails. Delete a group when its
- * change lands (and `npm run deps` still passes): the rule then guards it for good.
- */
-const KNOWN_CYCLES = [
-  // pageattr → x86-cpa → collapse → pageattr, and collapse ↔ pageattr: the x86 CPA dispatch
-  // inside the arm64 pageattr mirror and VmArea living in pageattr. Removed by issue 11 item 1
-  // (x86 dispatch moves to the policy/dispatch layer, VmArea to src/kernel/vmalloc.ts).
-  '^src/kernel/(pageattr|collapse|x86-cpa)[.]ts$',
-  // probe-event → scan → types → probe-event (type-only edges): the reader contract in
-  // types.ts names the fast-path types of probe-event.ts. Removed by issue 11 item 3 (the
-  // tracefs fast path in its own module behind the common reader contract).
-  '^src/ingest/trace/(probe-event|scan|types)[.]ts$',
-]
-const KNOWN = KNOWN_CYCLES.map((re) => `(${re})`).join('|')
-
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     {
       name: 'no-circular',
-      comment: 'No import cycles (type-only imports included). Known ones: KNOWN_CYCLES above.',
+      comment: 'No import cycles (type-only imports included).',
       severity: 'error',
-      from: {pathNot: KNOWN},
+      from: {},
       to: {circular: true},
-    },
-    {
-      name: 'no-new-circular-via-known',
-      comment: 'A module of a known cycle may not join a new cycle through other modules.',
-      severity: 'error',
-      from: {path: KNOWN},
-      to: {circular: true, viaSomeNot: KNOWN},
     },
     {
       name: 'model-imports-only-model',
@@ -53,6 +29,20 @@ module.exports = {
       severity: 'error',
       from: {path: '^src/kernel/'},
       to: {path: '^src/(ingest|replay|report|commands)/'},
+    },
+    {
+      name: 'comparison-only-by-dispatch',
+      comment: 'The x86 CPA comparison is chosen in src/kernel/dispatch.ts; the arm64 mirrors never name it.',
+      severity: 'error',
+      from: {path: '^src/kernel/', pathNot: '^src/kernel/(dispatch|index|x86-cpa)[.]ts$'},
+      to: {path: '^src/kernel/x86-cpa[.]ts$'},
+    },
+    {
+      name: 'replay-not-above',
+      comment: 'The replay engine and verification produce structured results; reports render them. Replay never imports reports, commands or the CLI.',
+      severity: 'error',
+      from: {path: '^src/replay/'},
+      to: {path: '^src/(report|commands|cli)/'},
     },
     {
       name: 'report-not-commands',

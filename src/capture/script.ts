@@ -127,6 +127,8 @@ ls "$D" > "$OUT/debugfs-ls.txt" 2>/dev/null
 snapshot() { # snapshot NAME: page tables, vmalloc areas and modules at one point
   if [ -r "$D/kernel_page_tables" ]; then
     cat "$D/kernel_page_tables" > "$OUT/kernel_page_tables.$1"
+    # The dump's end in the trace (exact; verify otherwise places it by steps.log's uptime).
+    printf 'ptreplay: kernel_page_tables.%s dumped' "$1" > "$T/trace_marker" 2>/dev/null
     step "kernel_page_tables.$1: $(wc -l < "$OUT/kernel_page_tables.$1") lines"
   else
     err "no $D/kernel_page_tables (needs CONFIG_PTDUMP_DEBUGFS=y): kernel_page_tables.$1 not taken"

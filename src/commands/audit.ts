@@ -54,7 +54,7 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
   static override examples = [
     {description: 'Audit a bundled real capture (Debian 6.1, rodata=full, 4K/48)', command: '<%= config.bin %> audit samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after'},
     {description: 'On the target machine, straight from debugfs', command: 'sudo cat /sys/kernel/debug/kernel_page_tables | <%= config.bin %> audit -'},
-    {description: 'Machine-readable (schema in README)', command: '<%= config.bin %> audit dump.txt.gz --json'},
+    {description: 'Machine-readable (schema in README)', command: '<%= config.bin %> audit samples/linux-7.3-debian-qemu/ampere1a-2G-default/kernel_page_tables.probed --json'},
     {description: "A Prometheus textfile for node_exporter's textfile collector", command: '<%= config.bin %> audit samples/debian-6.12-qemu/max-2G-default/kernel_page_tables.after --prom ptreplay.prom'},
     {description: 'A self-contained HTML report with a zoomable fragmentation map', command: '<%= config.bin %> audit samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded --html audit.html'},
   ]

@@ -8,9 +8,8 @@ import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
 import {POLICIES} from '../kernel/policy.js'
-import {captureMeta} from '../report/html/audit-doc.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
-import {compareBarsSection, compareMapsSection} from '../report/html/replay-doc.js'
+import {compareHtmlDoc} from '../report/html/replay-doc.js'
 import {type CompareReport, buildCompareReport, renderCompareText} from '../report/compare.js'
 import {buildReplayReport} from '../report/replay.js'
 import {MarkerLog, writePerfettoTrace} from '../report/perfetto.js'
@@ -41,7 +40,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
       command:
         '<%= config.bin %> compare samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded samples/linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz --from-marker "capture: bpf phase begin" --policies pte-only,bbml2,collapse-general,x86-cpa',
     },
-    {description: 'HTML with one bar group per policy and the maps side by side', command: '<%= config.bin %> compare before.txt trace.txt --policies auto,bbml2 --html compare.html'},
+    {description: 'HTML with one bar group per policy and the maps side by side', command: '<%= config.bin %> compare samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/trace.txt --policies auto,bbml2 --html compare.html'},
   ]
 
   static override enableJsonFlag = true
@@ -70,7 +69,8 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     const names = flags.policies.split(',').map((s) => s.trim()).filter(Boolean)
     if (!names.length) this.error('--policies: give at least one policy', {exit: 2})
     for (const n of names) if (n !== 'auto' && !(n in POLICIES)) this.error(`--policies: unknown policy "${n}" (known: ${Object.keys(POLICIES).join(', ')}, auto)`, {exit: 2})
-    const progress = new Progress(!this.jsonEnabled())
+    // One pass over the trace per policy: the expected work is the trace's text × the policies.
+    const progress = new Progress(!this.jsonEnabled(), 'events', names.length)
     let result: CompareResult
     let taken: string[] = []
     const writeFailures: string[] = []
@@ -86,6 +86,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
         const choice = choosePolicy(name, knobs, snapshot, facts)
         const opts = replayOptionsFrom(flags, flags.strict)
         progress.label = name
+        progress.pass = runs.length
         opts.trace = {...opts.trace, onProgress: progress.bytes}
         opts.onProgress = (n) => (progress.items = n)
         if (markers && runs.length === 0) markers.hook(opts)
@@ -109,15 +110,14 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
         result.perfettoFile = flags.perfetto
       }
       if (flags.html) {
-        const doc = {
-          title: `ptreplay compare — ${names.join(', ')}`,
+        const doc = compareHtmlDoc({
+          report: result,
+          runs: runs.map((r) => ({label: r.label, pt: r.run.pt, report: r.report})),
+          regions: snapshot.regions,
+          source: snapshot.source,
+          kernel: facts.version?.trim().split('\n')[0],
           version: this.config.version,
-          meta: captureMeta(runs[0]!.report.after, {source: snapshot.source, policy: names.join(', ')}),
-          sections: [
-            compareBarsSection(result.policies.map((p) => ({label: p.label, tableBytes: p.tableBytes, tlbEntries: p.tlbEntries, splits: p.splits, collapses: p.collapses}))),
-            compareMapsSection(runs.map((r) => ({label: r.label, pt: r.run.pt, regions: snapshot.regions}))),
-          ],
-        }
+        })
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {

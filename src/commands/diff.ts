@@ -32,7 +32,7 @@ Exit status 0 whether or not they differ (see \`verify\` for a pass/fail check);
       description: 'What loading 19 modules did to a 6.19 BBML2 kernel',
       command: '<%= config.bin %> diff samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.before samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded',
     },
-    {description: 'Machine-readable', command: '<%= config.bin %> diff a.txt b.txt --json'},
+    {description: 'Machine-readable: what the 6.1 workload changed, before → after', command: '<%= config.bin %> diff samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after --json'},
   ]
 
   static override enableJsonFlag = true

@@ -66,9 +66,12 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
   static override examples = [
     {description: 'Summary of a real capture', command: '<%= config.bin %> events samples/debian-6.1-qemu/max-2G-default/trace.txt'},
     {description: 'A trace-cmd recording (trace.dat, read directly)', command: '<%= config.bin %> events samples/linux-7.3-debian-qemu/ampere1a-2G-tools/trace.dat'},
-    {description: 'A bundle written by capture-script (directory or tarball)', command: '<%= config.bin %> events bundle/'},
-    {description: 'Convert to CSV', command: '<%= config.bin %> events trace.txt.zst --output events.csv --to csv'},
-    {description: 'A trace whose probes have custom names', command: '<%= config.bin %> events my.trace --map cmc=__change_memory_common --map ro=set_memory_ro'},
+    {description: 'A bundle written by capture-script (directory or tarball)', command: '<%= config.bin %> events samples/linux-7.3-debian-qemu/ampere1a-2G-default/'},
+    {description: 'Convert a compressed trace to CSV (gzip, zstd or xz)', command: '<%= config.bin %> events samples/linux-7.3-debian-qemu/max-2G-default/trace.txt.gz --output events.csv --to csv'},
+    {
+      description: 'A trace whose probes have custom names (here set_memory_ro renamed to "ro")',
+      command: "sed 's|set_memory_ro: (set_memory_ro+0x0/0x30)|ro:|' samples/debian-6.1-qemu/max-2G-default/trace.txt | <%= config.bin %> events - --map ro=set_memory_ro",
+    },
   ]
 
   static override enableJsonFlag = true

@@ -40,8 +40,8 @@ A host that cannot be read is reported on stderr as it fails (file:line), writte
 line with an "error" field, counted, and the run goes on; the exit code is then 1.`
 
   static override examples = [
-    {description: 'The real captures bundled in samples/', command: '<%= config.bin %> fleet samples/*/*/ --ndjson fleet.ndjson'},
-    {description: 'Two threads, records on stdout, a quoted glob', command: '<%= config.bin %> fleet "samples/*/*/" --jobs 2 > fleet.ndjson'},
+    {description: 'The real captures bundled in samples/', command: '<%= config.bin %> fleet "samples/*/*/" --ndjson fleet.ndjson'},
+    {description: 'Two threads, records on stdout', command: '<%= config.bin %> fleet "samples/*/*/" --jobs 2 > fleet.ndjson'},
     {description: 'A Prometheus textfile for node_exporter beside the records', command: '<%= config.bin %> fleet "samples/*/*/" --ndjson fleet.ndjson --prom fleet.prom'},
     {description: 'Paths on stdin', command: 'find /srv/captures -name kernel_page_tables.after | <%= config.bin %> fleet - --ndjson fleet.ndjson'},
   ]

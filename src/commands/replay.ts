@@ -7,10 +7,8 @@ import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdum
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
-import {mapSectionFromPageTables} from '../report/html/map-model.js'
 import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
-import {captureMeta, auditTableSections} from '../report/html/audit-doc.js'
-import {offendersSection, replayTimelineSection} from '../report/html/replay-doc.js'
+import {TimelineLog, replayHtmlDoc} from '../report/html/replay-doc.js'
 import {type ReplayReport, buildReplayReport, renderReplayText} from '../report/replay.js'
 import {renderAuditText} from '../report/audit-text.js'
 import {MarkerLog, writePerfettoTrace} from '../report/perfetto.js'
@@ -61,7 +59,7 @@ replayed: they are the ground truth the prediction is printed against.`
       description: 'The series and the markers as Perfetto counter tracks (open in ui.perfetto.dev)',
       command: '<%= config.bin %> replay samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded samples/linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz --perfetto replay.pftrace',
     },
-    {description: 'Machine-readable, with an HTML report', command: '<%= config.bin %> replay before.txt trace.txt --json --html report.html'},
+    {description: 'Machine-readable, with an HTML report', command: '<%= config.bin %> replay samples/debian-6.12-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.12-qemu/max-2G-default/trace.txt --json --html report.html'},
   ]
 
   static override enableJsonFlag = true
@@ -103,6 +101,8 @@ replayed: they are the ground truth the prediction is printed against.`
       opts.onProgress = (n) => (progress.items = n)
       const markers = flags.perfetto ? new MarkerLog() : undefined
       markers?.hook(opts)
+      const timeline = flags.html ? new TimelineLog() : undefined
+      timeline?.hook(opts)
       const run = await runReplay(snapshot, traces, choice, opts)
       progress.stop()
       const report = buildReplayReport(run, snapshot.pt, snapshot.regions)
@@ -117,25 +117,7 @@ replayed: they are the ground truth the prediction is printed against.`
         result.perfettoFile = flags.perfetto
       }
       if (flags.html) {
-        const doc = {
-          title: `ptreplay replay — ${choice.policy.name}`,
-          version: this.config.version,
-          meta: captureMeta(report.after, {source: snapshot.source, policy: choice.policy.name, kernel: facts.version?.trim().split('\n')[0]}),
-          sections: [
-            replayTimelineSection({
-              tableBytes: report.series.map((x) => x.tableBytes),
-              tlbEntries: report.series.map((x) => x.tlbEntries),
-              splits: report.series.map((x) => x.splits),
-              collapses: report.series.map((x) => x.collapses),
-              xValues: report.series.map((x) => x.calls),
-            }),
-            offendersSection(
-              report.offenders.map((o) => ({who: `${o.by}: ${o.name}`, events: o.calls, splits: o.splits, tableBytes: (o.tablePagesAllocated - o.tablePagesFreed) * snapshot.geometry.pageSize})),
-            ),
-            mapSectionFromPageTables(run.pt, snapshot.regions, {title: 'After the replay'}),
-            ...auditTableSections(report.after, {titleSuffix: ' (after)'}),
-          ],
-        }
+        const doc = replayHtmlDoc({report, pt: run.pt, regions: snapshot.regions, source: snapshot.source, kernel: facts.version?.trim().split('\n')[0], version: this.config.version, log: timeline})
         try {
           writeHtmlAtomically(flags.html, renderHtmlReport(doc))
         } catch (e) {

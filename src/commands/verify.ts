@@ -7,8 +7,9 @@ import {asCliError, ptdumpOptions, secondSnapshotOptions, snapshotFlags, require
 import {renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
-import {type VerifyResult, renderVerifyText, runVerify} from '../report/verify.js'
+import {type VerifyResult, renderVerifyText, verifyResult} from '../report/verify.js'
 import {choosePolicy, loadFacts, loadSnapshot} from '../replay/run.js'
+import {runVerify} from '../replay/verify.js'
 
 export default class Verify extends PtreplayCommand {
   static override summary = 'Replay a trace over one snapshot and check the prediction against a later real snapshot, run by run, per region.'
@@ -34,10 +35,18 @@ snapshot may or may not include them). Captures mark their phases with trace_mar
 ("tracing_mark_write: capture: …"); --from-marker/--until-marker cut the trace so a middle
 snapshot can be verified.
 
+When the snapshots sit in a capture bundle whose steps.log logs their dumps (ptreplay
+capture-script's bundles and the shared captures do), verify cuts the trace at the dumps
+themselves: the marks logged in both files tie steps.log's clock (/proc/uptime) to the trace's,
+and each dump's end is placed in trace time. A range that changed within the placement's
+uncertainty of a dump (a vm area mapped or unmapped as it was taken, on the side the snapshot
+shows) or, for a dump after tracing stopped, a task's kernel stack (THREAD_SIZE) is listed and
+does not fail the verdict. --window markers cuts at the markers instead.
+
 Exit status: 0 when the linear map is verifiable and every verifiable region matches exactly,
 1 when something differs (or the linear map is not verifiable), 2 on bad input.
 
---json prints one document whatever the verdict:
+--json prints one document whatever the verdict, with the exit status as exitCode:
 {before, after, traces, geometry, policy, policyReasons, rebase?, window, replay, groundTruth,
  regions: [{name, status, reasons, presence, callsOnUnknownMemory, differingRanges,
             differingBytes, notExplained, differences: [{start, end, bytes, predicted, actual,
@@ -49,6 +58,11 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       description: '6.1 rodata=full: the whole capture, before → after',
       command:
         '<%= config.bin %> verify samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/trace.txt samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after',
+    },
+    {
+      description: '7.3 BBM Level 3: probed → loaded, cut at the two dumps (placed by the bundle\'s steps.log)',
+      command:
+        '<%= config.bin %> verify samples/linux-7.3-debian-qemu/ampere1a-2G-default/kernel_page_tables.probed samples/linux-7.3-debian-qemu/ampere1a-2G-default/trace.txt.gz samples/linux-7.3-debian-qemu/ampere1a-2G-default/kernel_page_tables.loaded',
     },
     {
       description: '6.19 BBML2: the BPF phase only, loaded → bpf',
@@ -73,6 +87,13 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
     policy: policyFlag,
     ...knobFlags,
     ...traceFlags,
+    window: Flags.string({
+      description:
+        'Where the replay starts and stops. dumps: at the two snapshots\' dump times, which the bundle\'s steps.log gives (each dump is logged after it ends; the phase marks logged there too tie its clock to the trace\'s). markers: at --from-marker/--until-marker (the whole trace without them). auto: dumps when steps.log names both snapshots and no marker is given, else markers.',
+      options: ['auto', 'dumps', 'markers'] as const,
+      default: 'auto',
+      helpGroup: 'TRACE',
+    }),
     'max-ranges': Flags.integer({description: 'Differing ranges listed per region.', default: 10, min: 0, aliases: ['max-diffs']}),
   }
 
@@ -106,24 +127,20 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       }
       replay.trace = {...replay.trace, onProgress: progress.bytes}
       replay.onProgress = (n) => (progress.items = n)
-      result = await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-ranges']})
+      result = verifyResult(await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-ranges'], window: flags.window as 'auto' | 'dumps' | 'markers'}))
       progress.stop()
     } catch (e) {
       progress.stop()
       asCliError(e)
     }
-    if (this.jsonEnabled()) {
-      // --json prints the result whatever the verdict; the exit status still tells.
-      if (result.exitCode !== 0) {
-        this.logJson(result)
-        this.exit(result.exitCode)
-      }
-      return result
-    }
+    // "differs" is a result, not an error: the result is returned (oclif prints it under --json,
+    // and in-process callers get it) whatever the verdict, and the verdict is the exit status
+    // (result.exitCode: 0 match, 1 differs or the linear map not verifiable).
+    process.exitCode = result.exitCode
+    if (this.jsonEnabled()) return result
     for (const line of taken) this.logToStderr(line)
     for (const line of renderVerifyText(result)) this.log(line)
     for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
-    if (result.exitCode !== 0) this.exit(result.exitCode)
     return result
   }
 }

@@ -1,79 +1,44 @@
 /**
- * zstd and xz input, recognised by magic bytes (never by file name) and decoded as a stream,
- * read by source.ts beside gzip (COMPRESSION_FORMATS below).
+ * Compressed input, recognised by magic bytes (never by file name) and decoded as a stream;
+ * source.ts reads every input through COMPRESSION_FORMATS below.
  *
- * Node 20's zlib has neither format, so:
- * - zstd: fzstd (pure JS, push-based streaming `Decompress`, handles several concatenated
- *   frames and skippable frames as written by `zstd`, `pzstd` and `zstd -T0`).
+ * - gzip: Node's zlib raw inflate under a member walker that reads headers and checks trailers
+ *   itself, so damage is placed by byte offset and what follows the last member is judged as
+ *   `gzip -t` judges it (decompress-gzip.ts).
+ * - zstd: Node 20's zlib has none: fzstd (pure JS) under a frame walker that verifies each
+ *   frame's content checksum (decompress-zstd.ts); several frames and skippable frames as written
+ *   by `zstd`, `pzstd`, `zstd -T0`.
  * - xz: xz-decompress (xz-embedded compiled to WebAssembly, shipped in the package; a WHATWG
  *   ReadableStream bridged with Readable.toWeb/fromWeb).
  *
- * A truncated file: the lines decoded so far are delivered, then the stream fails with an error
- * whose message says "unexpected end", which splitLines() turns into
- * `InputError("<file>:<line>: truncated compressed input")`.
- *
- * source.ts reads every input through COMPRESSION_FORMATS below.
+ * A damaged file: the lines decoded before the damage are delivered, then the stream fails. gzip
+ * and zstd fail with a CompressedDataError at a byte offset of the compressed file, which
+ * splitLines() turns into `InputError("<file>:<offset>: …")`; xz-decompress gives no position,
+ * so an xz error is placed at the decoded line (`<file>:<line>: truncated compressed input` for a
+ * message saying "unexpected end").
  */
 import {Readable, Transform} from 'node:stream'
 import type {ReadableStream as WebReadableStream} from 'node:stream/web'
-import {Decompress} from 'fzstd'
 // xz-decompress is a webpack-built CommonJS bundle: Node's ESM loader cannot see its named
 // exports, so take them from the default (module.exports).
 import xzDecompress from 'xz-decompress'
-import {createGunzip} from 'node:zlib'
+
+import {decodeGzip} from './decompress-gzip.js'
+import {decodeZstd, ZSTD_MAGIC} from './decompress-zstd.js'
 
 const {XzReadableStream} = xzDecompress
 
-/** zstd frame magic 0xFD2FB528 little-endian (RFC 8878 §3.1.1). */
-export const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd]
 /** xz stream header magic (xz file format 1.0.4 §2.1.1.1). */
 export const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]
-
-/**
- * Feed fzstd at most this many compressed bytes per push, so one push cannot expand to hundreds
- * of MB at once. fzstd's throughput does not depend on the slice size; 256 KiB gave the lowest
- * wall time when this was measured.
- */
-const ZSTD_SLICE = 256 * 1024
 
 function truncated(format: string, detail: string): Error {
   // "unexpected end" is the phrase splitLines() maps to "truncated compressed input".
   return new Error(`${format}: unexpected end of compressed data (${detail})`)
 }
 
-/** A Transform that decodes zstd with fzstd's streaming decoder. */
+/** zstd, every frame's content checksum verified (decompress-zstd.ts). */
 export function zstdDecoder(input: Readable): Readable {
-  let dec: Decompress
-  const out = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      try {
-        for (let off = 0; off < chunk.length; off += ZSTD_SLICE) dec.push(chunk.subarray(off, off + ZSTD_SLICE))
-        cb()
-      } catch (e) {
-        cb(zstdError(e))
-      }
-    },
-    flush(cb) {
-      try {
-        dec.push(new Uint8Array(0), true)
-        cb()
-      } catch (e) {
-        cb(zstdError(e))
-      }
-    },
-  })
-  dec = new Decompress((data) => {
-    if (data.length) out.push(Buffer.from(data.buffer, data.byteOffset, data.length))
-  })
-  input.on('error', (e) => out.destroy(e))
-  return input.pipe(out)
-}
-
-function zstdError(e: unknown): Error {
-  const err = e as {code?: number; message?: string}
-  // fzstd ZstdErrorCode.UnexpectedEOF = 5
-  if (err.code === 5) return truncated('zstd', 'file ends inside a frame')
-  return new Error(`zstd: corrupt compressed data (${err.message ?? String(e)})`)
+  return Readable.from(decodeZstd(input), {objectMode: false})
 }
 
 /** Decode xz through the wasm xz-embedded decoder. */
@@ -111,8 +76,7 @@ function xzError(e: Error): Error {
   return new Error(`xz: corrupt compressed data (${XZ_RET[code] ?? m})`)
 }
 
-/** Bytes per gunzip output chunk (source.ts's read size). */
-const GZIP_CHUNK = 512 * 1024
+export {ZSTD_MAGIC}
 
 export type Decoder = (input: Readable) => Readable
 
@@ -121,7 +85,7 @@ export type Decoder = (input: Readable) => Readable
  * reads through this table, so every command decompresses the same way.
  */
 export const COMPRESSION_FORMATS: readonly {name: string; bytes: readonly number[]; decoder: Decoder}[] = [
-  {name: 'gzip', bytes: [0x1f, 0x8b], decoder: (input) => input.pipe(createGunzip({chunkSize: GZIP_CHUNK}))},
+  {name: 'gzip', bytes: [0x1f, 0x8b], decoder: (input) => Readable.from(decodeGzip(input), {objectMode: false})},
   {name: 'zstd', bytes: ZSTD_MAGIC, decoder: zstdDecoder},
   {name: 'xz', bytes: XZ_MAGIC, decoder: xzDecoder},
 ]

@@ -130,6 +130,8 @@ export interface TraceEvent {
   stack?: string[]
   /** The raw argument text of the record (shared with the RawRecord, not copied). */
   args?: Record<string, string>
+  /** A marker ptreplay inserted (a snapshot's dump placed by steps.log), not one the trace holds. */
+  synthetic?: true
   src: SourcePos
 }
 

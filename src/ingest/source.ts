@@ -10,6 +10,7 @@ import {closeSync, createReadStream, openSync, read, readSync, statSync} from 'n
 import {Readable, Transform} from 'node:stream'
 
 import {COMPRESSION_FORMATS, type Decoder} from './decompress.js'
+import {CompressedDataError} from './decompress-error.js'
 
 export interface LineBatch {
   lines: string[]
@@ -17,6 +18,8 @@ export interface LineBatch {
   firstLine: number
   /** Compressed/raw bytes consumed from the source so far (for progress). */
   bytesRead: number
+  /** Decoded bytes up to the end of these lines (for progress: finer than bytesRead of a compressed file). */
+  decodedRead?: number
   /** Set on the final batch when the input's last line had no newline (a capture cut short?). */
   unterminated?: boolean
   /**
@@ -211,6 +214,8 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
   let carry: Buffer[] = []
   let carryLen = 0
   let lineNo = 1
+  // Decoded bytes of the chunks before this one.
+  let decodedBase = 0
   let overlong: {line: number; bytes: number}[] | undefined
   const takeCarry = (body: Buffer): Buffer => {
     if (carryLen > MAX_LINE_BYTES) return body
@@ -222,6 +227,7 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
       const buf = chunk
       const last = buf.lastIndexOf(10)
       if (last < 0) {
+        decodedBase += buf.length
         carryLen += buf.length
         if (carryLen > MAX_LINE_BYTES) {
           // A megabyte without a newline holding NUL bytes is binary data, not a long text line:
@@ -267,7 +273,7 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
           lines = text.split('\n')
           if (body.length > MAX_LINE_BYTES) markOverlong(lines, lineNo, (o) => (overlong ??= []).push(o))
         }
-        const batch: LineBatch = {lines, firstLine: lineNo, bytesRead: counter.bytes}
+        const batch: LineBatch = {lines, firstLine: lineNo, bytesRead: counter.bytes, decodedRead: decodedBase + p}
         if (body.indexOf(13) >= 0) stripCr(lines)
         else if (!skipFirst && !overlong) batch.text = text
         if (overlong) {
@@ -277,6 +283,7 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
         yield batch
         lineNo += lines.length
       }
+      decodedBase += buf.length
       // copy the tail: a chunk may be a view into a buffer the stream reuses
       if (last + 1 < buf.length) {
         carry = [Buffer.from(buf.subarray(last + 1))]
@@ -285,6 +292,8 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
     }
   } catch (e) {
     if (e instanceof InputError) throw e
+    // damage inside compressed data: where in the compressed file, not which decoded line
+    if (e instanceof CompressedDataError) throw new InputError(`${name}:${e.offset}: ${e.message}`, name)
     const err = e as NodeJS.ErrnoException
     const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'truncated compressed input' : err.message
     throw new InputError(`${name}:${lineNo}: ${what}`, name, lineNo)

@@ -57,7 +57,7 @@ export function tryCollapseKernelPmd(ctx: KernelContext, addr: Kva, opts: Collap
   ctx.counters.try_collapse_kernel_pmd++
   const pmdSize = ctx.geo.entrySize[1]!
   if (!isAligned(addr, pmdSize)) {
-    kernelWarn(ctx, 'try_collapse_kernel_pmd', addr, 'WARN_ON(ALIGN_DOWN(addr, PMD_SIZE) != addr)')
+    kernelWarn(ctx, 'collapse-unaligned', 'try_collapse_kernel_pmd', addr, 'address not PMD-aligned')
     return false
   }
   const r = ctx.pt.runAt(addr)
@@ -107,7 +107,7 @@ export function tryCollapseAliasesOf(ctx: KernelContext, area: VmStruct, first: 
   if (mode === 'none' || mode === 'general') return
   const pages = area.pages
   if (!pages || pages.length === 0) {
-    kernelWarn(ctx, 'try_collapse_kernel_pmd', area.addr, 'backing pages unknown: linear alias not collapsed')
+    kernelWarn(ctx, 'collapse-pages-unknown', 'try_collapse_kernel_pmd', area.addr, 'backing pages unknown: linear alias not collapsed')
     return
   }
   if (mode === 'rfc') {

@@ -13,6 +13,9 @@ import type {Geometry} from '../model/geometry.js'
 import {HOLE, type PageTables} from '../model/pagetable.js'
 import {P_NG, P_VALID, type Prot} from '../model/prot.js'
 import {type KernelVersion, versionHas} from './version.js'
+import {WarningLog, type WarningKindId} from './warnings.js'
+
+export {type KernelWarning, WARNING_KINDS, type WarningKind, type WarningKindId, WarningLog} from './warnings.js'
 
 /** errno values as the kernel returns them (negated). */
 export const EINVAL = 22
@@ -71,13 +74,20 @@ export interface KernelConfig {
    * vmalloc_huge mappings") (in v6.16).
    */
   hugeVmapPerms?: boolean
-  /** 'x86': the x86 CPA comparison policy (src/kernel/x86-cpa.ts), not an arm64 behaviour. */
+  /**
+   * 'x86': the x86 CPA comparison policy (src/kernel/x86-cpa.ts), not an arm64 behaviour.
+   * makeContext() (src/kernel/dispatch.ts) turns it into the context's `cpa` mechanism.
+   */
   cpa: 'arm64' | 'x86'
   /** Page-table pages that may still be allocated; beyond it split_pud/split_pmd return -ENOMEM. Unlimited if undefined. */
   tableBudget?: number
 }
 
-/** Counters, named exactly after the kernel function (or vmstat item) they count. */
+/**
+ * Counters, named exactly after the kernel function (or vmstat item) they count: only what the
+ * kernel counts or a probe on it would count. What the model itself notes goes elsewhere
+ * (KernelContext.warnings, aliasUpdatesUnknown).
+ */
 export interface Counters {
   set_memory_ro: number
   set_memory_rw: number
@@ -110,15 +120,6 @@ export interface Counters {
   direct_map_level3_splits: number
   direct_map_level2_collapses: number
   direct_map_level3_collapses: number
-  /**
-   * rodata_full linear-alias updates of change_memory_common() whose backing page is unknown
-   * (trace gave only set_memory_* on a vmalloc address): counted, never invented.
-   */
-  alias_updates_unknown: number
-  /** A permission write covered part of a contiguous group (≤6.17 apply_to_page_range on a CONT PTE). */
-  cont_partial_rewrite: number
-  /** WARN_ON_ONCE hits (pageattr partial block, split error, unaligned addr, collapse address). */
-  warn: number
 }
 
 export function emptyCounters(): Counters {
@@ -151,9 +152,6 @@ export function emptyCounters(): Counters {
     direct_map_level3_splits: 0,
     direct_map_level2_collapses: 0,
     direct_map_level3_collapses: 0,
-    alias_updates_unknown: 0,
-    cont_partial_rewrite: 0,
-    warn: 0,
   }
 }
 
@@ -180,12 +178,6 @@ export interface KernelError {
   event?: unknown
 }
 
-export interface KernelWarning {
-  fn: string
-  addr: Kva
-  message: string
-  event?: unknown
-}
 
 /** [start, end) of the linear map and how its VAs map to physical addresses. */
 export interface LinearMap {
@@ -201,7 +193,13 @@ export interface KernelContext {
   cfg: KernelConfig
   counters: Counters
   errors: KernelError[]
-  warnings: KernelWarning[]
+  /** What the model warned about, per kind (./warnings.ts): kernel WARNs it mirrors and its own notes. Not counters. */
+  warnings: WarningLog
+  /**
+   * rodata_full linear-alias updates of change_memory_common() whose backing page is unknown (the
+   * trace gave only set_memory_* on a vmalloc address): counted, never invented.
+   */
+  aliasUpdatesUnknown: number
   /** Table pages allocated (split_pud/split_pmd/x86 split) and freed (collapse) by these mechanisms. */
   tablePagesAllocated: number
   tablePagesFreed: number
@@ -211,20 +209,22 @@ export interface KernelContext {
   kfencePool?: {start: Kva; end: Kva}
   /** Tag of the event being replayed; copied into errors and warnings. */
   event?: unknown
+  /**
+   * Another architecture's change_page_attr in place of arm64's, for a comparison policy (set by
+   * makeContext() from cfg.cpa); undefined: arm64's own pageattr.c.
+   */
+  cpa?: ComparisonCpa
 }
 
-export function makeContext(pt: PageTables, cfg: KernelConfig, extra: Partial<Pick<KernelContext, 'linear' | 'kfencePool'>> = {}): KernelContext {
-  return {
-    pt,
-    geo: pt.geo,
-    cfg,
-    counters: emptyCounters(),
-    errors: [],
-    warnings: [],
-    tablePagesAllocated: 0,
-    tablePagesFreed: 0,
-    ...extra,
-  }
+/** The hooks a comparison policy's page-attribute mechanism gives pageattr.c's callers. */
+export interface ComparisonCpa {
+  /** In place of update_range_prot() / apply_to_page_range() over [start, end): 0 or -errno. */
+  changeRange(ctx: KernelContext, start: Kva, end: Kva, set: Prot, clear: Prot): number
+  /**
+   * After change_memory_common()'s own range change, with the hardware masks it was given and
+   * the vm area's page order (0 when unknown).
+   */
+  afterChangeMemoryCommon(ctx: KernelContext, start: Kva, end: Kva, setMask: bigint, clearMask: bigint, areaPageOrder: number): void
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -323,10 +323,12 @@ export function kernelError(ctx: KernelContext, errno: number, fn: string, addr:
   return -errno
 }
 
-/** WARN()/WARN_ON_ONCE(): recorded per hit (the kernel prints the first only; we count all). */
-export function kernelWarn(ctx: KernelContext, fn: string, addr: Kva, message: string): void {
-  ctx.counters.warn++
-  ctx.warnings.push({fn, addr, message: `${fn}(${formatKva(addr)}): ${message}`, event: ctx.event})
+/**
+ * A model warning of `kind` (./warnings.ts): a kernel WARN()/WARN_ON_ONCE() the model mirrors
+ * (recorded per hit: the kernel prints a _ONCE the first time only) or a note of the model's own.
+ */
+export function kernelWarn(ctx: KernelContext, kind: WarningKindId, fn: string, addr: Kva, message: string): void {
+  ctx.warnings.add({kind, fn, addr, message: `${fn}(${formatKva(addr)}): ${message}`, event: ctx.event})
 }
 
 /** One more page-table page, or -ENOMEM when a table budget is set and spent. */

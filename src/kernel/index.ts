@@ -40,6 +40,7 @@ export {
 } from './pageattr.js'
 export {type CollapseOpts, collapseAfterChange, tryCollapseAliasesOf, tryCollapseKernelPmd, tryCollapseKernelPud, tryCollapseVmallocRange} from './collapse.js'
 export {collapseLargePages, cpaChangeRange, cpaCollapseLargePages} from './x86-cpa.js'
+export {makeContext} from './dispatch.js'
 export {type MapMemOptions, type MapMemResult, type MemBank, mapMem, pageKernelProt} from './map-mem.js'
 export * from './policy.js'
 export * from './infer-policy.js'

@@ -31,7 +31,6 @@ import {
 import {splitKernelLeafMapping} from './split.js'
 import type {VmStruct} from './vmalloc.js'
 import {versionHas} from './version.js'
-import {cpaChangeRange, cpaCollapseLargePages} from './x86-cpa.js'
 
 /** PTE_MAYBE_GP (asm/pgtable-prot.h): PTE_GP when system_supports_bti_kernel() (cfg.bti), else 0. */
 export const PTE_MAYBE_GP = (ctx: KernelContext): bigint => (ctx.cfg.bti ? HW.PTE_GP : 0n)
@@ -102,7 +101,7 @@ export function pageattrWalk(ctx: KernelContext, start: Kva, end: Kva, set: Prot
       const size = ctx.geo.entrySize[lvl]!
       if (!leafValid(prot)) {
         // Not p?d_sect(): the 6.19 callbacks leave it; the walker has no table to descend into.
-        kernelWarn(ctx, 'pageattr_walk', rStart, 'invalid block in range left unchanged')
+        kernelWarn(ctx, 'pageattr-invalid-block', 'pageattr_walk', rStart, 'invalid block in range left unchanged')
         addr = rEnd
         continue
       }
@@ -121,7 +120,7 @@ export function pageattrWalk(ctx: KernelContext, start: Kva, end: Kva, set: Prot
 
 function partialBlock(ctx: KernelContext, addr: Kva, lvl: number): number {
   const fn = lvl >= 2 ? 'pageattr_pud_entry' : 'pageattr_pmd_entry'
-  kernelWarn(ctx, fn, addr, 'WARN_ON_ONCE((next - addr) != P?D_SIZE): range covers part of a block')
+  kernelWarn(ctx, 'pageattr-partial-block', fn, addr, 'range covers part of a block')
   return kernelError(ctx, EINVAL, fn, addr, 'permission change on part of a block')
 }
 
@@ -135,8 +134,7 @@ function rewrite(ctx: KernelContext, s: Kva, e: Kva, lvl: number, cont: boolean,
   if (cont) {
     const g = lvl === 0 ? ctx.geo.contPteSize : ctx.geo.contPmdSize
     if (!isAligned(s, g) || !isAligned(e, g)) {
-      ctx.counters.cont_partial_rewrite++
-      kernelWarn(ctx, 'pageattr', s, `permission change on part of a contiguous group ${formatKva(s)}-${formatKva(e)}`)
+      kernelWarn(ctx, 'cont-partial-rewrite', 'pageattr', s, `permission change on part of a contiguous group ${formatKva(s)}-${formatKva(e)}`)
       if (!isAligned(s, g)) ctx.pt.setCont(alignDown(s, g), alignDown(s, g) + g, false)
       if (!isAligned(e, g)) ctx.pt.setCont(alignDown(e, g), alignUp(e, g), false)
     }
@@ -152,7 +150,7 @@ export function updateRangeProt(ctx: KernelContext, start: Kva, size: number, se
   ctx.counters.update_range_prot++
   const ret = splitKernelLeafMapping(ctx, start, start + size)
   if (ret) {
-    kernelWarn(ctx, 'update_range_prot', start, `split_kernel_leaf_mapping returned ${ret}`)
+    kernelWarn(ctx, 'update-range-prot-split-failed', 'update_range_prot', start, `split_kernel_leaf_mapping returned ${ret}`)
     return ret
   }
   return pageattrWalk(ctx, start, start + size, protBits(setMask), protBits(clearMask))
@@ -175,13 +173,13 @@ export function applyToPageRange(ctx: KernelContext, start: Kva, size: number, s
     const r = pt.firstRun(addr, end)
     if (!r) break
     if (r.prot === HOLE) {
-      kernelWarn(ctx, 'apply_to_page_range', r.start, 'range crosses unmapped entries')
+      kernelWarn(ctx, 'permission-change-on-unmapped', 'apply_to_page_range', r.start, 'range crosses unmapped entries')
       addr = r.end
       continue
     }
     if (r.lvl >= 1) {
       const fn = r.lvl >= 2 ? 'apply_to_pud_range' : 'apply_to_pmd_range'
-      kernelWarn(ctx, fn, r.start, 'WARN_ON_ONCE(p?d_leaf()): block in a PTE-only permission change')
+      kernelWarn(ctx, 'apply-to-page-range-block', fn, r.start, 'block in a PTE-level permission change')
       return kernelError(ctx, EINVAL, fn, r.start, 'block mapping in apply_to_page_range')
     }
     rewrite(ctx, r.start, r.end, 0, r.cont, set, clear)
@@ -196,13 +194,13 @@ export function applyToPageRange(ctx: KernelContext, start: Kva, size: number, s
 /**
  * __change_memory_common(start, size, set_mask, clear_mask) (pageattr.c): 6.18+ update_range_prot()
  * and a TLB flush unless the change only sets PTE_VALID; ≤6.17 apply_to_page_range() and a flush.
- * Under the x86-cpa comparison policy the change goes through the CPA model instead.
+ * Under a comparison policy (ctx.cpa, e.g. x86-cpa) the change goes through its mechanism instead.
  */
 export function __changeMemoryCommon(ctx: KernelContext, start: Kva, size: number, setMask: bigint, clearMask: bigint): number {
   ctx.counters.__change_memory_common++
   let ret: number
-  if (ctx.cfg.cpa === 'x86') {
-    ret = cpaChangeRange(ctx, start, start + size, protBits(setMask), protBits(clearMask))
+  if (ctx.cpa) {
+    ret = ctx.cpa.changeRange(ctx, start, start + size, protBits(setMask), protBits(clearMask))
     ctx.counters.flush_tlb_kernel_range++
   } else if (hasLeafSplit(ctx.cfg)) {
     ret = updateRangeProt(ctx, start, size, setMask, clearMask)
@@ -243,7 +241,7 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
   const size = page * numpages
   if (!isAligned(addr, page)) {
     start = alignDown(addr, page)
-    kernelWarn(ctx, 'change_memory_common', addr, 'WARN_ON_ONCE(1): address not page-aligned')
+    kernelWarn(ctx, 'change-memory-common-unaligned', 'change_memory_common', addr, 'address not page-aligned')
   }
   const end = start + size
   if (!area && inLinearMap(ctx, start)) {
@@ -267,7 +265,7 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
     const count = aliasInRange ? numpages : (area?.nrPages ?? area?.pages?.length ?? numpages)
     const pages = area?.pages
     if (!pages || pages.length < first + count) {
-      ctx.counters.alias_updates_unknown += count
+      ctx.aliasUpdatesUnknown += count
     } else if (ctx.cfg.collapse === 'order-aware' && (area?.pageOrder ?? 0) > 0) {
       const ret = orderAwareAliasLoop(ctx, pages, first, count, area!.pageOrder!, setMask, clearMask)
       if (ret && aliasErrorsReturn) return ret
@@ -286,11 +284,7 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
   if (area && setMask === HW.PTE_RDONLY && area.allowHugeVmap && (ctx.cfg.collapse === 'both' || ctx.cfg.collapse === 'order-aware')) {
     if ((area.pageOrder ?? 0) >= pmdOrder(ctx)) tryCollapseVmallocRange(ctx, start, end)
   }
-  if (ctx.cfg.cpa === 'x86' && (setMask === HW.PTE_RDONLY || clearMask === HW.PTE_PXN)) {
-    // x86 collapses from set_memory_rox() (CPA_COLLAPSE); arm64 traces show rox as ro then x.
-    const contiguous = (area?.pageOrder ?? 0) >= pmdOrder(ctx)
-    cpaCollapseLargePages(ctx, start, end, {physContiguous: contiguous})
-  }
+  ctx.cpa?.afterChangeMemoryCommon(ctx, start, end, setMask, clearMask, area?.pageOrder ?? 0)
   return ret
 }
 
@@ -357,7 +351,7 @@ export function setMemoryValid(ctx: KernelContext, addr: Kva, numpages: number, 
 /** The no-flush direct-map update: update_range_prot() in 6.18+, apply_to_page_range() before. */
 function directMapUpdate(ctx: KernelContext, addr: Kva, setMask: bigint, clearMask: bigint): number {
   const page = ctx.geo.pageSize
-  if (ctx.cfg.cpa === 'x86') return cpaChangeRange(ctx, addr, addr + page, protBits(setMask), protBits(clearMask))
+  if (ctx.cpa) return ctx.cpa.changeRange(ctx, addr, addr + page, protBits(setMask), protBits(clearMask))
   if (hasLeafSplit(ctx.cfg)) return updateRangeProt(ctx, addr, page, setMask, clearMask)
   return applyToPageRange(ctx, addr, page, setMask, clearMask)
 }

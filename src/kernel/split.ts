@@ -69,7 +69,7 @@ function splitBlock(ctx: KernelContext, addr: Kva, toCont: boolean, fn: string):
   const s = alignDown(addr, size)
   ctx.pt.splitEntry(addr, toCont)
   if ((e.prot & P_VALID) === 0) {
-    kernelWarn(ctx, fn, s, 'present-invalid block split into valid entries (PTE_TYPE_PAGE/PMD_TYPE_SECT sets PTE_VALID; fixed after 6.19)')
+    kernelWarn(ctx, 'split-present-invalid', fn, s, 'present-invalid block split into valid entries')
     ctx.pt.setProt(s, s + size, P_VALID, 0)
   }
   return 0
@@ -193,14 +193,14 @@ export function rangeSplitToPtes(ctx: KernelContext, start: Kva, end: Kva): numb
       const entryEnd = alignDown(r.start, size) + size
       // p?d_leaf() is p?d_present() && !table in 6.19: a not-present block is left alone.
       if (!leafPresent(r.prot)) {
-        kernelWarn(ctx, 'range_split_to_ptes', r.start, 'not-present block left unsplit')
+        kernelWarn(ctx, 'split-to-ptes-not-present', 'range_split_to_ptes', r.start, 'not-present block left unsplit')
         addr = entryEnd
         continue
       }
       if (r.lvl >= 3) {
         // p4d_leaf()/pgd_leaf() are false on arm64: the walker has no callback for such an
         // entry (only a damaged dump holds one); leave it, as for a not-present block.
-        kernelWarn(ctx, 'range_split_to_ptes', r.start, 'P4D/PGD-level leaf left unsplit')
+        kernelWarn(ctx, 'split-to-ptes-top-level-leaf', 'range_split_to_ptes', r.start, 'P4D/PGD-level leaf left unsplit')
         addr = entryEnd
         continue
       }
@@ -251,7 +251,7 @@ export function lmAliasStext(lmAliasText: Kva): Kva {
 export function linearMapSplitToPtes(ctx: KernelContext, lstart: Kva, lend: Kva, kstart: Kva, kend: Kva): number {
   let ret = rangeSplitToPtes(ctx, lstart, kstart)
   if (!ret) ret = rangeSplitToPtes(ctx, kend, lend)
-  if (ret) kernelWarn(ctx, 'linear_map_split_to_ptes', lstart, 'panic("Failed to split linear map")')
+  if (ret) kernelWarn(ctx, 'linear-map-split-failed', 'linear_map_split_to_ptes', lstart, 'panic("Failed to split linear map")')
   ctx.counters.flush_tlb_kernel_range++
   return ret
 }

@@ -18,6 +18,15 @@ export const VM_MAP = 0x4
 export const VM_ALLOW_HUGE_VMAP = 0x400
 
 /**
+ * THREAD_SIZE: a task's kernel stack, vmalloc'd with CONFIG_VMAP_STACK (arch/arm64/include/asm/memory.h,
+ * v7.3: THREAD_SHIFT = max(14 + KASAN_THREAD_SHIFT, PAGE_SHIFT)); the areas are aligned to
+ * THREAD_ALIGN = 2 * THREAD_SIZE.
+ */
+export function threadSize(pageSize: number, kasan = false): number {
+  return Math.max(1 << (14 + (kasan ? 1 : 0)), pageSize)
+}
+
+/**
  * struct vm_struct (include/linux/vmalloc.h, v7.3) as far as a trace reveals it. Everything beyond
  * the address range is optional: a trace that gives only set_memory_*() on a vmalloc address does
  * not say which pages back it.
@@ -62,7 +71,7 @@ function setHuge(ctx: KernelContext, addr: Kva, lvl: number, prot: Prot): void {
   const pt = ctx.pt
   const end = addr + ctx.geo.entrySize[lvl]!
   const e = pt.entryAt(addr)
-  if (e && e.lvl === lvl && e.prot !== HOLE) kernelWarn(ctx, 'pmd_set_huge', addr, 'remapping a present block entry')
+  if (e && e.lvl === lvl && e.prot !== HOLE) kernelWarn(ctx, 'vmap-block-over-block', 'pmd_set_huge', addr, 'remapping a present block entry')
   const below = e && e.lvl < lvl ? tablesIn(ctx, addr, end) : undefined
   if (!e || e.lvl > lvl) ensure(ctx, addr, end, lvl)
   pt.replace(addr, end, [{start: addr, end, lvl, cont: false, prot, flags: 0}])
@@ -86,7 +95,7 @@ function mapPtes(ctx: KernelContext, addr: Kva, end: Kva, prot: Prot, cont: bool
   const pt = ctx.pt
   const e = pt.entryAt(addr)
   if (e && e.lvl > 0 && e.prot !== HOLE) {
-    kernelWarn(ctx, 'vmap_pte_range', addr, 'a block mapping covers the range')
+    kernelWarn(ctx, 'vmap-pte-over-block', 'vmap_pte_range', addr, 'a block mapping covers the range')
     return
   }
   ensure(ctx, addr, end, 0)
@@ -95,7 +104,7 @@ function mapPtes(ctx: KernelContext, addr: Kva, end: Kva, prot: Prot, cont: bool
     if (p !== HOLE) busy = true
   })
   // vmap_pages_pte_range(): WARN_ON(!pte_none()) → -EBUSY (mm/vmalloc.c, v7.3); the model maps anyway.
-  if (busy) kernelWarn(ctx, 'vmap_pages_pte_range', addr, 'remapping already mapped page(s)')
+  if (busy) kernelWarn(ctx, 'vmap-pte-busy', 'vmap_pages_pte_range', addr, 'remapping already mapped page(s)')
   pt.replace(addr, end, [{start: addr, end, lvl: 0, cont, prot, flags: 0}])
 }
 
@@ -189,7 +198,7 @@ export function vunmapRange(ctx: KernelContext, start: Kva, end: Kva): void {
   if (first && first.prot !== HOLE && (first.lvl > 0 || first.cont)) s = Math.min(s, entryStart(ctx, start, first.lvl, first.cont))
   const last = pt.entryAt(end - 1)
   if (last && last.prot !== HOLE && (last.lvl > 0 || last.cont)) e = Math.max(e, entryStart(ctx, end - 1, last.lvl, last.cont) + entryLen(ctx, last.lvl, last.cont))
-  if (s !== start || e !== end) kernelWarn(ctx, '__vunmap_range_noflush', start, `range cuts a block or contiguous group: cleared ${formatKva(s)}-${formatKva(e)}`)
+  if (s !== start || e !== end) kernelWarn(ctx, 'vunmap-cuts-block', '__vunmap_range_noflush', start, `range cuts a block or contiguous group: cleared ${formatKva(s)}-${formatKva(e)}`)
   const out: {start: Kva; end: Kva; lvl: number; cont: boolean; prot: Prot; flags: number}[] = []
   let changed = false
   pt.forEachRun(s, e, (rs, re, lvl, cont, prot, flags) => {

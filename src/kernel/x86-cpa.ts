@@ -20,9 +20,9 @@
  */
 import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
 import {ModelError} from '../model/pagetable.js'
-import {type Prot, applySetClear} from '../model/prot.js'
+import {HW, type Prot, applySetClear} from '../model/prot.js'
 import {type CollapseOpts, tryCollapseKernelPmd, tryCollapseKernelPud} from './collapse.js'
-import {ENOMEM, type KernelContext, allocTablePage, inLinearMap, kernelError} from './context.js'
+import {type ComparisonCpa, ENOMEM, type KernelContext, allocTablePage, inLinearMap, kernelError} from './context.js'
 
 /**
  * __change_page_attr_set_clr() over [start, end) with x86's split policy. Returns 0 or -ENOMEM.
@@ -114,4 +114,19 @@ export function collapseLargePages(ctx: KernelContext, addr: Kva, opts: Collapse
     }
   }
   return n
+}
+
+/**
+ * The x86-cpa comparison policy as the hooks pageattr.c's callers take (KernelContext.cpa): every
+ * range change through __change_page_attr_set_clr(), and CPA_COLLAPSE after a change that x86's
+ * set_memory_rox() would make (arm64 traces show rox as set_memory_ro() then set_memory_x(), so
+ * after either); the backing pages count as physically contiguous when the vm area's pages are
+ * PMD-order (PMD_SHIFT − PAGE_SHIFT) or larger.
+ */
+export const X86_CPA: ComparisonCpa = {
+  changeRange: cpaChangeRange,
+  afterChangeMemoryCommon(ctx, start, end, setMask, clearMask, areaPageOrder) {
+    if (setMask !== HW.PTE_RDONLY && clearMask !== HW.PTE_PXN) return
+    cpaCollapseLargePages(ctx, start, end, {physContiguous: areaPageOrder >= ctx.geo.pageShift - 3})
+  },
 }

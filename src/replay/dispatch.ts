@@ -5,7 +5,7 @@
  * what its inner hits revealed:
  *   set_memory_{ro,rw,x,nx}  → changeMemoryCommon() with a VmStruct whose backing pages are the
  *                              linear-alias pages the inner __change_memory_common/update_range_prot
- *                              hits show (unknown → the kernel model counts alias_updates_unknown);
+ *                              hits show (unknown → the kernel model counts aliasUpdatesUnknown);
  *   change_memory_common     → the same, operation from the masks;
  *   __change_memory_common   → __changeMemoryCommon(); update_range_prot → updateRangeProt();
  *   set_memory_valid         → setMemoryValid();
@@ -82,7 +82,7 @@ export class KernelReplayPolicy implements ReplayPolicy {
     const freedBefore = ctx.tablePagesFreed
     const splitsBefore = splitCount(ctx.counters)
     const collapsesBefore = ctx.counters.collapse_pmd + ctx.counters.collapse_pud
-    const unknownAliasBefore = ctx.counters.alias_updates_unknown
+    const unknownAliasBefore = ctx.aliasUpdatesUnknown
     ctx.event = intent.ev
     // Every field set up front: one object shape for all outcomes.
     const out: ApplyOutcome = {unknownMemory: false, tablePagesAllocated: 0, tablePagesFreed: 0, splits: 0, collapses: 0, unknownAliasPages: 0}
@@ -91,13 +91,12 @@ export class KernelReplayPolicy implements ReplayPolicy {
     out.tablePagesFreed = ctx.tablePagesFreed - freedBefore
     out.splits = splitCount(ctx.counters) - splitsBefore
     out.collapses = ctx.counters.collapse_pmd + ctx.counters.collapse_pud - collapsesBefore
-    out.unknownAliasPages = ctx.counters.alias_updates_unknown - unknownAliasBefore
+    out.unknownAliasPages = ctx.aliasUpdatesUnknown - unknownAliasBefore
     if (ctx.errors.length > errorsBefore) {
       out.errors = ctx.errors.slice(errorsBefore).map((e) => ({code: -e.errno === EINVAL ? 'EINVAL' : 'ENOMEM', message: e.message}))
     }
-    // The context keeps every warning and error; the engine keeps its own bounded copy.
+    // The context keeps every error; the engine keeps its own bounded copy. Warnings are bounded per kind (WarningLog).
     if (ctx.errors.length > 1000) ctx.errors.length = 0
-    if (ctx.warnings.length > 1000) ctx.warnings.length = 0
     return out
   }
 

@@ -9,6 +9,7 @@
  * series samples table bytes, TLB entries and splits over the trace.
  */
 import type {TraceEvent} from '../ingest/events.js'
+import {flat} from '../ingest/trace/scan.js'
 import type {PageTables} from '../model/pagetable.js'
 import {type Intent, IntentAssembler} from './intents.js'
 import {MarkerLog, markerNotFound} from './markers.js'
@@ -102,8 +103,13 @@ export interface ReplayStats {
   window: {from?: string; until?: string; fromFound: boolean; untilFound: boolean; markers?: {text: string; count: number}[]}
   series: Sample[]
   offenders: Offender[]
+  /** Set only when a dimension named more than MAX_OFFENDER_NAMES: what its pruning folded away. */
+  offendersFolded?: Partial<Record<Offender['by'], FoldedOffenders>>
   /** The last call that touched each range is kept by callers that need it (verify, via onIntent); not here. */
 }
+
+/** pid → module being loaded, at most this many pids remembered. */
+const MAX_MODULE_PIDS = 4096
 
 const SPLIT_COUNTERS = ['split_pud', 'split_pmd', 'split_contpmd', 'split_contpte']
 
@@ -127,35 +133,90 @@ export function callerOf(stack: readonly string[] | undefined): string | undefin
       sym = frame.replace(/^=>\s*/, '').replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/i, '').trim()
       if (MACHINERY.test(sym)) sym = ''
       if (frameSymbols.size >= 65536) frameSymbols.clear()
-      frameSymbols.set(frame, sym)
+      // flat: a frame cut from the trace text would keep its whole chunk alive while cached
+      frameSymbols.set(flat(frame), sym === '' ? '' : flat(sym))
     }
     if (sym) return sym
   }
   return undefined
 }
 
-class OffenderTable {
+/**
+ * Distinct names kept per offender dimension. A trace can name without end (a module name per
+ * load in a churn workload, a comm per task): past this many, the table keeps the higher-ranked
+ * half and folds the rest into per-dimension totals, so its memory is bounded by this constant,
+ * not by the trace. Real captures name a few dozen; the top rows of a trace with more are the
+ * heavy hitters, which stay.
+ */
+export const MAX_OFFENDER_NAMES = 4096
+
+/** Rows dropped from one dimension of the offender table, summed. */
+export interface FoldedOffenders {
+  names: number
+  calls: number
+  tablePagesAllocated: number
+  tablePagesFreed: number
+  splits: number
+}
+
+function rank(a: Offender, b: Offender): number {
+  return b.tablePagesAllocated - a.tablePagesAllocated || b.splits - a.splits || a.name.localeCompare(b.name)
+}
+
+export class OffenderTable {
   /** One map per dimension: no key string built per call. */
   private readonly by = {caller: new Map<string, Offender>(), probe: new Map<string, Offender>(), module: new Map<string, Offender>(), comm: new Map<string, Offender>()}
+  /** What pruning dropped, per dimension (absent until a dimension overflows). */
+  readonly folded = new Map<Offender['by'], FoldedOffenders>()
+
+  constructor(private readonly maxNames = MAX_OFFENDER_NAMES) {}
+
   private get rows(): Offender[] {
     return [...this.by.caller.values(), ...this.by.probe.values(), ...this.by.module.values(), ...this.by.comm.values()]
   }
+
+  /** Rows held, all dimensions (bounded by 4 × maxNames). */
+  get size(): number {
+    return this.by.caller.size + this.by.probe.size + this.by.module.size + this.by.comm.size
+  }
+
   add(by: Offender['by'], name: string | undefined, alloc: number, freed: number, splits: number): void {
     if (!name) return
     const rows = this.by[by]
     let r = rows.get(name)
     if (!r) {
-      r = {by, name, calls: 0, tablePagesAllocated: 0, tablePagesFreed: 0, splits: 0}
-      rows.set(name, r)
+      if (rows.size >= this.maxNames) this.prune(by)
+      // A flat copy: a name cut from the trace text would keep the whole chunk it came from alive.
+      const own = flat(name)
+      r = {by, name: own, calls: 0, tablePagesAllocated: 0, tablePagesFreed: 0, splits: 0}
+      rows.set(own, r)
     }
     r.calls++
     r.tablePagesAllocated += alloc
     r.tablePagesFreed += freed
     r.splits += splits
   }
+
+  /** Keep the higher-ranked half of a full dimension; sum the rest into `folded`. */
+  private prune(by: Offender['by']): void {
+    const rows = this.by[by]
+    const sorted = [...rows.values()].sort(rank)
+    let f = this.folded.get(by)
+    if (!f) this.folded.set(by, (f = {names: 0, calls: 0, tablePagesAllocated: 0, tablePagesFreed: 0, splits: 0}))
+    for (let i = this.maxNames >> 1; i < sorted.length; i++) {
+      const r = sorted[i]!
+      rows.delete(r.name)
+      f.names++
+      f.calls += r.calls
+      f.tablePagesAllocated += r.tablePagesAllocated
+      f.tablePagesFreed += r.tablePagesFreed
+      f.splits += r.splits
+    }
+  }
+
   top(n: number): Offender[] {
     const all = this.rows.filter((r) => r.tablePagesAllocated || r.splits || r.tablePagesFreed)
-    all.sort((a, b) => b.tablePagesAllocated - a.tablePagesAllocated || b.splits - a.splits || a.name.localeCompare(b.name))
+    all.sort(rank)
     // Keep the top n of each dimension so every view has its ranking.
     const out: Offender[] = []
     for (const by of ['caller', 'probe', 'module', 'comm'] as const) out.push(...all.filter((r) => r.by === by).slice(0, n))
@@ -203,7 +264,9 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   let sinceSample = 0
   let splitsTotal = 0
   let collapsesTotal = 0
-  // The module being loaded per pid (module_load tracepoint) and the last capture marker, to name modules.
+  // The module being loaded per pid (module_load tracepoint) and the last capture marker, to name
+  // modules. Names are flat copies (a slice of the trace text keeps its whole chunk alive); the
+  // map forgets its oldest pids past MAX_MODULE_PIDS (pids are reused, traces may be endless).
   const moduleOfPid = new Map<number, string>()
   let lastInsmodMarker: string | undefined
 
@@ -229,12 +292,16 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
       const text = ev.text ?? ''
       // Capture bundles mark each module with "capture: insmod NAME" / "capture: rmmod NAME".
       const m = /\b(?:insmod|rmmod|modprobe)\s+([\w-]+)\s*$/.exec(text)
-      if (m && m[1] !== 'phase') lastInsmodMarker = m[1]
+      if (m && m[1] !== 'phase') lastInsmodMarker = flat(m[1]!)
       else if (/phase (?:begin|end)/.test(text)) lastInsmodMarker = undefined
       opts.onIntent?.(intent, undefined)
       return
     }
-    if (intent.type === 'module_load' && ev.text) moduleOfPid.set(ev.pid, ev.text)
+    if (intent.type === 'module_load' && ev.text) {
+      moduleOfPid.delete(ev.pid)
+      if (moduleOfPid.size >= MAX_MODULE_PIDS) moduleOfPid.delete(moduleOfPid.keys().next().value!)
+      moduleOfPid.set(ev.pid, flat(ev.text))
+    }
     for (const n of intent.nested) {
       if (n.kind === 'split_primitive' || n.kind === 'split_call') stats.truth[n.fn] = (stats.truth[n.fn] ?? 0) + 1
     }
@@ -291,7 +358,7 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   let lastEv: TraceEvent | undefined
   const handle = (ev: TraceEvent): void => {
     stats.eventsSeen++
-    if (ev.kind === 'marker') markerLog.add(ev.text)
+    if (ev.kind === 'marker' && !ev.synthetic) markerLog.add(ev.text)
     if (opts.onProgress && (stats.eventsSeen & 0xffff) === 0) opts.onProgress(stats.eventsSeen)
     if (done) {
       opts.onOutsideWindow?.(ev, 'after')
@@ -328,6 +395,7 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   if (lastEv) sample(lastEv)
   if (policy.counters) stats.counters = policy.counters()
   stats.offenders = offenders.top(10)
+  if (offenders.folded.size) stats.offendersFolded = Object.fromEntries(offenders.folded)
   stats.window.markers = markerLog.list()
   if (opts.fromMarker && !stats.window.fromFound) throw markerNotFound('--from-marker', opts.fromMarker, markerLog, opts.traceNames ?? [])
   if (opts.untilMarker && !stats.window.untilFound) throw markerNotFound('--until-marker', opts.untilMarker, markerLog, opts.traceNames ?? [], Boolean(opts.fromMarker))

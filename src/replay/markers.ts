@@ -4,6 +4,7 @@
  * exit 0).
  */
 import {InputError} from '../ingest/source.js'
+import {flat} from '../ingest/trace/scan.js'
 
 /** Distinct marker texts kept for messages; a trace with more repeats the kinds it has. */
 const MAX_DISTINCT = 200
@@ -22,7 +23,8 @@ export class MarkerLog {
     this.total++
     const n = this.counts.get(t)
     if (n !== undefined) this.counts.set(t, n + 1)
-    else if (this.counts.size < MAX_DISTINCT) this.counts.set(t, 1)
+    // flat: a marker cut from the trace text would keep its whole chunk alive
+    else if (this.counts.size < MAX_DISTINCT) this.counts.set(flat(t), 1)
   }
 
   list(): {text: string; count: number}[] {

@@ -136,7 +136,8 @@ export function rebaseLinearMap(ctx: KernelContext, linear: {start: Kva; end: Kv
   ctx.tablePagesAllocated = 0
   ctx.tablePagesFreed = 0
   ctx.errors.length = 0
-  ctx.warnings.length = 0
+  ctx.warnings.clear()
+  ctx.aliasUpdatesUnknown = 0
   const from = shape.pteOnly ? 'pte-only' : 'blocks'
   const to = wantPte || repaint ? 'pte-only' : 'blocks'
   return {

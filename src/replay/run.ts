@@ -11,7 +11,8 @@ import {type TraceReadOptions, type TraceStats, readTrace} from '../ingest/trace
 import type {Diagnostic} from '../ingest/events.js'
 import {isDirectory} from '../ingest/input.js'
 import {InputError} from '../ingest/source.js'
-import {type KernelContext, makeContext} from '../kernel/context.js'
+import type {KernelContext} from '../kernel/context.js'
+import {makeContext} from '../kernel/dispatch.js'
 import {locateKfencePool} from '../kernel/kfence.js'
 import {type PolicyFacts, inferPolicy} from '../kernel/infer-policy.js'
 import {POLICIES, type Policy, type PolicyKnobs, isPolicyName, makePolicy} from '../kernel/policy.js'
@@ -147,6 +148,8 @@ export interface ReplayRun {
 
 export interface RunReplayOptions extends ReplayOptions {
   trace?: TraceReadOptions
+  /** A pass over the events before the engine (verify inserts the snapshots' dump times). */
+  wrapEvents?: (events: EventSource) => EventSource
 }
 
 /** Replay `traces` over a copy of `snapshot` under one policy. The snapshot is not modified. */
@@ -154,7 +157,8 @@ export async function runReplay(snapshot: PtdumpSnapshot, traces: string[], choi
   const prepared = prepare(snapshot, choice.policy)
   const read = readTrace(traces, traceOptionsFor(snapshot, opts.trace))
   const rebasedStart = prepared.rebase ? prepared.ctx.pt.clone() : undefined
-  const stats = await replay(prepared.ctx.pt, read.batches, prepared.engine, {traceNames: traces, ...opts})
+  const events = opts.wrapEvents ? opts.wrapEvents(read.batches) : read.batches
+  const stats = await replay(prepared.ctx.pt, events, prepared.engine, {traceNames: traces, ...opts})
   return {
     policy: choice.policy,
     reasons: choice.reasons,

@@ -21,6 +21,8 @@ export interface PolicyOutcome {
   errors: number
   unknownAliasPages: number
   counters: Record<string, number>
+  /** The model's warnings under this policy (not kernel counters). */
+  modelWarnings: ReplayReport['modelWarnings']
   /** Against the first policy. */
   delta: {tableBytes: number; tlbEntries: number; splits: number; collapses: number}
 }
@@ -57,6 +59,7 @@ export function buildCompareReport(runs: readonly {label: string; report: Replay
       errors: Object.values(report.errors.counts).reduce((a, b) => a + b, 0),
       unknownAliasPages: report.unknownAliasPages,
       counters: report.counters,
+      modelWarnings: report.modelWarnings,
       delta: {tableBytes: 0, tlbEntries: 0, splits: 0, collapses: 0},
     }
   })

@@ -18,6 +18,7 @@ import {fileURLToPath} from 'node:url'
 import protobuf from 'protobufjs'
 
 import type {TraceEvent} from '../ingest/events.js'
+import {flat} from '../ingest/trace/scan.js'
 import type {ReplayOptions, Sample} from '../replay/engine.js'
 import {writeFileAtomic} from './atomic-file.js'
 
@@ -70,7 +71,8 @@ export class MarkerLog {
       this.dropped++
       return
     }
-    this.markers.push({tsNs: ev.tsNs.toString(), text: ev.text ?? ''})
+    // flat: a marker cut from the trace text would keep its whole chunk alive
+    this.markers.push({tsNs: ev.tsNs.toString(), text: flat(ev.text ?? '')})
   }
 
   /** Chain onto a replay's options (keeps the callbacks already there). */

@@ -11,6 +11,7 @@ import type {Offender, Sample} from '../replay/engine.js'
 import type {RebaseSummary} from '../replay/rebase.js'
 import {type AuditReport, audit} from './audit.js'
 import {replayHeadline} from './headline.js'
+import {type ModelWarningsReport, modelWarningsReport, renderModelWarnings} from './model-warnings.js'
 import {wrapText} from './output-style.js'
 import {fmtBytes, fmtDelta, fmtInt, renderTable} from './table.js'
 
@@ -22,7 +23,11 @@ export interface ReplayReport {
   rebase?: RebaseSummary
   window: ReplayRun['stats']['window']
   events: {seen: number; inWindow: number; calls: number; lost: number; unrecognizedLines: number}
-  /** The kernel's counters for this replay, under the kernel's function names: every counter, 0 when not hit, in emptyCounters() order. */
+  /**
+   * The kernel's counters for this replay, under the kernel's function names: every counter, 0 when
+   * not hit, in emptyCounters() order. Only what the kernel (or a probe on it) counts; the model's
+   * own warnings are `modelWarnings`.
+   */
   counters: Record<string, number>
   /** Where the trace probed the kernel's own split helpers: what the kernel recorded vs what the replay predicts. */
   groundTruth?: {fn: string; recorded: number; predicted: number}[]
@@ -43,6 +48,8 @@ export interface ReplayReport {
   capture?: AuditReport
   /** Signs that the trace and the snapshot do not belong together (most calls on unknown memory). */
   warnings: string[]
+  /** What the model warned about, per kind: kernel WARNs it mirrors and its own notes (not counters). */
+  modelWarnings: ModelWarningsReport
 }
 
 export function buildReplayReport(run: ReplayRun, start: PageTables, regions: readonly Region[]): ReplayReport {
@@ -80,6 +87,7 @@ export function buildReplayReport(run: ReplayRun, start: PageTables, regions: re
     after,
     ...(run.rebasedStart ? {capture} : {}),
     warnings: mismatchWarnings(s.callsOnUnknownMemory, s.callsApplied, before, regions),
+    modelWarnings: modelWarningsReport(run.ctx.warnings),
   }
 }
 
@@ -151,6 +159,8 @@ export function renderReplayText(r: ReplayReport): string[] {
   if (r.callsOnUnknownMemory) out.push(...wrapText(`${fmtInt(r.callsOnUnknownMemory)} calls touched memory the snapshot does not describe (mapped after it was taken, or unmapped): applied where possible, not counted as splits.`, ''))
   if (r.unknownAliasPages)
     out.push(...wrapText(`${fmtInt(r.unknownAliasPages)} linear-alias page updates could not be applied: the trace has set_memory_* on vmalloc addresses but no __change_memory_common/update_range_prot hits naming the backing pages.`, ''))
+  const mw = renderModelWarnings(r.modelWarnings)
+  if (mw.length) out.push('', ...mw)
   const offenders = r.offenders.filter((o) => o.tablePagesAllocated || o.splits || o.tablePagesFreed)
   if (offenders.length) {
     out.push('')

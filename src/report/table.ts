@@ -74,6 +74,11 @@ export function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US')
 }
 
+/** A decimal with thousands separators and a fixed number of digits: 1234.5, 3 → "1,234.500". */
+export function fmtDecimal(v: number, digits: number): string {
+  return v.toLocaleString('en-US', {minimumFractionDigits: digits, maximumFractionDigits: digits})
+}
+
 export function fmtPercent(p: number): string {
   return p === 0 ? '0' : p < 0.01 ? '<0.01%' : `${p.toFixed(p >= 10 ? 1 : 2)}%`
 }

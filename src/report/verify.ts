@@ -1,429 +1,97 @@
 /**
- * `verify`: replay a trace over a snapshot and hold the predicted tables against a later real
- * snapshot, run by run, per region.
- *
- * Per region the verdict is one of
- *   match           every entry equal (level, contiguous hint, attributes);
- *   differs         the first differing ranges, predicted vs actual, each with the call that last
- *                   touched it (or the nearest calls when none did) and whether the trace explains
- *                   it;
- *   not verifiable  the region's mappings are created or removed by calls the trace does not
- *                   carry (vmalloc/vmap/module areas appear or disappear and the trace has no
- *                   vmap/vunmap probes: every capture before 7.3), or traced calls acted on memory
- *                   the starting snapshot does not map. With vmap/vunmap probes the replay maps
- *                   and unmaps vm areas itself (src/kernel/vmalloc.ts) and such ranges are
- *                   ordinary differences.
- *
- * A difference is *explained by the trace* only when a traced call inside the window, surely
- * seen by both snapshots, asked for a change there: then the replay disagrees with the kernel
- * (a model problem or a missing event). Otherwise it is *not explained by the trace*:
- *   untraced  no traced call in the window touched the range (the change happened before the
- *             probes were registered, or through a path the trace does not carry);
- *   timing    the only calls touching it fall between the last marker before a cut and the cut
- *             (--from-marker / --until-marker), so whether the snapshot saw them depends on when
- *             it was dumped (e.g. KFENCE guard pages flipping in the background).
- *
- * Exit status: 0 only if the linear map is verifiable and every verifiable region matches.
+ * `verify`'s output: the `--json` document and the text, rendered from the comparison of
+ * src/replay/verify.ts (what each verdict and cause means is explained there). Runs are shown
+ * the way the kernel's ptdump prints them; sizes and counts are worded here.
  */
-import {type DiagnosticsSummary, summarizeDiagnostics} from '../ingest/diagnostics.js'
-import type {Diagnostic} from '../ingest/events.js'
-import type {TraceStats} from '../ingest/trace/stats.js'
-import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
-import {type Kva, formatKva} from '../model/address.js'
+import {placementText} from '../replay/snapshot-clock.js'
 import {fmtBytesExact, plural} from './table.js'
-import {REGION_LABELS, type Region, type RegionName} from '../model/layout.js'
-import type {PageTables, Run} from '../model/pagetable.js'
-import type {ReplayStats} from '../replay/engine.js'
-import type {RebaseSummary} from '../replay/rebase.js'
-import {type PolicyChoice, type RunReplayOptions, runReplay} from '../replay/run.js'
-import {type RunView, alignRuns, isPresent, pairRegions, pushMerged, sameEntry, viewRuns} from './diff.js'
-import {type CallRef, type Touch, TouchRecorder, callRef} from '../replay/verify.js'
+import {type RunView, viewRuns} from './diff.js'
+import type {CallRef} from '../replay/verify-touches.js'
+import type {NotVerifiableReason, RegionVerification, VerifiedDifference, Verification} from '../replay/verify.js'
 
 // ---------------------------------------------------------------------------------------------
 // JSON shape (the `--json` output of `ptreplay verify`).
 
-export type DifferenceCause = 'replay' | 'untraced' | 'timing'
-
-export interface Difference {
-  start: string
-  end: string
-  bytes: number
+/** A difference with its runs shown as ptdump lines. */
+export interface Difference extends Omit<VerifiedDifference, 'predicted' | 'actual'> {
   /** Predicted (replay) and actual (snapshot) runs over the range, at most 8 each. */
   predicted: RunView[]
   actual: RunView[]
-  morePredicted: number
-  moreActual: number
-  /** True only when a traced call surely seen by both snapshots touched the range (cause 'replay'). */
-  explainedByTrace: boolean
-  cause: DifferenceCause
-  /** One line: why. */
-  note: string
-  /** The call inside the window that last touched the range. */
-  lastTouch?: CallRef
-  /** When none did or to add context: the nearest touched ranges below/above in address, the last call on the range before the window, the first after it. */
-  nearest: {
-    below?: CallRef & {range: string}
-    above?: CallRef & {range: string}
-    beforeWindow?: CallRef
-    afterWindow?: CallRef
-  }
 }
 
-export type RegionStatus = 'match' | 'differs' | 'not-verifiable'
-
-export interface RegionVerify {
-  name: RegionName
-  label: string
-  start: string
-  end: string
-  status: RegionStatus
+export interface RegionVerify extends Omit<RegionVerification, 'reasons' | 'differences'> {
   /** Why not verifiable (empty otherwise). */
   reasons: string[]
-  /** Ranges where one side maps something and the other does not (or table pages differ over empty entries). */
-  presence: {appearedBytes: number; appearedRanges: number; disappearedBytes: number; disappearedRanges: number; tableOnlyRanges: number}
-  /** Traced calls on memory the starting snapshot does not map, in this region. */
-  callsOnUnknownMemory: number
-  /** Differences where both sides map something (the only kind a verifiable region can have). */
-  differingRanges: number
-  differingBytes: number
-  notExplained: number
   /** The first --max-ranges of them. */
   differences: Difference[]
 }
 
-export interface VerifyResult {
-  before: string
-  after: string
-  traces: string[]
-  geometry: string
-  policy: string
-  policyReasons: string[]
-  rebase?: RebaseSummary
-  window: {fromMarker?: string; untilMarker?: string; fromFound: boolean; untilFound: boolean; eventsSeen: number; eventsInWindow: number; callsApplied: number}
-  /** Kernel errors the replay hit (by code) and trace-level counts. */
-  replay: {
-    errorCounts: Record<string, number>
-    callsOnUnknownMemory: number
-    unknownAliasPages: number
-    vmEvents: number
-    /** Events the trace says it lost or overwrote, and lines it could not read: any of them can explain a difference. */
-    lostEvents: number
-    overwritten: number
-    unrecognizedLines: number
-  }
-  /**
-   * When the trace probed the kernel's own split helpers: their hits inside the window (what the
-   * kernel did) beside the replay's count of the same primitive.
-   */
-  groundTruth: {fn: string; kernel: number; replay: number}[]
+export interface VerifyResult extends Omit<Verification, 'regions' | 'geo' | 'era'> {
   regions: RegionVerify[]
-  regionNotes: string[]
-  /** Every input's diagnostics (before, trace, after), through the one table. */
-  diagnostics: DiagnosticsSummary
-  /** match: exit 0; differs: exit 1 (some verifiable region differs, or the linear map is not verifiable). */
-  verdict: 'match' | 'differs'
   /** One line: why this verdict. */
   summary: string
-  exitCode: 0 | 1
 }
 
-// ---------------------------------------------------------------------------------------------
-// The comparison.
-
-export interface CompareOptions {
-  /** Differences listed per region (default 10). */
-  maxDiffs?: number
-  fromMarker?: string
-  untilMarker?: string
-  untilFound?: boolean
-  era?: PtdumpSnapshot['era']
-  /**
-   * Linear-alias page updates of traced set_memory_* calls the replay could not place (the trace
-   * named no backing page for them): a linear-map difference no placed call explains may be one
-   * of them, so it is the replay's gap, never "no traced call touched this range".
-   */
-  unplacedAliasPages?: number
+/** The words for a reason a region is not verifiable. */
+export function reasonText(r: NotVerifiableReason): string {
+  if (r.kind === 'unknown-memory') return `${r.count} traced call(s) acted on memory the starting snapshot does not map here${r.first ? ` (first: ${r.first.call} at ${r.first.at})` : ''}`
+  const p = r.presence
+  const parts: string[] = []
+  if (p.appearedRanges) parts.push(`${plural(p.appearedRanges, 'range')} (${fmtBytesExact(p.appearedBytes)}) mapped in the snapshot but not in the replay`)
+  if (p.disappearedRanges) parts.push(`${plural(p.disappearedRanges, 'range')} (${fmtBytesExact(p.disappearedBytes)}) mapped in the replay but gone from the snapshot`)
+  if (p.tableOnlyRanges) parts.push(`${plural(p.tableOnlyRanges, 'range')} of empty entries whose table pages differ`)
+  const vm = r.vmEvents
+    ? `the trace has ${r.vmEvents} vmalloc/execmem alloc/free event(s), but the replay does not map or unmap vm areas`
+    : 'the trace carries no vmalloc/execmem/module alloc or free events with addresses'
+  return `mappings created or removed by calls the trace does not carry (vmalloc/vmap/module areas): ${parts.join('; ')}; ${vm}`
 }
 
-const MAX_RUNS_SHOWN = 8
-
-interface Group {
-  start: Kva
-  end: Kva
-  pred: Run[]
-  actual: Run[]
-}
-
-function classify(g: Group, rec: TouchRecorder, opts: CompareOptions, region?: Region): Pick<Difference, 'explainedByTrace' | 'cause' | 'note' | 'lastTouch' | 'nearest'> {
-  const inWindow = rec.window.refsIn(g.start, g.end)
-  const last = inWindow.reduce<Touch | undefined>((m, t) => (!m || t.ordinal > m.ordinal ? t : m), undefined)
-  const before = rec.before.refsIn(g.start, g.end).reduce<Touch | undefined>((m, t) => (!m || t.ordinal > m.ordinal ? t : m), undefined)
-  const after = rec.after.refsIn(g.start, g.end).reduce<Touch | undefined>((m, t) => (!m || t.ordinal < m.ordinal ? t : m), undefined)
-  const nearest: Difference['nearest'] = {}
-  if (before) nearest.beforeWindow = callRef(before)
-  if (after) nearest.afterWindow = callRef(after)
-  if (!last) {
-    const nb = rec.window.neighbours(g.start, g.end)
-    if (nb.below) nearest.below = {...callRef(nb.below.ref), range: `${formatKva(nb.below.start)}-${formatKva(nb.below.end)}`}
-    if (nb.above) nearest.above = {...callRef(nb.above.ref), range: `${formatKva(nb.above.start)}-${formatKva(nb.above.end)}`}
-  }
-  // The tail: calls after the last marker before the until-marker (the from-marker counts as
-  // epoch 0). The head: calls before the from-marker, after the marker before it.
-  const tailEpoch = opts.untilMarker && opts.untilFound ? rec.windowMarkers - 1 : undefined
-  const headEpoch = opts.fromMarker ? rec.beforeMarkers : undefined
-  if (last) {
-    const lastRef = callRef(last)
-    if (tailEpoch !== undefined && last.epoch === tailEpoch) {
-      const m = last.marker ?? opts.fromMarker ?? 'the start of the trace'
-      return {
-        explainedByTrace: false,
-        cause: 'timing',
-        note: `not explained by the trace: the last call touching it (${lastRef.call} at ${lastRef.at}) falls between "${m}" and the cut at "${opts.untilMarker}", so the snapshot may have been dumped before it`,
-        lastTouch: lastRef,
-        nearest,
-      }
-    }
-    return {
-      explainedByTrace: true,
-      cause: 'replay',
-      note: `the replay disagrees with the kernel after a traced call: last touched by ${lastRef.call} at ${lastRef.at}`,
-      lastTouch: lastRef,
-      nearest,
-    }
-  }
-  if (before && headEpoch !== undefined && before.epoch === headEpoch) {
-    const b = callRef(before)
-    return {
-      explainedByTrace: false,
-      cause: 'timing',
-      note: `not explained by the trace: no call in the window touched it; ${b.call} at ${b.at} did just before the window (after "${before.marker ?? 'the start of the trace'}", before "${opts.fromMarker}"), so the starting snapshot may have been dumped before or after it`,
-      nearest,
-    }
-  }
-  if (region?.name === 'linear' && opts.unplacedAliasPages) {
-    return {
-      explainedByTrace: true,
-      cause: 'replay',
-      note: `the replay could not place ${opts.unplacedAliasPages} linear-alias page update(s) of traced set_memory_* calls (the trace names no backing page for them); this range may be one of them`,
-      nearest,
-    }
-  }
+/** One region of the JSON document. */
+export function regionVerifyView(r: RegionVerification, v: Pick<Verification, 'geo' | 'era'>): RegionVerify {
   return {
-    explainedByTrace: false,
-    cause: 'untraced',
-    note: 'not explained by the trace: no traced call in the window touched this range',
-    nearest,
+    ...r,
+    reasons: r.reasons.map(reasonText),
+    differences: r.differences.map((d) => ({...d, predicted: viewRuns(v.geo, d.predicted, v.era), actual: viewRuns(v.geo, d.actual, v.era)})),
   }
 }
 
-/** Compare predicted and actual tables over one region. */
-export function verifyRegion(predicted: PageTables, actual: PageTables, region: Region, rec: TouchRecorder, opts: CompareOptions = {}): RegionVerify {
-  const maxDiffs = opts.maxDiffs ?? 10
-  const geo = actual.geo
-  const presence = {appearedBytes: 0, appearedRanges: 0, disappearedBytes: 0, disappearedRanges: 0, tableOnlyRanges: 0}
-  let lastPresenceEnd = -1
-  let lastKind = ''
-  let differingRanges = 0
-  let differingBytes = 0
-  let notExplained = 0
-  const differences: Difference[] = []
-  let cur: Group | undefined
-  const close = (): void => {
-    if (!cur) return
-    const g = cur
-    cur = undefined
-    differingRanges++
-    differingBytes += g.end - g.start
-    const c = classify(g, rec, opts, region)
-    if (!c.explainedByTrace) notExplained++
-    if (differences.length < maxDiffs) {
-      differences.push({
-        start: formatKva(g.start),
-        end: formatKva(g.end),
-        bytes: g.end - g.start,
-        predicted: viewRuns(geo, g.pred.slice(0, MAX_RUNS_SHOWN), opts.era),
-        actual: viewRuns(geo, g.actual.slice(0, MAX_RUNS_SHOWN), opts.era),
-        morePredicted: Math.max(0, g.pred.length - MAX_RUNS_SHOWN),
-        moreActual: Math.max(0, g.actual.length - MAX_RUNS_SHOWN),
-        ...c,
-      })
-    }
-  }
-  for (const s of alignRuns(predicted.runs(region.start, region.end), actual.runs(region.start, region.end), region.start, region.end)) {
-    if (sameEntry(s.a, s.b)) {
-      close()
-      continue
-    }
-    const pa = isPresent(s.a)
-    const pb = isPresent(s.b)
-    // With vmap/vunmap replayed, an area present on one side only (or empty entries in different
-    // tables) is an ordinary difference, not a call the trace does not carry.
-    if ((!pa || !pb) && !(rec.vmMaps && s.a && s.b && region.name !== 'linear')) {
-      close()
-      const kind = !pa && pb ? 'appeared' : pa && !pb ? 'disappeared' : 'tables'
-      const contiguous = lastPresenceEnd === s.start && lastKind === kind
-      if (kind === 'appeared') {
-        presence.appearedBytes += s.end - s.start
-        if (!contiguous) presence.appearedRanges++
-      } else if (kind === 'disappeared') {
-        presence.disappearedBytes += s.end - s.start
-        if (!contiguous) presence.disappearedRanges++
-      } else if (!contiguous) presence.tableOnlyRanges++
-      lastPresenceEnd = s.end
-      lastKind = kind
-      continue
-    }
-    if (!cur || cur.end !== s.start) {
-      close()
-      cur = {start: s.start, end: s.end, pred: [], actual: []}
-    }
-    cur.end = s.end
-    if (cur.pred.length <= MAX_RUNS_SHOWN) pushMerged(cur.pred, s.a!)
-    if (cur.actual.length <= MAX_RUNS_SHOWN) pushMerged(cur.actual, s.b!)
-  }
-  close()
-
-  const reasons: string[] = []
-  const moved = presence.appearedRanges + presence.disappearedRanges + presence.tableOnlyRanges
-  if (moved) {
-    const parts: string[] = []
-    if (presence.appearedRanges) parts.push(`${plural(presence.appearedRanges, 'range')} (${fmtBytesExact(presence.appearedBytes)}) mapped in the snapshot but not in the replay`)
-    if (presence.disappearedRanges) parts.push(`${plural(presence.disappearedRanges, 'range')} (${fmtBytesExact(presence.disappearedBytes)}) mapped in the replay but gone from the snapshot`)
-    if (presence.tableOnlyRanges) parts.push(`${plural(presence.tableOnlyRanges, 'range')} of empty entries whose table pages differ`)
-    const vm = rec.vmEvents
-      ? `the trace has ${rec.vmEvents} vmalloc/execmem alloc/free event(s), but the replay does not map or unmap vm areas`
-      : 'the trace carries no vmalloc/execmem/module alloc or free events with addresses'
-    reasons.push(`mappings created or removed by calls the trace does not carry (vmalloc/vmap/module areas): ${parts.join('; ')}; ${vm}`)
-  }
-  const unknown = rec.unknownByRegion.get(region.name)
-  if (unknown?.count) {
-    const f = unknown.first ? callRef(unknown.first) : undefined
-    reasons.push(`${unknown.count} traced call(s) acted on memory the starting snapshot does not map here${f ? ` (first: ${f.call} at ${f.at})` : ''}`)
-  }
-  const status: RegionStatus = reasons.length ? 'not-verifiable' : differingRanges ? 'differs' : 'match'
-  return {
-    name: region.name,
-    label: REGION_LABELS[region.name],
-    start: formatKva(region.start),
-    end: formatKva(region.end),
-    status,
-    reasons,
-    presence,
-    callsOnUnknownMemory: unknown?.count ?? 0,
-    differingRanges,
-    differingBytes,
-    notExplained,
-    differences,
-  }
-}
-
-export interface VerifyInputs {
-  before: PtdumpSnapshot
-  after: PtdumpSnapshot
-  traces: string[]
-  choice: PolicyChoice
-  replay?: RunReplayOptions
-  maxDiffs?: number
-}
-
-/** Thrown for inputs verify cannot work with (exit 2): different geometries, a marker not found. */
-export class VerifyInputError extends Error {
-  readonly cliExit = 2
-  constructor(message: string) {
-    super(message)
-    this.name = 'InputError'
-  }
-}
-
-/** Replay `traces` over `before` and compare with `after`. */
-export async function runVerify(inp: VerifyInputs): Promise<VerifyResult> {
-  const {before, after} = inp
-  if (before.geometry.label !== after.geometry.label) {
-    throw new VerifyInputError(`${before.source} is ${before.geometry.label} but ${after.source} is ${after.geometry.label}: snapshots of different kernels cannot verify`)
-  }
-  const rec = new TouchRecorder(before.regions, before.geometry.pageSize, inp.replay?.fromMarker)
-  const run = await runReplay(before, inp.traces, inp.choice, {...inp.replay, ...rec.options()})
-  const stats: ReplayStats = run.stats
-  if (inp.replay?.fromMarker && !stats.window.fromFound) throw new VerifyInputError(`--from-marker "${inp.replay.fromMarker}": no trace_marker write contains it`)
-  if (inp.replay?.untilMarker && !stats.window.untilFound) throw new VerifyInputError(`--until-marker "${inp.replay.untilMarker}": no trace_marker write contains it (after the from-marker)`)
-  return compareReplay({before, after, traces: inp.traces, run, rec, maxDiffs: inp.maxDiffs, fromMarker: inp.replay?.fromMarker, untilMarker: inp.replay?.untilMarker})
-}
-
-/** The comparison proper, given a finished replay and its recorder. */
-export function compareReplay(p: {
-  before: PtdumpSnapshot
-  after: PtdumpSnapshot
-  traces: string[]
-  run: {policy: {name: string}; reasons: string[]; rebase?: RebaseSummary; stats: ReplayStats; pt: PageTables; traceStats?: TraceStats; traceDiagnostics?: Diagnostic[]}
-  rec: TouchRecorder
-  maxDiffs?: number
-  fromMarker?: string
-  untilMarker?: string
-}): VerifyResult {
-  const {before, after, run, rec} = p
-  const {regions, notes} = pairRegions(before.regions, after.regions)
-  const opts: CompareOptions = {maxDiffs: p.maxDiffs, fromMarker: p.fromMarker, untilMarker: p.untilMarker, untilFound: run.stats.window.untilFound, era: after.era, unplacedAliasPages: run.stats.unknownAliasPages}
-  const out = regions.map((r) => verifyRegion(run.pt, after.pt, r, rec, opts))
-  const linear = out.find((r) => r.name === 'linear')
-  const failing = out.filter((r) => r.status === 'differs')
-  let summary: string
-  let verdict: VerifyResult['verdict'] = 'match'
-  if (!linear) {
-    verdict = 'differs'
-    summary = 'the snapshot has no linear map region: nothing that must verify'
-  } else if (linear.status === 'not-verifiable') {
-    verdict = 'differs'
-    summary = `the linear map is not verifiable: ${linear.reasons.join('; ')}`
-  } else if (failing.length) {
-    verdict = 'differs'
+/** One line: why this verdict. */
+function verdictSummary(regions: readonly RegionVerify[]): string {
+  const linear = regions.find((r) => r.name === 'linear')
+  const failing = regions.filter((r) => r.status === 'differs')
+  if (!linear) return 'the snapshot has no linear map region: nothing that must verify'
+  if (linear.status === 'not-verifiable') return `the linear map is not verifiable: ${linear.reasons.join('; ')}`
+  if (failing.length) {
     const n = failing.reduce((a, r) => a + r.differingRanges, 0)
     const ne = failing.reduce((a, r) => a + r.notExplained, 0)
-    summary = `${plural(n, 'differing range')} in ${failing.map((r) => r.name).join(', ')}; ${ne} not explained by the trace`
-  } else {
-    const nv = out.filter((r) => r.status === 'not-verifiable').map((r) => r.name)
-    summary = `every verifiable region matches exactly${nv.length ? ` (not verifiable: ${nv.join(', ')})` : ''}`
+    return `${plural(n, 'differing range')} in ${failing.map((r) => r.name).join(', ')}; ${ne} not explained by the trace`
   }
-  const ts = run.traceStats
+  const nv = regions.filter((r) => r.status === 'not-verifiable').map((r) => r.name)
+  const timed = regions.reduce((a, r) => a + (r.status === 'match' ? r.dumpTimingRanges : 0), 0)
+  const exact = timed ? `, exactly but for ${plural(timed, 'range')} that changed within the dumps' timing (the snapshot shows one side of a call made as it was dumped, or a task stack after tracing stopped)` : ' exactly'
+  return `every verifiable region matches${exact}${nv.length ? ` (not verifiable: ${nv.join(', ')})` : ''}`
+}
+
+/** The `--json` document of a verification. */
+export function verifyResult(v: Verification): VerifyResult {
+  const regions = v.regions.map((r) => regionVerifyView(r, v))
   return {
-    before: before.source,
-    after: after.source,
-    traces: p.traces,
-    geometry: after.geometry.label,
-    policy: run.policy.name,
-    policyReasons: run.reasons,
-    ...(run.rebase ? {rebase: run.rebase} : {}),
-    window: {
-      fromMarker: p.fromMarker,
-      untilMarker: p.untilMarker,
-      fromFound: run.stats.window.fromFound,
-      untilFound: run.stats.window.untilFound,
-      eventsSeen: run.stats.eventsSeen,
-      eventsInWindow: run.stats.eventsInWindow,
-      callsApplied: run.stats.callsApplied,
-    },
-    replay: {
-      errorCounts: run.stats.errorCounts,
-      callsOnUnknownMemory: run.stats.callsOnUnknownMemory,
-      unknownAliasPages: run.stats.unknownAliasPages,
-      vmEvents: rec.vmEvents,
-      lostEvents: ts?.lostEvents ?? 0,
-      overwritten: ts?.overwritten ?? 0,
-      unrecognizedLines: ts?.unrecognized ?? 0,
-    },
-    groundTruth: Object.entries(run.stats.truth)
-      .filter(([fn]) => /^split_(pud|pmd|contpmd|contpte)$/.test(fn))
-      .sort(([x], [y]) => x.localeCompare(y))
-      .map(([fn, kernel]) => ({fn, kernel, replay: run.stats.counters[fn] ?? 0})),
-    regions: out,
-    regionNotes: notes,
-    diagnostics: summarizeDiagnostics([
-      {diagnostics: before.diagnostics, counts: before.diagnosticCounts},
-      ts ? {diagnostics: run.traceDiagnostics ?? [], counts: ts.diagnosticsByCode} : undefined,
-      {diagnostics: after.diagnostics, counts: after.diagnosticCounts},
-    ]),
-    verdict,
-    summary,
-    exitCode: verdict === 'match' ? 0 : 1,
+    before: v.before,
+    after: v.after,
+    traces: v.traces,
+    geometry: v.geometry,
+    policy: v.policy,
+    policyReasons: v.policyReasons,
+    ...(v.rebase ? {rebase: v.rebase} : {}),
+    window: v.window,
+    replay: v.replay,
+    groundTruth: v.groundTruth,
+    regions,
+    regionNotes: v.regionNotes,
+    diagnostics: v.diagnostics,
+    verdict: v.verdict,
+    summary: verdictSummary(regions),
+    exitCode: v.exitCode,
   }
 }
 
@@ -433,7 +101,7 @@ export function compareReplay(p: {
 function statusText(r: RegionVerify): string {
   switch (r.status) {
     case 'match':
-      return 'match'
+      return r.dumpTimingRanges ? `match, but for ${plural(r.dumpTimingRanges, 'range')} the dump times explain (listed below)` : 'match'
     case 'differs':
       return `DIFFERS: ${plural(r.differingRanges, 'range')}, ${fmtBytesExact(r.differingBytes)}, ${r.notExplained} not explained by the trace`
     case 'not-verifiable':
@@ -448,8 +116,13 @@ function refLine(label: string, c: CallRef & {range?: string}): string {
 /** Human-readable report, one string per line. */
 export function renderVerifyText(v: VerifyResult): string[] {
   const out: string[] = []
-  const win = [v.window.fromMarker ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
+  const d = v.window.dumps
+  const win = d?.placed
+    ? `from the dump of ${d.cuts[0]!.name} to the dump of ${d.cuts[1]!.name}`
+    : [v.window.fromMarker && !d ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker && !d ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
   out.push(`verify: ${v.before} + ${v.traces.join(', ')} (${win}) against ${v.after}`)
+  if (d) out.push(...placementText(d))
+  if (v.window.dumpsAvailable && v.verdict !== 'match') out.push(`note: ${v.window.dumpsAvailable}`)
   out.push(`policy ${v.policy}${v.policyReasons.length ? `: ${v.policyReasons[0]}` : ''}`)
   for (const r of v.policyReasons.slice(1)) out.push(`  ${r}`)
   if (v.rebase) out.push(`linear map rebased for the policy: ${JSON.stringify(v.rebase)}`)

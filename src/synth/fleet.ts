@@ -16,7 +16,7 @@
  * a clone of its runs almost nothing.
  */
 import {__changeMemoryCommon} from '../kernel/pageattr.js'
-import {makeContext} from '../kernel/context.js'
+import {makeContext} from '../kernel/dispatch.js'
 import {inferPolicy} from '../kernel/infer-policy.js'
 import type {PolicyName} from '../kernel/policy.js'
 import {HW} from '../model/prot.js'

@@ -21,7 +21,7 @@ import {HOLE, ModelError, PageTables, countTablePages} from '../model/pagetable.
 import {HW, P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
 import {type KernelVersion, formatVersion, versionAtLeast} from '../kernel/version.js'
 import {kfencePoolSize, kfenceProtectedPages} from '../kernel/kfence.js'
-import {makeContext} from '../kernel/context.js'
+import {makeContext} from '../kernel/dispatch.js'
 import {type MemBank, createPgdMappingInto, mapMem, pageKernelProt} from '../kernel/map-mem.js'
 import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
 import {__changeMemoryCommon} from '../kernel/pageattr.js'

@@ -7,9 +7,11 @@
  * sorted the repeated A next to its first occurrence and blamed the trace for not being a ptdump).
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 
 import Audit from '../../src/commands/audit.js'
 import CaptureScript from '../../src/commands/capture-script.js'
@@ -18,6 +20,7 @@ import Diff from '../../src/commands/diff.js'
 import Events from '../../src/commands/events.js'
 import Fleet from '../../src/commands/fleet.js'
 import Replay from '../../src/commands/replay.js'
+import SynthFleet from '../../src/commands/synth/fleet.js'
 import SynthMachine from '../../src/commands/synth/machine.js'
 import SynthWorkload from '../../src/commands/synth/workload.js'
 import Verify from '../../src/commands/verify.js'
@@ -57,6 +60,7 @@ const CASES: [string, Cmd, string[] | undefined, string[] | undefined][] = [
   ['capture-script', CaptureScript, undefined, ['--kernel', 'banana']],
   ['synth machine', SynthMachine, undefined, ['--memory', '3X']],
   ['synth workload', SynthWorkload, ['--events', '10'], ['--kind', 'bpf-jit', '--events', '10', '--machine', MISSING, '-o', '/tmp/ptreplay-errors-test-w.txt']],
+  ['synth fleet', SynthFleet, ['--output-dir', '/tmp/ptreplay-errors-test-fleet'], ['--hosts', 'many', '--output-dir', '/tmp/ptreplay-errors-test-fleet']],
 ]
 
 describe('--json errors of every command', () => {
@@ -97,6 +101,87 @@ describe('--json errors of every command', () => {
     expect(o.exit).toBe(2)
     expect(o.stdout).toBe('')
     expect(o.stderr.trimEnd().split('\n')).toEqual([`Error: ${long}: cannot read: no such file`])
+  })
+})
+
+// A bad input line: the real 6.1 dump with a line that is no ptdump line at line 10, and a CSV
+// trace whose third line has an address that is not one. Without --strict the line is counted
+// and skipped (test/ingest/diagnostics-matrix.test.ts); with --strict it is the error, naming
+// file and line.
+const tmp = mkdtempSync(join(tmpdir(), 'ptreplay-errors-'))
+afterAll(() => rmSync(tmp, {recursive: true, force: true}))
+const BAD_PT = join(tmp, 'bad.ptdump')
+const ptLines = readFileSync(SNAP, 'utf8').split('\n')
+writeFileSync(BAD_PT, [...ptLines.slice(0, 9), '0xffff000000000000-0xZZZ garbage here', ...ptLines.slice(9)].join('\n'))
+const BAD_TRACE = 'test/cli/fixtures/bad-line.csv'
+const AFTER = join(tmp, 'after.ptdump')
+writeFileSync(AFTER, ptLines.join('\n'))
+
+// [command, argv, the file and line the error must name]
+const BAD_LINES: [string, Cmd, string[], string, number][] = [
+  ['audit', Audit, [BAD_PT], BAD_PT, 10],
+  ['diff', Diff, [SNAP, BAD_PT], BAD_PT, 10],
+  ['replay (snapshot)', Replay, [BAD_PT, TRACE], BAD_PT, 10],
+  ['replay (trace)', Replay, [SNAP, BAD_TRACE], BAD_TRACE, 3],
+  ['compare', Compare, [SNAP, BAD_TRACE, '--policies', 'pte-only,bbml2'], BAD_TRACE, 3],
+  ['verify (trace)', Verify, [SNAP, BAD_TRACE, AFTER], BAD_TRACE, 3],
+  ['verify (after)', Verify, [SNAP, TRACE, BAD_PT], BAD_PT, 10],
+  ['events', Events, [BAD_TRACE], BAD_TRACE, 3],
+]
+
+describe('--json: a bad input line under --strict, every command that reads input', () => {
+  for (const [name, cmd, argv, file, line] of BAD_LINES) {
+    it(`${name}: bad-input, exit 2, ${file === BAD_PT ? 'bad.ptdump' : 'bad-line.csv'}:${line}`, async () => {
+      const o = await runCommand(cmd, [...argv, '--strict', '--json'])
+      const e = expectOneJsonError(o, 'bad-input')
+      expect([e.file, e.line]).toEqual([file, line])
+      expect(e.message.startsWith(`${file}:${line}: expected`) || e.message.startsWith(`${file}:${line}: set_memory_ro: expected`)).toBe(true)
+    })
+  }
+})
+
+describe("README's error object", () => {
+  it('is what events --strict --json prints for the trace.csv it quotes', async () => {
+    const csv = join(tmp, 'trace.csv')
+    writeFileSync(csv, readFileSync(BAD_TRACE))
+    const o = await runCommand(Events, [csv, '--strict', '--json'])
+    expect(o.exit).toBe(2)
+    const block = /```json\n(\{"error".*\})\n```/.exec(readFileSync('README.md', 'utf8'))
+    expect(block, 'the README shows an error object').not.toBeNull()
+    expect(JSON.parse(o.stdout.replaceAll(`${tmp}/`, ''))).toEqual(JSON.parse(block![1]!))
+  })
+})
+
+// Outputs that cannot be written (a path under a regular file): the commands that only write.
+const UNWRITABLE = 'README.md/out'
+describe('--json: an output that cannot be written, the commands without an input file', () => {
+  const cases: [string, Cmd, string[]][] = [
+    ['capture-script', CaptureScript, ['--kernel', '6.19', '-o', `${UNWRITABLE}/capture.sh`]],
+    ['synth machine', SynthMachine, ['--memory', '4G', '-o', `${UNWRITABLE}/m.txt`]],
+    ['synth fleet', SynthFleet, ['--hosts', '2', '--output-dir', `${UNWRITABLE}/fleet`]],
+  ]
+  for (const [name, cmd, argv] of cases) {
+    it(`${name}: bad-input, exit 2, naming the path`, async () => {
+      const o = await runCommand(cmd, [...argv, '--json'])
+      const e = expectOneJsonError(o, 'bad-input')
+      expect(e.message).toContain(UNWRITABLE)
+    })
+  }
+})
+
+describe('fleet: a host that cannot be read is a result, not an error of the command', () => {
+  it('missing dump: exit 1, the summary counts it, one line on stderr', async () => {
+    const o = await runCommand(Fleet, [MISSING, '--json'])
+    expect(o.exit).toBe(1)
+    const doc = JSON.parse(o.stdout) as {hosts: number; errors: number}
+    expect([doc.hosts, doc.errors]).toEqual([0, 1])
+    expect(o.stderr.trimEnd().split('\n')).toEqual([`host failed: ${MISSING}: cannot read: no such file`])
+  })
+  it('bad line under --strict: exit 1, file:line on stderr', async () => {
+    const o = await runCommand(Fleet, [BAD_PT, '--strict', '--json'])
+    expect(o.exit).toBe(1)
+    expect((JSON.parse(o.stdout) as {errors: number}).errors).toBe(1)
+    expect(o.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^host failed: ${BAD_PT}:10: expected `)) as string])
   })
 })
 

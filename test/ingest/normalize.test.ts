@@ -132,6 +132,20 @@ describe('argument decoding', () => {
     expect(got).toEqual(["<text>:1: set_memory_ro: expected a kernel address value, got '0x1234'"])
   })
 
+  it('vfree(NULL) is a call with nothing to free (mm/vmalloc.c vfree(), v7.3: `if (!addr) return;`), not a bad value', () => {
+    // The 7.3 capture has 16 such hits (a kworker's vfree(0x0) after freeing module init sections).
+    const {records} = tokenizeText('tracefs', '     kworker/0:0-9       [000] d....   492.206065: vfree: (vfree+0x0/0x2a0) addr=0x0\n' + P + 'vfree: (vfree+0x0/0x2a0) addr=0x1234\n')
+    const n = new Normalizer()
+    const got: string[] = []
+    n.onDiagnostic = (d) => got.push(d.message)
+    const [nul, bad] = records.map((r) => n.normalize(r))
+    expect(nul).toMatchObject({kind: 'vm_free', fn: 'vfree'})
+    expect(nul!.addr).toBeUndefined()
+    expect(bad!.addr).toBeUndefined()
+    // Only the second, a non-kernel address that is not NULL, is a bad value.
+    expect(got).toEqual(["<text>:2: vfree: expected a kernel address value, got '0x1234'"])
+  })
+
   it('parseAddr: every radix the formats use (docs/trace-text-quirks.md#radix)', () => {
     const k = parseKva('0xffffc90000000000')
     expect(parseAddr('0xffffc90000000000')).toBe(k)

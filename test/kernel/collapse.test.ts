@@ -115,7 +115,7 @@ describe('tryCollapseKernelPmd (RFC 6/6, docs/collapse-proposals.md)', () => {
     ])
     const ctx = ctxFor(pt, 'collapse-rfc')
     expect(tryCollapseKernelPmd(ctx, LIN + K4)).toBe(false)
-    expect(ctx.counters.warn).toBe(1)
+    expect(ctx.warnings.countOf('collapse-unaligned')).toBe(1)
     expect(tryCollapseKernelPmd(ctx, LIN)).toBe(false)
     expect(tryCollapseKernelPmd(ctx, LIN + M2)).toBe(false)
     expect(tryCollapseKernelPmd(ctx, LIN + 2 * M2)).toBe(false)

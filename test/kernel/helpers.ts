@@ -3,7 +3,8 @@ import {pageOffsetKva} from '../../src/model/address.js'
 import {type Geometry, makeGeometry} from '../../src/model/geometry.js'
 import {HOLE, PageTables, type Run} from '../../src/model/pagetable.js'
 import {P_AF, P_PXN, P_SHARED, P_UXN, P_VALID, type Prot, withMemType} from '../../src/model/prot.js'
-import {type KernelConfig, type KernelContext, makeContext} from '../../src/kernel/context.js'
+import type {KernelConfig, KernelContext} from '../../src/kernel/context.js'
+import {makeContext} from '../../src/kernel/dispatch.js'
 import {makePolicy, type PolicyName} from '../../src/kernel/policy.js'
 
 export const geo: Geometry = makeGeometry(4096, 48)

@@ -82,7 +82,7 @@ describe('updateRangeProt / __changeMemoryCommon (pageattr.c v6.19.9 and v6.12)'
     const ctx = ctxFor(pt, makePolicy('bbml2', {bbml2: false, rodata: 'noalias'}).cfg)
     expect(updateRangeProt(ctx, LIN + 0x12345000, K4, HW.PTE_RDONLY, 0n)).toBe(-22)
     expect(ctx.errors[0]).toMatchObject({fn: 'pageattr_pud_entry', errno: -22})
-    expect(ctx.counters.warn).toBe(1)
+    expect(ctx.warnings.countOf('pageattr-partial-block')).toBe(1)
     expect(shape(pt, LIN, LIN + G)).toEqual([[0, G, 2, false, RW]])
   })
 
@@ -111,7 +111,7 @@ describe('updateRangeProt / __changeMemoryCommon (pageattr.c v6.19.9 and v6.12)'
     const pt = linear([run(LIN, LIN + M2, 0, RW, true), run(LIN + M2, LIN + G, 1, HOLE)])
     const ctx = ctxFor(pt, 'pte-only')
     applyToPageRange(ctx, LIN + K4, K4, HW.PTE_RDONLY, 0n)
-    expect(ctx.counters.cont_partial_rewrite).toBe(1)
+    expect(ctx.warnings.countOf('cont-partial-rewrite')).toBe(1)
     expect(shape(pt, LIN, LIN + 2 * K64)).toEqual([
       [0, K4, 0, false, RW],
       [K4, 2 * K4, 0, false, RO],
@@ -168,12 +168,12 @@ describe('changeMemoryCommon and the set_memory_* family', () => {
   it('unknown backing pages: alias updates are counted, never invented', () => {
     const {pt, ctx} = setup('bbml2')
     setMemoryRo(ctx, VM + K4, 2)
-    expect(ctx.counters.alias_updates_unknown).toBe(2)
+    expect(ctx.aliasUpdatesUnknown).toBe(2)
     expect(ctx.counters.__change_memory_common).toBe(1)
     for (const r of pt.runs(LIN, LIN + G)) expect(r.prot).toBe(RW)
     const old = setup('pte-only')
     setMemoryRo(old.ctx, VM, 2, {...old.area, pages: undefined})
-    expect(old.ctx.counters.alias_updates_unknown).toBe(4)
+    expect(old.ctx.aliasUpdatesUnknown).toBe(4)
   })
 
   it('noalias: the linear alias is left alone; x/nx never touch it', () => {

@@ -13,7 +13,7 @@ import {describe, expect, it} from 'vitest'
 
 import {parseKva} from '../../src/model/address.js'
 import {parsePtdump} from '../../src/ingest/ptdump/index.js'
-import {makeContext} from '../../src/kernel/context.js'
+import {makeContext} from '../../src/kernel/dispatch.js'
 import {updateRangeProt} from '../../src/kernel/pageattr.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 

@@ -7,7 +7,7 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {makeContext} from '../../src/kernel/context.js'
+import {makeContext} from '../../src/kernel/dispatch.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 import {VmAreas, ioremapPageRange, protOfPgprot, vmapPagesRange, vunmapRange} from '../../src/kernel/vmalloc.js'
 import {HOLE, PageTables, emptyTotals, accumulate} from '../../src/model/pagetable.js'

@@ -10,7 +10,7 @@ import {describe, expect, it} from 'vitest'
 import {KVA_END} from '../../src/model/address.js'
 import {HOLE, ModelError, PageTables, type Run} from '../../src/model/pagetable.js'
 import {HW} from '../../src/model/prot.js'
-import {makeContext} from '../../src/kernel/context.js'
+import {makeContext} from '../../src/kernel/dispatch.js'
 import {
   applyToPageRange,
   changeMemoryCommon,

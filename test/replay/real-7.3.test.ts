@@ -6,13 +6,15 @@
  * split_kernel_leaf_mapping 4,611, split_kernel_leaf_mapping_locked 4,687, split_pmd 11). The
  * split probes are counted as ground truth, never replayed.
  */
-import {readFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
 import {readPtdump} from '../../src/ingest/ptdump/index.js'
 import {choosePolicy, loadFacts, runReplay} from '../../src/replay/run.js'
-import {runVerify} from '../../src/report/verify.js'
+import {runVerify} from '../../src/replay/verify.js'
 
 const S73 = 'samples/linux-7.3-debian-qemu'
 
@@ -56,16 +58,9 @@ describe('replay of the Debian 7.3.4 captures', () => {
     })
   })
 
-  // The windows of the capture README ("Markers for windows"). The vm areas are replayed from the
-  // trace's own vmap/vunmap/alloc/free events. What remains in vmalloc are 16K areas (THREAD_SIZE:
-  // the vmalloc'd kernel stacks of the processes the capture script forks to dump the snapshot)
-  // mapped or unmapped at a point of the trace the snapshot cannot be pinned to.
-  const WINDOWS: [string, string, {fromMarker?: string; untilMarker?: string}][] = [
-    ['probed', 'loaded', {untilMarker: 'capture: bpf phase begin'}],
-    ['loaded', 'bpf', {fromMarker: 'capture: bpf phase begin', untilMarker: 'capture: bpf phase end'}],
-    ['bpf', 'after', {fromMarker: 'capture: bpf phase end'}],
-    ['probed', 'after', {}],
-  ]
+  // Each window is cut at the snapshots' dumps, placed in trace time by the bundle's steps.log
+  // (src/replay/snapshot-clock.ts); the vm areas are replayed from the trace's own
+  // vmap/vunmap/alloc/free events.
   for (const [boot, policy] of [
     ['ampere1a-2G-default', 'bbml3'],
     ['max-2G-default', 'pte-only'],
@@ -81,20 +76,53 @@ describe('replay of the Debian 7.3.4 captures', () => {
       expect(run.pt.recountTables()).toEqual(run.pt.tables)
     })
 
-    it(`${boot}: linear map and modules match on every window; vmalloc verifiable, only 16K stack areas differ`, async () => {
+    it(`${boot}: cut at the dumps (steps.log), every window verifies: linear map, modules and vmalloc match, exit 0`, async () => {
       const dir = `${S73}/${boot}`
-      for (const [from, to, win] of WINDOWS) {
+      for (const [from, to] of [['probed', 'loaded'], ['loaded', 'bpf'], ['bpf', 'after'], ['probed', 'after']] as const) {
         const before = await readPtdump(`${dir}/kernel_page_tables.${from}`)
         const after = await readPtdump(`${dir}/kernel_page_tables.${to}`)
         const choice = choosePolicy(policy, {}, before, loadFacts(`${dir}/kernel_page_tables.${from}`).facts)
-        const v = await runVerify({before, after, traces: [`${dir}/trace.txt.gz`], choice, replay: win})
+        const v = await runVerify({before, after, traces: [`${dir}/trace.txt.gz`], choice})
+        expect(v.window.dumps?.placed).toBe(true)
+        // The capture logs 40 marks to both trace_marker and steps.log (init.sh's mark()).
+        expect(v.window.dumps?.marksAligned).toBe(40)
         const st = Object.fromEntries(v.regions.map((r) => [r.name, r.status]))
-        expect([from, to, st['linear'], st['modules']]).toEqual([from, to, 'match', 'match'])
-        const vm = v.regions.find((r) => r.name === 'vmalloc')!
-        expect(vm.status).not.toBe('not-verifiable')
-        expect(vm.callsOnUnknownMemory).toBe(0)
-        for (const d of vm.differences) expect([from, to, d.bytes]).toEqual([from, to, 16 * 1024])
+        expect([from, to, st['linear'], st['modules'], st['vmalloc'], v.exitCode]).toEqual([from, to, 'match', 'match', 'match', 0])
+        // What the dump times explain is never more than a task's kernel stack: THREAD_SIZE 16 KiB
+        // (arch/arm64/include/asm/memory.h, 4K pages, no KASAN) at THREAD_ALIGN 32 KiB.
+        for (const r of v.regions) {
+          for (const d of r.differences) {
+            expect([from, to, r.name, d.bytes, BigInt(d.start) % 32768n]).toEqual([from, to, 'vmalloc', 16384, 0n])
+            expect(['dump-time', 'after-trace']).toContain(d.cause)
+          }
+        }
       }
     })
   }
+
+  it('a dump time placed 3 s late takes in the calls after the dump: vmalloc differs, exit 1', async () => {
+    // ampere1a: "kernel_page_tables.loaded: 527 lines" at uptime 495.13 (steps.log:23). Logged as
+    // 498.13, the cut falls after the test_bpf phase began (trace 496.004134): the BPF JIT's and
+    // the forks' vmaps come in, and no dump time within the tolerance explains them.
+    const src = `${S73}/ampere1a-2G-default`
+    const dir = mkdtempSync(join(tmpdir(), 'ptreplay-steps-'))
+    try {
+      for (const f of ['kernel_page_tables.probed', 'kernel_page_tables.loaded', 'cpuinfo', 'cmdline', 'version.txt', 'dmesg.boot.txt', 'config-7.3.4+deb13-arm64']) {
+        if (existsSync(`${src}/${f}`)) copyFileSync(`${src}/${f}`, `${dir}/${f}`)
+        else if (existsSync(`${S73}/${f}`)) copyFileSync(`${S73}/${f}`, `${dir}/${f}`)
+      }
+      const steps = readFileSync(`${src}/steps.log`, 'utf8')
+      expect(steps).toContain('495.13 kernel_page_tables.loaded: 527 lines')
+      writeFileSync(`${dir}/steps.log`, steps.replace('495.13 kernel_page_tables.loaded', '498.13 kernel_page_tables.loaded'))
+      const before = await readPtdump(`${dir}/kernel_page_tables.probed`)
+      const after = await readPtdump(`${dir}/kernel_page_tables.loaded`)
+      const choice = choosePolicy('bbml3', {}, before, loadFacts(`${dir}/kernel_page_tables.probed`).facts)
+      const v = await runVerify({before, after, traces: [`${src}/trace.txt.gz`], choice})
+      expect(v.window.dumps?.placed).toBe(true)
+      expect(v.regions.find((r) => r.name === 'vmalloc')?.status).toBe('differs')
+      expect(v.exitCode).toBe(1)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
 })

@@ -11,7 +11,7 @@ import {makeGeometry} from '../../src/model/geometry.js'
 import type {Region} from '../../src/model/layout.js'
 import {HOLE, PageTables, type Run} from '../../src/model/pagetable.js'
 import {P_AF, P_PXN, P_RDONLY, P_UXN, P_VALID, withMemType} from '../../src/model/prot.js'
-import {alignRuns, diffRegion, diffSnapshots, protChange, renderDiffText} from '../../src/report/diff.js'
+import {diffRegion, diffSnapshots, protChange, renderDiffText} from '../../src/report/diff.js'
 import {renderPtdump} from '../../src/report/ptdump-text.js'
 
 const geo = makeGeometry(4096, 48)
@@ -31,20 +31,6 @@ function run(start: number, end: number, lvl: number, prot = RW, cont = false): 
 function pt(runs: Run[]): PageTables {
   return PageTables.fromRuns(geo, runs)
 }
-
-describe('alignRuns', () => {
-  it('cuts both sides at every boundary and reports gaps as undefined', () => {
-    const a = [run(0, 8 * K4, 0), run(12 * K4, 16 * K4, 0)]
-    const b = [run(0, 4 * K4, 0), run(4 * K4, 16 * K4, 0, RO)]
-    const segs = [...alignRuns(a, b, base, base + 16 * K4)].map((s) => [(s.start - base) / K4, (s.end - base) / K4, s.a?.prot ?? null, s.b?.prot ?? null])
-    expect(segs).toEqual([
-      [0, 4, RW, RW],
-      [4, 8, RW, RO],
-      [8, 12, null, RO],
-      [12, 16, RW, RO],
-    ])
-  })
-})
 
 describe('diffRegion', () => {
   it('a PMD block split to PTEs with one page made read-only: split_pmd 1, one PTE table, 4K RW→ro', () => {

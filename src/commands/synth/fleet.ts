@@ -1,6 +1,6 @@
 import {mkdirSync, writeFileSync} from 'node:fs'
 
-import {writeFileAtomic} from '../../report/atomic-file.js'
+import {WriteError, writeFileAtomic} from '../../report/atomic-file.js'
 import {join} from 'node:path'
 
 import {Flags} from '@oclif/core'
@@ -51,7 +51,13 @@ noalias, BBML2 or BBML3, mapped by map_mem()); a third of the rodata_full hosts 
     const result: SynthFleetResult = {dir, hosts: 0, bytes: 0, byPolicy: {}, byCpu: {}, byKernel: {}, fragmented: 0}
     const tty = process.stderr.isTTY && !this.jsonEnabled()
     try {
-      mkdirSync(dir, {recursive: true})
+      // The output directory first, so a path that cannot be one is a bad-input error (exit 2)
+      // before any work, like every other output, not an internal one.
+      try {
+        mkdirSync(dir, {recursive: true})
+      } catch (e) {
+        throw new WriteError(dir, (e as NodeJS.ErrnoException).code ?? String(e))
+      }
       const cache = new BootMachineCache()
       for (let i = 1; i <= flags.hosts; i++) {
         const spec = fleetHostSpec(flags.seed, i)

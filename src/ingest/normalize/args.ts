@@ -111,7 +111,11 @@ export const decodeVmAlloc: Decoder = (n, rec, ev) => {
 
 /** vfree(const void *addr), execmem_free(void *ptr), vmalloc:free_vmap_area_noflush va_start=0x…. */
 export const decodeVmFree: Decoder = (n, rec, ev) => {
-  n.decodeAddr(rec, ev, pick(rec.args, ['addr', 'ptr', 'va_start', 'arg1']))
+  const v = pick(rec.args, ['addr', 'ptr', 'va_start', 'arg1'])
+  // vfree(NULL) and vfree_atomic(NULL) return at once (mm/vmalloc.c vfree(), v7.3: `if (!addr) return;`):
+  // a call with nothing to free, not a bad value.
+  if (v !== undefined && /^(?:0x0+|0|\(null\))$/i.test(v.trim()) && (ev.fn === 'vfree' || ev.fn === 'vfree_atomic')) return
+  n.decodeAddr(rec, ev, v)
 }
 
 /** module:module_load `"%s %s", name, taints` / module:module_free `"%s"`: the name. */

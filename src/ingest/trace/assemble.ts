@@ -20,7 +20,7 @@ import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
 import {CpuMap} from '../sorter.js'
 import type {ProbeEvent} from './probe-event.js'
 import type {DiagnosticSink, TraceStats} from './stats.js'
-import {isControl, type Token} from './types.js'
+import {isControl, type Token} from './tokens.js'
 
 /**
  * A record, or an event a fused fast path already normalized (ProbeEvent: it has the fields the

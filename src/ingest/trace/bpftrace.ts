@@ -36,7 +36,8 @@
 import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
 import type {LineBatch} from '../source.js'
 import {registerReader} from './registry.js'
-import type {FrameToken, LineReader, ReaderOptions, StreamReader, Token} from './types.js'
+import type {LineReader, ReaderOptions, StreamReader} from './types.js'
+import type {FrameToken, Token} from './tokens.js'
 
 export const BPFTRACE_PREFIX = 'PGP '
 /** What the capture program's BEGIN block prints once every probe is attached. */

@@ -35,7 +35,8 @@ import {parse} from 'csv-parse'
 import type {RawRecord} from '../events.js'
 import {InputError, type LineBatch} from '../source.js'
 import {registerReader} from './registry.js'
-import type {ReaderOptions, StreamReader, Token} from './types.js'
+import type {ReaderOptions, StreamReader} from './types.js'
+import type {Token} from './tokens.js'
 
 /** Columns with a fixed meaning; everything else is an argument. `kind` is informational (written by `events --to csv`) and ignored. */
 export const CSV_FIXED_COLUMNS = ['ts', 'ts_ns', 'ts_us', 'ts_s', 'cpu', 'pid', 'tgid', 'comm', 'event', 'group', 'function', 'return', 'kind', 'text', 'stack'] as const

@@ -9,7 +9,7 @@
  * `file:line: expected …, got …`; `strict` turns the first one into an InputError. A source that
  * fails mid-way (truncated gzip) ends with its InputError after every event read so far.
  */
-import {statSync} from 'node:fs'
+import {expectedSize} from '../expected-size.js'
 
 import type {Kva} from '../../model/address.js'
 import type {Diagnostic, RawRecord, TraceEvent} from '../events.js'
@@ -27,7 +27,8 @@ import {DiagnosticSink, newStats, type TraceStats} from './stats.js'
 import {traceCmdReader} from './tracecmd.js'
 import {tracefsReader} from './tracefs.js'
 import {isTraceDatFile, traceDatEvents} from './tracedat/reader.js'
-import type {LineReader, Token, TraceReader} from './types.js'
+import type {LineReader, TraceReader} from './types.js'
+import type {Token} from './tokens.js'
 // Side effects: the bpftrace/CSV readers register themselves, so every readTrace() user gets them.
 import './bpftrace.js'
 import './csv.js'
@@ -35,7 +36,8 @@ import './csv.js'
 export {READERS, readerNames, registerReader} from './registry.js'
 export {detectFormat} from './detect.js'
 export type {TraceStats, TraceFileStats} from './stats.js'
-export type {LineReader, StreamReader, Token, TraceReader, ReaderOptions} from './types.js'
+export type {LineReader, StreamReader, TraceReader, ReaderOptions} from './types.js'
+export type {Token} from './tokens.js'
 
 registerReader(tracefsReader)
 registerReader(traceCmdReader)
@@ -60,7 +62,12 @@ export interface TraceReadOptions {
   strict?: boolean
   /** Sorter window in events per file (default: the reader's sortWindow, else 8192). */
   window?: number
-  onProgress?: (bytesRead: number, total?: number) => void
+  /**
+   * Bytes read so far (as stored: compressed bytes of a compressed file), of `total` on disk
+   * (undefined with stdin), `expected`: the text the inputs decode to (expected-size.ts), and
+   * `decoded`: the text decoded so far.
+   */
+  onProgress?: (bytesRead: number, total?: number, expected?: number, decoded?: number) => void
 }
 
 export interface TraceRead {
@@ -125,17 +132,17 @@ async function* runResolved(paths: string[], opts: TraceReadOptions, stats: Trac
   const normalizer = new Normalizer(opts)
   normalizer.onDiagnostic = (d) => sink.add(d)
   let total: number | undefined = 0
+  let expected: number | undefined = 0
   for (const p of paths) {
-    if (p === '-') total = undefined
-    else if (total !== undefined) {
-      try {
-        total += statSync(p).size
-      } catch {
-        // openSource reports it
-      }
+    if (p === '-') total = expected = undefined
+    else if (total !== undefined && expected !== undefined) {
+      // openSource reports a file that cannot be read.
+      const size = expectedSize(p)
+      total += size?.bytes ?? 0
+      expected += size?.expected ?? 0
     }
   }
-  const progress = {done: 0}
+  const progress = {done: 0, expected, decoded: 0}
   const sources = paths.map((p) => fileEvents(p, opts, stats, sink, normalizer, progress, total))
   const counts = new Counts()
   const dups = paths.length > 1 ? new CrossInputDuplicates(sink) : undefined
@@ -260,7 +267,7 @@ async function* fileEvents(
   stats: TraceStats,
   sink: DiagnosticSink,
   normalizer: Normalizer,
-  progress: {done: number},
+  progress: {done: number; expected?: number; decoded: number},
   total: number | undefined,
 ): AsyncGenerator<TraceEvent[]> {
   // a trace.dat (trace-cmd record) is binary: detected by its magic, read by offset
@@ -271,7 +278,8 @@ async function* fileEvents(
     yield* traceDatEvents(path, stats, sink, normalizer, {
       onBytes: (n) => {
         progress.done += n
-        opts.onProgress?.(progress.done, total)
+        progress.decoded += n
+        opts.onProgress?.(progress.done, total, progress.expected, progress.decoded)
       },
     })
     return
@@ -303,6 +311,7 @@ async function* fileEvents(
   const assembler = new RecordAssembler(stats, sink)
   const sorter = new WindowSorter<TraceEvent>(stats, (d) => sink.add(d), opts.window ?? reader.sortWindow ?? DEFAULT_WINDOW)
   let lastBytes = 0
+  let lastDecoded = 0
   const account = (b: LineBatch): void => {
     file.lines += b.lines.length
     stats.lines += b.lines.length
@@ -311,7 +320,11 @@ async function* fileEvents(
     file.bytes += delta
     stats.bytes += delta
     progress.done += delta
-    opts.onProgress?.(progress.done, total)
+    if (b.decodedRead !== undefined) {
+      progress.decoded += b.decodedRead - lastDecoded
+      lastDecoded = b.decodedRead
+    }
+    opts.onProgress?.(progress.done, total, progress.expected, progress.decoded)
   }
   const drain = (): TraceEvent[] => {
     const out: TraceEvent[] = []

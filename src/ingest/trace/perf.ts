@@ -8,7 +8,8 @@
 import type {SourcePos} from '../events.js'
 import {fastProbeEvent, fastProbeRecord, PERF_SHAPE} from './fastpath.js'
 import {isDigit, parseProbePayload, parseTracepointArgs, parseTs, quotePrefixEnd, skipSpaces, TEXT_EVENTS} from './scan.js'
-import type {LineReader, Token} from './types.js'
+import type {LineReader} from './types.js'
+import type {Token} from './tokens.js'
 
 export interface PerfState {
   file: string

@@ -7,7 +7,7 @@
  */
 import {REPEATED_ARG} from '../events.js'
 import type {RawRecord, SourcePos} from '../events.js'
-import type {StackToken, TextToken} from './types.js'
+import type {StackToken, TextToken} from './tokens.js'
 
 const SP = 32
 const TAB = 9

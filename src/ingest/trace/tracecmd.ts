@@ -21,7 +21,8 @@ import {
   scanNoBracketContext,
   skipSpaces,
 } from './scan.js'
-import type {LineReader, Token} from './types.js'
+import type {LineReader} from './types.js'
+import type {Token} from './tokens.js'
 
 export interface TraceCmdState {
   file: string

@@ -245,8 +245,12 @@ export const PAGE_SCRIPT = String.raw`
       if (m & 1) { ctx.lineWidth = px >= 6 ? 1.5 : 1; ctx.strokeRect(x2 + 0.75, y2 + 0.75, px - 1.5, px - 1.5); }
     }
     var span = v.n * v.cell;
-    x.status.textContent = 'view ' + hex(v.start) + '–' + hex(v.start + span) + ' (' + size(span) + '), cell ' + size(v.cell) +
-      (x.reg.detailBytes > this.geo.pageSize ? ', detail below ' + size(x.reg.detailBytes) + ' summarised' : '');
+    // The addresses stay on one line; the rest may wrap.
+    x.status.textContent = '';
+    x.status.appendChild(el('span', 'view', 'view ' + hex(v.start) + '–' + hex(v.start + span)));
+    x.status.appendChild(document.createTextNode(' '));
+    x.status.appendChild(el('span', 'view', '(' + size(span) + '), cell ' + size(v.cell)));
+    if (x.reg.detailBytes > this.geo.pageSize) x.status.appendChild(el('span', '', ', detail below ' + size(x.reg.detailBytes) + ' summarised'));
     x.outBtn.disabled = v === this.home;
     x.inBtn.disabled = v.cell === this.geo.pageSize && span <= this.geo.minViewBytes;
   };
@@ -307,13 +311,13 @@ export const PAGE_SCRIPT = String.raw`
     var id = host.getAttribute('data-map-section');
     var columns = JSON.parse(document.getElementById('map-data-' + id).textContent);
     var byName = {};
-    var ncol = Number(host.getAttribute('data-columns')) || 1;
-    var width = ncol === 1 ? 768 : Math.max(256, Math.floor(1180 / ncol) - 20);
     var jobs = [];
     columns.forEach(function (col, ci) {
       col.regions.forEach(function (reg) {
         var regEl = host.querySelector('.map-region[data-col="' + ci + '"][data-region="' + CSS.escape(reg.name) + '"]');
         var slot = regEl.querySelector('.map-slot');
+        // As wide as the map's place on the page (a multi-column grid cell), at most 768 px.
+        var width = Math.max(200, Math.min(768, slot.clientWidth || 768));
         var tools = el('div', 'map-tools');
         var outBtn = el('button', '', '− zoom out'), homeBtn = el('button', '', 'whole extent'), inBtn = el('button', '', '+ zoom in');
         outBtn.type = homeBtn.type = inBtn.type = 'button';
@@ -368,15 +372,18 @@ export const PAGE_SCRIPT = String.raw`
   function initSeries(panel, data) {
     var svg = panel.querySelector('svg');
     var guide = svg.querySelector('.guide');
-    var vb = svg.viewBox.baseVal, L = 78, R = 12;
+    var vb = svg.viewBox.baseVal;
     svg.addEventListener('mousemove', function (ev) {
       var r = svg.getBoundingClientRect();
       var xv = ((ev.clientX - r.left) / r.width) * vb.width;
-      var f = (xv - L) / (vb.width - L - R);
-      if (f < 0 || f > 1 || !data.buckets.length) { hideTip(); guide.setAttribute('visibility', 'hidden'); return; }
-      var b = data.buckets[Math.min(data.buckets.length - 1, Math.floor(f * data.buckets.length))];
-      guide.setAttribute('x1', String(xv)); guide.setAttribute('x2', String(xv)); guide.setAttribute('visibility', 'visible');
-      var lines = [[data.xLabel + ' ' + (b[0] === b[1] ? int(b[0]) : int(b[0]) + '–' + int(b[1])), 't-range']];
+      if (xv < data.plot[0] - 4 || xv > data.plot[1] + 4 || !data.buckets.length) { hideTip(); guide.setAttribute('visibility', 'hidden'); return; }
+      // The bucket nearest to the pointer (buckets are in x order).
+      var lo = 0, hi = data.px.length - 1;
+      while (lo < hi) { var m = (lo + hi) >> 1; if (data.px[m] < xv) lo = m + 1; else hi = m; }
+      if (lo > 0 && xv - data.px[lo - 1] < data.px[lo] - xv) lo--;
+      var b = data.buckets[lo];
+      guide.setAttribute('x1', String(data.px[lo])); guide.setAttribute('x2', String(data.px[lo])); guide.setAttribute('visibility', 'visible');
+      var lines = [[data.xText[lo], 't-range']];
       data.names.forEach(function (n, i) { lines.push([n + ': ' + (data.formats[i] === 'bytes' ? size(b[2 + i]) : int(b[2 + i])), '']); });
       showTip(ev, lines);
     });

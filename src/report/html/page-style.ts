@@ -20,19 +20,23 @@ table.numbers th{background:#f4f6f8;font-weight:600}
 .sw.c3{background:${LEAF_COLORS[3]}}.sw.c4{background:${LEAF_COLORS[4]}}.sw.c5{background:${LEAF_COLORS[5]}}
 .sw.hole{background:#fff}.sw.chg{background:#fff;border:2px solid #111}
 .hint,.note{color:var(--muted);font-size:12.5px;margin:4px 0}
-.maps{display:grid;gap:0 18px}.map-col-label{margin:8px 0 0}
-.map-region{margin:10px 0 14px}
+.headline{margin:2px 0 12px;font-size:16px;font-weight:600}.headline p{margin:2px 0}
+.maps{display:block}.map-col-label{margin:4px 0 0;font-size:13px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.map-region{margin:10px 0 14px;min-width:0}
+.map-row{margin:14px 0 18px}.map-cols{display:grid;gap:0 18px}.map-cols .map-region{margin:4px 0 8px}
+.bounds{white-space:nowrap}.map-status .view{white-space:nowrap}
 .map-head{font-size:13px}.bounds,.map-status{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;color:var(--muted)}
-.map-tools{display:flex;gap:6px;align-items:center;margin:4px 0}
-.map-tools button{font:12px system-ui,sans-serif;padding:2px 8px;border:1px solid var(--rule);background:#f7f8fa;border-radius:3px;cursor:pointer}
+.map-tools{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:4px 0}
+.map-tools button{white-space:nowrap;font:12px system-ui,sans-serif;padding:2px 8px;border:1px solid var(--rule);background:#f7f8fa;border-radius:3px;cursor:pointer}
 .map-tools button:disabled{opacity:.45;cursor:default}
 canvas.map-canvas{display:block;max-width:100%;cursor:zoom-in;image-rendering:pixelated;border:1px solid var(--rule)}
 svg{display:block;max-width:100%;height:auto;font:11px system-ui,sans-serif}
 svg .grid{stroke:#e6e9ec}svg .axis{stroke:#9aa3ab}svg .tick,svg .axis-label{fill:var(--muted)}
 svg .line{fill:none;stroke-width:1.5}svg .guide{stroke:#222;stroke-dasharray:3 3}
-svg .marker{stroke:#999;stroke-dasharray:4 3}svg .marker-label{fill:#777;font-size:10px}
+svg .marker{stroke:#999;stroke-dasharray:4 3}svg .marker-label{fill:#666;font-size:10px}svg .xtick{stroke:#9aa3ab}
 svg .bar-value{fill:var(--fg);font-size:10.5px}svg .group-label{fill:var(--fg);font-size:12px}
 .panel{margin:6px 0 10px}
+details.markers{margin:6px 0;font-size:12.5px}details.markers summary{cursor:pointer;color:var(--muted)}
 #tip{position:fixed;z-index:10;pointer-events:none;max-width:460px;background:#1b1f24;color:#fff;padding:7px 9px;border-radius:4px;font-size:12px;line-height:1.4;box-shadow:0 2px 8px #0004}
 #tip .t-range{font-family:ui-monospace,Menlo,Consolas,monospace}
 #tip .t-ev{color:#ffd98a}

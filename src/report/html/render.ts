@@ -8,13 +8,14 @@
  */
 import {writeFileAtomic} from '../atomic-file.js'
 
-import {type Column} from '../table.js'
+import {type Column, fmtDecimal, fmtInt} from '../table.js'
 import {escapeHtml, jsonForScript} from './escape.js'
-import {CATEGORIES, type MapColumn, type MapSection} from './map-model.js'
+import {mapSectionHtml} from './map-html.js'
+import {type MapSection} from './map-model.js'
 import {PAGE_SCRIPT} from './page-script.js'
 import {PAGE_STYLE} from './page-style.js'
-import {type BarMetric, type NumberFormat, SERIES_COLORS, barGroups, formatNumber, seriesPanel} from './svg.js'
-import {fmtBytes, fmtInt} from '../table.js'
+import {type BarMetric, type ChartMarker, type NumberFormat, SERIES_COLORS, barGroups, formatNumber, seriesPanel} from './svg.js'
+import {tableHtml} from './table-html.js'
 
 export type {MapSection} from './map-model.js'
 
@@ -38,13 +39,17 @@ export interface SeriesSpec {
 export interface SeriesChartSection {
   kind: 'series'
   title: string
-  /** e.g. "events" */
+  /** What x is, e.g. "trace time (s)" or "kernel calls". */
   xLabel: string
-  /** Optional x value per index (e.g. trace timestamps) for tick labels; the axis is still by index. */
-  xValues?: ArrayLike<number>
+  /** The x position of each value (non-decreasing: trace seconds, calls); default the index. */
+  x?: ArrayLike<number>
+  /** 'seconds': x is trace time, read to the microsecond; default 'int'. */
+  xFormat?: 'seconds' | 'int'
+  /** A second coordinate of each value for the read-out and the table (e.g. kernel calls so far). */
+  xAlt?: {name: string; values: ArrayLike<number>}
   series: SeriesSpec[]
-  /** Vertical markers at x indices (trace_marker phases). Labels are untrusted text. */
-  markers?: {x: number; label: string}[]
+  /** Vertical markers (trace_marker writes) at x positions in the units of `x`. Labels are untrusted text. */
+  markers?: ChartMarker[]
   /** Rows in the table under the chart (evenly spaced samples, plus the last), default 11. */
   tableRows?: number
   note?: string
@@ -63,6 +68,8 @@ export type HtmlSection = MapSection | SeriesChartSection | BarGroupSection | Ta
 
 export interface HtmlReportDoc {
   title: string
+  /** The one or two lines that answer the question, shown first (under the title). */
+  headline?: string[]
   /** Shown at the top in this order: kernel, granule, VA bits, policy, source … (values untrusted). */
   meta: Record<string, string>
   sections: HtmlSection[]
@@ -70,87 +77,8 @@ export interface HtmlReportDoc {
   version: string
 }
 
-function tableHtml(columns: readonly Column[], rows: readonly (readonly (string | number)[])[], cls = 'numbers'): string {
-  const head = columns.map((c) => `<th class="${c.align === 'left' ? 'l' : 'r'}">${escapeHtml(c.header)}</th>`).join('')
-  const body = rows
-    .map((r) => '<tr>' + r.map((cell, i) => `<td class="${columns[i]?.align === 'left' ? 'l' : 'r'}">${escapeHtml(String(cell))}</td>`).join('') + '</tr>')
-    .join('\n')
-  return `<table class="${cls}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`
-}
-
-const KIND_LABEL: Record<string, string> = {PTE: 'PTE', CONT_PTE: 'cont-PTE', PMD: 'PMD', CONT_PMD: 'cont-PMD', PUD: 'PUD', INVALID: 'invalid', HOLE: 'hole'}
-
-function sizeLabel(bytes: number): string {
-  return fmtBytes(bytes).replace(' ', '').replace('iB', '')
-}
-
-function mapLegend(col: MapColumn): string {
-  const g = col.geometry
-  const items = CATEGORIES.filter((c) => c !== 'HOLE')
-    .filter((c) => c !== 'PUD' || g.kindBytes.PUD > 0)
-    .map((c) => {
-      const size = c === 'INVALID' ? 'F' : sizeLabel(g.kindBytes[c as keyof typeof g.kindBytes])
-      return `<span class="key"><i class="sw c${CATEGORIES.indexOf(c)}"></i>${escapeHtml(`${KIND_LABEL[c]} ${size}`)}</span>`
-    })
-  items.push('<span class="key"><i class="sw hole"></i>hole</span>')
-  items.push('<span class="key"><i class="sw chg"></i>attribute change</span>')
-  return `<div class="legend">${items.join('')}</div>`
-}
-
-function mapSectionHtml(s: MapSection, id: number): string {
-  const out: string[] = []
-  out.push(mapLegend(s.columns[0]!))
-  out.push('<p class="hint">Click a cell to zoom in ×8 (down to one PMD slot), shift-click or right-click to zoom out, wheel zooms; hover for the range, level, attributes and the events that touched it.</p>')
-  // One row per region (the union over the columns, in address order), one cell per column, so
-  // side-by-side maps of the same region line up.
-  const names = new Map<string, {label: string; start: number}>()
-  for (const c of s.columns) for (const r of c.regions) if (!names.has(r.name)) names.set(r.name, {label: r.label, start: r.start})
-  const order = [...names.entries()].sort((a, b) => a[1].start - b[1].start)
-  out.push(`<div class="maps cols${s.columns.length}" data-map-section="${id}" data-columns="${s.columns.length}" style="grid-template-columns:repeat(${s.columns.length},minmax(0,1fr))">`)
-  if (s.columns.length > 1) s.columns.forEach((c) => out.push(`<h3 class="map-col-label">${escapeHtml(c.label)}</h3>`))
-  for (const [name, info] of order) {
-    s.columns.forEach((c, ci) => {
-      const r = c.regions.find((x) => x.name === name)
-      if (!r) {
-        out.push(`<div class="map-region empty"><div class="map-head"><b>${escapeHtml(info.label)}</b></div><p class="note">nothing mapped</p></div>`)
-        return
-      }
-      out.push(
-        `<div class="map-region" data-col="${ci}" data-region="${escapeHtml(r.name)}"><div class="map-head"><b>${escapeHtml(r.label)}</b> <span class="bounds">${escapeHtml(hex(r.start))}–${escapeHtml(hex(r.end))}</span></div>` +
-          `<div class="map-slot"><noscript>The map needs JavaScript; the numbers are in the table below.</noscript></div></div>`,
-      )
-    })
-  }
-  out.push('</div>')
-  out.push(`<script type="application/json" id="map-data-${id}">${jsonForScript(s.columns)}</script>`)
-  // Numbers under the picture.
-  const cols: Column[] = [{header: 'map', align: 'left'}, {header: 'region', align: 'left'}, {header: 'extent', align: 'left'}, {header: 'runs'}, {header: 'attr. changes'}]
-  for (const c of CATEGORIES) cols.push({header: KIND_LABEL[c]!})
-  cols.push({header: 'detail'})
-  const rows: string[][] = []
-  for (const c of s.columns) {
-    for (const r of c.regions) {
-      rows.push([
-        c.label || '·',
-        r.label,
-        `${hex(r.extentStart)}–${hex(r.extentEnd)}`,
-        fmtInt(r.runCount),
-        fmtInt(r.protChanges),
-        ...r.bytes.map((b) => (b ? fmtBytes(b) : '·')),
-        r.detailBytes === c.geometry.pageSize ? 'exact' : `summarised below ${fmtBytes(r.detailBytes)}`,
-      ])
-    }
-  }
-  out.push(tableHtml(cols, rows))
-  const dropped = s.columns.reduce((a, c) => a + c.droppedEvents, 0)
-  if (dropped) out.push(`<p class="note">${escapeHtml(`${fmtInt(dropped)} events beyond the hover limit are not listed on the map.`)}</p>`)
-  return out.join('\n')
-}
-
-function hex(kva: number): string {
-  if (kva >= 2 ** 52) return '0x0000000000000000'
-  return '0xfff' + kva.toString(16).padStart(13, '0')
-}
+/** Markers listed under a chart at most. */
+const MARKER_ROWS = 200
 
 function seriesSectionHtml(s: SeriesChartSection, id: number): string {
   const groups = new Map<string, SeriesSpec[]>()
@@ -159,14 +87,22 @@ function seriesSectionHtml(s: SeriesChartSection, id: number): string {
     if (!groups.has(key)) groups.set(key, [])
     groups.get(key)!.push(sp)
   }
+  const n = Math.max(0, ...s.series.map((sp) => sp.values.length))
+  const seconds = s.xFormat === 'seconds' && s.x !== undefined
+  const xText = (i: number): string => (s.x ? (seconds ? fmtDecimal(s.x[i]!, 6) : fmtInt(s.x[i]!)) : fmtInt(i))
+  const altText = (i: number): string => fmtInt(s.xAlt!.values[i] ?? 0)
+  const span = (f: (i: number) => string, a: number, b: number): string => (f(a) === f(b) ? f(a) : `${f(a)}–${f(b)}`)
+  const describe = (a: number, b: number): string => `${s.xLabel} ${span(xText, a, b)}${s.xAlt ? ` · ${s.xAlt.name} ${span(altText, a, b)}` : ''}`
   const out: string[] = []
   const hover: unknown[] = []
   let k = 0
+  let hidden = 0
   for (const [, specs] of groups) {
     const p = seriesPanel(
       specs.map((sp) => ({name: sp.name, values: sp.values, format: sp.format ?? 'int'})),
-      {xLabel: s.xLabel, xValues: s.xValues, markers: s.markers},
+      {xLabel: s.xLabel, x: s.x, xFormat: s.xFormat, markers: s.markers, markerLabels: k === 0, describe, id: `s${id}p${k}`},
     )
+    if (k === 0) hidden = p.markerLabelsHidden
     const legend = specs.map((sp, i) => `<span class="key"><i class="sw" style="background:${SERIES_COLORS[i % SERIES_COLORS.length]}"></i>${escapeHtml(sp.name)}</span>`).join('')
     out.push(`<div class="panel" data-series="${id}" data-panel="${k}"><div class="legend">${legend}</div>${p.svg}</div>`)
     hover.push(p.hover)
@@ -174,15 +110,23 @@ function seriesSectionHtml(s: SeriesChartSection, id: number): string {
   }
   out.push(`<script type="application/json" id="series-data-${id}">${jsonForScript(hover)}</script>`)
   // Numbers under the picture: evenly spaced samples and the last value.
-  const n = Math.max(0, ...s.series.map((sp) => sp.values.length))
   const want = Math.max(2, s.tableRows ?? 11)
   const idx = new Set<number>()
   for (let i = 0; i < want; i++) idx.add(Math.round((i * (n - 1)) / (want - 1)))
-  const cols: Column[] = [{header: s.xLabel}, ...s.series.map((sp) => ({header: sp.name}))]
-  const rows = n
-    ? [...idx].sort((a, b) => a - b).map((i) => [s.xValues ? formatNumber(s.xValues[i] ?? i) : fmtInt(i), ...s.series.map((sp) => formatNumber(sp.values[i] ?? 0, sp.format))])
-    : []
+  const cols: Column[] = [{header: s.xLabel}, ...(s.xAlt ? [{header: s.xAlt.name}] : []), ...s.series.map((sp) => ({header: sp.name}))]
+  const rows = n ? [...idx].sort((a, b) => a - b).map((i) => [xText(i), ...(s.xAlt ? [altText(i)] : []), ...s.series.map((sp) => formatNumber(sp.values[i] ?? 0, sp.format))]) : []
   out.push(tableHtml(cols, rows))
+  const marks = s.markers ?? []
+  if (marks.length) {
+    const shown = marks.slice(0, MARKER_ROWS)
+    const summary = `Markers: ${fmtInt(marks.length)}${hidden ? ` (${fmtInt(hidden)} drawn without their text for want of room; hover a dashed line or see this list)` : ''}`
+    out.push(
+      `<details class="markers"><summary>${escapeHtml(summary)}</summary>` +
+        tableHtml([{header: s.xLabel}, {header: 'marker', align: 'left'}], shown.map((m) => [seconds ? fmtDecimal(m.x, 6) : fmtInt(m.x), m.label])) +
+        (marks.length > shown.length ? `<p class="note">${escapeHtml(`${fmtInt(marks.length - shown.length)} more not listed`)}</p>` : '') +
+        '</details>',
+    )
+  }
   return out.join('\n')
 }
 
@@ -195,7 +139,9 @@ function barsSectionHtml(s: BarGroupSection): string {
 
 export function renderHtmlReport(doc: HtmlReportDoc): string {
   const body: string[] = []
-  body.push(`<header><h1>${escapeHtml(doc.title)}</h1><dl class="meta">`)
+  body.push(`<header><h1>${escapeHtml(doc.title)}</h1>`)
+  if (doc.headline?.length) body.push(`<div class="headline">${doc.headline.map((l) => `<p>${escapeHtml(l)}</p>`).join('')}</div>`)
+  body.push('<dl class="meta">')
   for (const [k, v] of Object.entries(doc.meta)) body.push(`<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
   body.push('</dl></header><main>')
   doc.sections.forEach((s, i) => {

@@ -12,7 +12,7 @@ import {
   type BpftraceTextState,
 } from '../../../src/ingest/trace/bpftrace.js'
 import {READERS} from '../../../src/ingest/trace/registry.js'
-import type {Token} from '../../../src/ingest/trace/types.js'
+import type {Token} from '../../../src/ingest/trace/tokens.js'
 
 const F = 'bt.txt'
 const pos = (line: number) => ({file: F, line})

@@ -4,7 +4,7 @@ import type {Diagnostic, RawRecord} from '../../../src/ingest/events.js'
 import {InputError, type LineBatch} from '../../../src/ingest/source.js'
 import {decimalToNs, parseCsv, sniffCsv} from '../../../src/ingest/trace/csv.js'
 import {READERS} from '../../../src/ingest/trace/registry.js'
-import type {Token} from '../../../src/ingest/trace/types.js'
+import type {Token} from '../../../src/ingest/trace/tokens.js'
 
 const F = 'x.csv'
 

@@ -115,6 +115,7 @@ describe('HTML report', () => {
       tlbEntries: Array.from({length: n}, (_, i) => 100 + i),
       splits: Array.from({length: n}, (_, i) => Math.floor(i / 10)),
       collapses: Array.from({length: n}, (_, i) => Math.floor(i / 50)),
+      calls: Array.from({length: n}, (_, i) => i),
     })
     const pol = [
       {label: 'kernel 6.19', tableBytes: 8192, tlbEntries: 300, splits: 12, collapses: 0},
@@ -128,7 +129,7 @@ describe('HTML report', () => {
         tl,
         compareBarsSection(pol),
         compareMapsSection(pol.map((p) => ({label: p.label, pt, regions}))),
-        offendersSection([{who: EVIL, events: 3, splits: 2}]),
+        offendersSection([{by: 'comm', name: EVIL, calls: 3, splits: 2, tablePagesAllocated: 1, tablePagesFreed: 0}], 4096),
       ],
     })
     expect(h.match(/class="panel"/g)).toHaveLength(3)
@@ -137,7 +138,7 @@ describe('HTML report', () => {
     expect(h.match(/<rect class="bar"/g)).toHaveLength(8)
     expect(h).toContain('<td class="l">collapse</td><td class="r">4 KiB</td><td class="r">100</td><td class="r">12</td><td class="r">9</td>')
     expect(h.match(/class="map-region" data-col="\d" data-region="linear"/g)).toHaveLength(2)
-    expect(h).toContain('grid-template-columns:repeat(2,minmax(0,1fr))')
+    expect(h).toContain('grid-template-columns:repeat(auto-fill,minmax(360px,1fr))')
     expect(h).not.toContain('<script>alert')
   })
 })
