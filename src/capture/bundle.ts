@@ -146,10 +146,12 @@ function wanted(base: string): boolean {
  * cut short or not a tar.
  */
 export async function extractBundleTar(path: string): Promise<{dir: string; cleanup: () => void}> {
+  // Removed by the caller when done, or on SIGINT/SIGTERM/exit before that (R14); the handlers
+  // first, so a signal right after the directory is made cannot kill the process before them.
+  let made = ''
+  const release = onAbnormalExit(() => made && rmSync(made, {recursive: true, force: true}))
   // Named after the archive, so file:line diagnostics still say where the trace came from.
-  const dir = mkdtempSync(join(tmpdir(), `ptreplay-${basename(path)}-`))
-  // Removed by the caller when done, or on SIGINT/SIGTERM/exit before that (R14).
-  const release = onAbnormalExit(() => rmSync(dir, {recursive: true, force: true}))
+  const dir = (made = mkdtempSync(join(tmpdir(), `ptreplay-${basename(path)}-`)))
   const cleanup = () => {
     rmSync(dir, {recursive: true, force: true})
     release()

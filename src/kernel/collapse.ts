@@ -10,7 +10,7 @@
  */
 import {type Kva, alignDown, isAligned} from '../model/address.js'
 import {P_VALID, type Prot} from '../model/prot.js'
-import {NO_RUN, metaLvl, metaProt} from '../model/pagetable.js'
+import {NO_RUN, metaLvl, metaProt} from '../model/run.js'
 import {type KernelContext, inLinearMap, kernelWarn} from './context.js'
 import type {VmStruct} from './vmalloc.js'
 

@@ -10,7 +10,8 @@
  */
 import {type Kva, formatKva} from '../model/address.js'
 import type {Geometry} from '../model/geometry.js'
-import {HOLE, type PageTables} from '../model/pagetable.js'
+import {type PageTables} from '../model/pagetable.js'
+import {HOLE} from '../model/run.js'
 import {P_NG, P_VALID, type Prot} from '../model/prot.js'
 import {type KernelVersion, versionHas} from './version.js'
 import {WarningLog, type WarningKindId} from './warnings.js'
@@ -221,10 +222,11 @@ export interface ComparisonCpa {
   /** In place of update_range_prot() / apply_to_page_range() over [start, end): 0 or -errno. */
   changeRange(ctx: KernelContext, start: Kva, end: Kva, set: Prot, clear: Prot): number
   /**
-   * After change_memory_common()'s own range change, with the hardware masks it was given and
-   * the vm area's page order (0 when unknown).
+   * In place of change_memory_common() (set_memory_ro/rw/x/nx): the comparison's whole path for
+   * [addr, addr + numpages pages) with the arm64 hardware masks, given the vm area the trace
+   * revealed (its linear-alias pages and page order), if any. 0 or -errno.
    */
-  afterChangeMemoryCommon(ctx: KernelContext, start: Kva, end: Kva, setMask: bigint, clearMask: bigint, areaPageOrder: number): void
+  changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: number, setMask: bigint, clearMask: bigint, area?: {addr: Kva; pages?: readonly Kva[]; pageOrder?: number}): number
 }
 
 // -----------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
  * boot, enabled later) is split to PTEs by arch_kfence_init_pool().
  */
 import {type Kva} from '../model/address.js'
-import {HOLE, NO_RUN, type PageTables, metaLvl, metaProt} from '../model/pagetable.js'
+import {type PageTables} from '../model/pagetable.js'
+import {HOLE, NO_RUN, metaLvl, metaProt} from '../model/run.js'
 import {P_VALID} from '../model/prot.js'
 import type {KernelConfig} from './context.js'
 

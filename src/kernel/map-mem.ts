@@ -17,7 +17,9 @@
  */
 import {type Kva, KVA_END, alignDown, alignUp, formatKva, pageOffsetKva, alignedChunks} from '../model/address.js'
 import type {Geometry} from '../model/geometry.js'
-import {HOLE, ModelError, PageTables, type Run} from '../model/pagetable.js'
+import {PageTables} from '../model/pagetable.js'
+import {ModelError} from '../model/model-error.js'
+import {HOLE, type Run} from '../model/run.js'
 import {P_AF, P_NG, P_PXN, P_RDONLY, P_SHARED, P_UXN, P_VALID, type Prot, withMemType} from '../model/prot.js'
 import {type KernelConfig, type LinearMap, linearMapPteForced} from './context.js'
 

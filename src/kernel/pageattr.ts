@@ -14,7 +14,8 @@
  */
 import {pageToVirt} from '../model/memory.js'
 import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
-import {HOLE, ModelError, NO_RUN, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
+import {ModelError} from '../model/model-error.js'
+import {HOLE, NO_RUN, metaCont, metaLvl, metaProt} from '../model/run.js'
 import {HW, type Prot, protBitsOfHwMask} from '../model/prot.js'
 import {collapseAfterChange, tryCollapseAliasesOf, tryCollapseVmallocRange} from './collapse.js'
 import {
@@ -231,6 +232,8 @@ function pmdOrder(ctx: KernelContext): number {
  */
 export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: number, setMask: bigint, clearMask: bigint, area?: VmStruct): number {
   ctx.counters.change_memory_common++
+  // A comparison policy (x86-cpa) takes the whole call: no find_vm_area(), its own alias handling.
+  if (ctx.cpa) return ctx.cpa.changeMemoryCommon(ctx, addr, numpages, setMask, clearMask, area)
   const page = ctx.geo.pageSize
   const v = ctx.cfg.version
   // 6.18+: __change_memory_common() can fail (a split), and the alias loop returns its error (commit a166563e7ec3
@@ -284,7 +287,6 @@ export function changeMemoryCommon(ctx: KernelContext, addr: Kva, numpages: numb
   if (area && setMask === HW.PTE_RDONLY && area.allowHugeVmap && (ctx.cfg.collapse === 'both' || ctx.cfg.collapse === 'order-aware')) {
     if ((area.pageOrder ?? 0) >= pmdOrder(ctx)) tryCollapseVmallocRange(ctx, start, end)
   }
-  ctx.cpa?.afterChangeMemoryCommon(ctx, start, end, setMask, clearMask, area?.pageOrder ?? 0)
   return ret
 }
 

@@ -10,7 +10,8 @@
  * ctx.counters under the kernel's name, at entry — as a kprobe at the function would.
  */
 import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
-import {HOLE, ModelError, NO_RUN, type Run, metaCont, metaLvl, metaProt} from '../model/pagetable.js'
+import {ModelError} from '../model/model-error.js'
+import {HOLE, NO_RUN, type Run, metaCont, metaLvl, metaProt} from '../model/run.js'
 import {P_VALID} from '../model/prot.js'
 import {
   EINVAL,

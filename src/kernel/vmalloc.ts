@@ -7,7 +7,8 @@
  */
 import {type Kva, alignDown, formatKva} from '../model/address.js'
 import {tlbReach} from '../model/geometry.js'
-import {HOLE, TableCounter} from '../model/pagetable.js'
+import {HOLE} from '../model/run.js'
+import {TableCounter} from '../model/table-counter.js'
 import {HW, type Prot, protBitsOfHwMask, withMemType} from '../model/prot.js'
 import {type KernelContext, allocTablePage, kernelWarn} from './context.js'
 

@@ -19,15 +19,15 @@
  *   flags, contiguous, PA PUD-aligned; requires direct_gbpages, here: PUD blocks exist).
  */
 import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
-import {ModelError} from '../model/pagetable.js'
-import {HW, type Prot, applySetClear} from '../model/prot.js'
+import {ModelError} from '../model/model-error.js'
+import {HW, type Prot, applySetClear, protBitsOfHwMask} from '../model/prot.js'
 import {type CollapseOpts, tryCollapseKernelPmd, tryCollapseKernelPud} from './collapse.js'
 import {type ComparisonCpa, ENOMEM, type KernelContext, allocTablePage, inLinearMap, kernelError} from './context.js'
 
 /**
  * __change_page_attr_set_clr() over [start, end) with x86's split policy. Returns 0 or -ENOMEM.
  */
-export function cpaChangeRange(ctx: KernelContext, start: Kva, end: Kva, set: Prot, clear: Prot): number {
+export function cpaChangeRange(ctx: KernelContext, start: Kva, end: Kva, set: Prot, clear: Prot, out?: {changed: boolean}): number {
   const pt = ctx.pt
   const geo = ctx.geo
   let addr = start
@@ -55,16 +55,23 @@ export function cpaChangeRange(ctx: KernelContext, start: Kva, end: Kva, set: Pr
         }
         if (r.lvl >= 2) ctx.counters.split_pud++
         else ctx.counters.split_pmd++
+        if (out) out.changed = true // split_large_page() sets CPA_FLUSHTLB
         continue
       }
       // Whole large pages inside the range keep their size (try_preserve_large_page()); so do
       // large pages the change leaves as they are.
       const e = covered ? Math.min(r.end, alignDown(end, size)) : Math.min(r.end, es + size)
-      if (newProt !== r.prot) rewriteWhole(ctx, r.start, e, r.lvl, r.cont, set, clear)
+      if (newProt !== r.prot) {
+        rewriteWhole(ctx, r.start, e, r.lvl, r.cont, set, clear)
+        if (out) out.changed = true
+      }
       addr = e
       continue
     }
-    if (newProt !== r.prot) rewriteWhole(ctx, r.start, r.end, 0, r.cont, set, clear)
+    if (newProt !== r.prot) {
+      rewriteWhole(ctx, r.start, r.end, 0, r.cont, set, clear)
+      if (out) out.changed = true
+    }
     addr = r.end
   }
   return 0
@@ -116,6 +123,71 @@ export function collapseLargePages(ctx: KernelContext, addr: Kva, opts: Collapse
   return n
 }
 
+/** The pending first half of a generic set_memory_rox() (set_memory_ro() then set_memory_x()), per context. */
+const pendingRo = new WeakMap<KernelContext, {addr: Kva; numpages: number; seq: number; changed: boolean}>()
+const calls = new WeakMap<KernelContext, number>()
+
+/**
+ * change_page_attr_set_clr() (arch/x86/mm/pat/set_memory.c, v6.19) for set_memory_ro/rw/x/nx on the
+ * arm64 geometry:
+ * - no find_vm_area(): x86 changes any mapped range, so no -EINVAL for a linear-map address or an
+ *   area that is not VM_ALLOC (arm64's change_memory_common() refuses those);
+ * - __change_page_attr_set_clr() over the range (cpaChangeRange), then cpa_process_alias() for
+ *   every page whose direct-map alias the trace names, with the masks minus NX ("Directmap always
+ *   has NX set, do not modify"): here PXN and the BTI guard bit, so ro/rw reach the alias and x/nx
+ *   do not, whatever rodata= says;
+ * - CPA_COLLAPSE only from set_memory_rox() (commit 41d88484c71c, in v6.15), and only when the
+ *   change set CPA_FLUSHTLB (something changed). arm64 has no native set_memory_rox(): the generic
+ *   one (include/linux/set_memory.h, commit d48567c9a0d1 ("mm: Introduce set_memory_rox()") (in
+ *   v6.2)) is set_memory_ro() then set_memory_x() on the same range, which is how it shows in a
+ *   trace: the x call right after an ro call on the same range closes an rox.
+ */
+export function x86ChangePageAttrSetClr(ctx: KernelContext, addr: Kva, numpages: number, setMask: bigint, clearMask: bigint, area?: {addr: Kva; pages?: readonly Kva[]; pageOrder?: number}): number {
+  const page = ctx.geo.pageSize
+  const start = alignDown(addr, page)
+  const end = start + numpages * page
+  const seq = (calls.get(ctx) ?? 0) + 1
+  calls.set(ctx, seq)
+  const out = {changed: false}
+  const ret = cpaChangeRange(ctx, start, end, protBitsOfHwMask(setMask), protBitsOfHwMask(clearMask), out)
+  ctx.counters.flush_tlb_kernel_range++
+  if (ret) return ret
+  const aliasSet = setMask & ~(HW.PTE_PXN | HW.PTE_GP)
+  const aliasClear = clearMask & ~(HW.PTE_PXN | HW.PTE_GP)
+  if ((aliasSet || aliasClear) && !inLinearMap(ctx, start)) {
+    const first = area ? Math.round((start - area.addr) / page) : 0
+    const pages = area?.pages
+    if (!pages || first < 0 || pages.length < first + numpages) ctx.aliasUpdatesUnknown += numpages
+    else {
+      // One alias change per step of the primary walk: cpa->numpages pages, 1 for a 4K page, the
+      // rest of the large page for a preserved large page (try_preserve_large_page()); the pfns of
+      // a large page are consecutive, so its alias is one range.
+      for (let i = first; i < first + numpages; ) {
+        const va = start + (i - first) * page
+        const leaf = ctx.pt.runAt(va)
+        let n = 1
+        if (leaf && leaf.lvl >= 1) {
+          const leafEnd = alignDown(va, ctx.geo.entrySize[leaf.lvl]!) + ctx.geo.entrySize[leaf.lvl]!
+          const max = Math.min(first + numpages - i, (Math.min(leafEnd, end) - va) / page)
+          while (n < max && pages[i + n] === pages[i]! + n * page) n++
+        }
+        const r = cpaChangeRange(ctx, pages[i]!, pages[i]! + n * page, protBitsOfHwMask(aliasSet), protBitsOfHwMask(aliasClear))
+        if (r) return r
+        i += n
+      }
+    }
+  }
+  const isRo = setMask === HW.PTE_RDONLY
+  const isX = clearMask === HW.PTE_PXN
+  const ro = pendingRo.get(ctx)
+  pendingRo.delete(ctx)
+  if (isRo) pendingRo.set(ctx, {addr: start, numpages, seq, changed: out.changed})
+  else if (isX && ro && ro.addr === start && ro.numpages === numpages && ro.seq === seq - 1 && (ro.changed || out.changed)) {
+    cpaCollapseLargePages(ctx, start, end, {physContiguous: (area?.pageOrder ?? 0) >= ctx.geo.pageShift - 3})
+  }
+  return 0
+}
+
 /**
  * The x86-cpa comparison policy as the hooks pageattr.c's callers take (KernelContext.cpa): every
  * range change through __change_page_attr_set_clr(), and CPA_COLLAPSE after a change that x86's
@@ -125,8 +197,5 @@ export function collapseLargePages(ctx: KernelContext, addr: Kva, opts: Collapse
  */
 export const X86_CPA: ComparisonCpa = {
   changeRange: cpaChangeRange,
-  afterChangeMemoryCommon(ctx, start, end, setMask, clearMask, areaPageOrder) {
-    if (setMask !== HW.PTE_RDONLY && clearMask !== HW.PTE_PXN) return
-    cpaCollapseLargePages(ctx, start, end, {physContiguous: areaPageOrder >= ctx.geo.pageShift - 3})
-  },
+  changeMemoryCommon: x86ChangePageAttrSetClr,
 }

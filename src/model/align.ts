@@ -5,7 +5,7 @@
  */
 import {type Kva, formatKva} from './address.js'
 import type {Region} from './layout.js'
-import {HOLE, type Run} from './pagetable.js'
+import {HOLE, type Run} from './run.js'
 
 /** One stretch where neither side changes shape: `a`/`b` are the runs there (clipped), undefined = no entry known (a gap). */
 export interface AlignedSegment {

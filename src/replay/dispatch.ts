@@ -39,7 +39,7 @@ import {
 import type {Policy} from '../kernel/policy.js'
 import {KVA_END, type Kva, alignDown} from '../model/address.js'
 import type {Region} from '../model/layout.js'
-import {HOLE, NO_RUN, metaProt} from '../model/pagetable.js'
+import {HOLE, NO_RUN, metaProt} from '../model/run.js'
 import type {ApplyOutcome, ReplayPolicy} from './engine.js'
 import {FUNCTIONS} from '../ingest/normalize/functions.js'
 import {type Intent, aliasPagesOf, opFromMasks} from './intents.js'

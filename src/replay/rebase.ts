@@ -11,7 +11,8 @@
  */
 import {type KernelContext, hasLeafSplit, linearMapMaybeSplitToPtes, lmAliasStext, linearMapPteForced, mapMem, splitKernelLeafMapping} from '../kernel/index.js'
 import {type Kva, formatKva} from '../model/address.js'
-import {HOLE, type PageTables} from '../model/pagetable.js'
+import {type PageTables} from '../model/pagetable.js'
+import {HOLE} from '../model/run.js'
 import {P_NG, P_RDONLY, P_VALID, type Prot, memTypeOf} from '../model/prot.js'
 
 export interface LinearShape {

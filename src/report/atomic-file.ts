@@ -135,7 +135,7 @@ export interface OutputSink {
 
 /** A file written through an exclusive temp file and renamed into place by commit(). */
 export class AtomicWriter implements OutputSink {
-  private readonly tmp: string
+  private readonly tmp: string = ''
   private fd: number | undefined
   private readonly release: () => void
   private done = false
@@ -145,11 +145,18 @@ export class AtomicWriter implements OutputSink {
     opts: {mode?: number} = {},
   ) {
     targetCheck(path)
-    const {tmp, fd} = createTemp(path, opts.mode ?? 0o666)
-    this.tmp = tmp
-    this.fd = fd
-    if (opts.mode !== undefined) fchmodSync(fd, opts.mode)
+    // The signal handlers first: a SIGINT between creating the temp file and installing them
+    // would take the default action (die at once) and leave the file.
     this.release = onAbnormalExit(() => this.abort())
+    try {
+      const {tmp, fd} = createTemp(path, opts.mode ?? 0o666)
+      this.tmp = tmp
+      this.fd = fd
+    } catch (e) {
+      this.release()
+      throw e
+    }
+    if (opts.mode !== undefined) fchmodSync(this.fd, opts.mode)
   }
 
   /** Write text or bytes (synchronously: the file is local and callers write ~1 MiB chunks). */

@@ -12,7 +12,10 @@ import {type Kva, KVA_END, alignDown, alignUp, formatKva} from '../model/address
 import {type Geometry, type LeafKind, LEAF_KINDS, lvlName} from '../model/geometry.js'
 import type {Region, RegionName} from '../model/layout.js'
 import {REGION_LABELS} from '../model/layout.js'
-import {HOLE, type LeafTotals, type PageTables, type Run, TableCounter, accumulate, emptyTotals} from '../model/pagetable.js'
+import {type PageTables} from '../model/pagetable.js'
+import {type LeafTotals, accumulate, emptyTotals} from '../model/leaf-totals.js'
+import {HOLE, type Run} from '../model/run.js'
+import {TableCounter} from '../model/table-counter.js'
 import {P_VALID} from '../model/prot.js'
 
 /** Table pages keyed by the level of the entries they hold ("PTE" tables hold PTEs). */

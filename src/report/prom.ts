@@ -13,7 +13,7 @@ import {closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync} f
 import {dirname, join} from 'node:path'
 
 import type {HostRecord} from '../fleet/host.js'
-import {AtomicWriter, writeFileAtomic} from './atomic-file.js'
+import {AtomicWriter, onAbnormalExit, writeFileAtomic} from './atomic-file.js'
 
 export type PromType = 'gauge' | 'counter'
 
@@ -152,7 +152,11 @@ export class PromFleetWriter {
   private readonly fds = new Map<FamilyKey, number>()
   private readonly bufs = new Map<FamilyKey, string>()
 
+  private readonly release: () => void
+
   constructor(readonly path: string) {
+    // SIGINT/SIGTERM during the fleet run: the family files go too (handlers before the directory)
+    this.release = onAbnormalExit(() => this.abort())
     this.dir = mkdtempSync(join(dirname(path), '.ptreplay-prom-'))
   }
 
@@ -203,6 +207,7 @@ export class PromFleetWriter {
       }
     }
     this.fds.clear()
-    rmSync(this.dir, {recursive: true, force: true})
+    if (this.dir) rmSync(this.dir, {recursive: true, force: true})
+    this.release()
   }
 }

@@ -12,7 +12,8 @@
  */
 import {type Kva, KVA_BASE, KVA_END, alignUp, formatKva} from '../model/address.js'
 import type {Region} from '../model/layout.js'
-import {F_KASAN_EARLY, HOLE, type PageTables} from '../model/pagetable.js'
+import {type PageTables} from '../model/pagetable.js'
+import {F_KASAN_EARLY, HOLE} from '../model/run.js'
 import {P_VALID, type Prot, memTypeOf} from '../model/prot.js'
 import {
   ERAS,

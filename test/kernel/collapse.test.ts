@@ -1,9 +1,10 @@
 import {describe, expect, it} from 'vitest'
 
-import {HOLE, PageTables} from '../../src/model/pagetable.js'
+import {PageTables} from '../../src/model/pagetable.js'
+import {HOLE} from '../../src/model/run.js'
 import {HW, P_PXN, P_RDONLY} from '../../src/model/prot.js'
 import {tryCollapseKernelPmd, tryCollapseKernelPud} from '../../src/kernel/collapse.js'
-import {__changeMemoryCommon, setMemoryRo, setMemoryRw} from '../../src/kernel/pageattr.js'
+import {__changeMemoryCommon, setMemoryNx, setMemoryRo, setMemoryRox, setMemoryRw, setMemoryX} from '../../src/kernel/pageattr.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 import {cpaChangeRange, cpaCollapseLargePages} from '../../src/kernel/x86-cpa.js'
 import {G, K4, LIN, LIN_END, M2, M32, RW, VM, ctxFor, geo, run, shape} from './helpers.js'
@@ -172,5 +173,110 @@ describe('x86 CPA comparison (arch/x86/mm/pat/set_memory.c)', () => {
     expect(cpaCollapseLargePages(ctx, LIN + 0x12345000, LIN + 0x12346000)).toBe(2)
     expect(ctx.counters).toMatchObject({direct_map_level2_collapses: 1, direct_map_level3_collapses: 1, collapse_pmd: 1, collapse_pud: 1})
     expect(pt.tables).toEqual([0, 0, 1])
+  })
+})
+
+describe('x86 CPA comparison: the set_memory_* path (change_page_attr_set_clr, arch/x86/mm/pat/set_memory.c v6.19)', () => {
+  /**
+   * vmalloc [VM, VM+2M) PTE-mapped with `vmProt`, backed page for page by the linear 2M page
+   * [LIN+2M, LIN+4M) (page_order 9); the linear map 2M PMD blocks RW.
+   */
+  function pteVmalloc(vmProt = RW): PageTables {
+    return PageTables.fromRuns(geo, [
+      run(LIN, LIN + G, 1, RW),
+      run(LIN + G, LIN + 512 * G, 2, HOLE),
+      run(LIN + 512 * G, LIN_END, 3, HOLE),
+      run(LIN_END, VM, 2, HOLE),
+      run(VM, VM + M2, 0, vmProt),
+      run(VM + M2, VM + G, 1, HOLE),
+      run(VM + G, LIN_END + 512 * G, 2, HOLE),
+    ])
+  }
+  const PTE_AREA: VmStruct = {...AREA, allowHugeVmap: false}
+
+  it('no find_vm_area(): an area that is not VM_ALLOC, or a linear-map address, changes anyway (arm64: -EINVAL)', () => {
+    // arm64 change_memory_common() (pageattr.c v7.3): find_vm_area() and VM_ALLOC or -EINVAL.
+    const arm = ctxFor(pteVmalloc(), 'bbml2')
+    expect(setMemoryRo(arm, VM, 4, {...PTE_AREA, alloc: false})).toBe(-22)
+    expect(setMemoryRo(arm, LIN + 8 * M2, 1)).toBe(-22)
+    // x86 change_page_attr_set_clr(): no area lookup. The 4 vmalloc PTEs turn RO, and
+    // cpa_process_alias() makes their direct-map pages [LIN+2M, LIN+2M+16K) RO: the 2M block
+    // splits once (split_large_page(), direct_map_level2_splits), no contiguous hint.
+    const pt = pteVmalloc()
+    const ctx = ctxFor(pt, 'x86-cpa')
+    expect(setMemoryRo(ctx, VM, 4, {...PTE_AREA, alloc: false})).toBe(0)
+    expect(shape(pt, VM, VM + M2)).toEqual([
+      [0, 4 * K4, 0, false, RO],
+      [4 * K4, M2, 0, false, RW],
+    ])
+    expect(shape(pt, LIN + M2, LIN + 2 * M2)).toEqual([
+      [0, 4 * K4, 0, false, RO],
+      [4 * K4, M2, 0, false, RW],
+    ])
+    expect(ctx.counters).toMatchObject({split_pmd: 1, direct_map_level2_splits: 1})
+    expect(setMemoryRo(ctx, LIN + 8 * M2, 1)).toBe(0)
+    expect(pt.entryAt(LIN + 8 * M2)).toMatchObject({lvl: 0, prot: RO})
+  })
+
+  it('cpa_process_alias(): ro/rw reach the direct map whatever rodata= says; x/nx never do ("Directmap always has NX set")', () => {
+    // rodata=on (rodata_full false): arm64 would leave the alias alone; x86 updates it.
+    const pt = pteVmalloc()
+    const ctx = ctxFor(pt, {...makePolicy('x86-cpa').cfg, rodataFull: false})
+    expect(setMemoryRo(ctx, VM, 2, PTE_AREA)).toBe(0)
+    expect(pt.entryAt(LIN + M2)).toMatchObject({lvl: 0, prot: RO})
+    // set_memory_x clears PXN on the vmalloc pages only: the alias keeps PXN.
+    expect(setMemoryX(ctx, VM, 2, PTE_AREA)).toBe(0)
+    expect(pt.entryAt(VM)!.prot & P_PXN).toBe(0)
+    expect(pt.entryAt(LIN + M2)!.prot & P_PXN).toBe(P_PXN)
+    expect(setMemoryNx(ctx, VM, 2, PTE_AREA)).toBe(0)
+    expect(pt.entryAt(VM)!.prot & P_PXN).toBe(P_PXN)
+  })
+
+  it('cpa_process_alias() of a 2M vmalloc leaf is one 2M range: a whole direct-map block keeps its size', () => {
+    // roxCache(): [VM, VM+2M) is one PMD leaf backed by [LIN+2M, LIN+4M), a RO 2M block of the
+    // linear map. set_memory_rw over the whole leaf: the primary leaf is preserved (covered whole),
+    // and its alias, one 2M range (cpa->numpages 512), covers the direct-map block whole: no split.
+    // Page by page, the first page would split that block.
+    const pt = roxCache()
+    const ctx = ctxFor(pt, 'x86-cpa')
+    expect(setMemoryRw(ctx, VM, 512, AREA)).toBe(0)
+    expect(ctx.counters.split_pmd).toBe(0)
+    expect(pt.entryAt(VM)).toMatchObject({lvl: 1})
+    expect(pt.entryAt(LIN + M2)).toMatchObject({lvl: 1, prot: RW})
+  })
+
+  it('CPA_COLLAPSE only from set_memory_rox() (ro then x on one range), and only when it changed something', () => {
+    // rox over the whole PTE-mapped 2M area: 512 PTEs become ROX, consecutive (page_order 9):
+    // collapse_pmd_page() makes one PMD leaf and frees the PTE table. __change_page_attr_set_clr()
+    // goes page by page over 4K PTEs (cpa->numpages 1), so cpa_process_alias() changes the
+    // direct map one page at a time: its 2M block splits at the first page (+1 PTE table) and is
+    // not collapsed (CPA_COLLAPSE works on the primary range only). Net: the same table count.
+    const pt = pteVmalloc()
+    const ctx = ctxFor(pt, 'x86-cpa')
+    const t0 = [...pt.tables]
+    expect(setMemoryRo(ctx, VM, 512, AREA)).toBe(0)
+    // set_memory_ro() alone: uniform and collapsible, but x86's set_memory_ro() passes no CPA_COLLAPSE.
+    expect(ctx.counters.collapse_pmd).toBe(0)
+    expect(setMemoryX(ctx, VM, 512, AREA)).toBe(0)
+    expect(ctx.counters.collapse_pmd).toBe(1)
+    expect(ctx.counters).toMatchObject({split_pmd: 1, direct_map_level2_splits: 1, direct_map_level2_collapses: 0})
+    expect(pt.tables).toEqual(t0)
+    expect(shape(pt, VM, VM + M2)).toEqual([[0, M2, 1, false, ROX]])
+    expect(shape(pt, LIN + M2, LIN + 2 * M2)).toEqual([[0, M2, 0, false, RO]])
+
+    // The same through the generic set_memory_rox() over an area already ROX: nothing changes
+    // (no CPA_FLUSHTLB), so no collapse although the 512 PTEs would collapse.
+    const pt2 = pteVmalloc(ROX)
+    const ctx2 = ctxFor(pt2, 'x86-cpa')
+    expect(setMemoryRox(ctx2, VM, 512, AREA)).toBe(0)
+    expect(ctx2.counters.collapse_pmd).toBe(0)
+    expect(pt2.runAt(VM)!.lvl).toBe(0)
+
+    // ro and x on different ranges are two calls, not an rox.
+    const pt3 = pteVmalloc()
+    const ctx3 = ctxFor(pt3, 'x86-cpa')
+    setMemoryRo(ctx3, VM, 512, AREA)
+    setMemoryX(ctx3, VM, 256, AREA)
+    expect(ctx3.counters.collapse_pmd).toBe(0)
   })
 })

@@ -1,7 +1,8 @@
 /** Shared fixtures for the kernel-mechanism tests (4K pages, 48-bit VA, 4 levels unless said). */
 import {pageOffsetKva} from '../../src/model/address.js'
 import {type Geometry, makeGeometry} from '../../src/model/geometry.js'
-import {HOLE, PageTables, type Run} from '../../src/model/pagetable.js'
+import {PageTables} from '../../src/model/pagetable.js'
+import {HOLE, type Run} from '../../src/model/run.js'
 import {P_AF, P_PXN, P_SHARED, P_UXN, P_VALID, type Prot, withMemType} from '../../src/model/prot.js'
 import type {KernelConfig, KernelContext} from '../../src/kernel/context.js'
 import {makeContext} from '../../src/kernel/dispatch.js'

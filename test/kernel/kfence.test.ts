@@ -4,7 +4,8 @@ import {kfencePoolSize, kfenceProtectedPages, locateKfencePool} from '../../src/
 import {makePolicy} from '../../src/kernel/policy.js'
 import {readPtdump} from '../../src/ingest/ptdump/index.js'
 import {formatKva} from '../../src/model/address.js'
-import {HOLE, PageTables} from '../../src/model/pagetable.js'
+import {PageTables} from '../../src/model/pagetable.js'
+import {HOLE} from '../../src/model/run.js'
 import {P_VALID} from '../../src/model/prot.js'
 import {G, K4, LIN, LIN_END, RW, geo, run} from './helpers.js'
 

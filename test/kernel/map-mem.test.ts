@@ -3,7 +3,7 @@ import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
 import {parseKva} from '../../src/model/address.js'
-import {HOLE} from '../../src/model/pagetable.js'
+import {HOLE} from '../../src/model/run.js'
 import {P_RDONLY, memTypeOf} from '../../src/model/prot.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 import {mapMem} from '../../src/kernel/map-mem.js'

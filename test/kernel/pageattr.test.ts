@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
 import {parseKva} from '../../src/model/address.js'
-import {HOLE, PageTables} from '../../src/model/pagetable.js'
+import {PageTables} from '../../src/model/pagetable.js'
+import {HOLE} from '../../src/model/run.js'
 import {HW, P_PXN, P_RDONLY, P_VALID} from '../../src/model/prot.js'
 import {
   __changeMemoryCommon,

@@ -7,7 +7,8 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {HOLE, type PageTables} from '../../src/model/pagetable.js'
+import {type PageTables} from '../../src/model/pagetable.js'
+import {HOLE} from '../../src/model/run.js'
 import {HW} from '../../src/model/prot.js'
 import {collapseAfterChange, tryCollapseKernelPmd} from '../../src/kernel/collapse.js'
 import type {KernelContext} from '../../src/kernel/context.js'

@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
 import {ffs, pageOffsetKva} from '../../src/model/address.js'
-import {HOLE, PageTables} from '../../src/model/pagetable.js'
+import {PageTables} from '../../src/model/pagetable.js'
+import {HOLE} from '../../src/model/run.js'
 import {makeGeometry} from '../../src/model/geometry.js'
 import {HW, P_NG, P_RDONLY, P_VALID} from '../../src/model/prot.js'
 import {makeContext} from '../../src/kernel/dispatch.js'

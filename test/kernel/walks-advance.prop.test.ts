@@ -8,7 +8,9 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
 import {KVA_END} from '../../src/model/address.js'
-import {HOLE, ModelError, PageTables, type Run} from '../../src/model/pagetable.js'
+import {PageTables} from '../../src/model/pagetable.js'
+import {ModelError} from '../../src/model/model-error.js'
+import {HOLE, type Run} from '../../src/model/run.js'
 import {HW} from '../../src/model/prot.js'
 import {makeContext} from '../../src/kernel/dispatch.js'
 import {

@@ -7,7 +7,7 @@ import {describe, expect, it} from 'vitest'
 import {pageOffsetKva} from '../../src/model/address.js'
 import {alignRuns, pairRegions, pushMerged, sameEntry} from '../../src/model/align.js'
 import type {Region} from '../../src/model/layout.js'
-import {HOLE, type Run} from '../../src/model/pagetable.js'
+import {HOLE, type Run} from '../../src/model/run.js'
 import {P_AF, P_PXN, P_RDONLY, P_UXN, P_VALID, withMemType} from '../../src/model/prot.js'
 
 const K4 = 4096

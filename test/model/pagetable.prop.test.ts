@@ -7,7 +7,9 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
 import {makeGeometry} from '../../src/model/geometry.js'
-import {HOLE, NO_RUN, PageTables, type Run, emptyTotals, accumulate, metaCont, metaFlags, metaLvl, metaProt} from '../../src/model/pagetable.js'
+import {PageTables} from '../../src/model/pagetable.js'
+import {emptyTotals, accumulate} from '../../src/model/leaf-totals.js'
+import {HOLE, NO_RUN, type Run, metaCont, metaFlags, metaLvl, metaProt} from '../../src/model/run.js'
 import {P_AF, P_RDONLY, P_VALID} from '../../src/model/prot.js'
 
 const geo = makeGeometry(4096, 48)

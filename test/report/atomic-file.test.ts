@@ -6,7 +6,7 @@
  * directory). `-` is stdout, `''` an error, a bad path is found before the work.
  */
 import {spawn} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, afterEach, describe, expect, it} from 'vitest'
@@ -14,8 +14,11 @@ import {afterAll, afterEach, describe, expect, it} from 'vitest'
 import {runCommand, type Cmd} from '../helpers/run-command.js'
 import Audit from '../../src/commands/audit.js'
 import CaptureScript from '../../src/commands/capture-script.js'
+import Compare from '../../src/commands/compare.js'
 import Events from '../../src/commands/events.js'
+import Fleet from '../../src/commands/fleet.js'
 import Replay from '../../src/commands/replay.js'
+import SynthFleet from '../../src/commands/synth/fleet.js'
 import SynthMachine from '../../src/commands/synth/machine.js'
 import SynthWorkload from '../../src/commands/synth/workload.js'
 import {tempNames} from '../../src/report/atomic-file.js'
@@ -38,6 +41,11 @@ const WRITERS: {name: string; cmd: Cmd; argv: string[]}[] = [
   {name: 'audit --html', cmd: Audit, argv: [`${S61}/kernel_page_tables.before`, '--html', 'OUT']},
   {name: 'audit --prom', cmd: Audit, argv: [`${S61}/kernel_page_tables.before`, '--prom', 'OUT']},
   {name: 'replay --html', cmd: Replay, argv: [`${S61}/kernel_page_tables.before`, G, '--html', 'OUT', '--no-chart']},
+  {name: 'replay --perfetto', cmd: Replay, argv: [`${S61}/kernel_page_tables.before`, G, '--perfetto', 'OUT', '--no-chart']},
+  {name: 'compare --html', cmd: Compare, argv: [`${S61}/kernel_page_tables.before`, G, '--html', 'OUT']},
+  {name: 'compare --perfetto', cmd: Compare, argv: [`${S61}/kernel_page_tables.before`, G, '--perfetto', 'OUT']},
+  {name: 'fleet --ndjson', cmd: Fleet, argv: [`${S61}/`, '--ndjson', 'OUT']},
+  {name: 'fleet --prom', cmd: Fleet, argv: [`${S61}/`, '--prom', 'OUT']},
 ]
 
 describe('planted symlinks at temp names are never followed', () => {
@@ -66,6 +74,23 @@ describe('planted symlinks at temp names are never followed', () => {
       expect(readdirSync(dir).filter((f) => f.endsWith('.tmp') && !['.out.file.aaaa.tmp', '.out.file.bbbb.tmp', '.out.file.cccc.tmp'].includes(f))).toEqual([])
     })
   }
+
+  it('synth fleet -o into an existing host directory with a symlink at a file it writes: refused, target untouched', async () => {
+    // synth fleet wrote the bundle's small files (uname.txt, …) with a plain writeFileSync, which
+    // follows a symlink; now every file goes through the atomic writer.
+    const dir = join(tmp, 'fleet-link')
+    const first = await runCommand(SynthFleet, ['-n', '1', '-o', join(dir, 'probe')])
+    expect(first.exit).toBe(0)
+    const host = readdirSync(join(dir, 'probe'))[0]!
+    const files = readdirSync(join(dir, 'probe', host))
+    mkdirSync(join(dir, 'out', host), {recursive: true})
+    writeFileSync(join(dir, 'precious'), 'precious')
+    for (const f of files) symlinkSync(join(dir, 'precious'), join(dir, 'out', host, f))
+    const r = await runCommand(SynthFleet, ['-n', '1', '-o', join(dir, 'out')])
+    expect(r.exit).toBe(2)
+    expect(r.error!.message).toMatch(/cannot write \(it is a symbolic link; not replaced\)/)
+    expect(readFileSync(join(dir, 'precious'), 'utf8')).toBe('precious')
+  })
 
   it('a symlink at the target itself is refused, not replaced', async () => {
     const dir = join(tmp, 'target-link')
@@ -155,5 +180,64 @@ describe.skipIf(!built)('SIGINT mid-write leaves nothing behind (spawned bin/run
     const r = await interrupt(['events', tar], dir, () => readdirSync(dir).some((f) => f.startsWith('ptreplay-')))
     expect(r.code === 130 || r.signal === 'SIGINT' || r.code === 0).toBe(true)
     expect(readdirSync(dir)).toEqual([])
+  })
+})
+
+/**
+ * Every other writer, SIGINTed while it works (once it has a sample input or a file in its output
+ * directory open; synth machine and capture-script have no input and mostly finish first). These write their file in one step at the end, so the signal
+ * almost always lands before the temp file exists; either way the directory must hold nothing,
+ * or (the run won the race) exactly the finished outputs. All run at once to keep the test short.
+ */
+/** Paths the process has open (its /proc fd links); [] once it is gone. */
+function openFiles(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`)
+      } catch {
+        return ''
+      }
+    })
+  } catch {
+    return []
+  }
+}
+
+describe.skipIf(!built)('SIGINT during every other writer leaves nothing behind', () => {
+  const S619 = 'samples/linux-6.19-bbml2-qemu/max-2G-default'
+  const LONG = [`${S619}/kernel_page_tables.before`, `${S619}/trace.txt.gz`]
+  const CASES: {name: string; argv: (dir: string) => string[]; outputs: string[]}[] = [
+    {name: 'synth machine -o', argv: (d) => ['synth', 'machine', '--memory', '4T', '--policy', 'bbml2', '-o', join(d, 'm.txt')], outputs: ['m.txt']},
+    {name: 'capture-script -o', argv: (d) => ['capture-script', '--kernel', '6.19', '-o', join(d, 'c.sh')], outputs: ['c.sh']},
+    {name: 'audit --html --prom', argv: (d) => ['audit', `${S619}/kernel_page_tables.after`, '--html', join(d, 'a.html'), '--prom', join(d, 'a.prom')], outputs: ['a.html', 'a.prom']},
+    {name: 'replay --html --perfetto', argv: (d) => ['replay', ...LONG, '--no-chart', '--html', join(d, 'r.html'), '--perfetto', join(d, 'r.pftrace')], outputs: ['r.html', 'r.pftrace']},
+    {name: 'compare --html --perfetto', argv: (d) => ['compare', ...LONG, '--html', join(d, 'c.html'), '--perfetto', join(d, 'c.pftrace')], outputs: ['c.html', 'c.pftrace']},
+    {name: 'fleet --ndjson --prom', argv: (d) => ['fleet', 'samples/*/*/', '--ndjson', join(d, 'f.ndjson'), '--prom', join(d, 'f.prom')], outputs: ['f.ndjson', 'f.prom']},
+  ]
+  it(CASES.map((c) => c.name).join(', '), async () => {
+    const outcomes = await Promise.all(
+      CASES.map(async (c) => {
+        const dir = join(tmp, `sig-${c.name.replace(/\W+/g, '-')}`)
+        mkdirSync(dir)
+        const child = spawn(process.execPath, [RUN, ...c.argv(dir)], {env: {...process.env, TMPDIR: dir}, stdio: ['ignore', 'ignore', 'pipe']})
+        child.stderr!.resume()
+        const done = new Promise<{code: number | null; signal: string | null}>((resolve) => child.on('exit', (code, signal) => resolve({code, signal})))
+        let exited = false
+        void done.then(() => (exited = true))
+        // mid-run: the child has its input (a sample) or an output (in dir) open; 20 s is a hang detector only
+        for (let i = 0; i < 2000 && !exited && !openFiles(child.pid!).some((f) => f.includes('/samples/') || f.startsWith(dir)); i++) await new Promise((r) => setTimeout(r, 10))
+        child.kill('SIGINT')
+        return {c, dir, r: await done}
+      }),
+    )
+    for (const {c, dir, r} of outcomes) {
+      const left = readdirSync(dir).sort()
+      if (r.code === 0) expect(left, c.name).toEqual([...c.outputs].sort())
+      else {
+        expect(r.code === 130 || r.signal === 'SIGINT', `${c.name}: exit ${r.code} ${r.signal}`).toBe(true)
+        expect(left, `${c.name}: exit ${r.code} ${r.signal}`).toEqual([])
+      }
+    }
   })
 })

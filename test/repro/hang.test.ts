@@ -46,7 +46,7 @@ describe('R03: no internal error escapes', () => {
 describe('R03: a ModelError is bad input', () => {
   it('asCliError maps it to a one-line error with exit 2', async () => {
     const {asCliError} = await import('../../src/cli/flags.js')
-    const {ModelError} = await import('../../src/model/pagetable.js')
+    const {ModelError} = await import('../../src/model/model-error.js')
     let thrown: (Error & {oclif?: {exit?: number}}) | undefined
     try {
       asCliError(new ModelError('run 0x0 overlaps'))

@@ -1,4 +1,4 @@
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 
 import {WriteError, writeFileAtomic} from '../../report/atomic-file.js'
 import {join} from 'node:path'
@@ -63,7 +63,8 @@ noalias, BBML2 or BBML3, mapped by map_mem()); a third of the rodata_full hosts 
         const spec = fleetHostSpec(flags.seed, i)
         const host = join(dir, spec.hostname)
         mkdirSync(host, {recursive: true})
-        for (const [name, text] of Object.entries(fleetHostFacts(spec))) writeFileSync(join(host, name), text)
+        // every file through the atomic writer: a symlink planted in an existing host directory is refused, not followed
+        for (const [name, text] of Object.entries(fleetHostFacts(spec))) writeFileAtomic(join(host, name), text)
         const text = [...fleetHostDump(spec, cache, flags.seed)].join('\n') + '\n'
         writeFileAtomic(join(host, 'kernel_page_tables.after'), text)
         result.hosts++

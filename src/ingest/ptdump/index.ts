@@ -16,7 +16,8 @@
 import {type Kva, KVA_BASE, KVA_END, alignDown, alignUp, formatKva, formatSize, pageOffsetKva} from '../../model/address.js'
 import {type Geometry, type LeafKind, type PageSize, formatPageSize, leafKind, makeGeometry} from '../../model/geometry.js'
 import {type Region, type RegionName} from '../../model/layout.js'
-import {F_KASAN_EARLY, HOLE, PageTables, type Run} from '../../model/pagetable.js'
+import {PageTables} from '../../model/pagetable.js'
+import {F_KASAN_EARLY, HOLE, type Run} from '../../model/run.js'
 import {P_RDONLY, P_VALID} from '../../model/prot.js'
 import type {Readable} from 'node:stream'
 

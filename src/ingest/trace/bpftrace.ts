@@ -101,7 +101,7 @@ export function tokenizeBpftraceLine(line: string, pos: SourcePos, state: Bpftra
   return {
     t: 'text',
     text: line,
-    hint: 'expected a bpftrace record "PGP <nsecs> <cpu> <tid> <event> <provider>:<function> <comm> name=value…"',
+    hint: 'a bpftrace record "PGP <nsecs> <cpu> <tid> <event> <provider>:<function> <comm> name=value…"',
     src: pos,
   }
 }

@@ -21,7 +21,8 @@ import {type Kva, alignDown, alignUp} from '../../model/address.js'
 import {type Geometry, type LeafKind, lvlName} from '../../model/geometry.js'
 import type {Region} from '../../model/layout.js'
 import {REGION_LABELS} from '../../model/layout.js'
-import {HOLE, type PageTables, type Run} from '../../model/pagetable.js'
+import {type PageTables} from '../../model/pagetable.js'
+import {HOLE, type Run} from '../../model/run.js'
 import {P_VALID, describeProt} from '../../model/prot.js'
 
 /** Leaf codes in the encoding, and the categories a cell's bytes are counted in. */

@@ -6,7 +6,7 @@
  */
 import type {PtdumpSnapshot} from '../../ingest/ptdump/index.js'
 import type {Kva} from '../../model/address.js'
-import {HOLE} from '../../model/pagetable.js'
+import {HOLE} from '../../model/run.js'
 import {P_PXN, P_RDONLY, P_VALID} from '../../model/prot.js'
 import {kfencePoolSize} from '../../kernel/kfence.js'
 import type {SynthMachine} from '../machine.js'

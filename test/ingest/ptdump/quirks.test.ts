@@ -7,7 +7,7 @@ import type {KernelVersion} from '../../../src/kernel/version.js'
 import {describe, expect, it} from 'vitest'
 
 import {KVA_END, formatKva, parseKva} from '../../../src/model/address.js'
-import {F_KASAN_EARLY, HOLE} from '../../../src/model/pagetable.js'
+import {F_KASAN_EARLY, HOLE} from '../../../src/model/run.js'
 import {P_AF, P_NG, P_PXN, P_RDONLY, P_SHARED, P_UXN, P_VALID, memTypeOf} from '../../../src/model/prot.js'
 import {PtdumpError, bytesIn, parsePtdump} from '../../../src/ingest/ptdump/index.js'
 import {parseAttrs} from '../../../src/ingest/ptdump/line.js'

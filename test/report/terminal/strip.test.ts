@@ -2,7 +2,8 @@ import {describe, expect, it} from 'vitest'
 
 import {pageOffsetKva} from '../../../src/model/address.js'
 import {makeGeometry} from '../../../src/model/geometry.js'
-import {HOLE, PageTables, type Run} from '../../../src/model/pagetable.js'
+import {PageTables} from '../../../src/model/pagetable.js'
+import {HOLE, type Run} from '../../../src/model/run.js'
 import {P_AF, P_PXN, P_RDONLY, P_UXN, P_VALID} from '../../../src/model/prot.js'
 import {renderRegionStrip, renderRegionStrips, stripCells, useColor} from '../../../src/report/terminal/strip.js'
 
