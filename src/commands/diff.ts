@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {fitProse} from '../report/output-style.js'
 
 import {asCliError, inputDiagnostics, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
@@ -66,7 +67,7 @@ Exit status 0 whether or not they differ (see \`verify\` for a pass/fail check);
     }
     if (!this.jsonEnabled()) {
       for (const line of taken) this.logToStderr(line)
-      for (const line of renderDiffText(result)) this.log(line)
+      for (const line of fitProse(renderDiffText(result))) this.log(line)
       for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }
     return result

@@ -1,6 +1,7 @@
 import {Errors, Flags} from '@oclif/core'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {fitProse} from '../report/output-style.js'
 import {CodedInputError} from '../cli/errors.js'
 
 import {asCliError, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
@@ -139,7 +140,7 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
     process.exitCode = result.exitCode
     if (this.jsonEnabled()) return result
     for (const line of taken) this.logToStderr(line)
-    for (const line of renderVerifyText(result)) this.log(line)
+    for (const line of fitProse(renderVerifyText(result))) this.log(line)
     for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     return result
   }

@@ -4,7 +4,7 @@
  * the way the kernel's ptdump prints them; sizes and counts are worded here.
  */
 import {placementText} from '../replay/snapshot-clock.js'
-import {fmtBytesExact, plural} from './table.js'
+import {fmtBytesExact, fmtInt, plural} from './table.js'
 import {type RunView, viewRuns} from './diff.js'
 import type {CallRef} from '../replay/verify-touches.js'
 import type {NotVerifiableReason, RegionVerification, VerifiedDifference, Verification} from '../replay/verify.js'
@@ -126,7 +126,7 @@ export function renderVerifyText(v: VerifyResult): string[] {
   out.push(`policy ${v.policy}${v.policyReasons.length ? `: ${v.policyReasons[0]}` : ''}`)
   for (const r of v.policyReasons.slice(1)) out.push(`  ${r}`)
   if (v.rebase) out.push(`linear map rebased for the policy: ${JSON.stringify(v.rebase)}`)
-  out.push(`${v.window.callsApplied} calls replayed from ${v.window.eventsInWindow} of ${v.window.eventsSeen} events; ${v.replay.callsOnUnknownMemory} on memory the starting snapshot does not map`)
+  out.push(`${fmtInt(v.window.callsApplied)} calls replayed from ${fmtInt(v.window.eventsInWindow)} of ${fmtInt(v.window.eventsSeen)} events; ${fmtInt(v.replay.callsOnUnknownMemory)} on memory the starting snapshot does not map`)
   if (v.replay.lostEvents || v.replay.overwritten) out.push(`the trace lost ${v.replay.lostEvents} and overwrote ${v.replay.overwritten} event(s): differences may come from them`)
   if (v.replay.unrecognizedLines) out.push(`${v.replay.unrecognizedLines} trace line(s) could not be read`)
   const errs = Object.entries(v.replay.errorCounts)
