@@ -26,7 +26,7 @@ export interface RegionVerify extends Omit<RegionVerification, 'reasons' | 'diff
   differences: Difference[]
 }
 
-export interface VerifyResult extends Omit<Verification, 'regions' | 'geo' | 'era'> {
+export interface VerifyResult extends Omit<Verification, 'regions' | 'geo' | 'era' | 'predicted'> {
   regions: RegionVerify[]
   /** One line: why this verdict. */
   summary: string
@@ -99,7 +99,8 @@ export function verifyResult(v: Verification): VerifyResult {
 // ---------------------------------------------------------------------------------------------
 // Text.
 
-function statusText(r: RegionVerify): string {
+/** A region's verdict in words ("match", "DIFFERS: 2 ranges, 8 KiB, 0 not explained by the trace"). */
+export function statusText(r: RegionVerify): string {
   switch (r.status) {
     case 'match':
       return r.dumpTimingRanges ? `match, but for ${plural(r.dumpTimingRanges, 'range')} the dump times explain (listed below)` : 'match'
@@ -110,17 +111,23 @@ function statusText(r: RegionVerify): string {
   }
 }
 
-function refLine(label: string, c: CallRef & {range?: string}): string {
+export function refLine(label: string, c: CallRef & {range?: string}): string {
   return `${label}: ${c.call} at ${c.at} (t=${c.time}s, ${c.comm}-${c.pid}${c.range ? `, touched ${c.range}` : ''}${c.afterMarker ? `, after "${c.afterMarker}"` : ''})`
+}
+
+/** Where the replay started and stopped, in words. */
+export function windowText(v: Pick<VerifyResult, 'window'>): string {
+  const d = v.window.dumps
+  return d?.placed
+    ? `from the dump of ${d.cuts[0]!.name} to the dump of ${d.cuts[1]!.name}`
+    : [v.window.fromMarker && !d ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker && !d ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
 }
 
 /** Human-readable report, one string per line. */
 export function renderVerifyText(v: VerifyResult): string[] {
   const out: string[] = []
   const d = v.window.dumps
-  const win = d?.placed
-    ? `from the dump of ${d.cuts[0]!.name} to the dump of ${d.cuts[1]!.name}`
-    : [v.window.fromMarker && !d ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker && !d ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
+  const win = windowText(v)
   out.push(`verify: ${v.before} + ${v.traces.join(', ')} (${win}) against ${v.after}`)
   if (d) out.push(...placementText(d))
   if (v.window.dumpsAvailable && v.verdict !== 'match') out.push(`note: ${v.window.dumpsAvailable}`)
