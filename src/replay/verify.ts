@@ -36,7 +36,7 @@ import type {Geometry} from '../model/geometry.js'
 import {REGION_LABELS, type Region, type RegionName} from '../model/layout.js'
 import type {PageTables} from '../model/pagetable.js'
 import type {Run} from '../model/run.js'
-import type {ReplayStats} from './engine.js'
+import type {ReplayStats, ReturnCheck} from './engine.js'
 import type {RebaseSummary} from './rebase.js'
 import {type PolicyChoice, type RunReplayOptions, runReplay} from './run.js'
 import {type CallRef, type Touch, TouchRecorder, callRef} from './verify-touches.js'
@@ -145,6 +145,8 @@ export interface Verification {
    * kernel did) beside the replay's count of the same primitive.
    */
   groundTruth: {fn: string; kernel: number; replay: number}[]
+  /** The kernel's return values of the calls, where the trace has return probes of them. */
+  returns?: ReturnCheck
   regions: RegionVerification[]
   regionNotes: string[]
   /** Every input's diagnostics (before, trace, after), through the one table. */
@@ -155,6 +157,8 @@ export interface Verification {
   /** How the runs of a difference are shown: the snapshots' geometry and ptdump era. */
   geo: Geometry
   era?: PtdumpSnapshot['era']
+  /** The page tables the replay predicts (for the HTML report's maps; not in --json). */
+  predicted?: PageTables
 }
 
 export interface CompareOptions {
@@ -546,6 +550,7 @@ export function compareReplay(p: {
       .filter(([fn]) => /^split_(pud|pmd|contpmd|contpte)$/.test(fn))
       .sort(([x], [y]) => x.localeCompare(y))
       .map(([fn, kernel]) => ({fn, kernel, replay: run.stats.counters[fn] ?? 0})),
+    ...(run.stats.returns?.calls ? {returns: run.stats.returns} : {}),
     regions: out,
     regionNotes: notes,
     diagnostics: summarizeDiagnostics([
@@ -557,5 +562,6 @@ export function compareReplay(p: {
     exitCode: verdict === 'match' ? 0 : 1,
     geo: after.pt.geo,
     era: after.era,
+    predicted: run.pt,
   }
 }

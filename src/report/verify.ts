@@ -26,7 +26,7 @@ export interface RegionVerify extends Omit<RegionVerification, 'reasons' | 'diff
   differences: Difference[]
 }
 
-export interface VerifyResult extends Omit<Verification, 'regions' | 'geo' | 'era'> {
+export interface VerifyResult extends Omit<Verification, 'regions' | 'geo' | 'era' | 'predicted'> {
   regions: RegionVerify[]
   /** One line: why this verdict. */
   summary: string
@@ -86,6 +86,7 @@ export function verifyResult(v: Verification): VerifyResult {
     window: v.window,
     replay: v.replay,
     groundTruth: v.groundTruth,
+    ...(v.returns ? {returns: v.returns} : {}),
     regions,
     regionNotes: v.regionNotes,
     diagnostics: v.diagnostics,
@@ -98,7 +99,8 @@ export function verifyResult(v: Verification): VerifyResult {
 // ---------------------------------------------------------------------------------------------
 // Text.
 
-function statusText(r: RegionVerify): string {
+/** A region's verdict in words ("match", "DIFFERS: 2 ranges, 8 KiB, 0 not explained by the trace"). */
+export function statusText(r: RegionVerify): string {
   switch (r.status) {
     case 'match':
       return r.dumpTimingRanges ? `match, but for ${plural(r.dumpTimingRanges, 'range')} the dump times explain (listed below)` : 'match'
@@ -109,17 +111,23 @@ function statusText(r: RegionVerify): string {
   }
 }
 
-function refLine(label: string, c: CallRef & {range?: string}): string {
+export function refLine(label: string, c: CallRef & {range?: string}): string {
   return `${label}: ${c.call} at ${c.at} (t=${c.time}s, ${c.comm}-${c.pid}${c.range ? `, touched ${c.range}` : ''}${c.afterMarker ? `, after "${c.afterMarker}"` : ''})`
+}
+
+/** Where the replay started and stopped, in words. */
+export function windowText(v: Pick<VerifyResult, 'window'>): string {
+  const d = v.window.dumps
+  return d?.placed
+    ? `from the dump of ${d.cuts[0]!.name} to the dump of ${d.cuts[1]!.name}`
+    : [v.window.fromMarker && !d ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker && !d ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
 }
 
 /** Human-readable report, one string per line. */
 export function renderVerifyText(v: VerifyResult): string[] {
   const out: string[] = []
   const d = v.window.dumps
-  const win = d?.placed
-    ? `from the dump of ${d.cuts[0]!.name} to the dump of ${d.cuts[1]!.name}`
-    : [v.window.fromMarker && !d ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker && !d ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
+  const win = windowText(v)
   out.push(`verify: ${v.before} + ${v.traces.join(', ')} (${win}) against ${v.after}`)
   if (d) out.push(...placementText(d))
   if (v.window.dumpsAvailable && v.verdict !== 'match') out.push(`note: ${v.window.dumpsAvailable}`)
@@ -133,6 +141,12 @@ export function renderVerifyText(v: VerifyResult): string[] {
   if (errs.length) out.push(`kernel errors the replay hit: ${errs.map(([k, n]) => `${k} ${n}`).join(', ')}`)
   if (v.groundTruth.length) {
     out.push(`the kernel's own split probes in the window vs the replay: ${v.groundTruth.map((g) => `${g.fn} ${g.kernel}${g.kernel === g.replay ? ' (same)' : ` (replay ${g.replay})`}`).join(', ')}`)
+  }
+  if (v.returns) {
+    const r = v.returns
+    const errs = (m: Record<string, number>): string => Object.entries(m).map(([k, n]) => `${k} ${n.toLocaleString('en-US')}`).join(', ') || 'no error'
+    out.push(`the kernel's return values vs the replay: ${r.calls.toLocaleString('en-US')} calls; kernel ${errs(r.kernelErrors)}, replay ${errs(r.replayErrors)}${r.disagree ? `; ${r.disagree.toLocaleString('en-US')} differ` : ' (same)'}`)
+    for (const d of r.firstDisagreements.slice(0, 3)) out.push(`  ${d.fn} at ${d.at}: the kernel returned ${d.kernel}, the replay ${d.replay}`)
   }
   for (const n of v.regionNotes) out.push(`note: ${n}`)
   out.push('')

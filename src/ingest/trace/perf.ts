@@ -6,6 +6,7 @@
  * Probe payloads come from libtraceevent: bare-hex IP, return probes `(func <- site)`.
  */
 import type {SourcePos} from '../events.js'
+import {fastProbeEvent, fastProbeRecord, PERF_SHAPE} from './fastpath.js'
 import {isDigit, parseProbePayload, parseTracepointArgs, parseTs, quotePrefixEnd, skipSpaces, TEXT_EVENTS} from './scan.js'
 import type {LineReader} from './types.js'
 import type {Token} from './tokens.js'
@@ -132,4 +133,7 @@ export const perfReader: LineReader<PerfState> = {
   sortWindow: 1024,
   newState: ({file}) => ({file}),
   tokenize: tokenizePerf,
+  // the kprobe lines' fast path (fastpath.ts); every other line: tokenizePerf
+  tokenizeRange: (text, from, to, pos) => fastProbeRecord(text, pos, from, to, PERF_SHAPE),
+  eventRange: (text, from, to, pos, _st, norm) => fastProbeEvent(text, pos, from, to, norm, PERF_SHAPE),
 }
