@@ -5,6 +5,7 @@
  */
 
 import type {TraceEvent} from '../ingest/events.js'
+import {flat} from '../ingest/trace/scan.js'
 import {formatKva} from '../model/address.js'
 import {type Region, type RegionName, regionOf} from '../model/layout.js'
 import type {ApplyOutcome} from './engine.js'
@@ -43,6 +44,38 @@ export interface Touch {
   marker?: string
 }
 
+/**
+ * What a Touch keeps of an event: the fields a call is described by, with every string a copy of
+ * its own. A field of the event may be a slice of the reader's 128 KiB chunk (V8 keeps the parent
+ * string alive), and the recorder keeps one Touch per touched stretch for the whole run.
+ */
+function keep(ev: TraceEvent): TraceEvent {
+  return {
+    kind: ev.kind,
+    fn: flat(ev.fn),
+    probe: flat(ev.probe),
+    tsNs: ev.tsNs,
+    cpu: ev.cpu,
+    pid: ev.pid,
+    comm: flat(ev.comm),
+    addr: ev.addr,
+    addrText: ev.addrText === undefined ? undefined : flat(ev.addrText),
+    end: ev.end,
+    size: ev.size,
+    pages: ev.pages,
+    op: ev.op,
+    enable: ev.enable,
+    setMask: ev.setMask,
+    clearMask: ev.clearMask,
+    setNames: ev.setNames,
+    clearNames: ev.clearNames,
+    page: ev.page,
+    pageShift: ev.pageShift,
+    text: ev.text === undefined ? undefined : flat(ev.text),
+    src: {file: flat(ev.src.file), line: ev.src.line},
+  }
+}
+
 /** Hits that start a call whose inner range hits (__change_memory_common, update_range_prot) follow. */
 const OUTER_KINDS: ReadonlySet<TraceEvent['kind']> = new Set(['set_memory', 'set_memory_valid', 'set_direct_map', 'change_range'])
 
@@ -75,14 +108,14 @@ export class TouchRecorder {
     const ev = intent.ev
     if (intent.type === 'marker') {
       this.windowMarkers++
-      this.lastMarker = ev.text
+      this.lastMarker = ev.text === undefined ? undefined : flat(ev.text)
       return
     }
     if (intent.type === 'vm_alloc' || intent.type === 'vm_free') this.vmEvents++
     if (intent.type === 'vmap' || intent.type === 'vunmap') this.vmMaps++
     const spans = spansOfIntent(intent, this.pageSize)
     if (!spans.length && !out?.unknownMemory) return
-    const t: Touch = {ev, ordinal: ++this.ordinal, zone: 'window', epoch: this.windowMarkers, marker: this.lastMarker}
+    const t: Touch = {ev: keep(ev), ordinal: ++this.ordinal, zone: 'window', epoch: this.windowMarkers, marker: this.lastMarker}
     for (const s of spans) this.window.set(s.start, s.end, t)
     if (out?.unknownMemory) {
       const addr = ev.addr ?? spans[0]?.start
@@ -98,7 +131,7 @@ export class TouchRecorder {
   onOutsideWindow = (ev: TraceEvent, where: 'before' | 'after'): void => {
     if (ev.kind === 'marker') {
       if (where === 'before' && !(this.fromMarker && ev.text?.includes(this.fromMarker))) this.beforeMarkers++
-      this.lastMarker = ev.text
+      this.lastMarker = ev.text === undefined ? undefined : flat(ev.text)
       return
     }
     if (ev.kind === 'vm_alloc' || ev.kind === 'vm_free') this.vmEvents++
@@ -111,7 +144,7 @@ export class TouchRecorder {
     if (!spans.length) return
     const t: Touch = inner
       ? outer!
-      : {ev, ordinal: ++this.ordinal, zone: where === 'before' ? 'before-window' : 'after-window', epoch: where === 'before' ? this.beforeMarkers : 0, marker: this.lastMarker}
+      : {ev: keep(ev), ordinal: ++this.ordinal, zone: where === 'before' ? 'before-window' : 'after-window', epoch: where === 'before' ? this.beforeMarkers : 0, marker: this.lastMarker}
     if (!inner && OUTER_KINDS.has(ev.kind)) this.outerByPid.set(ev.pid, t)
     for (const s of spans) {
       if (where === 'before') this.before.set(s.start, s.end, t)
