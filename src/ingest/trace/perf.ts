@@ -6,7 +6,9 @@
  * Probe payloads come from libtraceevent: bare-hex IP, return probes `(func <- site)`.
  */
 import type {SourcePos} from '../events.js'
-import {isDigit, parseProbePayload, parseTracepointArgs, parseTs, quotePrefixEnd, skipSpaces, TEXT_EVENTS} from './scan.js'
+import {parseTs, TEXT_EVENTS} from './scan.js'
+import {isDigit, quotePrefixEnd, skipSpaces} from './chars.js'
+import {parseProbePayload, parseTracepointArgs} from './probe-args.js'
 import type {LineReader} from './types.js'
 import type {Token} from './tokens.js'
 

@@ -11,15 +11,8 @@
  * `cpus=N`, `version = N`, `CPU N is empty`, `CPU:N [[N ]EVENTS DROPPED]`, `CPU:N [SUBBUFFER START]`.
  */
 import type {SourcePos} from '../events.js'
-import {
-  type Context,
-  newContext,
-  parseBody,
-  quotePrefixEnd,
-  scanContext,
-  scanNoBracketContext,
-  skipSpaces,
-} from './scan.js'
+import {type Context, newContext, parseBody, scanContext, scanNoBracketContext} from './scan.js'
+import {quotePrefixEnd, skipSpaces} from './chars.js'
 import type {LineReader} from './types.js'
 import type {Token} from './tokens.js'
 

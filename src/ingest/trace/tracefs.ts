@@ -12,21 +12,10 @@ import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
 import type {Normalizer} from '../normalize.js'
 import type {FusedPlan} from '../normalize/fused.js'
 import {ProbeEvent} from './probe-event.js'
-import {
-  type Context,
-  isDigit,
-  isNameChar,
-  flat,
-  NAMES,
-  newContext,
-  parseArgs,
-  parseArgsAs,
-  parseBody,
-  quotePrefixEnd,
-  scanContext,
-  scanNoBracketContext,
-  skipSpaces,
-} from './scan.js'
+import {type Context, newContext, parseBody, scanContext, scanNoBracketContext} from './scan.js'
+import {isDigit, isNameChar, quotePrefixEnd, skipSpaces} from './chars.js'
+import {flat, NAMES} from './intern.js'
+import {parseArgs, parseArgsAs} from './probe-args.js'
 import type {LineReader} from './types.js'
 import type {Token} from './tokens.js'
 
