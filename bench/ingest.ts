@@ -39,7 +39,7 @@ const TS = /^(.*?\[\d+\][^:]*?\s)(\d+)\.(\d+):/
  * `sample` (a real text trace) written `copies` times until `bytes`, each copy's timestamps
  * shifted by the sample's span rounded up to whole seconds (so the file stays in time order).
  */
-async function repeatSample(sample: string, path: string, bytes: number): Promise<{bytes: number; lines: number}> {
+export async function repeatSample(sample: string, path: string, bytes: number): Promise<{bytes: number; lines: number}> {
   const text = gunzipSync(readFileSync(sample)).toString('utf8')
   const lines = text.split('\n')
   if (lines.at(-1) === '') lines.pop()

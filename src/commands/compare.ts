@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {checkOutputs} from '../report/atomic-file.js'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {wrapText} from '../report/output-style.js'
 
 import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
@@ -131,7 +132,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     }
     if (!this.jsonEnabled()) {
       for (const line of taken) this.logToStderr(line)
-      this.log(`${result.source.snapshot} + ${result.source.traces.join(', ')}`)
+      for (const line of wrapText(`${result.source.snapshot} + ${result.source.traces.join(', ')}`)) this.log(line)
       for (const line of renderCompareText(result)) this.log(line)
       if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
       if (result.perfettoFile) this.log(`${result.htmlFile ? '' : '\n'}Perfetto trace: ${result.perfettoFile} (open in ui.perfetto.dev)`)

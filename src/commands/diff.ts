@@ -1,10 +1,17 @@
 import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {fitProse} from '../report/output-style.js'
 
 import {asCliError, inputDiagnostics, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {type SnapshotDiff, diffSnapshots, renderDiffText} from '../report/diff.js'
-import {loadSnapshot} from '../replay/run.js'
+import {loadFacts, loadSnapshot} from '../replay/run.js'
+import {CodedInputError} from '../cli/errors.js'
+import {checkOutputs} from '../report/atomic-file.js'
+import {diffHtmlDoc} from '../report/html/diff-doc.js'
+import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
+
+export type DiffResult = SnapshotDiff & {diagnostics: DiagnosticsSummary; htmlFile?: string}
 
 export default class Diff extends PtreplayCommand {
   static override summary = 'What changed between two ptdump snapshots, per region: splits, collapses, permission changes, mappings, table pages.'
@@ -25,12 +32,21 @@ Exit status 0 whether or not they differ (see \`verify\` for a pass/fail check);
  regions: [{name, same, splits, collapses, permissionChanges: [{from, to, change, bytes, ranges}],
             mappedBytes, unmappedBytes, mappedRanges, unmappedRanges,
             tablePages: {PTE: {a, b, added, freed}, …}, changedRanges, changedBytes,
-            ranges: [{start, end, bytes, kinds, a, b, moreA, moreB}]}]}`
+            ranges: [{start, end, bytes, kinds, a, b, moreA, moreB}]}], htmlFile?}
+
+--html FILE also writes a self-contained HTML page: what changed first, a row per region, what
+it cost (table bytes, TLB entries of each snapshot), the first changed ranges as ptdump lines, and
+the two maps side by side (hover a cell for the change there). "-" writes the page to stdout (the
+text goes to stderr).`
 
   static override examples = [
     {
       description: 'What loading 19 modules did to a 6.19 BBML2 kernel',
       command: '<%= config.bin %> diff samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.before samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded',
+    },
+    {
+      description: 'The same as an HTML page with the two maps side by side',
+      command: '<%= config.bin %> diff samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.before samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded --html diff.html',
     },
     {description: 'Machine-readable: what the 6.1 workload changed, before → after', command: '<%= config.bin %> diff samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after --json'},
   ]
@@ -45,13 +61,17 @@ Exit status 0 whether or not they differ (see \`verify\` for a pass/fail check);
   static override flags = {
     ...snapshotFlags,
     'max-ranges': Flags.integer({description: 'Changed ranges listed per region.', default: 10, min: 0}),
+    html: Flags.string({description: 'Also write a self-contained HTML report (regions, cost, changed ranges, both maps side by side) to FILE; - for stdout.', helpValue: 'FILE'}),
   }
 
-  async run(): Promise<SnapshotDiff & {diagnostics: DiagnosticsSummary}> {
+  async run(): Promise<DiffResult> {
     const {args, flags} = await this.parse(Diff)
-    let result: SnapshotDiff & {diagnostics: DiagnosticsSummary}
+    let result: DiffResult
     let taken: string[] = []
+    const writeFailures: string[] = []
     try {
+      if (flags.html === '-' && this.jsonEnabled()) throw new CodedInputError('usage', '--html -: stdout carries the --json document; give --html a file')
+      checkOutputs({'--html': flags.html})
       const popts = ptdumpOptions(flags)
       const a = await loadSnapshot(args.a, popts)
       const b = await loadSnapshot(args.b, secondSnapshotOptions(popts))
@@ -61,14 +81,28 @@ Exit status 0 whether or not they differ (see \`verify\` for a pass/fail check);
         this.error(`${a.source} is ${a.geometry.label} but ${b.source} is ${b.geometry.label}: snapshots of different geometries cannot be compared entry by entry`, {exit: 2})
       }
       result = {...diffSnapshots(a, b, {maxRanges: flags['max-ranges'], era: a.era}), diagnostics: inputDiagnostics([a, b])}
+      if (flags.html) {
+        const doc = diffHtmlDoc({diff: result, a, b, kernel: loadFacts(a.source).facts.version?.trim().split('\n')[0], version: this.config.version})
+        try {
+          writeHtmlAtomically(flags.html, renderHtmlReport(doc))
+        } catch (e) {
+          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
+        }
+        result.htmlFile = flags.html
+      }
     } catch (e) {
       asCliError(e)
     }
     if (!this.jsonEnabled()) {
+      // With --html - the page is stdout's only content: the text goes to stderr.
+      const out = flags.html === '-' ? (l: string) => this.logToStderr(l) : (l: string) => this.log(l)
       for (const line of taken) this.logToStderr(line)
-      for (const line of renderDiffText(result)) this.log(line)
+      for (const line of fitProse(renderDiffText(result))) out(line)
+      if (result.htmlFile && result.htmlFile !== '-') out(`\nHTML report: ${result.htmlFile}`)
       for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }
+    // A late write failure: the report above is still printed, then the error (exit 2).
+    if (writeFailures.length) this.error(writeFailures.join('; '), {exit: 2})
     return result
   }
 }

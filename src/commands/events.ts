@@ -2,6 +2,7 @@ import {existsSync, statSync} from 'node:fs'
 import {Args, Flags} from '@oclif/core'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {fitProse} from '../report/output-style.js'
 import {renderMarkers} from '../report/markers.js'
 import {MarkerLog} from '../replay/markers.js'
 
@@ -184,7 +185,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     if (exporter && flags.output !== undefined && to) result.output = {path: flags.output, to, events: exporter.count}
     if (!json) {
       // With --output - the events own stdout: the summary goes to stderr.
-      for (const line of renderSummary(result)) {
+      for (const line of fitProse(renderSummary(result))) {
         if (flags.output === '-') this.logToStderr(line)
         else this.log(line)
       }

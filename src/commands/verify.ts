@@ -1,6 +1,7 @@
 import {Errors, Flags} from '@oclif/core'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {fitProse} from '../report/output-style.js'
 import {CodedInputError} from '../cli/errors.js'
 
 import {asCliError, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
@@ -10,6 +11,9 @@ import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '.
 import {type VerifyResult, renderVerifyText, verifyResult} from '../report/verify.js'
 import {choosePolicy, loadFacts, loadSnapshot} from '../replay/run.js'
 import {runVerify} from '../replay/verify.js'
+import {checkOutputs} from '../report/atomic-file.js'
+import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
+import {verifyHtmlDoc} from '../report/html/verify-doc.js'
 
 export default class Verify extends PtreplayCommand {
   static override summary = 'Replay a trace over one snapshot and check the prediction against a later real snapshot, run by run, per region.'
@@ -51,7 +55,11 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
  regions: [{name, status, reasons, presence, callsOnUnknownMemory, differingRanges,
             differingBytes, notExplained, differences: [{start, end, bytes, predicted, actual,
             explainedByTrace, cause: replay|untraced|timing, note, lastTouch?, nearest}]}],
- verdict, summary, exitCode}`
+ verdict, summary, exitCode, htmlFile?}
+
+--html FILE also writes a self-contained HTML page: the verdict first, a row per region, the
+differing ranges with predicted and actual runs, and the predicted and actual maps side by side
+(hover a cell for the difference there). "-" writes the page to stdout (the text goes to stderr).`
 
   static override examples = [
     {
@@ -68,6 +76,11 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       description: '6.19 BBML2: the BPF phase only, loaded → bpf',
       command:
         '<%= config.bin %> verify samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded samples/linux-6.19-bbml2-qemu/max-2G-default/trace.txt.gz samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.bpf --from-marker "capture: bpf phase begin" --until-marker "capture: bpf phase end"',
+    },
+    {
+      description: 'The same as an HTML page: verdict, regions, differing ranges, predicted and actual maps',
+      command:
+        '<%= config.bin %> verify samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before samples/debian-6.1-qemu/max-2G-default/trace.txt samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.after --html verify.html',
     },
     {
       description: 'A middle snapshot: before → loaded (the dump is taken before the BPF phase begins)',
@@ -95,9 +108,10 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       helpGroup: 'TRACE',
     }),
     'max-ranges': Flags.integer({description: 'Differing ranges listed per region.', default: 10, min: 0, aliases: ['max-diffs']}),
+    html: Flags.string({description: 'Also write a self-contained HTML report (verdict, regions, differing ranges, predicted and actual maps) to FILE; - for stdout.', helpValue: 'FILE'}),
   }
 
-  async run(): Promise<VerifyResult> {
+  async run(): Promise<VerifyResult & {htmlFile?: string}> {
     const parsed = await this.parse(Verify)
     const {flags} = parsed
     const argv = positionalArgs(parsed, this.id ?? 'verify')
@@ -107,9 +121,12 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
     const after = files[files.length - 1]!
     const traces = files.slice(1, -1)
     const progress = new Progress(!this.jsonEnabled())
-    let result: VerifyResult
+    let result: VerifyResult & {htmlFile?: string}
     let taken: string[] = []
+    const writeFailures: string[] = []
     try {
+      if (flags.html === '-' && this.jsonEnabled()) throw new CodedInputError('usage', '--html -: stdout carries the --json document; give --html a file')
+      checkOutputs({'--html': flags.html})
       const popts = ptdumpOptions(flags)
       const a = await loadSnapshot(before, popts)
       const b = await loadSnapshot(after, secondSnapshotOptions(popts))
@@ -127,8 +144,24 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
       }
       replay.trace = {...replay.trace, onProgress: progress.bytes}
       replay.onProgress = (n) => (progress.items = n)
-      result = verifyResult(await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-ranges'], window: flags.window as 'auto' | 'dumps' | 'markers'}))
+      const v = await runVerify({before: a, after: b, traces, choice, replay, maxDiffs: flags['max-ranges'], window: flags.window as 'auto' | 'dumps' | 'markers'})
+      result = verifyResult(v)
       progress.stop()
+      if (flags.html) {
+        const doc = verifyHtmlDoc({
+          result,
+          predicted: v.predicted ? {pt: v.predicted, regions: a.regions} : undefined,
+          actual: {pt: b.pt, regions: b.regions},
+          kernel: facts.version?.trim().split('\n')[0],
+          version: this.config.version,
+        })
+        try {
+          writeHtmlAtomically(flags.html, renderHtmlReport(doc))
+        } catch (e) {
+          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
+        }
+        result.htmlFile = flags.html
+      }
     } catch (e) {
       progress.stop()
       asCliError(e)
@@ -137,10 +170,16 @@ Exit status: 0 when the linear map is verifiable and every verifiable region mat
     // and in-process callers get it) whatever the verdict, and the verdict is the exit status
     // (result.exitCode: 0 match, 1 differs or the linear map not verifiable).
     process.exitCode = result.exitCode
-    if (this.jsonEnabled()) return result
-    for (const line of taken) this.logToStderr(line)
-    for (const line of renderVerifyText(result)) this.log(line)
-    for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
+    if (!this.jsonEnabled()) {
+      // With --html - the page is stdout's only content: the text goes to stderr.
+      const out = flags.html === '-' ? (l: string) => this.logToStderr(l) : (l: string) => this.log(l)
+      for (const line of taken) this.logToStderr(line)
+      for (const line of fitProse(renderVerifyText(result))) out(line)
+      if (result.htmlFile && result.htmlFile !== '-') out(`\nHTML report: ${result.htmlFile}`)
+      for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
+    }
+    // A late write failure: the report above is still printed, then the error (exit 2).
+    if (writeFailures.length) this.error(writeFailures.join('; '), {exit: 2})
     return result
   }
 }

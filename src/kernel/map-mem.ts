@@ -9,11 +9,16 @@
  * chunk) → init_pte(). A table page is allocated exactly when the entry that should point to it
  * is none (pgtable_alloc in alloc_init_*), which is what `tablesAllocated` counts.
  *
- * map_mem() order: the kernel image [_text (6.19) or _stext, __init_begin) and the early KFENCE
- * pool are NOMAP while every memblock range is mapped with `flags`; then the kernel's linear alias
- * with NO_CONT_MAPPINGS only (blocks allowed even when the rest is PTE-forced), then the KFENCE
- * pool with NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS (arm64_kfence_map_pool(), 6.1+);
+ * map_mem() order, ≤ 6.19: the kernel image [_text (6.19) or _stext, __init_begin) and the early
+ * KFENCE pool are NOMAP while every memblock range is mapped with `flags`; then the kernel's linear
+ * alias with NO_CONT_MAPPINGS only (blocks allowed even when the rest is PTE-forced), then the
+ * KFENCE pool with NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS (arm64_kfence_map_pool(), 6.1+);
  * mark_linear_text_alias_ro() later removes write permission from the alias.
+ * 7.3 (VERSION_GATES.mapMemKernelFirst): the KFENCE pool, then [_text, __init_begin) and
+ * [__init_end, __bss_stop) with `flags`, then every memblock range over them, the mapping code
+ * keeping existing tables and contiguous only chunks without a valid non-contiguous entry;
+ * mark_linear_text_alias_ro() rewrites the alias PAGE_KERNEL_RO (MEM/NORMAL), mark_rodata_ro()
+ * makes the data/bss alias invalid (mark_linear_data_alias_valid(false)).
  */
 import {type Kva, KVA_END, alignDown, alignUp, formatKva, pageOffsetKva, alignedChunks} from '../model/address.js'
 import type {Geometry} from '../model/geometry.js'
@@ -22,6 +27,7 @@ import {ModelError} from '../model/model-error.js'
 import {HOLE, type Run} from '../model/run.js'
 import {P_AF, P_NG, P_PXN, P_RDONLY, P_SHARED, P_UXN, P_VALID, type Prot, withMemType} from '../model/prot.js'
 import {type KernelConfig, type LinearMap, linearMapPteForced} from './context.js'
+import {versionHas} from './version.js'
 
 /** A memblock.memory range, physical addresses [start, end). */
 export interface MemBank {
@@ -42,6 +48,8 @@ export interface MapMemOptions {
   linearEnd?: Kva
   /** Physical [start, end) of the kernel image part that gets a linear alias (_text or _stext .. __init_begin). */
   kernel?: MemBank
+  /** 7.3: physical [__init_end, __bss_stop), mapped before the memblocks and made invalid by mark_rodata_ro(). */
+  kernelData?: MemBank
   /** Early KFENCE pool (physical start, bytes): mapped page-level after the rest (kfence 'early'). */
   kfencePool?: {start: number; size: number}
   /** Descriptor attributes; default PAGE_KERNEL (+tagged for RAM), NG with KPTI, no SHD with LPA2. */
@@ -75,6 +83,46 @@ interface Mapper {
   delta: number
   /** Largest leaf level (vmemmap_populate() maps PMDs at most); default: PUD. */
   maxLeafLvl?: number
+  /**
+   * 7.3: the mapping code respects what exists: no block over an existing table (init_pmd(),
+   * alloc_init_pud(): `!pmd_table(old_pmd)`), PTE_CONT only on chunks without a valid non-contiguous
+   * entry (pte_range_has_valid_noncont(), pmd_range_has_valid_noncont()).
+   */
+  respectExisting?: boolean
+}
+
+/** A table below level L somewhere in [a, b). */
+function hasTableBelow(m: Mapper, a: Kva, b: Kva, L: number): boolean {
+  for (const r of m.pt.runs(a, b)) if (r.lvl < L) return true
+  return false
+}
+
+/**
+ * The CONT-sized chunks of [a, b) (g-aligned, g = CONT_PTE_SIZE or CONT_PMD_SIZE at level L) as
+ * stretches with the PTE_CONT decision of alloc_init_cont_pte()/_pmd(): `cont` where `whole` and,
+ * with respectExisting, the chunk holds no valid non-contiguous entry (pte_range_has_valid_noncont(),
+ * pmd_range_has_valid_noncont(); a table entry is valid and not contiguous).
+ */
+function contChunks(m: Mapper, a: Kva, b: Kva, g: number, L: number, contOk: boolean): [Kva, Kva, boolean][] {
+  const out: [Kva, Kva, boolean][] = []
+  for (const [s, e, whole] of alignedChunks(a, b, g)) {
+    if (!(contOk && whole) || !m.respectExisting) {
+      out.push([s, e, contOk && whole])
+      continue
+    }
+    // Chunks holding a valid non-contiguous entry, merged, in address order.
+    let at = s
+    for (const r of m.pt.runs(s, e)) {
+      if (!(r.lvl < L || (r.lvl === L && r.prot !== HOLE && !r.cont))) continue
+      const lo = Math.max(s, alignDown(r.start, g))
+      const hi = Math.min(e, alignUp(r.end, g))
+      if (lo > at) out.push([at, lo, true])
+      if (hi > Math.max(at, lo)) out.push([Math.max(at, lo), hi, false])
+      at = Math.max(at, hi)
+    }
+    if (at < e) out.push([at, e, true])
+  }
+  return out
 }
 
 function congruent(va: Kva, pa: number, size: number): boolean {
@@ -100,7 +148,7 @@ function allocInitContPte(m: Mapper, a: Kva, b: Kva, prot: Prot, flags: number):
   ensureTableBelow(m, a, 1)
   const g = m.geo.contPteSize
   const contOk = (flags & NO_CONT_MAPPINGS) === 0 && congruent(a, a + m.delta, g)
-  const runs: Run[] = alignedChunks(a, b, g).map(([s, e, whole]) => ({start: s, end: e, lvl: 0, cont: contOk && whole, prot, flags: 0}))
+  const runs: Run[] = contChunks(m, a, b, g, 0, contOk).map(([s, e, cont]) => ({start: s, end: e, lvl: 0, cont, prot, flags: 0}))
   m.pt.replace(a, b, runs)
 }
 
@@ -133,7 +181,7 @@ function initPmd(m: Mapper, addr: Kva, end: Kva, prot: Prot, cont: boolean, flag
       a = stretchEnd
       continue
     }
-    if (blocks && a % PMD === 0 && slotEnd - a === PMD) {
+    if (blocks && a % PMD === 0 && slotEnd - a === PMD && !(m.respectExisting && hasTableBelow(m, a, slotEnd, 1))) {
       m.pt.replace(a, slotEnd, [{start: a, end: slotEnd, lvl: 1, cont, prot, flags: 0}])
     } else {
       allocInitContPte(m, a, slotEnd, prot, flags)
@@ -146,7 +194,7 @@ function initPmd(m: Mapper, addr: Kva, end: Kva, prot: Prot, cont: boolean, flag
 function allocInitContPmd(m: Mapper, a: Kva, b: Kva, prot: Prot, flags: number): void {
   const g = m.geo.contPmdSize
   const contOk = (flags & NO_CONT_MAPPINGS) === 0 && congruent(a, a + m.delta, g)
-  for (const [s, e, whole] of alignedChunks(a, b, g)) initPmd(m, s, e, prot, contOk && whole, flags)
+  for (const [s, e, cont] of contChunks(m, a, b, g, 1, contOk)) initPmd(m, s, e, prot, cont, flags)
 }
 
 /** alloc_init_p4d()/alloc_init_pud() at level L ≥ 2 for [addr, end). */
@@ -164,12 +212,15 @@ function mapLevel(m: Mapper, L: number, addr: Kva, end: Kva, prot: Prot, flags: 
         a = stretchEnd
         continue
       }
-      m.pt.replace(a, next, [{start: a, end: next, lvl: 2, cont: false, prot, flags: 0}])
-    } else {
-      ensureTableBelow(m, a, L)
-      if (L - 1 === 1) allocInitContPmd(m, a, next, prot, flags)
-      else mapLevel(m, L - 1, a, next, prot, flags)
+      if (!(m.respectExisting && hasTableBelow(m, a, next, 2))) {
+        m.pt.replace(a, next, [{start: a, end: next, lvl: 2, cont: false, prot, flags: 0}])
+        a = next
+        continue
+      }
     }
+    ensureTableBelow(m, a, L)
+    if (L - 1 === 1) allocInitContPmd(m, a, next, prot, flags)
+    else mapLevel(m, L - 1, a, next, prot, flags)
     a = next
   }
 }
@@ -192,6 +243,56 @@ export function createPgdMappingInto(pt: PageTables, va: Kva, end: Kva, prot: Pr
   const m: Mapper = {geo: pt.geo, pt, alloc: new Array<number>(pt.geo.levels - 1).fill(0), delta: 0, maxLeafLvl: opts.maxLeafLvl}
   createPgdMapping(m, va, end, prot, (opts.blocks ? 0 : NO_BLOCK_MAPPINGS) | (opts.cont ? 0 : NO_CONT_MAPPINGS))
   return m.alloc
+}
+
+/**
+ * map_mem() of v7.3.4 (arch/arm64/mm/mmu.c; VERSION_GATES.mapMemKernelFirst): arm64_kfence_map_pool()
+ * (page-level), [_text, __init_begin) and [__init_end, __bss_stop) with the linear map's flags,
+ * then every memblock range over them with existing entries respected; then
+ * mark_linear_text_alias_ro() (PAGE_KERNEL_RO over the text alias: ro, MEM/NORMAL) and
+ * mark_rodata_ro()'s mark_linear_data_alias_valid(false) (PTE_VALID cleared on the data alias).
+ */
+function mapMemKernelFirst(
+  opts: MapMemOptions,
+  m: Mapper,
+  ranges: MemBank[],
+  pool: MemBank | undefined,
+  c: {linearStart: Kva; linearEnd: Kva; pteForced: boolean; flags: number; linearProt: Prot; aliasProt: Prot},
+): MapMemResult {
+  m.respectExisting = true
+  const va = (pa: number): Kva => pa - m.delta
+  const check = (r: MemBank): void => {
+    if (va(r.start) < c.linearStart || va(r.end) > c.linearEnd) throw new ModelError(`memblock ${r.start.toString(16)}-${r.end.toString(16)} outside the linear map`)
+  }
+  let kfencePool: MapMemResult['kfencePool']
+  if (pool) {
+    kfencePool = {start: va(pool.start), end: va(pool.end)}
+    createPgdMapping(m, kfencePool.start, kfencePool.end, c.linearProt, NO_BLOCK_MAPPINGS | NO_CONT_MAPPINGS)
+  }
+  let kernelAlias: MapMemResult['kernelAlias']
+  if (opts.kernel) {
+    check(opts.kernel)
+    kernelAlias = {start: va(opts.kernel.start), end: va(opts.kernel.end)}
+    createPgdMapping(m, kernelAlias.start, kernelAlias.end, c.linearProt, c.flags)
+  }
+  if (opts.kernelData) {
+    check(opts.kernelData)
+    createPgdMapping(m, va(opts.kernelData.start), va(opts.kernelData.end), c.linearProt, c.flags)
+  }
+  for (const r of ranges) {
+    if (r.end <= r.start) continue
+    check(r)
+    createPgdMapping(m, va(r.start), va(r.end), c.linearProt, c.flags)
+  }
+  if (opts.markLinearTextAliasRo !== false) {
+    if (kernelAlias) {
+      // PAGE_KERNEL_RO: read-only, and MEM/NORMAL where the linear map is MEM/NORMAL-TAGGED.
+      const ro = c.aliasProt | P_RDONLY
+      m.pt.setProt(kernelAlias.start, kernelAlias.end, ro & ~c.linearProt, c.linearProt & ~ro)
+    }
+    if (opts.kernelData) m.pt.setProt(va(opts.kernelData.start), va(opts.kernelData.end), 0, P_VALID)
+  }
+  return {pt: m.pt, linear: {start: c.linearStart, end: c.linearEnd}, kernelAlias, kfencePool, tablesAllocated: m.alloc, pteForced: c.pteForced}
 }
 
 /** Subtract [x.start, x.end) from a list of ranges. */
@@ -237,8 +338,9 @@ export function mapMem(opts: MapMemOptions): MapMemResult {
   const aliasProt = pageKernelProt({kpti: opts.kpti, lpa2: opts.lpa2, tagged: false})
 
   let ranges: MemBank[] = [...opts.banks].sort((a, b) => a.start - b.start).map((b) => ({start: alignUp(b.start, page), end: alignDown(b.end, page)}))
-  if (opts.kernel) ranges = subtract(ranges, opts.kernel)
   const pool = opts.kfencePool && opts.cfg.kfence === 'early' ? {start: opts.kfencePool.start, end: opts.kfencePool.start + opts.kfencePool.size} : undefined
+  if (versionHas(opts.cfg.version, 'mapMemKernelFirst')) return mapMemKernelFirst(opts, m, ranges, pool, {linearStart, linearEnd, pteForced, flags, linearProt, aliasProt})
+  if (opts.kernel) ranges = subtract(ranges, opts.kernel)
   if (pool) ranges = subtract(ranges, pool)
 
   for (const r of ranges) {

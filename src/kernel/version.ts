@@ -94,6 +94,12 @@ export const VERSION_GATES = {
     what: 'ARM64_HAS_BBML3 / cpu_supports_bbml3(): ID_AA64MMFR2_EL1.BBM >= 3 or a MIDR on supports_bbml3_list[] (15 entries); dmesg "CPU features: detected: BBM Level 3"',
     cite: 'read: v6.19.9 cpufeature.c has cpu_supports_bbml2_noabort() (6 MIDRs, "BBM Level 2 without TLB conflict abort"); v7.3.4 cpufeature.c has cpu_supports_bbml3()',
   },
+  /** map_mem(): the kernel's linear aliases first, then every memblock, the mapping code respecting what exists. */
+  mapMemKernelFirst: {
+    since: [7, 3],
+    what: 'map_mem(): the KFENCE pool, then [_text, __init_begin) and [__init_end, __bss_stop) with the linear map\'s own flags, then every memblock range (no NOMAP hole); init_pmd()/alloc_init_pud() keep an existing table, alloc_init_cont_pte()/_pmd() set PTE_CONT only where the chunk has no valid non-contiguous entry; mark_rodata_ro() makes the data/bss alias invalid',
+    cite: 'read: v6.19.9 map_mem() marks the kernel NOMAP and maps its alias last with NO_CONT_MAPPINGS; v7.3.4 mmu.c as described. Posted as https://lore.kernel.org/r/20260526175846.2694125-27-ardb+git@google.com ("arm64: mm: Don\'t abuse memblock NOMAP to check for overlaps"); the first release is not pinned here (7.2 or 7.3): the gate is the first tree read',
+  },
 } as const satisfies Record<string, VersionGate>
 
 export type GateName = keyof typeof VERSION_GATES

@@ -163,6 +163,11 @@ function rank(a: Offender, b: Offender): number {
   return b.tablePagesAllocated - a.tablePagesAllocated || b.splits - a.splits || a.name.localeCompare(b.name)
 }
 
+/** rank() for pruning: the same order of costs, ties by code units (localeCompare is slow, and which of equal rows is folded does not matter). */
+function pruneRank(a: Offender, b: Offender): number {
+  return b.tablePagesAllocated - a.tablePagesAllocated || b.splits - a.splits || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+}
+
 export class OffenderTable {
   /** One map per dimension: no key string built per call. */
   private readonly by = {caller: new Map<string, Offender>(), probe: new Map<string, Offender>(), module: new Map<string, Offender>(), comm: new Map<string, Offender>()}
@@ -200,7 +205,7 @@ export class OffenderTable {
   /** Keep the higher-ranked half of a full dimension; sum the rest into `folded`. */
   private prune(by: Offender['by']): void {
     const rows = this.by[by]
-    const sorted = [...rows.values()].sort(rank)
+    const sorted = [...rows.values()].sort(pruneRank)
     let f = this.folded.get(by)
     if (!f) this.folded.set(by, (f = {names: 0, calls: 0, tablePagesAllocated: 0, tablePagesFreed: 0, splits: 0}))
     for (let i = this.maxNames >> 1; i < sorted.length; i++) {
@@ -286,6 +291,15 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
     }
   }
 
+  // stats.truth counted in cells (one Map lookup and an increment per hit, where a record with
+  // keys added on the way costs a dictionary lookup and a store), written out at the end.
+  const truth = new Map<string, {n: number}>()
+  const countTruth = (fn: string): void => {
+    const c = truth.get(fn)
+    if (c !== undefined) c.n++
+    else truth.set(fn, {n: 1})
+  }
+
   const applyIntent = (intent: Intent): void => {
     const ev = intent.ev
     if (intent.type === 'marker') {
@@ -302,12 +316,12 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
       if (moduleOfPid.size >= MAX_MODULE_PIDS) moduleOfPid.delete(moduleOfPid.keys().next().value!)
       moduleOfPid.set(ev.pid, flat(ev.text))
     }
-    for (const n of intent.nested) {
-      if (n.kind === 'split_primitive' || n.kind === 'split_call') stats.truth[n.fn] = (stats.truth[n.fn] ?? 0) + 1
+    const nested = intent.nested
+    for (let i = 0; i < nested.length; i++) {
+      const n = nested[i]!
+      if (n.kind === 'split_primitive' || n.kind === 'split_call') countTruth(n.fn)
     }
-    if (intent.type === 'other' && (ev.kind === 'split_primitive' || ev.kind === 'split_call')) {
-      stats.truth[ev.fn] = (stats.truth[ev.fn] ?? 0) + 1
-    }
+    if (intent.type === 'other' && (ev.kind === 'split_primitive' || ev.kind === 'split_call')) countTruth(ev.fn)
     const beforeTables = out0(policy) ? undefined : [...pt.tables]
     const out = policy.apply(intent) ?? {}
     stats.callsApplied++
@@ -393,6 +407,7 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   }
   for (const intent of asm.flush()) applyIntent(intent)
   if (lastEv) sample(lastEv)
+  for (const [fn, c] of truth) stats.truth[fn] = c.n
   if (policy.counters) stats.counters = policy.counters()
   stats.offenders = offenders.top(10)
   if (offenders.folded.size) stats.offendersFolded = Object.fromEntries(offenders.folded)

@@ -135,7 +135,13 @@ export class IntentAssembler {
   /** Hits that could not be attached to any call (e.g. a split probe with no outer call). */
   orphans = 0
 
-  /** Feed one event; returns the intents that are now complete, in order. */
+  /** The one-intent answer of drain(), reused: no array per call. */
+  private readonly one: Intent[] = []
+
+  /**
+   * Feed one event; returns the intents that are now complete, in order. The array is the
+   * assembler's own, valid until the next push() or flush(): read it before feeding more.
+   */
   push(ev: TraceEvent): Intent[] {
     // Another task on this CPU ends the call the previous one had open (the probes of one call
     // fire back to back on one CPU; kprobe handlers run with interrupts off).
@@ -213,13 +219,13 @@ export class IntentAssembler {
     if (q.length - this.head <= 4096) {
       if (this.head >= q.length || !q[this.head]!.closed) return NONE
       if (this.head + 1 === q.length || !q[this.head + 1]!.closed) {
-        const one = q[this.head++]!.intent
+        this.one[0] = q[this.head++]!.intent
         this.trim()
         if (this.head === q.length) {
           q.length = 0
           this.head = 0
         }
-        return [one]
+        return this.one
       }
     }
     const out: Intent[] = []

@@ -146,7 +146,7 @@ export function rebaseLinearMap(ctx: KernelContext, linear: {start: Kva; end: Kv
       `the snapshot's linear map is ${from === 'pte-only' ? 'PTE-mapped' : 'block-mapped'} but this policy boots it ${to === 'pte-only' ? 'PTE-only' : 'with blocks'}: ` +
       `re-derived with map_mem() over ${banks.length} ${banks.length === 1 ? 'bank' : 'banks'}` +
       (shape.kernelAlias ? ` (kernel alias ${formatKva(shape.kernelAlias.start)}-${formatKva(shape.kernelAlias.end)})` : '') +
-      `, then re-applied ${stretches} captured permission ${stretches === 1 ? 'stretch' : 'stretches'} (${splits} splits); table pages ${tablesBefore} → ${pt.tablePages}`,
+      `, then re-applied ${stretches} captured permission ${stretches === 1 ? 'stretch' : 'stretches'} (${splits.toLocaleString('en-US')} splits); table pages ${tablesBefore.toLocaleString('en-US')} → ${pt.tablePages.toLocaleString('en-US')}`,
     from,
     to,
     banks: banks.length,

@@ -155,6 +155,8 @@ export interface Verification {
   /** How the runs of a difference are shown: the snapshots' geometry and ptdump era. */
   geo: Geometry
   era?: PtdumpSnapshot['era']
+  /** The page tables the replay predicts (for the HTML report's maps; not in --json). */
+  predicted?: PageTables
 }
 
 export interface CompareOptions {
@@ -557,5 +559,6 @@ export function compareReplay(p: {
     exitCode: verdict === 'match' ? 0 : 1,
     geo: after.pt.geo,
     era: after.era,
+    predicted: run.pt,
   }
 }

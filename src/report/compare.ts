@@ -3,6 +3,7 @@
  * Built from replay reports; nothing is recomputed.
  */
 import type {ReplayReport} from './replay.js'
+import {wrapText} from './output-style.js'
 import {fmtBytes, fmtDelta, fmtInt, renderTable} from './table.js'
 
 export interface PolicyOutcome {
@@ -74,31 +75,31 @@ export function buildCompareReport(runs: readonly {label: string; report: Replay
 
 export function renderCompareText(r: CompareReport): string[] {
   const out: string[] = []
-  out.push(`After the replay, per policy (Δ against ${r.baseline})`)
+  out.push(`After the replay, per policy (changes against ${r.baseline})`)
   out.push(
     ...renderTable(
       [
         {header: 'policy', align: 'left'},
         {header: 'table bytes'},
-        {header: 'Δ'},
-        {header: 'linear'},
+        {header: 'bytes change'},
         {header: 'TLB entries'},
-        {header: 'Δ'},
+        {header: 'TLB change'},
         {header: 'splits'},
-        {header: 'collapses'},
-        {header: 'tables +/−'},
-        {header: 'peak tables'},
-        {header: 'errors'},
+        {header: 'collapses', optional: true},
+        {header: 'linear tables', optional: true},
+        {header: 'tables +/−', optional: true},
+        {header: 'peak tables', optional: true},
+        {header: 'errors', optional: true},
       ],
       r.policies.map((p) => [
         p.label,
         fmtBytes(p.tableBytes),
         fmtDelta(p.delta.tableBytes, fmtBytes),
-        fmtBytes(p.linearTableBytes),
         fmtInt(p.tlbEntries),
         fmtDelta(p.delta.tlbEntries),
         fmtInt(p.splits),
         fmtInt(p.collapses),
+        fmtBytes(p.linearTableBytes),
         `+${fmtInt(p.tablePagesAllocated)}/−${fmtInt(p.tablePagesFreed)}`,
         fmtBytes(p.peakTableBytes),
         p.errors ? fmtInt(p.errors) : '·',
@@ -107,8 +108,8 @@ export function renderCompareText(r: CompareReport): string[] {
   )
   const notes = r.policies.filter((p) => p.rebased || p.unknownAliasPages)
   for (const p of notes) {
-    if (p.rebased) out.push(`  ${p.label}: ${p.rebased}`)
-    if (p.unknownAliasPages) out.push(`  ${p.label}: ${fmtInt(p.unknownAliasPages)} linear-alias page updates unknown (no inner range calls in the trace)`)
+    if (p.rebased) out.push(...wrapText(`  ${p.label}: ${p.rebased}`, '    '))
+    if (p.unknownAliasPages) out.push(...wrapText(`  ${p.label}: ${fmtInt(p.unknownAliasPages)} linear-alias page updates unknown (no inner range calls in the trace)`, '    '))
   }
   return out
 }

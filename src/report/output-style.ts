@@ -83,3 +83,19 @@ export function wrapText(s: string, indent = '  ', width = style.width): string[
   if (line) out.push(line)
   return out
 }
+
+/** A ptdump range line (`0x…-0x…  4K PTE  ro x …`), as diff and verify quote them: its columns are kept whole. */
+const PTDUMP_LINE = /0x[0-9a-f]+-0x[0-9a-f]+ +\d+(?:\.\d+)?[KMGTP]? +[A-Z]/
+
+/**
+ * Lines of a report fitted to the output width: prose longer than the width is wrapped at spaces,
+ * continuation lines indented two more than the line; quoted ptdump lines are left whole.
+ */
+export function fitProse(lines: readonly string[]): string[] {
+  const out: string[] = []
+  for (const l of lines) {
+    if (PTDUMP_LINE.test(l)) out.push(styled(l))
+    else out.push(...wrapText(l, `${/^ */.exec(l)![0]}  `))
+  }
+  return out
+}

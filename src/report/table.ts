@@ -3,7 +3,7 @@
  */
 
 import {escapeControl} from '../ingest/text.js'
-import {outputStyle, styled} from './output-style.js'
+import {outputStyle, styled, wrapText} from './output-style.js'
 
 export type Align = 'left' | 'right'
 
@@ -51,7 +51,7 @@ export function renderTable(columns: readonly Column[], rawRows: readonly (reado
       .trimEnd()
   const rule = outputStyle().ascii ? '-' : '─'
   const out = [fmt(headers), widths.map((w) => rule.repeat(w)).join(sep), ...body.map(fmt)]
-  if (left.length) out.push(styled(`(${left.join(', ')} left out to fit ${maxWidth} columns; --json has every column)`))
+  if (left.length) out.push(...wrapText(`(${left.join(', ')} left out to fit ${maxWidth} columns; --json has every column)`, ' '))
   return out
 }
 

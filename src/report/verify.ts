@@ -4,7 +4,7 @@
  * the way the kernel's ptdump prints them; sizes and counts are worded here.
  */
 import {placementText} from '../replay/snapshot-clock.js'
-import {fmtBytesExact, plural} from './table.js'
+import {fmtBytesExact, fmtInt, plural} from './table.js'
 import {type RunView, viewRuns} from './diff.js'
 import type {CallRef} from '../replay/verify-touches.js'
 import type {NotVerifiableReason, RegionVerification, VerifiedDifference, Verification} from '../replay/verify.js'
@@ -26,7 +26,7 @@ export interface RegionVerify extends Omit<RegionVerification, 'reasons' | 'diff
   differences: Difference[]
 }
 
-export interface VerifyResult extends Omit<Verification, 'regions' | 'geo' | 'era'> {
+export interface VerifyResult extends Omit<Verification, 'regions' | 'geo' | 'era' | 'predicted'> {
   regions: RegionVerify[]
   /** One line: why this verdict. */
   summary: string
@@ -98,7 +98,8 @@ export function verifyResult(v: Verification): VerifyResult {
 // ---------------------------------------------------------------------------------------------
 // Text.
 
-function statusText(r: RegionVerify): string {
+/** A region's verdict in words ("match", "DIFFERS: 2 ranges, 8 KiB, 0 not explained by the trace"). */
+export function statusText(r: RegionVerify): string {
   switch (r.status) {
     case 'match':
       return r.dumpTimingRanges ? `match, but for ${plural(r.dumpTimingRanges, 'range')} the dump times explain (listed below)` : 'match'
@@ -109,24 +110,30 @@ function statusText(r: RegionVerify): string {
   }
 }
 
-function refLine(label: string, c: CallRef & {range?: string}): string {
+export function refLine(label: string, c: CallRef & {range?: string}): string {
   return `${label}: ${c.call} at ${c.at} (t=${c.time}s, ${c.comm}-${c.pid}${c.range ? `, touched ${c.range}` : ''}${c.afterMarker ? `, after "${c.afterMarker}"` : ''})`
+}
+
+/** Where the replay started and stopped, in words. */
+export function windowText(v: Pick<VerifyResult, 'window'>): string {
+  const d = v.window.dumps
+  return d?.placed
+    ? `from the dump of ${d.cuts[0]!.name} to the dump of ${d.cuts[1]!.name}`
+    : [v.window.fromMarker && !d ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker && !d ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
 }
 
 /** Human-readable report, one string per line. */
 export function renderVerifyText(v: VerifyResult): string[] {
   const out: string[] = []
   const d = v.window.dumps
-  const win = d?.placed
-    ? `from the dump of ${d.cuts[0]!.name} to the dump of ${d.cuts[1]!.name}`
-    : [v.window.fromMarker && !d ? `from "${v.window.fromMarker}"` : 'from the start', v.window.untilMarker && !d ? `until "${v.window.untilMarker}"` : 'to the end'].join(' ')
+  const win = windowText(v)
   out.push(`verify: ${v.before} + ${v.traces.join(', ')} (${win}) against ${v.after}`)
   if (d) out.push(...placementText(d))
   if (v.window.dumpsAvailable && v.verdict !== 'match') out.push(`note: ${v.window.dumpsAvailable}`)
   out.push(`policy ${v.policy}${v.policyReasons.length ? `: ${v.policyReasons[0]}` : ''}`)
   for (const r of v.policyReasons.slice(1)) out.push(`  ${r}`)
   if (v.rebase) out.push(`linear map rebased for the policy: ${JSON.stringify(v.rebase)}`)
-  out.push(`${v.window.callsApplied} calls replayed from ${v.window.eventsInWindow} of ${v.window.eventsSeen} events; ${v.replay.callsOnUnknownMemory} on memory the starting snapshot does not map`)
+  out.push(`${fmtInt(v.window.callsApplied)} calls replayed from ${fmtInt(v.window.eventsInWindow)} of ${fmtInt(v.window.eventsSeen)} events; ${fmtInt(v.replay.callsOnUnknownMemory)} on memory the starting snapshot does not map`)
   if (v.replay.lostEvents || v.replay.overwritten) out.push(`the trace lost ${v.replay.lostEvents} and overwrote ${v.replay.overwritten} event(s): differences may come from them`)
   if (v.replay.unrecognizedLines) out.push(`${v.replay.unrecognizedLines} trace line(s) could not be read`)
   const errs = Object.entries(v.replay.errorCounts)

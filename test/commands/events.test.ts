@@ -2,6 +2,7 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {gunzipSync} from 'node:zlib'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import Events, {type EventsResult} from '../../src/commands/events.js'
@@ -17,6 +18,7 @@ afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
 const S61 = 'samples/debian-6.1-qemu/max-2G-default'
 const S619 = 'samples/linux-6.19-bbml2-qemu/max-2G-default'
+const FULL = process.env.PTREPLAY_FULL_TESTS === '1'
 
 /** Run `events` in-process (test/helpers/run-command.ts). */
 function run(argv: string[]) {
@@ -111,23 +113,37 @@ describe('events: conversion', () => {
     expect(a.filter((e) => e.stack).length).toBeGreaterThan(13000)
   })
 
-  it('CSV of the real 6.19 BBML2 capture (return probes, split helpers) reads back identically', async () => {
+  // Issue 12 item 19: the whole 6.19 trace (358,518 events, read three times) took 60 s on a busy
+  // 2-core machine. The default run takes its first 20,000 lines (return probes and split
+  // helpers included; counts taken from that input); the full project (PTREPLAY_FULL_TESTS=1)
+  // the whole file against the capture's known counts.
+  it('CSV of the real 6.19 BBML2 capture (return probes, split helpers) reads back identically', {timeout: FULL ? 300_000 : 60_000}, async () => {
+    let input = `${S619}/trace.txt.gz`
+    if (!FULL) {
+      input = join(dir, 'e619-head.txt')
+      writeFileSync(input, gunzipSync(readFileSync(`${S619}/trace.txt.gz`)).toString('latin1').split('\n').slice(0, 20_000).join('\n') + '\n', 'latin1')
+    }
     const out = join(dir, 'e619.csv')
-    await run([`${S619}/trace.txt.gz`, '--output', out])
+    await run([input, '--output', out])
     const strip = (e: Record<string, unknown>) => {
       const {src: _s, ...rest} = e
       return rest
     }
-    const a = (await normalized(`${S619}/trace.txt.gz`)).map(strip)
+    const a = (await normalized(input)).map(strip)
     const b = (await normalized(out)).map(strip)
-    expect(b.length).toBe(358518)
+    expect(b.length).toBe(a.length)
+    if (FULL) expect(b.length).toBe(358518)
+    else expect(b.length).toBeGreaterThan(15_000)
     // Compared as JSON text, event by event (a deep toEqual of 358 k objects is slow).
     const differ = a.map((e, i) => [JSON.stringify(e), JSON.stringify(b[i])]).filter(([x, y]) => x !== y)
     expect(differ.slice(0, 3)).toEqual([])
     // split_kernel_leaf_mapping_ret: a return probe through the `return` column, ret 0 each time.
     const rets = b.filter((e) => e.kind === 'return')
-    expect(rets).toHaveLength(71153)
+    expect(rets.length).toBe(a.filter((e) => e.kind === 'return').length)
+    if (FULL) expect(rets).toHaveLength(71153)
+    else expect(rets.length).toBeGreaterThan(500)
     expect(new Set(rets.map((e) => `${e.fn} ${e.ret}`))).toEqual(new Set(['split_kernel_leaf_mapping 0']))
+    expect(new Set(b.map((e) => e.kind))).toContain('split_primitive')
   })
 
   it('JSON is one array, NDJSON one object a line, same events', async () => {

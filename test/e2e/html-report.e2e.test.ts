@@ -13,6 +13,12 @@ import {pathToFileURL} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {readPtdump} from '../../src/ingest/ptdump/index.js'
+import {choosePolicy, loadFacts} from '../../src/replay/run.js'
+import {runVerify} from '../../src/replay/verify.js'
+import {diffSnapshots} from '../../src/report/diff.js'
+import {diffHtmlDoc} from '../../src/report/html/diff-doc.js'
+import {verifyHtmlDoc} from '../../src/report/html/verify-doc.js'
+import {verifyResult} from '../../src/report/verify.js'
 import {audit} from '../../src/report/audit.js'
 import {auditHtmlDoc, auditTableSections, captureMeta} from '../../src/report/html/audit-doc.js'
 import {mapColumnFromPageTables} from '../../src/report/html/map-model.js'
@@ -265,6 +271,49 @@ describe.skipIf(Boolean(skipReason))(`HTML report in headless Chromium${skipReas
     expect(m.canvases.length).toBeGreaterThanOrEqual(20)
     expect(m.cells.every((c) => c.x1 - c.x0 >= 340)).toBe(true)
     expect(overlapping(m.canvases)).toEqual([])
+  }, 120_000)
+
+  it('verify and diff pages: the verdict first, nothing wider than the window, no block over another, maps drawn', async () => {
+    // verify: the 6.12 KFENCE capture, before → loaded (differs: KFENCE pool pages, test/commands/verify.test.ts).
+    const K = resolve('samples/debian-6.12-qemu/max-2G-kfence')
+    const [kb, kl] = await Promise.all(['before', 'loaded'].map((n) => readPtdump(join(K, `kernel_page_tables.${n}`))))
+    const v = await runVerify({before: kb!, after: kl!, traces: [join(K, 'trace.txt')], choice: choosePolicy('auto', {}, kb!, loadFacts(kb!.source).facts)})
+    const verifyFile = join(OUT, 'verify-6.12-kfence.html')
+    writeHtmlAtomically(verifyFile, renderHtmlReport(verifyHtmlDoc({result: verifyResult(v), predicted: {pt: v.predicted!, regions: kb!.regions}, actual: kl!, version: VERSION})))
+    // diff: the 6.19 BBML2 capture, before → loaded.
+    const [db, dl] = await Promise.all(['before', 'loaded'].map((n) => readPtdump(join(SAMPLE, `kernel_page_tables.${n}`))))
+    const diffFile = join(OUT, 'diff-6.19.html')
+    writeHtmlAtomically(diffFile, renderHtmlReport(diffHtmlDoc({diff: diffSnapshots(db!, dl!, {era: db!.era}), a: db!, b: dl!, version: VERSION})))
+    for (const [file, shot] of [
+      [verifyFile, 'verify-6.12-kfence.png'],
+      [diffFile, 'diff-6.19.png'],
+    ] as const) {
+      const page = await chromium.context.newPage()
+      const errors: string[] = []
+      page.on('pageerror', (e) => errors.push(String(e)))
+      await page.goto(pathToFileURL(file).href)
+      await page.waitForSelector('html[data-ready="1"]', {timeout: 30_000})
+      const m = (await page.evaluate(`(() => {
+        const box = (e) => { const r = e.getBoundingClientRect(); return {x0: r.left, x1: r.right, y0: r.top + scrollY, y1: r.bottom + scrollY, text: e.className + ' ' + e.textContent.slice(0, 40)} }
+        return {
+          scrollWidth: document.documentElement.scrollWidth,
+          headline: box(document.querySelector('.headline')),
+          firstSection: box(document.querySelector('section')),
+          blocks: [...document.querySelectorAll('.range-item, table.numbers, .map-region')].map(box),
+          canvases: document.querySelectorAll('canvas.map-canvas').length,
+          state: window.__ptreplay,
+        }
+      })()`)) as {scrollWidth: number; headline: Box; firstSection: Box; blocks: Box[]; canvases: number; state: {mapsReady: number; errors: string[]}}
+      await page.screenshot({path: join(OUT, shot), fullPage: true})
+      await page.close()
+      expect(errors).toEqual([])
+      expect(m.state.errors).toEqual([])
+      expect(m.canvases).toBeGreaterThanOrEqual(8)
+      expect(m.state.mapsReady).toBe(m.canvases)
+      expect(m.scrollWidth).toBeLessThanOrEqual(1280)
+      expect(m.headline.y1).toBeLessThanOrEqual(m.firstSection.y0)
+      expect(overlapping(m.blocks)).toEqual([])
+    }
   }, 120_000)
 
   it('the audit report of the loaded snapshot (the README picture) renders without errors', async () => {

@@ -8,6 +8,7 @@ import {P_RDONLY, memTypeOf} from '../../src/model/prot.js'
 import {makePolicy} from '../../src/kernel/policy.js'
 import {mapMem} from '../../src/kernel/map-mem.js'
 import {LIN, M2, geo} from './helpers.js'
+import {makeGeometry} from '../../src/model/geometry.js'
 
 /**
  * The Linear Mapping section of a real dump as [start, end, level, cont, ro, memtype|''] rows.
@@ -53,6 +54,44 @@ describe('mapMem (map_mem(), mmu.c)', () => {
     const real = linearSection('samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.before')
     expect(modelRows(r.pt, r.linear.start, r.linear.end)).toEqual(real)
     expect(real.length).toBe(7)
+    expect(r.pt.check()).toEqual([])
+  })
+
+  it('7.3 BBM Level 3: kernel aliases first, then the memblocks over them: the first 64M of the `before` dump line for line', () => {
+    // ampere1a-2G-default (kallsyms.excerpt): _text 0x...fd600000 at PA 0x40200000 (iomem Kernel
+    // code), __init_begin +0x2700000, __init_end +0x2b00000, __bss_stop +0x321e000. v7.3.4 map_mem():
+    //  text alias [2M, 41M): cont-PMD chunk [0, 32M) not whole → PMD blocks [2M, 40M) (no CON),
+    //    [40M, 41M) a PTE table with 16 whole 64K chunks → CON PTEs;
+    //  data alias [45M, 0x341e000): [45M, 46M) CON PTEs, [46M, 52M) PMD blocks, [52M, 52M+64K) CON,
+    //    [52M+64K, 0x341e000) a partial 64K chunk → plain PTEs;
+    //  the bank [0, 2G) over them: [0, 2M) a PMD block (its cont-PMD chunk holds the alias's
+    //    non-cont blocks); [41M, 42M) and [44M, 45M) PTEs in the existing tables, CON;
+    //    [0x341e000, 0x3420000) in a 64K chunk with valid non-cont entries → no CON; [0x3420000,
+    //    54M) CON; [32M, 64M) chunk holds non-cont blocks and tables → PMD blocks without CON.
+    //  mark_linear_text_alias_ro(): [2M, 41M) ro MEM/NORMAL; mark_rodata_ro(): the data alias
+    //    invalid (ptdump "F"), which the rows below do not show apart from level and CON.
+    // Beyond 64M the dump shows the splits of the boot's own later set_memory_* calls.
+    const S = 'samples/linux-7.3-debian-qemu/ampere1a-2G-default'
+    const sym = (name: string): number => {
+      const l = readFileSync(`${S}/kallsyms.excerpt`, 'utf8').split('\n').find((x) => x.endsWith(` ${name}`))!
+      return Number(BigInt(`0x${l.split(' ')[0]}`) - 0xffffa3ecfd600000n) + 0x40200000
+    }
+    expect(sym('_text')).toBe(0x40200000)
+    const r = mapMem({
+      geo: makeGeometry(4096, 52),
+      cfg: {...makePolicy('bbml3').cfg, version: [7, 3]},
+      banks: [RAM],
+      memstartAddr: RAM.start,
+      kernel: {start: sym('_text'), end: sym('__init_begin')},
+      kernelData: {start: sym('__init_end'), end: sym('__bss_stop')},
+      lpa2: true,
+    })
+    const end = r.linear.start + 64 * 2 ** 20
+    const real = linearSection(`${S}/kernel_page_tables.before`)
+      .filter((row) => row[0] < end)
+      .map((row) => [row[0], Math.min(row[1], end), ...row.slice(2)])
+    expect(modelRows(r.pt, r.linear.start, end)).toEqual(real)
+    expect(real.length).toBe(13)
     expect(r.pt.check()).toEqual([])
   })
 

@@ -90,7 +90,9 @@ describe('table fitting and units', () => {
       )
       expect(t[0]).toBe('region        PMD runs')
       expect(t[2]).toBe('Linear map 20 MiB   19')
-      expect(t[3]).toMatch(/^\(invalid left out to fit 25 columns/)
+      // The note is wrapped to the width too.
+      expect(t.slice(3).join(' ').replace(/ +/g, ' ')).toMatch(/^\(invalid left out to fit 25 columns; --json has every column\)$/)
+      for (const l of t.slice(3)) expect(l.length).toBeLessThanOrEqual(25)
       expect(t[1]).toMatch(/^-+ -+ -+$/)
     } finally {
       setOutputStyle({ascii: false, width: Infinity})

@@ -168,7 +168,7 @@ describe('synth machine, other shapes', () => {
 
   it('rejects what it cannot model, as input errors', () => {
     expect(() => synthMachine({memoryBytes: 2 * G, kernel: [6, 1]})).toThrow(/6.9 or later/)
-    expect(() => synthMachine({memoryBytes: 2 * G, pageSize: 4096, vaBits: 42})).toThrow(/VA bits/)
+    expect(() => synthMachine({memoryBytes: 2 * G, pageSize: 4096, vaBits: 42})).toThrow(/42 is not a valid VA_BITS with 4K pages; arm64 allows, by granule, 4K: 39, 48, 52/)
     expect(() => synthMachine({memoryBytes: 256 * 1024 * G, vaBits: 39})).toThrow(/does not fit/)
   })
 })

@@ -6,6 +6,7 @@
  * Probe payloads come from libtraceevent: bare-hex IP, return probes `(func <- site)`.
  */
 import type {SourcePos} from '../events.js'
+import {fastProbeEvent, fastProbeRecord, PERF_SHAPE} from './fastpath.js'
 import {parseTs, TEXT_EVENTS} from './scan.js'
 import {isDigit, quotePrefixEnd, skipSpaces} from './chars.js'
 import {parseProbePayload, parseTracepointArgs} from './probe-args.js'
@@ -134,4 +135,7 @@ export const perfReader: LineReader<PerfState> = {
   sortWindow: 1024,
   newState: ({file}) => ({file}),
   tokenize: tokenizePerf,
+  // the kprobe lines' fast path (fastpath.ts); every other line: tokenizePerf
+  tokenizeRange: (text, from, to, pos) => fastProbeRecord(text, pos, from, to, PERF_SHAPE),
+  eventRange: (text, from, to, pos, _st, norm) => fastProbeEvent(text, pos, from, to, norm, PERF_SHAPE),
 }

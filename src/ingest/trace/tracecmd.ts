@@ -11,6 +11,7 @@
  * `cpus=N`, `version = N`, `CPU N is empty`, `CPU:N [[N ]EVENTS DROPPED]`, `CPU:N [SUBBUFFER START]`.
  */
 import type {SourcePos} from '../events.js'
+import {fastProbeEvent, fastProbeRecord, TRACE_CMD_SHAPE} from './fastpath.js'
 import {type Context, newContext, parseBody, scanContext, scanNoBracketContext} from './scan.js'
 import {quotePrefixEnd, skipSpaces} from './chars.js'
 import type {LineReader} from './types.js'
@@ -113,4 +114,7 @@ export const traceCmdReader: LineReader<TraceCmdState> = {
   sortWindow: 1024,
   newState: ({file}) => ({file, ctx: newContext()}),
   tokenize: tokenizeTraceCmd,
+  // the kprobe lines' fast path (fastpath.ts); every other line: tokenizeTraceCmd
+  tokenizeRange: (text, from, to, pos) => fastProbeRecord(text, pos, from, to, TRACE_CMD_SHAPE),
+  eventRange: (text, from, to, pos, _st, norm) => fastProbeEvent(text, pos, from, to, norm, TRACE_CMD_SHAPE),
 }

@@ -62,7 +62,7 @@ export function mapSectionHtml(s: MapSection, id: number): string {
     }
     // One row per region: its maps side by side, zoomed together, wrapping when the page is narrow.
     out.push(`<div class="map-row" data-region="${escapeHtml(name)}">${regionHead(info.label, info.start, info.end)}`)
-    out.push(`<div class="map-cols" style="grid-template-columns:repeat(auto-fill,minmax(${MIN_MAP_PX}px,1fr))">`)
+    out.push(`<div class="map-cols" style="grid-template-columns:repeat(auto-fit,minmax(${MIN_MAP_PX}px,1fr))">`)
     s.columns.forEach((c, ci) => {
       const r = c.regions.find((x) => x.name === name)
       const head = `<h3 class="map-col-label" title="${escapeHtml(c.label)}">${escapeHtml(c.label)}</h3>`

@@ -13,6 +13,12 @@ table.numbers{border-collapse:collapse;margin:10px 0;font-size:12.5px;font-varia
 table.numbers th,table.numbers td{padding:3px 9px;border-bottom:1px solid var(--rule)}
 table.numbers th{background:#f4f6f8;font-weight:600}
 .l{text-align:left}.r{text-align:right}
+table.numbers td{vertical-align:top}table.numbers td.l{max-width:620px}
+.range-item{margin:10px 0 14px;padding-left:10px;border-left:3px solid var(--rule)}
+.range-head{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;font-weight:600}
+.range-why{font-size:13px;margin:2px 0}
+pre.runs{margin:4px 0;padding:6px 8px;background:#f6f8fa;font-size:11.5px;line-height:1.4;overflow-x:auto;max-width:100%}
+ul.range-notes{margin:2px 0;padding-left:18px;font-size:12.5px;color:var(--muted)}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12.5px;margin:4px 0}
 .key{display:inline-flex;align-items:center;gap:5px}
 .sw{display:inline-block;width:13px;height:13px;border:1px solid #0002}

@@ -64,7 +64,15 @@ export interface BarGroupSection {
   note?: string
 }
 
-export type HtmlSection = MapSection | SeriesChartSection | BarGroupSection | TableSection
+/** Address ranges, each with a heading, a line of why, its runs as ptdump lines (as the text prints them) and notes. */
+export interface RangeListSection {
+  kind: 'ranges'
+  title: string
+  items: {head: string; why?: string; lines: string[]; notes?: string[]}[]
+  note?: string
+}
+
+export type HtmlSection = MapSection | SeriesChartSection | BarGroupSection | TableSection | RangeListSection
 
 export interface HtmlReportDoc {
   title: string
@@ -137,6 +145,19 @@ function barsSectionHtml(s: BarGroupSection): string {
   return [`<div class="legend">${legend}</div>`, '<p class="hint">Bar heights are relative to the largest value of the same metric.</p>', barGroups(s.metrics, s.groups), tableHtml(cols, rows)].join('\n')
 }
 
+function rangesSectionHtml(s: RangeListSection): string {
+  return s.items
+    .map(
+      (it) =>
+        `<div class="range-item"><div class="range-head">${escapeHtml(it.head)}</div>` +
+        (it.why ? `<div class="range-why">${escapeHtml(it.why)}</div>` : '') +
+        (it.lines.length ? `<pre class="runs">${escapeHtml(it.lines.join('\n'))}</pre>` : '') +
+        (it.notes?.length ? `<ul class="range-notes">${it.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '') +
+        '</div>',
+    )
+    .join('\n')
+}
+
 export function renderHtmlReport(doc: HtmlReportDoc): string {
   const body: string[] = []
   body.push(`<header><h1>${escapeHtml(doc.title)}</h1>`)
@@ -149,6 +170,7 @@ export function renderHtmlReport(doc: HtmlReportDoc): string {
     if (s.kind === 'map') body.push(mapSectionHtml(s, i))
     else if (s.kind === 'series') body.push(seriesSectionHtml(s, i))
     else if (s.kind === 'bars') body.push(barsSectionHtml(s))
+    else if (s.kind === 'ranges') body.push(rangesSectionHtml(s))
     else body.push(tableHtml(s.columns, s.rows))
     if (s.note) body.push(`<p class="note">${escapeHtml(s.note)}</p>`)
     body.push('</section>')

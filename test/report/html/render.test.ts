@@ -139,7 +139,7 @@ describe('HTML report', () => {
     expect(h.match(/<rect class="bar"/g)).toHaveLength(8)
     expect(h).toContain('<td class="l">collapse</td><td class="r">4 KiB</td><td class="r">100</td><td class="r">12</td><td class="r">9</td>')
     expect(h.match(/class="map-region" data-col="\d" data-region="linear"/g)).toHaveLength(2)
-    expect(h).toContain('grid-template-columns:repeat(auto-fill,minmax(360px,1fr))')
+    expect(h).toContain('grid-template-columns:repeat(auto-fit,minmax(360px,1fr))')
     expect(h).not.toContain('<script>alert')
   })
 })
