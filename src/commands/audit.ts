@@ -3,6 +3,7 @@ import {dirname} from 'node:path'
 import {checkOutputs} from '../report/atomic-file.js'
 import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {CodedInputError} from '../cli/errors.js'
 
 import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
@@ -83,6 +84,7 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
     let taken: PtdumpSnapshot[] = []
     const writeFailures: string[] = []
     try {
+      for (const [flag, path] of Object.entries({'--html': flags.html, '--prom': flags.prom})) if (path === '-' && this.jsonEnabled()) throw new CodedInputError('usage', `${flag} -: stdout carries the --json document; give ${flag} a file`)
       checkOutputs({'--html': flags.html, '--prom': flags.prom})
       const snap = await readPtdump(args.ptdump, ptdumpOptions(flags))
       requirePtdump(snap)
@@ -133,14 +135,16 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
       asCliError(e)
     }
     if (!this.jsonEnabled()) {
-      for (const line of auditIntro(result, flags.verbose)) this.log(line)
-      for (const line of renderAuditText(result, {regionsWithNothing: flags.all})) this.log(line)
-      if (strips.length) this.log('')
-      for (const line of strips) this.log(line)
-      this.log('')
-      for (const line of renderEligibilityText(result.eligibility)) this.log(line)
-      if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
-      if (result.promFile) this.log(`${result.htmlFile ? '' : '\n'}Prometheus textfile: ${result.promFile}`)
+      // An output written to stdout (-) is stdout's only content: the text goes to stderr.
+      const log = flags.html === '-' || flags.prom === '-' ? (l: string) => this.logToStderr(l) : (l: string) => this.log(l)
+      for (const line of auditIntro(result, flags.verbose)) log(line)
+      for (const line of renderAuditText(result, {regionsWithNothing: flags.all})) log(line)
+      if (strips.length) log('')
+      for (const line of strips) log(line)
+      log('')
+      for (const line of renderEligibilityText(result.eligibility)) log(line)
+      if (result.htmlFile && result.htmlFile !== '-') log(`\nHTML report: ${result.htmlFile}`)
+      if (result.promFile) log(`${result.htmlFile ? '' : '\n'}Prometheus textfile: ${result.promFile}`)
       for (const line of takenLines(taken)) this.logToStderr(line)
       if (result.diagnostics.count) this.logToStderr('')
       for (const line of renderDiagnostics(result.diagnostics, 10)) this.logToStderr(line)

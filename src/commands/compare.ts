@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {checkOutputs} from '../report/atomic-file.js'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
+import {CodedInputError} from '../cli/errors.js'
 import {wrapText} from '../report/output-style.js'
 
 import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
@@ -76,6 +77,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     let taken: string[] = []
     const writeFailures: string[] = []
     try {
+      for (const [flag, path] of Object.entries({'--html': flags.html, '--perfetto': flags.perfetto})) if (path === '-' && this.jsonEnabled()) throw new CodedInputError('usage', `${flag} -: stdout carries the --json document; give ${flag} a file`)
       checkOutputs({'--html': flags.html, '--perfetto': flags.perfetto})
       const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
       requirePtdump(snapshot)
@@ -131,11 +133,13 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
       asCliError(e)
     }
     if (!this.jsonEnabled()) {
+      // An output written to stdout (-) is stdout's only content: the text goes to stderr.
+      const log = flags.html === '-' || flags.perfetto === '-' ? (l: string) => this.logToStderr(l) : (l: string) => this.log(l)
       for (const line of taken) this.logToStderr(line)
-      for (const line of wrapText(`${result.source.snapshot} + ${result.source.traces.join(', ')}`)) this.log(line)
-      for (const line of renderCompareText(result)) this.log(line)
-      if (result.htmlFile) this.log(`\nHTML report: ${result.htmlFile}`)
-      if (result.perfettoFile) this.log(`${result.htmlFile ? '' : '\n'}Perfetto trace: ${result.perfettoFile} (open in ui.perfetto.dev)`)
+      for (const line of wrapText(`${result.source.snapshot} + ${result.source.traces.join(', ')}`)) log(line)
+      for (const line of renderCompareText(result)) log(line)
+      if (result.htmlFile && result.htmlFile !== '-') log(`\nHTML report: ${result.htmlFile}`)
+      if (result.perfettoFile) log(`${result.htmlFile ? '' : '\n'}Perfetto trace: ${result.perfettoFile} (open in ui.perfetto.dev)`)
       for (const line of renderDiagnostics(result.diagnostics)) this.logToStderr(line)
     }
     // A late write failure: the report above is still printed, then the error (exit 2).

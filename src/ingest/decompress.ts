@@ -11,11 +11,10 @@
  * - xz: xz-decompress (xz-embedded compiled to WebAssembly, shipped in the package; a WHATWG
  *   ReadableStream bridged with Readable.toWeb/fromWeb).
  *
- * A damaged file: the lines decoded before the damage are delivered, then the stream fails. gzip
- * and zstd fail with a CompressedDataError at a byte offset of the compressed file, which
- * splitLines() turns into `InputError("<file>:<offset>: …")`; xz-decompress gives no position,
- * so an xz error is placed at the decoded line (`<file>:<line>: truncated compressed input` for a
- * message saying "unexpected end").
+ * A damaged file: the lines decoded before the damage are delivered, then the stream fails with a
+ * CompressedDataError at a byte offset of the compressed file, which splitLines() turns into
+ * `InputError("<file>:<offset>: …")`. gzip and zstd know the exact offset; xz-decompress gives
+ * none, so an xz error is placed at the compressed bytes handed to it so far (XZ_SLICE).
  */
 import {Readable, Transform} from 'node:stream'
 import type {ReadableStream as WebReadableStream} from 'node:stream/web'
@@ -23,6 +22,7 @@ import type {ReadableStream as WebReadableStream} from 'node:stream/web'
 // exports, so take them from the default (module.exports).
 import xzDecompress from 'xz-decompress'
 
+import {CompressedDataError} from './decompress-error.js'
 import {decodeGzip} from './decompress-gzip.js'
 import {decodeZstd, ZSTD_MAGIC} from './decompress-zstd.js'
 
@@ -31,19 +31,30 @@ const {XzReadableStream} = xzDecompress
 /** xz stream header magic (xz file format 1.0.4 §2.1.1.1). */
 export const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]
 
-function truncated(format: string, detail: string): Error {
-  // "unexpected end" is the phrase splitLines() maps to "truncated compressed input".
-  return new Error(`${format}: unexpected end of compressed data (${detail})`)
-}
-
 /** zstd, every frame's content checksum verified (decompress-zstd.ts). */
 export function zstdDecoder(input: Readable): Readable {
   return Readable.from(decodeZstd(input), {objectMode: false})
 }
 
+/**
+ * Compressed bytes handed to xz-embedded per pull. It reports no position, so an error is placed
+ * at the bytes pulled so far: the damage is at or before that offset, within this much.
+ */
+const XZ_SLICE = 64 * 1024
+
 /** Decode xz through the wasm xz-embedded decoder. */
 export function xzDecoder(input: Readable): Readable {
-  const web = Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>
+  const pulled = {bytes: 0}
+  async function* slices(): AsyncGenerator<Buffer> {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      for (let o = 0; o < chunk.length; o += XZ_SLICE) {
+        const s = chunk.subarray(o, o + XZ_SLICE)
+        pulled.bytes += s.length
+        yield s
+      }
+    }
+  }
+  const web = Readable.toWeb(Readable.from(slices(), {objectMode: false})) as unknown as ReadableStream<Uint8Array>
   const xz = new XzReadableStream(web)
   const out = Readable.fromWeb(xz as unknown as WebReadableStream<Uint8Array>)
   // Rename xz-embedded's numeric error to something a user can act on.
@@ -52,7 +63,7 @@ export function xzDecoder(input: Readable): Readable {
       cb(null, chunk)
     },
   })
-  out.on('error', (e: Error) => mapped.destroy(xzError(e)))
+  out.on('error', (e: Error) => mapped.destroy(xzError(e, pulled.bytes)))
   input.on('error', (e) => mapped.destroy(e))
   return out.pipe(mapped)
 }
@@ -68,12 +79,13 @@ const XZ_RET: Record<number, string> = {
 }
 const XZ_BUF_ERROR = 8
 
-function xzError(e: Error): Error {
+function xzError(e: Error, pulled: number): Error {
   const m = e.message ?? String(e)
   const code = Number(/error code (\d+)/.exec(m)?.[1] ?? NaN)
   // XZ_BUF_ERROR: the decoder needed more input and there is none, i.e. the file was cut.
-  if (code === XZ_BUF_ERROR) return truncated('xz', 'file ends inside a block')
-  return new Error(`xz: corrupt compressed data (${XZ_RET[code] ?? m})`)
+  if (code === XZ_BUF_ERROR) return new CompressedDataError('truncated compressed input: the file ends inside an xz stream (`xz -t`: "unexpected end of input")', pulled)
+  if (Number.isNaN(code)) return new Error(`xz: ${m}`)
+  return new CompressedDataError(`xz: corrupt compressed data (${XZ_RET[code] ?? m}), at or before this offset (xz-embedded gives no exact position)`, pulled)
 }
 
 export {ZSTD_MAGIC}

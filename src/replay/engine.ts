@@ -91,6 +91,12 @@ export interface ReplayStats {
   callsApplied: number
   /** Hits of the kernel's own split helpers seen in the window (ground truth), by function. */
   truth: Record<string, number>
+  /**
+   * The kernel's own return values, where the trace has a return probe of a set_memory_* /
+   * set_direct_map_* call (`r:set_memory_ro_ret set_memory_ro ret=$retval`): errors by errno name
+   * on each side, and the calls where the replay's result differs from the kernel's.
+   */
+  returns: ReturnCheck
   counters: Record<string, number>
   tablePagesAllocated: number
   tablePagesFreed: number
@@ -110,6 +116,23 @@ export interface ReplayStats {
 
 /** pid → module being loaded, at most this many pids remembered. */
 const MAX_MODULE_PIDS = 4096
+
+export interface ReturnCheck {
+  calls: number
+  kernelErrors: Record<string, number>
+  replayErrors: Record<string, number>
+  disagree: number
+  /** The first calls where they differ (at most 10). */
+  firstDisagreements: {at: string; fn: string; kernel: string; replay: string}[]
+}
+
+/** -22 → EINVAL (include/uapi/asm-generic/errno-base.h), 0 → ''. */
+function errnoName(ret: bigint): string {
+  if (ret === 0n) return ''
+  if (ret === -22n) return 'EINVAL'
+  if (ret === -12n) return 'ENOMEM'
+  return ret.toString()
+}
 
 const SPLIT_COUNTERS = ['split_pud', 'split_pmd', 'split_contpmd', 'split_contpte']
 
@@ -248,6 +271,7 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
     eventsInWindow: 0,
     callsApplied: 0,
     truth: {},
+    returns: {calls: 0, kernelErrors: {}, replayErrors: {}, disagree: 0, firstDisagreements: []},
     counters: {},
     tablePagesAllocated: 0,
     tablePagesFreed: 0,
@@ -348,6 +372,24 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
     collapsesTotal += out.collapses ?? (out.counters ? sumKeys(out.counters, COLLAPSE_COUNTERS) : 0)
     const tableBytes = pt.tablePages * pt.geo.pageSize
     if (tableBytes > stats.peakTableBytes) stats.peakTableBytes = tableBytes
+    if (intent.nested.length && (intent.type === 'set_memory' || intent.type === 'set_memory_valid' || intent.type === 'set_direct_map')) {
+      const nested = intent.nested
+      for (let i = nested.length - 1; i >= 0; i--) {
+        const n = nested[i]!
+        if (n.kind !== 'return' || n.fn !== ev.fn || n.ret === undefined) continue
+        const r = stats.returns
+        const kernel = errnoName(n.ret)
+        const mine = out.errors?.[0]?.code ?? ''
+        r.calls++
+        if (kernel) r.kernelErrors[kernel] = (r.kernelErrors[kernel] ?? 0) + 1
+        if (mine) r.replayErrors[mine] = (r.replayErrors[mine] ?? 0) + 1
+        if (kernel !== mine) {
+          r.disagree++
+          if (r.firstDisagreements.length < 10) r.firstDisagreements.push({at: `${ev.src.file}:${ev.src.line}`, fn: ev.fn, kernel: kernel || '0', replay: mine || '0'})
+        }
+        break
+      }
+    }
     if (out.errors) {
       for (const e of out.errors) {
         stats.errorCounts[e.code] = (stats.errorCounts[e.code] ?? 0) + 1

@@ -86,6 +86,7 @@ export function verifyResult(v: Verification): VerifyResult {
     window: v.window,
     replay: v.replay,
     groundTruth: v.groundTruth,
+    ...(v.returns ? {returns: v.returns} : {}),
     regions,
     regionNotes: v.regionNotes,
     diagnostics: v.diagnostics,
@@ -140,6 +141,12 @@ export function renderVerifyText(v: VerifyResult): string[] {
   if (errs.length) out.push(`kernel errors the replay hit: ${errs.map(([k, n]) => `${k} ${n}`).join(', ')}`)
   if (v.groundTruth.length) {
     out.push(`the kernel's own split probes in the window vs the replay: ${v.groundTruth.map((g) => `${g.fn} ${g.kernel}${g.kernel === g.replay ? ' (same)' : ` (replay ${g.replay})`}`).join(', ')}`)
+  }
+  if (v.returns) {
+    const r = v.returns
+    const errs = (m: Record<string, number>): string => Object.entries(m).map(([k, n]) => `${k} ${n.toLocaleString('en-US')}`).join(', ') || 'no error'
+    out.push(`the kernel's return values vs the replay: ${r.calls.toLocaleString('en-US')} calls; kernel ${errs(r.kernelErrors)}, replay ${errs(r.replayErrors)}${r.disagree ? `; ${r.disagree.toLocaleString('en-US')} differ` : ' (same)'}`)
+    for (const d of r.firstDisagreements.slice(0, 3)) out.push(`  ${d.fn} at ${d.at}: the kernel returned ${d.kernel}, the replay ${d.replay}`)
   }
   for (const n of v.regionNotes) out.push(`note: ${n}`)
   out.push('')

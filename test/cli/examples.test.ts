@@ -53,19 +53,29 @@ function kprobeProfile(dir: string): Map<string, number> {
   return m
 }
 
-/** The rows of the text table whose header starts with `first` (columns split at 2+ spaces or 1 before a number). */
-function table(text: string, first: string): Map<string, string[]> {
+/**
+ * The text table whose header starts with `first`: its rows by their first cell, each a record of
+ * the cells by column name. Columns are the spans of the dashes under the header, so a name or a
+ * cell with spaces in it stays whole, whichever columns a narrow terminal leaves out.
+ */
+function table(text: string, first: string): Map<string, Record<string, string>> {
   const lines = text.split('\n')
   const h = lines.findIndex((l, i) => l.startsWith(`${first} `) && /^-+( +-+)*$/.test(lines[i + 1]?.trim() ?? ''))
   expect(h, `a table headed "${first}"`).toBeGreaterThanOrEqual(0)
-  const rows = new Map<string, string[]>()
+  const spans = [...lines[h + 1]!.matchAll(/-+/g)].map((m) => [m.index, m.index + m[0].length] as const)
+  const cut = (l: string) => spans.map(([a, b], i) => (i === spans.length - 1 ? l.slice(a) : l.slice(a, b)).trim())
+  const names = cut(lines[h]!)
+  const rows = new Map<string, Record<string, string>>()
   for (const l of lines.slice(h + 2)) {
-    if (!l.trim() || /^\s/.test(l)) break
-    const cells = l.trim().split(/ {2,}| (?=[\d.+-][\d,.]*(?: |$))/)
-    rows.set(cells[0]!, cells.slice(1))
+    if (!l.trim() || /^[\s(]/.test(l)) break // a blank line, an indented note, a parenthesised legend
+    const cells = cut(l)
+    rows.set(cells[0]!, Object.fromEntries(names.map((n, i) => [n, cells[i]!])))
   }
   return rows
 }
+
+/** The text with its line wrapping undone (a terminal of 80 columns wraps long lines). */
+const flat = (s: string): string => s.replace(/\s+/g, ' ')
 
 const num = (s: string | undefined): number => Number((s ?? '').replaceAll(',', ''))
 
@@ -77,7 +87,7 @@ function probesMatchProfile(o: ExampleRun, dir: string, rename: Record<string, s
   const probes = table(o.stdout, 'probe')
   const profile = kprobeProfile(dir)
   let n = 0
-  for (const [probe, [count]] of probes) {
+  for (const [probe, {events: count}] of probes) {
     const name = rename[probe] ?? probe
     const hits = profile.get(name)
     if (hits === undefined || !/^(set_memory|set_direct_map|_*change_memory_common|update_range_prot|split_)/.test(name)) continue
@@ -96,7 +106,7 @@ const CHECKS: Check[] = [
     check(o) {
       // 6.1 with rodata=full maps the linear map with PTEs but for the kernel alias (samples/README.md).
       expect(o.stdout).toMatch(/^Linear map 99 % PTE-mapped: 3\.97 MiB of tables where 32 KiB would do; 519,178\s+TLB entries where 369 would do/)
-      expect(table(o.stdout, 'region').get('Linear map')).toEqual(['2 GiB', '.', '.', '20 MiB', '.', '1.98 GiB', '.', '19'])
+      expect(table(o.stdout, 'region').get('Linear map')).toEqual({region: 'Linear map', mapped: '2 GiB', PUD: '.', 'cont-PMD': '.', PMD: '20 MiB', 'cont-PTE': '.', PTE: '1.98 GiB', invalid: '.', runs: '19'})
     },
   },
   {
@@ -142,7 +152,7 @@ const CHECKS: Check[] = [
     check(o) {
       const prom = readFileSync(o.out('/var/lib/node_exporter/textfile/ptreplay.prom'), 'utf8')
       expect(prom).toContain(`ptreplay_info{kernel="6.1.0-56-arm64",cpu="0x000f0510",geometry="4K/48 (4 levels)"} 1`)
-      expect(o.stdout).toContain(`${TARGET_PTDUMP}: 251 lines`)
+      expect(flat(o.stdout)).toContain(`${TARGET_PTDUMP}: 251 lines`)
     },
   },
   {
@@ -159,7 +169,7 @@ const CHECKS: Check[] = [
       // README: "Linear map: PUD 1 · PMD 1 · PTE 1 = 12 KiB (255 × 1G PUD blocks)"
       expect(e.comment ?? '').toContain('PUD 1 · PMD 1 · PTE 1 = 12 KiB (255 × 1G PUD blocks)')
       expect(o.stdout).toMatch(/Linear map {2}PUD 1 [.·] PMD 1 [.·] PTE 1 +12 KiB /)
-      expect(table(o.stdout, 'region').get('Linear map')?.slice(0, 2)).toEqual(['256 GiB', '255 GiB'])
+      expect(table(o.stdout, 'region').get('Linear map')).toMatchObject({mapped: '256 GiB', PUD: '255 GiB'})
     },
   },
 
@@ -238,8 +248,8 @@ const CHECKS: Check[] = [
       const t = table(o.stdout, 'policy')
       expect([...t.keys()]).toEqual(['pte-only', 'bbml2', 'collapse-general', 'x86-cpa'])
       // bbml2 and the kernel: the split probes of this window (samples/README.md) are 45 + 3 + 1,417.
-      expect(num(t.get('bbml2')![5])).toBe(45 + 3 + 1417)
-      expect(t.get('collapse-general')![6]).toBe('45')
+      expect(num(t.get('bbml2')!['splits'])).toBe(45 + 3 + 1417)
+      expect(t.get('collapse-general')!['collapses']).toBe('45')
     },
   },
   {
@@ -250,10 +260,9 @@ const CHECKS: Check[] = [
       // collapse-general collapses 45 PMDs back but ... ending with the same tables as bbml2".
       const t = table(o.stdout, 'policy')
       expect([...t.keys()]).toEqual(['bbml2', 'pte-only', 'noalias', 'collapse-general', 'x86-cpa'])
-      expect([t.get('bbml2')![0], t.get('bbml2')![3]]).toEqual(['300 KiB', '25,783'])
-      expect([t.get('pte-only')![0], t.get('pte-only')![3]]).toEqual(['4.06 MiB', '524,298'])
-      expect(t.get('collapse-general')![6]).toBe('45')
-      expect(t.get('collapse-general')![0]).toBe('300 KiB')
+      expect(t.get('bbml2')).toMatchObject({'table bytes': '300 KiB', 'TLB entries': '25,783'})
+      expect(t.get('pte-only')).toMatchObject({'table bytes': '4.06 MiB', 'TLB entries': '524,298'})
+      expect(t.get('collapse-general')).toMatchObject({'table bytes': '300 KiB', collapses: '45'})
     },
   },
   {
@@ -281,10 +290,10 @@ const CHECKS: Check[] = [
       // README: rox-cache 84 KiB / 1,685 TLB entries, no collapse; bbml2 refuses every call;
       // collapse-rfc 1,490 TLB entries; collapse-both and order-aware 1,294 / 1,279.
       const t = table(o.stdout, 'policy')
-      expect([t.get('rox-cache')![0], t.get('rox-cache')![3], t.get('rox-cache')![6]]).toEqual(['84 KiB', '1,685', '0'])
-      expect(num(t.get('bbml2')![9])).toBeGreaterThan(0)
-      expect(t.get('collapse-rfc')![3]).toBe('1,490')
-      expect([t.get('collapse-both')![3], t.get('order-aware')![3]]).toEqual(['1,294', '1,279'])
+      expect(t.get('rox-cache')).toMatchObject({'table bytes': '84 KiB', 'TLB entries': '1,685', collapses: '0'})
+      expect(t.get('bbml2')).toMatchObject({splits: '0', collapses: '0'})
+      expect(t.get('collapse-rfc')!['TLB entries']).toBe('1,490')
+      expect([t.get('collapse-both')!['TLB entries'], t.get('order-aware')!['TLB entries']]).toEqual(['1,294', '1,279'])
     },
   },
 
@@ -319,8 +328,8 @@ const CHECKS: Check[] = [
   {
     match: `events ${S61}/trace_stacktrace.txt`,
     check(o) {
-      expect(o.stdout).toMatch(/^13,400 events over [\d.]+ s .*, 13,354 with a kernel stack$/m)
-      expect(table(o.stdout, 'probe').get('set_memory_ro')).toEqual([String(kprobeProfile(S61).get('set_memory_ro'))])
+      expect(flat(o.stdout)).toMatch(/ 13,400 events over [\d.]+ s .*, 13,354 with a kernel stack /)
+      expect(table(o.stdout, 'probe').get('set_memory_ro')!['events']).toEqual(String(kprobeProfile(S61).get('set_memory_ro')))
     },
   },
   {
@@ -328,15 +337,15 @@ const CHECKS: Check[] = [
     slow: true,
     check(o) {
       // README: the same 14,374 events as trace-cmd report; split_kernel_leaf_mapping as the kernel counted.
-      expect(o.stdout).toContain('14,374 events')
-      expect(table(o.stdout, 'probe').get('split_kernel_leaf_mapping')).toEqual(['4,611'])
+      expect(flat(o.stdout)).toContain('14,374 events')
+      expect(table(o.stdout, 'probe').get('split_kernel_leaf_mapping')!['events']).toBe('4,611')
     },
   },
   {
     match: `events ${S73A}/`,
     check(o) {
       // The bundle's primary trace, trace.txt.gz, against the bundle's kprobe_profile.
-      expect(o.stdout).toContain(`${S73A}/trace.txt.gz: tracefs`)
+      expect(flat(o.stdout)).toContain(`${S73A}/trace.txt.gz: tracefs`)
       probesMatchProfile(o, S73A)
     },
   },
@@ -359,7 +368,7 @@ const CHECKS: Check[] = [
       // 506 set_memory calls, as kprobe_profile's set_memory_ro + set_memory_x + set_memory_nx.
       const p = kprobeProfile(S61)
       probesMatchProfile(o, S61, {ro: 'set_memory_ro'})
-      expect(table(o.stdout, 'kind').get('set_memory')).toEqual([String(p.get('set_memory_ro')! + p.get('set_memory_x')! + p.get('set_memory_nx')!)])
+      expect(table(o.stdout, 'kind').get('set_memory')!['events']).toBe(String(p.get('set_memory_ro')! + p.get('set_memory_x')! + p.get('set_memory_nx')!))
       expect(table(o.stdout, 'kind').has('other')).toBe(false)
     },
   },
@@ -425,7 +434,7 @@ const CHECKS: Check[] = [
     slow: true,
     scale: ['--hosts 10000', '--hosts 50'],
     check(o) {
-      expect(o.stdout).toMatch(/fleet10k: 50 host bundles/)
+      expect(flat(o.stdout)).toMatch(/fleet10k: 50 host bundles/)
       expect(existsSync(o.out('/tmp/fleet10k/host-00049/kernel_page_tables.after'))).toBe(true)
     },
   },
@@ -434,7 +443,7 @@ const CHECKS: Check[] = [
     slow: true,
     scale: ['--hosts 10000', '--hosts 50'],
     check(o) {
-      expect(o.stdout).toMatch(/fleet10k: 50 host bundles/)
+      expect(flat(o.stdout)).toMatch(/fleet10k: 50 host bundles/)
     },
   },
   {
@@ -453,15 +462,15 @@ const CHECKS: Check[] = [
     check(o) {
       // samples/README.md: from the marker to the end the kernel split 45 PMDs, 3 cont-PMDs, 1,417 cont-PTEs.
       const c = table(o.stdout, 'counter')
-      expect([c.get('split_pmd'), c.get('split_contpmd'), c.get('split_contpte')]).toEqual([['45'], ['3'], ['1,417']])
+      expect([c.get('split_pmd')!['count'], c.get('split_contpmd')!['count'], c.get('split_contpte')!['count']]).toEqual(['45', '3', '1,417'])
     },
   },
   {
     match: `replay ${S61}/kernel_page_tables.before ${S61}/trace.txt --policy bbml2`,
     check(o, e) {
       // The PTE-mapped 6.1 capture re-based under bbml2: its own "before", and every call of the trace.
-      expect(o.stdout).toMatch(/rebased: the snapshot's linear map is PTE-mapped but this policy boots it\s+with blocks/)
-      expect(o.stdout).toContain('replayed as 2,606 kernel calls')
+      expect(flat(o.stdout)).toMatch(/rebased: the snapshot's linear map is PTE-mapped but this policy boots it with blocks/)
+      expect(flat(o.stdout)).toContain('replayed as 2,606 kernel calls')
       if (e.command.includes('--html replay.html')) expect(readFileSync(o.out('replay.html'), 'utf8')).toMatch(/^<!doctype html>/i)
     },
   },
@@ -489,7 +498,7 @@ const CHECKS: Check[] = [
     check(o) {
       // perf's run, from the snapshot after trace-cmd's run; BBM Level 3 from the bundle.
       expect(o.stdout).toMatch(/^Policy: bbml3$/m)
-      expect(o.stdout).toContain('Events: 13,778 read')
+      expect(flat(o.stdout)).toContain('Events: 13,778 read')
     },
   },
   {
@@ -498,8 +507,8 @@ const CHECKS: Check[] = [
     check(o, e) {
       // README: "84 KiB → 99.1 MiB; 25,345 tables allocated"
       expect(e.comment).toBe('84 KiB → 99.1 MiB; 25,345 tables allocated')
-      expect(o.stdout).toMatch(/page tables 84 KiB -> 99\.1 MiB/)
-      expect(o.stdout).toMatch(/table pages allocated 25,345,/)
+      expect(flat(o.stdout)).toMatch(/page tables 84 KiB -> 99\.1 MiB/)
+      expect(flat(o.stdout)).toMatch(/table pages allocated 25,345,/)
     },
   },
   {
@@ -507,7 +516,7 @@ const CHECKS: Check[] = [
     slow: true,
     check(o, e) {
       expect(e.comment).toBe('stays 513 MiB, no splits')
-      expect(o.stdout).toMatch(/page tables stay 513 MiB;.*\n?.*no splits/)
+      expect(flat(o.stdout)).toMatch(/page tables stay 513 MiB;.* no splits/)
     },
   },
 
@@ -556,7 +565,7 @@ const CHECKS: Check[] = [
     match: 'synth workload --kind bpf-jit --events 100000 --kernel 6.12',
     slow: true,
     check(o) {
-      expect(o.stdout).toMatch(/bpf\.txt: 100,000 bpf-jit events .*kernel 6\.12 shape/)
+      expect(flat(o.stdout)).toMatch(/bpf\.txt: 100,000 bpf-jit events .*kernel 6\.12 shape/)
       expect(readFileSync(o.out('bpf.txt'), 'utf8').split('\n').filter((l) => l.includes(': set_memory_ro: ')).length).toBeGreaterThan(0)
     },
   },
@@ -572,7 +581,7 @@ const CHECKS: Check[] = [
     match: `verify ${S61}/kernel_page_tables.before ${S61}/trace.txt ${S61}/kernel_page_tables.after`,
     check(o) {
       expect(o.stdout).toMatch(/Linear map {2}match/)
-      expect(o.stdout).toMatch(/^MATCH: every verifiable region matches exactly/m)
+      expect(flat(o.stdout)).toMatch(/ MATCH: every verifiable region matches exactly/)
     },
   },
   {
@@ -580,10 +589,10 @@ const CHECKS: Check[] = [
     check(o) {
       // The BBM Level 3 capture between two dumps: every region, vmalloc included, and the
       // kernel's own split_pmd probe in the window.
-      expect(o.stdout).toContain('(from the dump of probed to the dump of loaded)')
+      expect(flat(o.stdout)).toContain('(from the dump of probed to the dump of loaded)')
       for (const r of ['Linear map', 'Modules', 'vmalloc', 'vmemmap', 'PCI I/O', 'Fixmap']) expect(o.stdout).toMatch(new RegExp(`^  ${r} +match$`, 'm'))
-      expect(o.stdout).toMatch(/split_pmd \d+ \(same\)/)
-      expect(o.stdout).toMatch(/^MATCH: every verifiable region matches exactly$/m)
+      expect(flat(o.stdout)).toMatch(/split_pmd \d+ \(same\)/)
+      expect(flat(o.stdout)).toMatch(/ MATCH: every verifiable region matches exactly( |$)/)
     },
   },
   {
@@ -591,14 +600,14 @@ const CHECKS: Check[] = [
     slow: true,
     check(o) {
       expect(o.stdout).toMatch(/Linear map {2}match/)
-      expect(o.stdout).toMatch(/split_pmd \d+ \(same\)/)
+      expect(flat(o.stdout)).toMatch(/split_pmd \d+ \(same\)/)
       expect(o.stdout).toMatch(/^MATCH/m)
     },
   },
   {
     match: `${S61}/kernel_page_tables.loaded --until-marker "capture: bpf phase begin"`,
     check(o) {
-      expect(o.stdout).toContain('until "capture: bpf phase begin"')
+      expect(flat(o.stdout)).toContain('until "capture: bpf phase begin"')
       expect(o.stdout).toMatch(/^MATCH/m)
     },
   },
@@ -610,8 +619,8 @@ const CHECKS: Check[] = [
       // vmalloc differs by three 16 KiB kernel stacks no traced call touched.
       expect(o.stdout).toMatch(/Linear map {2}match/)
       expect(o.stdout).toMatch(/Modules {5}match/)
-      expect(o.stdout).toContain('split_pmd 12 (same)')
-      expect(o.stdout).toMatch(/vmalloc {5}DIFFERS: 3 ranges, 48 KiB, 3 not explained by the trace/)
+      expect(flat(o.stdout)).toContain('split_pmd 12 (same)')
+      expect(flat(o.stdout)).toMatch(/vmalloc DIFFERS: 3 ranges, 48 KiB, 3 not explained by the trace/)
     },
   },
 ]

@@ -94,6 +94,6 @@ describe('decompress (zstd, xz, gzip by magic bytes)', () => {
     writeFileSync(path, Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(200, 7)]))
     const {error} = await readAll(path)
     expect(error).toBeInstanceOf(InputError)
-    expect(error!.message).toMatch(/bad\.xz:1: (xz: corrupt|truncated)/)
+    expect(error!.message).toMatch(/bad\.xz:\d+: (xz: corrupt|truncated)/)
   })
 })

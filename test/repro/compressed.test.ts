@@ -83,4 +83,24 @@ describe('R19: damaged gzip is placed by byte offset, with the events read befor
   })
 })
 
+describe('R19: damaged xz is placed by byte offset too (xz-embedded gives an upper bound)', () => {
+  const xz = execFileSync('xz', ['-c', G])
+  it('a corrupt block near the end: an offset, not line 1', async () => {
+    const bad = Buffer.from(xz)
+    bad[bad.length - 40] ^= 0xff
+    const f = join(tmp, 'crc.xz')
+    writeFileSync(f, bad)
+    expect(spawnSync('xz', ['-t', f]).status).toBe(1)
+    const r = await runCommand(Events, [f])
+    expect(r.exit).toBe(2)
+    expect(r.error!.message).toMatch(new RegExp(`^${f}:${bad.length}: xz: corrupt compressed data \\(corrupt data\\), at or before this offset`))
+  })
+  it('cut short: at the end of the file, with the events read before', async () => {
+    const f = join(tmp, 'cut.xz')
+    writeFileSync(f, xz.subarray(0, xz.length - 30))
+    const r = await runCommand(Events, [f])
+    expect(r.error!.message).toBe(`${f}:${xz.length - 30}: truncated compressed input: the file ends inside an xz stream (\`xz -t\`: "unexpected end of input") (30 events read before the error)`)
+  })
+})
+
 const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`

@@ -2,8 +2,11 @@
  * Reproducers of test/data/repro/README.md not covered beside it (hang.test.ts: R01, R03;
  * input.test.ts: R02, R05, R08–R13, R19 zero-byte; compressed.test.ts: R06, R19;
  * test/report/atomic-file.test.ts: R14, R15, R17, R18): R04, the three R07 files, R11 in the replay
- * tables, R13's endless stream of zeros, R18's /dev/stdout, R20. Each failed before its fix.
+ * tables, R13's endless stream of zeros, R18's link to /proc/self/fd/1, R20. Each failed before its fix.
  */
+import {lstatSync, mkdtempSync, rmSync, symlinkSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {describe, expect, it} from 'vitest'
 
@@ -101,11 +104,21 @@ describe('R13: `cat /dev/zero | ptreplay events -` ends', () => {
   })
 })
 
-describe('R18: --output /dev/stdout is refused (a symlink), never replaced', () => {
-  it('events --output /dev/stdout', async () => {
-    const r = await runCommand(Events, [G, '--output', '/dev/stdout'])
-    expect(r.exit).toBe(2)
-    expect(r.error!.message).toMatch(/^\/dev\/stdout: cannot write \(it is a symbolic link; not replaced\)/)
+describe('R18: --output to a link to /proc/self/fd/1 (as /dev/stdout is) is refused, never replaced', () => {
+  // Not /dev/stdout itself: run as root against a regressed writer, the test would rename a file
+  // over the machine's /dev/stdout (it did, once, on the code before the fix).
+  it('events --output LINK', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ptreplay-r18-'))
+    try {
+      const link = join(dir, 'stdout')
+      symlinkSync('/proc/self/fd/1', link)
+      const r = await runCommand(Events, [G, '--output', link])
+      expect(r.exit).toBe(2)
+      expect(r.error!.message).toBe(`${link}: cannot write (it is a symbolic link; not replaced)`)
+      expect(lstatSync(link).isSymbolicLink()).toBe(true)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })
 

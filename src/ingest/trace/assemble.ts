@@ -155,6 +155,14 @@ export class RecordAssembler {
     this.record(ev)
   }
 
+  /**
+   * The line of the earliest record still held back (a stack may yet come for it), if any: its
+   * diagnostics (found when it is normalized) are still to come. --strict waits for it.
+   */
+  firstHeldLine(): number | undefined {
+    return this.head < this.q.length ? this.q[this.head]!.rec.src.line : undefined
+  }
+
   /** End of input: release everything. */
   end(): void {
     for (let i = this.head; i < this.q.length; i++) this.q[i]!.open = false

@@ -408,7 +408,7 @@ async function* fileEvents(
           }
           // hand events on in small slices so they die young (a 1 MB batch is ~6000 events)
           const out = drain()
-          sink.throwPending()
+          sink.throwPending(assembler.firstHeldLine())
           if (out.length) yield out
         }
       }
@@ -422,7 +422,7 @@ async function* fileEvents(
       for await (const toks of reader.parse(counted, {file: src.name})) {
         for (const t of toks as Token[]) assembler.push(t)
         const out = drain()
-        sink.throwPending()
+        sink.throwPending(assembler.firstHeldLine())
         if (out.length) yield out
       }
     }

@@ -129,9 +129,13 @@ export class DiagnosticSink {
     }
   }
 
-  /** Under strict, throw the earliest fatal diagnostic collected (called between slices of input). */
-  throwPending(): void {
+  /**
+   * Under strict, throw the earliest fatal diagnostic collected (called between slices of input),
+   * unless a record before it is still held back unnormalized (`heldFrom`: its line): that one's
+   * diagnostic, found later, would come first in input order.
+   */
+  throwPending(heldFrom?: number): void {
     const d = this.pending
-    if (d) throw new InputError(d.message.startsWith(`${d.src.file}:`) ? d.message : `${d.src.file}:${d.src.line}: ${d.message}`, d.src.file, d.src.line)
+    if (d && !(heldFrom !== undefined && heldFrom < d.src.line)) throw new InputError(d.message.startsWith(`${d.src.file}:`) ? d.message : `${d.src.file}:${d.src.line}: ${d.message}`, d.src.file, d.src.line)
   }
 }
