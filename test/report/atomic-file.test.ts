@@ -241,3 +241,20 @@ describe.skipIf(!built)('SIGINT during every other writer leaves nothing behind'
     }
   })
 })
+
+describe.skipIf(!built)('SIGINT during synth fleet stops it between bundles', () => {
+  it('synth fleet -n 2000: exit 130, only whole bundles, no temp file', async () => {
+    const dir = join(tmp, 'sig-synth-fleet')
+    const child = spawn(process.execPath, [RUN, 'synth', 'fleet', '-n', '2000', '-o', dir], {stdio: ['ignore', 'ignore', 'ignore']})
+    const done = new Promise<{code: number | null; signal: string | null}>((resolve) => child.on('exit', (code, signal) => resolve({code, signal})))
+    // once a few bundles are written (60 s: a hang detector only)
+    for (let i = 0; i < 6000 && !(existsSync(dir) && readdirSync(dir).length > 3); i++) await new Promise((r) => setTimeout(r, 10))
+    child.kill('SIGINT')
+    const r = await done
+    // the loop was synchronous: the handler ran only after all 2,000 bundles
+    expect(r.code).toBe(130)
+    const hosts = readdirSync(dir)
+    expect(hosts.length).toBeLessThan(2000)
+    for (const h of hosts) expect(readdirSync(join(dir, h)).sort(), h).toEqual(['cmdline', 'cpuinfo', 'kernel_page_tables.after', 'uname.txt', 'version.txt'])
+  })
+})

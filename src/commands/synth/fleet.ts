@@ -60,6 +60,9 @@ noalias, BBML2 or BBML3, mapped by map_mem()); a third of the rodata_full hosts 
       }
       const cache = new BootMachineCache()
       for (let i = 1; i <= flags.hosts; i++) {
+        // let the event loop run between hosts: Ctrl-C (the SIGINT handler) stops the run here,
+        // after the last whole bundle, instead of after the whole fleet
+        if (i > 1) await new Promise<void>((resolve) => setImmediate(resolve))
         const spec = fleetHostSpec(flags.seed, i)
         const host = join(dir, spec.hostname)
         mkdirSync(host, {recursive: true})
