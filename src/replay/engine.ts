@@ -9,7 +9,7 @@
  * series samples table bytes, TLB entries and splits over the trace.
  */
 import type {TraceEvent} from '../ingest/events.js'
-import {flat} from '../ingest/trace/scan.js'
+import {flat} from '../ingest/trace/intern.js'
 import type {PageTables} from '../model/pagetable.js'
 import {type Intent, IntentAssembler} from './intents.js'
 import {MarkerLog, markerNotFound} from './markers.js'

@@ -4,7 +4,7 @@
  * exit 0).
  */
 import {InputError} from '../ingest/source.js'
-import {flat} from '../ingest/trace/scan.js'
+import {flat} from '../ingest/trace/intern.js'
 
 /** Distinct marker texts kept for messages; a trace with more repeats the kinds it has. */
 const MAX_DISTINCT = 200

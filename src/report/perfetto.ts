@@ -18,7 +18,7 @@ import {fileURLToPath} from 'node:url'
 import protobuf from 'protobufjs'
 
 import type {TraceEvent} from '../ingest/events.js'
-import {flat} from '../ingest/trace/scan.js'
+import {flat} from '../ingest/trace/intern.js'
 import type {ReplayOptions, Sample} from '../replay/engine.js'
 import {writeFileAtomic} from './atomic-file.js'
 

@@ -20,7 +20,9 @@ import type {RawRecord, SourcePos} from '../events.js'
 import type {Normalizer} from '../normalize.js'
 import type {FusedPlan} from '../normalize/fused.js'
 import {ProbeEvent} from './probe-event.js'
-import {flat, isNameChar, NAMES, parseArgs, parseArgsAs} from './scan.js'
+import {isNameChar} from './chars.js'
+import {flat, NAMES} from './intern.js'
+import {parseArgs, parseArgsAs} from './probe-args.js'
 
 const SP = 32
 const C0 = 48

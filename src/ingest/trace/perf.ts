@@ -7,7 +7,9 @@
  */
 import type {SourcePos} from '../events.js'
 import {fastProbeEvent, fastProbeRecord, PERF_SHAPE} from './fastpath.js'
-import {isDigit, parseProbePayload, parseTracepointArgs, parseTs, quotePrefixEnd, skipSpaces, TEXT_EVENTS} from './scan.js'
+import {parseTs, TEXT_EVENTS} from './scan.js'
+import {isDigit, quotePrefixEnd, skipSpaces} from './chars.js'
+import {parseProbePayload, parseTracepointArgs} from './probe-args.js'
 import type {LineReader} from './types.js'
 import type {Token} from './tokens.js'
 

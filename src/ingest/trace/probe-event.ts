@@ -12,7 +12,7 @@
  */
 import type {Kva} from '../../model/address.js'
 import type {DirectMapOp, EventKind, SetMemoryOp, SourcePos, TraceEvent} from '../events.js'
-import {parseArgsAs} from './scan.js'
+import {parseArgsAs} from './probe-args.js'
 
 export class ProbeEvent implements TraceEvent {
   kind: EventKind

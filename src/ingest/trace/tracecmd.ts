@@ -12,15 +12,8 @@
  */
 import type {SourcePos} from '../events.js'
 import {fastProbeEvent, fastProbeRecord, TRACE_CMD_SHAPE} from './fastpath.js'
-import {
-  type Context,
-  newContext,
-  parseBody,
-  quotePrefixEnd,
-  scanContext,
-  scanNoBracketContext,
-  skipSpaces,
-} from './scan.js'
+import {type Context, newContext, parseBody, scanContext, scanNoBracketContext} from './scan.js'
+import {quotePrefixEnd, skipSpaces} from './chars.js'
 import type {LineReader} from './types.js'
 import type {Token} from './tokens.js'
 

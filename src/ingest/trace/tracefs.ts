@@ -12,17 +12,9 @@ import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
 import type {Normalizer} from '../normalize.js'
 import {fastProbeEvent, fastProbeRecord} from './fastpath.js'
 import type {ProbeEvent} from './probe-event.js'
-import {
-  type Context,
-  isDigit,
-  NAMES,
-  newContext,
-  parseBody,
-  quotePrefixEnd,
-  scanContext,
-  scanNoBracketContext,
-  skipSpaces,
-} from './scan.js'
+import {type Context, newContext, parseBody, scanContext, scanNoBracketContext} from './scan.js'
+import {isDigit, quotePrefixEnd, skipSpaces} from './chars.js'
+import {NAMES} from './intern.js'
 import type {LineReader} from './types.js'
 import type {Token} from './tokens.js'
 

@@ -1,0 +1,440 @@
+/**
+ * The ptdump reader as a state machine (PtdumpParser): one pass over the lines keeps the range
+ * lines in LineColumns, the marker positions and the evidence for geometry and era; finish()
+ * decides the geometry and era and builds the PageTables and regions.
+ */
+import {type Kva, KVA_BASE, KVA_END, alignDown, alignUp, formatKva, formatSize, pageOffsetKva} from '../../model/address.js'
+import {type Geometry, formatPageSize, makeGeometry} from '../../model/geometry.js'
+import {type Region, type RegionName} from '../../model/layout.js'
+import {PageTables} from '../../model/pagetable.js'
+import {F_KASAN_EARLY, HOLE, type Run} from '../../model/run.js'
+import {P_RDONLY, P_VALID} from '../../model/prot.js'
+
+import {fatalInStrict} from '../diagnostics.js'
+import type {Diagnostic} from '../events.js'
+import {type LineBatch, MAX_LINE_BYTES} from '../source.js'
+import {clipText, quoteInput} from '../text.js'
+import {type GeometryEvidence, GeometryUndecided, detectGeometry} from './geometry-detect.js'
+import {type RangeFields, UNITS, isAttrContinuation, isElision, markerName, parseRangeLine, stripQuote} from './line.js'
+import {LineColumns, MASK} from './line-columns.js'
+import {type PtdumpOptions, type PtdumpSnapshot, PtdumpError} from './snapshot.js'
+import {ERAS, LEVEL_NAMES, MARKER_BY_NAME, MARKER_ORDERS, type PtdumpEra, lvlOfName} from './tables.js'
+
+const RANGE_EXPECTED = 'expected a range line "0x…-0x… <size> <level> <attrs>" or a marker "---[ … ]---"'
+
+function quoteGot(t: string): string {
+  return quoteInput(t)
+}
+
+interface MarkerSeen {
+  name: string
+  /** Index (in LineColumns) of the first range line kept after the header. */
+  at: number
+  line: number
+}
+
+/**
+ * The reader as a state machine: feed() each line, then finish(). readPtdump/parsePtdump drive
+ * it; commands that already hold lines can too.
+ */
+export class PtdumpParser {
+  private readonly file: string
+  private readonly opts: PtdumpOptions
+  private readonly maxDiag: number
+  private readonly cols = new LineColumns()
+  private readonly markers: MarkerSeen[] = []
+  private readonly markerNames = new Set<string>()
+  private readonly f: RangeFields = {start: 0, end: 0, sizeNum: 0, unit: 0, level: 0, attrs: null}
+  readonly diagnostics: Diagnostic[] = []
+  readonly counts: Record<string, number> = Object.create(null) as Record<string, number>
+  private lineCount = 0
+  private rangeLines = 0
+  private holeLines = 0
+  /** A range line waiting for a possible wrapped continuation. */
+  private pending: string | null = null
+  private pendingLine = 0
+  private firstLineBug = false
+  private elided = false
+  private gaps: {line: number; from: Kva; to: Kva}[] = []
+  private gapCount = 0
+  private layoutVotes = [0, 0, 0]
+  private blkVotes = {bit1: 0, sect: 0}
+  // Geometry evidence: per level code, line count and OR of all boundaries (as two 32-bit halves).
+  private levelCount = [0, 0, 0, 0, 0]
+  private orLo = [0, 0, 0, 0, 0]
+  private orHi = [0, 0, 0, 0, 0]
+
+  constructor(file: string, opts: PtdumpOptions = {}) {
+    this.file = file
+    this.opts = opts
+    this.maxDiag = opts.maxDiagnostics ?? 1000
+  }
+
+  private diag(code: string, message: string, line: number): void {
+    this.counts[code] = (this.counts[code] ?? 0) + 1
+    if (this.opts.strict && fatalInStrict(code)) throw new PtdumpError(message, code, this.file, line)
+    if (this.diagnostics.length < this.maxDiag) this.diagnostics.push({src: {file: this.file, line}, message, code})
+  }
+
+  /** Feed a batch of source lines (with its overlong-line notes). */
+  feedBatch(b: LineBatch): void {
+    const lines = b.lines
+    let o = 0
+    const over = b.overlong
+    for (let i = 0; i < lines.length; i++) {
+      const lineNo = b.firstLine + i
+      if (over && o < over.length && over[o]!.line === lineNo) {
+        this.lineCount++
+        this.diag('line-too-long', `a line of ${over[o]!.bytes.toLocaleString('en-US')} bytes (over ${MAX_LINE_BYTES.toLocaleString('en-US')}); skipped`, lineNo)
+        o++
+        continue
+      }
+      this.feed(lines[i]!, lineNo)
+    }
+  }
+
+  feed(raw: string, lineNo: number): void {
+    if (raw.indexOf('\0') >= 0) {
+      this.lineCount++
+      this.diag('nul-bytes', `a line holding NUL bytes (binary data?), got ${quoteGot(raw)}; skipped`, lineNo)
+      return
+    }
+    this.lineCount++
+    const t = stripQuote(raw)
+    if (this.pending !== null) {
+      const c0 = t.charCodeAt(0)
+      // A mail client wrapped the attributes of the previous range line onto this one.
+      if (t.length && c0 !== 48 && c0 !== 45 && isAttrContinuation(t)) {
+        this.pending = this.pending.trimEnd() + ' ' + t.trim()
+        return
+      }
+      const p = this.pending
+      this.pending = null
+      this.rangeLine(p, this.pendingLine)
+    }
+    if (t.length === 0) return
+    const c0 = t.charCodeAt(0)
+    if (c0 === 48 /* 0 */) {
+      this.pending = t
+      this.pendingLine = lineNo
+      return
+    }
+    if (c0 === 45 /* - */) {
+      const name = markerName(t)
+      if (name !== undefined) {
+        this.marker(name, lineNo)
+        return
+      }
+    }
+    if (t.trim().length === 0) return
+    if (isElision(t)) {
+      this.elided = true
+      this.diag('elided', `"${clipText(t.trim())}" stands for omitted lines: the range after it is unknown`, lineNo)
+      return
+    }
+    this.diag('unrecognized', `${RANGE_EXPECTED}, got ${quoteGot(raw)}`, lineNo)
+  }
+
+  private marker(name: string, line: number): void {
+    const def = MARKER_BY_NAME.get(name)
+    if (!def) this.diag('unknown-marker', `unknown marker "---[ ${clipText(name)} ]---" (not in any version's address_markers[])`, line)
+    if (this.markerNames.has(name)) {
+      this.diag('duplicate-marker', `marker "${clipText(name)}" appears a second time (two dumps in one file?)`, line)
+      return
+    }
+    this.markerNames.add(name)
+    this.markers.push({name, at: this.cols.n, line})
+  }
+
+  private noteBoundary(level: number, x: number): void {
+    const lo = x % 4294967296
+    this.orLo[level] = (this.orLo[level]! | lo) >>> 0
+    this.orHi[level] = (this.orHi[level]! | ((x - lo) / 4294967296)) >>> 0
+  }
+
+  private rangeLine(t: string, line: number): void {
+    const f = this.f
+    const err = parseRangeLine(t, f)
+    if (err === 'format') {
+      this.diag('unrecognized', `${RANGE_EXPECTED}, got ${quoteGot(t)}`, line)
+      return
+    }
+    this.rangeLines++
+    if (err === 'not-kernel-address') {
+      this.diag('not-kernel-address', `range ${clipText(t.slice(0, 37))} is not in the kernel VA space (below 0xfff0000000000000)`, line)
+      return
+    }
+    const bytes = f.sizeNum * 1024 ** (f.unit + 1)
+    const start = f.start
+    if (start === -1) {
+      // v5.6–5.11: st.level starts at 0, not -1, so the first line runs from 0x0, level PGD, no
+      // attributes, and "Linear Mapping start" is never printed (ptdump_walk() in
+      // arch/arm64/mm/ptdump.c before it set `.level = -1`; docs/ptdump-quirks.md#first-line-from-zero).
+      if (this.cols.n === 0 && this.markers.length === 0 && f.level === 4 && f.attrs === null) {
+        this.firstLineBug = true
+        const span = KVA_BASE + BigInt(f.end)
+        const printed = BigInt(f.sizeNum) * 1024n ** BigInt(f.unit + 1)
+        if (f.end !== KVA_END && printed !== span) {
+          this.diag('size-mismatch', `size ${f.sizeNum}${UNITS[f.unit]} ≠ end − start = ${span} bytes`, line)
+        }
+        this.holeLines++
+        this.levelCount[4]!++
+        this.noteBoundary(4, f.end)
+        this.elided = false
+        this.cols.push(0, f.end, HOLE, 4, false, line)
+        return
+      }
+      this.diag('not-kernel-address', `range ${clipText(t.slice(0, 37))} starts at 0 (only the first line of a v5.6–5.11 dump may)`, line)
+      return
+    }
+    const end = f.end
+    if (end <= start) {
+      this.diag('empty-range', `range ${clipText(t.slice(0, 37))} is empty or reversed`, line)
+      return
+    }
+    if (bytes !== end - start) {
+      this.diag('size-mismatch', `size ${f.sizeNum}${UNITS[f.unit]} ≠ end − start = ${formatSize(end - start)}`, line)
+    }
+    const cols = this.cols
+    if (cols.n > 0) {
+      const prevEnd = cols.end(cols.n - 1)
+      if (start < prevEnd) {
+        const prevStart = cols.start(cols.n - 1)
+        if (start < prevStart) {
+          this.diag('out-of-order', `range ${clipText(t.slice(0, 37))} starts before the previous line (${formatKva(prevStart)}); dropped`, line)
+        } else {
+          this.diag('overlap', `range ${clipText(t.slice(0, 37))} overlaps the previous line ending ${formatKva(prevEnd)}; dropped`, line)
+        }
+        return
+      }
+      if (start > prevEnd && !this.elided) {
+        this.gapCount++
+        if (this.gaps.length < this.maxDiag) this.gaps.push({line, from: prevEnd, to: start})
+      }
+    }
+    this.elided = false
+    const a = f.attrs
+    if (a) {
+      if (a.problems) for (const p of a.problems) this.diag(p.code, p.message, line)
+      this.layoutVotes[a.layout]!++
+      const valid = (a.prot & P_VALID) !== 0
+      // Leaves above PTE level are blocks: BLK in both schemes when valid (tables.ts).
+      if (valid && (f.level === 0) === a.blk) {
+        this.diag('blk-mismatch', `${LEVEL_NAMES[f.level]} line ${a.blk ? 'with' : 'without'} BLK: a valid ${f.level === 0 ? 'page' : 'block'} ${a.blk ? 'never shows' : 'always shows'} it`, line)
+      }
+      if (!valid && f.level !== 0) {
+        if (a.blk) this.blkVotes.bit1++
+        else this.blkVotes.sect++
+      }
+    } else this.holeLines++
+    this.levelCount[f.level]!++
+    this.noteBoundary(f.level, start)
+    this.noteBoundary(f.level, end)
+    cols.push(start, end, a ? a.prot : HOLE, f.level, a ? a.cont : false, line)
+  }
+
+  /** Decide era and geometry, build the model. */
+  finish(): PtdumpSnapshot {
+    if (this.pending !== null) {
+      const p = this.pending
+      this.pending = null
+      this.rangeLine(p, this.pendingLine)
+    }
+    const cols = this.cols
+    const {era, reason: eraReason} = this.detectEra()
+    const eraDef = era === 'unknown' ? undefined : ERAS[era]
+    // Hole lines mean the generic walker (v5.6+), whose lines tile the address space.
+    if (eraDef?.holes || this.holeLines > 0) {
+      for (const g of this.gaps) {
+        this.diag('gap', `no line covers ${formatKva(g.from)}-${formatKva(g.to)} (v5.6+ dumps tile the address space: lines missing?)`, g.line)
+      }
+      const more = this.gapCount - this.gaps.length
+      if (more > 0) this.counts.gap = (this.counts.gap ?? 0) + more
+    }
+
+    // Geometry evidence.
+    const align = this.levelCount.map((c, i) => {
+      if (!c) return Infinity
+      const lo = this.orLo[i]!
+      const hi = this.orHi[i]!
+      if (lo !== 0) return (lo & -lo) >>> 0 || 2 ** 31
+      if (hi !== 0) return 4294967296 * ((hi & -hi) >>> 0 || 2 ** 31)
+      return Infinity
+    })
+    let linearStart: GeometryEvidence['linearStart']
+    const lin = this.markers.find((m) => m.name === 'Linear Mapping start')
+    if (lin && lin.at < cols.n) linearStart = {kva: cols.start(lin.at), mode: this.holeLines > 0 ? 'exact' : 'at-least'}
+    else if (this.firstLineBug) linearStart = {kva: cols.end(0), mode: 'bug-end'}
+    else if (cols.n > 0) linearStart = {kva: cols.start(0), mode: 'upper-bound'}
+    let geo: Geometry
+    let geometryReason: string
+    try {
+      const d = detectGeometry(
+        {count: this.levelCount, align, holes: this.holeLines > 0, linearStart, vaBits: eraDef?.vaBits},
+        {pageSize: this.opts.pageSize, vaBits: this.opts.vaBits},
+        (note) => this.diag('geometry-override', note, 0),
+      )
+      geo = d.geo
+      geometryReason = d.reason
+    } catch (e) {
+      if (e instanceof GeometryUndecided && cols.n === 0) {
+        // Nothing to decide from (no usable range line): the options, else 4K/48.
+        const d = fallbackGeometry(this.opts, this.file)
+        geo = d.geo
+        geometryReason = d.reason
+      } else if (e instanceof GeometryUndecided) throw new PtdumpError(e.message, 'geometry', this.file)
+      else if (e instanceof RangeError) throw new PtdumpError(`${e.message} (--granule/--va-bits)`, 'geometry', this.file)
+      else throw e
+    }
+
+    // The v5.6–5.11 first line: keep only what lies at or above PAGE_OFFSET.
+    let first = 0
+    if (this.firstLineBug) {
+      const po = pageOffsetKva(geo.vaBits)
+      if (cols.end(0) <= po) first = 1
+      else cols.setStart(0, po)
+    }
+
+    const markerAddr = (m: MarkerSeen): Kva => (m.at < cols.n ? cols.start(m.at) : cols.n ? cols.end(cols.n - 1) : KVA_END)
+    const regions = this.buildRegions(geo, markerAddr)
+    const kasan = regions.find((r) => r.name === 'kasan')
+
+    // Level names → levels; KASAN early shadow; then the model.
+    const pt = PageTables.fromRuns(geo, this.runsOf(geo, first, kasan))
+
+    let blkScheme: 'bit1' | 'sect' | undefined
+    if (this.blkVotes.bit1 && !this.blkVotes.sect) blkScheme = 'bit1'
+    else if (this.blkVotes.sect && !this.blkVotes.bit1) blkScheme = 'sect'
+
+    return {
+      source: this.file,
+      geometry: geo,
+      geometryReason,
+      era,
+      eraReason,
+      blkScheme,
+      regions,
+      pt,
+      lineCount: this.lineCount,
+      rangeLines: this.rangeLines,
+      holeLines: this.holeLines,
+      diagnostics: this.diagnostics,
+      diagnosticCounts: this.counts,
+    }
+  }
+
+  /**
+   * Level names → levels, KASAN early shadow marked, as runs for PageTables.fromRuns (a
+   * generator: the model is the only copy kept).
+   */
+  private *runsOf(geo: Geometry, first: number, kasan: Region | undefined): Generator<Run> {
+    const cols = this.cols
+    const levels = geo.levels
+    const pmdSize = geo.entrySize[1]!
+    for (let i = first; i < cols.n; i++) {
+      if ((i & MASK) === 0) cols.releaseBefore(i)
+      const code = cols.shape(i) & 7
+      const lvl = lvlOfName(code, levels)
+      if (lvl >= levels) {
+        this.diag('bad-level', `${LEVEL_NAMES[code]} line in a ${levels}-level table (${geo.label})`, cols.line(i))
+        continue
+      }
+      const start = cols.start(i)
+      const end = cols.end(i)
+      const prot = cols.prot(i)
+      const cont = (cols.shape(i) & 8) !== 0
+      const size = geo.entrySize[lvl]!
+      if (start % size !== 0 || end % size !== 0) {
+        this.diag('misaligned', `${LEVEL_NAMES[code]} line ${formatKva(start)}-${formatKva(end)} is not whole ${formatSize(size)} entries in ${geo.label}`, cols.line(i))
+      }
+      // note_kasan_page_table(): upper entries pointing at the shared kasan_early_shadow_* tables
+      // print as one read-only PTE-level entry each; whole PMD slots of such a line own no table.
+      if (kasan && lvl === 0 && prot !== HOLE && (prot & P_RDONLY) !== 0 && (prot & P_VALID) !== 0) {
+        const ms = alignUp(Math.max(start, kasan.start), pmdSize)
+        const me = alignDown(Math.min(end, kasan.end), pmdSize)
+        if (me > ms) {
+          if (ms > start) yield {start, end: ms, lvl, cont, prot, flags: 0}
+          yield {start: ms, end: me, lvl, cont, prot, flags: F_KASAN_EARLY}
+          if (end > me) yield {start: me, end, lvl, cont, prot, flags: 0}
+          continue
+        }
+      }
+      yield {start, end, lvl, cont, prot, flags: 0}
+    }
+  }
+
+  private detectEra(): {era: PtdumpEra | 'unknown'; reason: string} {
+    const seq = this.markers.map((m) => m.name).filter((n) => MARKER_BY_NAME.has(n))
+    const fits = (order: readonly string[]) => {
+      let j = 0
+      for (const n of seq) {
+        while (j < order.length && order[j] !== n) j++
+        if (j === order.length) return false
+        j++
+      }
+      return true
+    }
+    const pre = fits(MARKER_ORDERS['pre-6.9'])
+    const post = fits(MARKER_ORDERS['6.9+'])
+    const bpf = seq.includes('BPF start') ? ' (BPF markers: ≈5.10–5.12)' : ''
+    if (!pre && !post) {
+      const line = this.markers[0]?.line ?? 0
+      this.diag('marker-order', `markers in an order no known version prints: ${seq.join(', ')}`, line)
+    }
+    if (this.firstLineBug) return {era: '5.6-5.11', reason: `first line starts at 0x0 with PGD and no "Linear Mapping start" ⇒ 5.6–5.11${bpf}`}
+    // v5.4 prints no holes. Absent holes alone also fit a short excerpt, so ask for a second sign:
+    // the memory type in v5.4's columns, or gaps between lines under the markers.
+    const old54 = this.layoutVotes[1]! > 0 || (this.gapCount > 0 && seq.length > 0)
+    if (this.rangeLines > 0 && this.holeLines === 0 && old54 && !(post && !pre)) {
+      const cols = this.layoutVotes[1]! > 0 ? '; memory type where 5.4 prints it (no GP column)' : ''
+      return {era: '5.4', reason: `no hole lines (empty entries not printed) ⇒ 5.4 arch walker${cols}`}
+    }
+    if (post && !pre) return {era: '6.9+', reason: 'vmemmap, PCI I/O, Fixmap markers in that order ⇒ 6.9+ layout'}
+    if (pre && !post) return {era: '5.15-6.8', reason: `Fixmap, PCI I/O, vmemmap markers in that order, hole lines ⇒ 5.12–6.8 layout${bpf}`}
+    if (pre && post) return {era: 'unknown', reason: seq.length ? `markers (${seq.join(', ')}) fit every layout` : 'no markers'}
+    return {era: 'unknown', reason: 'markers fit no known layout'}
+  }
+
+  private buildRegions(geo: Geometry, addr: (m: MarkerSeen) => Kva): Region[] {
+    const out: Region[] = []
+    const byRegion = new Map<RegionName, {start?: Kva; startIdx?: number; end?: Kva}>()
+    this.markers.forEach((m, idx) => {
+      const def = MARKER_BY_NAME.get(m.name)
+      if (!def?.region) return
+      const r = byRegion.get(def.region) ?? {}
+      if (def.role === 'start') {
+        r.start = addr(m)
+        r.startIdx = idx
+      } else r.end = addr(m)
+      byRegion.set(def.region, r)
+    })
+    if (this.firstLineBug) {
+      const r = byRegion.get('linear') ?? {}
+      r.start = pageOffsetKva(geo.vaBits)
+      r.startIdx = -1
+      byRegion.set('linear', r)
+    }
+    for (const [name, r] of byRegion) {
+      if (r.start === undefined) continue
+      let end = r.end
+      if (end === undefined) {
+        // Truncated dump: the region runs to the next marker, or to the last line.
+        const next = this.markers[(r.startIdx ?? -1) + 1]
+        end = next ? addr(next) : this.cols.n ? this.cols.end(this.cols.n - 1) : r.start
+      }
+      if (end >= r.start) out.push({name, start: r.start, end})
+    }
+    out.sort((a, b) => a.start - b.start || a.end - b.end)
+    return out
+  }
+}
+
+function fallbackGeometry(opts: PtdumpOptions, file: string): {geo: Geometry; reason: string} {
+  const p = opts.pageSize ?? 4096
+  const va = opts.vaBits ?? 48
+  try {
+    return {geo: makeGeometry(p, va), reason: `no range lines; assuming ${formatPageSize(p)}/${va}`}
+  } catch (e) {
+    throw new PtdumpError(`${(e as Error).message} (--granule/--va-bits)`, 'geometry', file)
+  }
+}
