@@ -5,7 +5,7 @@
  */
 
 import type {TraceEvent} from '../ingest/events.js'
-import {flat} from '../ingest/trace/scan.js'
+import {flat} from '../ingest/trace/intern.js'
 import {formatKva} from '../model/address.js'
 import {type Region, type RegionName, regionOf} from '../model/layout.js'
 import type {ApplyOutcome} from './engine.js'
