@@ -47,8 +47,8 @@ export function entryAtLevel(ctx: KernelContext, addr: Kva, L: number): LevelEnt
 /**
  * split_pud(pudp, pud, gfp, to_cont) (mmu.c, v6.19.9): one PMD table of PTRS_PER_PMD section
  * entries with the block's prot, PTE_CONT on all iff to_cont. `prot | PMD_TYPE_SECT` sets
- * PTE_VALID, so a present-invalid block becomes valid (kept invalid only after Ryan Roberts' 2026
- * fix, https://lore.kernel.org/r/20260323130317.1737522-2-ryan.roberts@arm.com): modelled, with a warning.
+ * PTE_VALID, so a present-invalid block becomes valid: modelled, with a warning. v7.3.4 keeps the
+ * entries invalid (VERSION_GATES.splitKeepsInvalid, https://lore.kernel.org/r/20260323130317.1737522-2-ryan.roberts@arm.com).
  */
 export function splitPud(ctx: KernelContext, addr: Kva, toCont: boolean): number {
   ctx.counters.split_pud++
@@ -69,7 +69,8 @@ function splitBlock(ctx: KernelContext, addr: Kva, toCont: boolean, fn: string):
   const size = ctx.geo.entrySize[e.lvl]!
   const s = alignDown(addr, size)
   ctx.pt.splitEntry(addr, toCont)
-  if ((e.prot & P_VALID) === 0) {
+  // 7.3 keeps them invalid (VERSION_GATES.splitKeepsInvalid): splitEntry() copies the prot as is.
+  if ((e.prot & P_VALID) === 0 && !versionHas(ctx.cfg.version, 'splitKeepsInvalid')) {
     kernelWarn(ctx, 'split-present-invalid', fn, s, 'present-invalid block split into valid entries')
     ctx.pt.setProt(s, s + size, P_VALID, 0)
   }

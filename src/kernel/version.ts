@@ -100,6 +100,12 @@ export const VERSION_GATES = {
     what: 'map_mem(): the KFENCE pool, then [_text, __init_begin) and [__init_end, __bss_stop) with the linear map\'s own flags, then every memblock range (no NOMAP hole); init_pmd()/alloc_init_pud() keep an existing table, alloc_init_cont_pte()/_pmd() set PTE_CONT only where the chunk has no valid non-contiguous entry; mark_rodata_ro() makes the data/bss alias invalid',
     cite: 'read: v6.19.9 map_mem() marks the kernel NOMAP and maps its alias last with NO_CONT_MAPPINGS; v7.3.4 mmu.c as described. Posted as https://lore.kernel.org/r/20260526175846.2694125-27-ardb+git@google.com ("arm64: mm: Don\'t abuse memblock NOMAP to check for overlaps"); the first release is not pinned here (7.2 or 7.3): the gate is the first tree read',
   },
+  /** split_pud()/split_pmd() keep a present-invalid block's entries invalid. */
+  splitKeepsInvalid: {
+    since: [7, 3],
+    what: 'split_pud()/split_pmd(): `if (!pud_valid(pud))` / `if (!pmd_valid(pmd))` the new entries are made invalid too (pmd_mkinvalid/pte_mkinvalid); before, `prot | PMD_TYPE_SECT` made them valid',
+    cite: 'read: v6.19.9 mmu.c split_pud()/split_pmd() without the check, v7.3.4 with it; posted as https://lore.kernel.org/r/20260323130317.1737522-2-ryan.roberts@arm.com; the first release is not pinned here (7.0–7.3): the gate is the first tree read',
+  },
 } as const satisfies Record<string, VersionGate>
 
 export type GateName = keyof typeof VERSION_GATES

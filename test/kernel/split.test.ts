@@ -195,6 +195,20 @@ describe('rangeSplitToPtes / linearMapSplitToPtes (mmu.c v6.19.9)', () => {
     expect(ctx.warnings.count).toBe(1)
     expect(ctx.warnings.countOf('split-present-invalid')).toBe(1)
   })
+
+  it('7.3 keeps a present-invalid block invalid through the split (split_pmd(): `if (!pmd_valid(pmd))` pte_mkinvalid)', () => {
+    const pt = PageTables.fromRuns(geo, [run(LIN, LIN + M2, 1, (RW & ~P_VALID) | P_NG), run(LIN + M2, LIN + G, 1, HOLE), run(LIN + G, LIN + 512 * G, 2, HOLE)])
+    const ctx = ctxFor(pt, {...makePolicy('bbml3').cfg, version: [7, 3]})
+    expect(splitKernelLeafMappingLocked(ctx, LIN + K4)).toBe(0)
+    expect(ctx.counters.split_pmd).toBe(1)
+    // 512 PTEs (the split goes to contiguous PTEs, then the 64K group holding the address loses
+    // CONT), all still invalid with the block's other bits; no warning.
+    expect(shape(pt, LIN, LIN + M2)).toEqual([
+      [0, K64, 0, false, (RW & ~P_VALID) | P_NG],
+      [K64, M2, 0, true, (RW & ~P_VALID) | P_NG],
+    ])
+    expect(ctx.warnings.count).toBe(0)
+  })
 })
 
 describe('other geometries (16K/64K granules, 2, 3 and 5 levels)', () => {
