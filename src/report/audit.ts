@@ -3,12 +3,12 @@
  * for the same mapped memory:
  *   - pteOnly: every mapped byte by a non-contiguous PTE (rodata=full without BBML2, ≤ 6.17);
  *   - ideal:   the fewest leaves the attribute boundaries allow — each maximal range of equal
- *              prot decomposed greedily the way map_mem() would (PUD, cont-PMD, PMD, cont-PTE, PTE
- *              by alignment). It assumes PA alignment follows VA, which holds for the linear map
+ *              prot mapped with __create_pgd_mapping()'s leaf choice (src/kernel/leaf-choice.ts:
+ *              PUD, cont-PMD, PMD, cont-PTE, PTE by alignment). It assumes PA alignment follows VA, which holds for the linear map
  *              (PA = VA − PAGE_OFFSET + memstart_addr) and is an optimistic bound elsewhere.
  * One walk over the model's runs per region; no per-page state.
  */
-import {type Kva, KVA_END, alignDown, alignUp, formatKva} from '../model/address.js'
+import {type Kva, KVA_END, formatKva} from '../model/address.js'
 import {type Geometry, type LeafKind, LEAF_KINDS, lvlName} from '../model/geometry.js'
 import type {Region, RegionName} from '../model/layout.js'
 import {REGION_LABELS} from '../model/layout.js'
@@ -17,6 +17,7 @@ import {type LeafTotals, accumulate, emptyTotals} from '../model/leaf-totals.js'
 import {HOLE, type Run} from '../model/run.js'
 import {TableCounter} from '../model/table-counter.js'
 import {P_VALID} from '../model/prot.js'
+import {type LeafShape, type LeafSink, decompose, leafShapes} from '../kernel/leaf-choice.js'
 
 /** Table pages keyed by the level of the entries they hold ("PTE" tables hold PTEs). */
 export type TablePages = Partial<Record<'P4D' | 'PUD' | 'PMD' | 'PTE', number>>
@@ -75,58 +76,6 @@ function figures(geo: Geometry, tlbEntries: number, counts: readonly number[]): 
   return {tlbEntries, tablePages: tablePagesRecord(geo, counts), tableBytes: pages * geo.pageSize}
 }
 
-interface Shape {
-  lvl: number
-  cont: boolean
-  size: number
-}
-
-const SHAPES = new WeakMap<Geometry, Shape[]>()
-
-/** Leaf shapes from largest to smallest that a greedy mapping may use (map_mem order). */
-function shapes(geo: Geometry): Shape[] {
-  let out = SHAPES.get(geo)
-  if (out) return out
-  out = []
-  if (geo.pudBlocks) out.push({lvl: 2, cont: false, size: geo.entrySize[2]!})
-  out.push({lvl: 1, cont: true, size: geo.contPmdSize})
-  out.push({lvl: 1, cont: false, size: geo.entrySize[1]!})
-  out.push({lvl: 0, cont: true, size: geo.contPteSize})
-  out.push({lvl: 0, cont: false, size: geo.pageSize})
-  SHAPES.set(geo, out)
-  return out
-}
-
-type LeafSink = (start: Kva, end: Kva, lvl: number, cont: boolean) => void
-
-/** Greedy decomposition of [s, e) with shapes[i..]: head, aligned middle, tail; ascending order. */
-function decompose(sh: readonly Shape[], s: Kva, e: Kva, i: number, sink: LeafSink): void {
-  while (s < e) {
-    const {lvl, cont, size} = sh[i]!
-    if (i === sh.length - 1) return sink(s, e, lvl, cont)
-    const a = alignUp(s, size)
-    const b = alignDown(e, size)
-    if (a >= b) {
-      i++
-      continue
-    }
-    decompose(sh, s, a, i + 1, sink)
-    sink(a, b, lvl, cont)
-    s = b
-    i++
-  }
-}
-
-/**
- * Greedy decomposition of [start, end) into the largest aligned leaves, as runs (at most a few per
- * shape: head, middle, tail). Both bounds must be page aligned.
- */
-export function decomposeRange(geo: Geometry, start: Kva, end: Kva, prot: number): Run[] {
-  const out: Run[] = []
-  decompose(shapes(geo), start, end, 0, (s, e, lvl, cont) => out.push({start: s, end: e, lvl, cont, prot, flags: 0}))
-  return out
-}
-
 /** Streaming audit of one address range: feed runs in order, then finish(). */
 class RangeAudit {
   private readonly totals: LeafTotals = emptyTotals()
@@ -134,7 +83,7 @@ class RangeAudit {
   private readonly actualTables: TableCounter
   private readonly pteOnlyTables: TableCounter
   private readonly idealTables: TableCounter
-  private readonly sh: Shape[]
+  private readonly sh: LeafShape[]
   private runs = 0
   // A pending stretch of equal valid prot, for the ideal decomposition.
   private pendStart = -1
@@ -146,7 +95,7 @@ class RangeAudit {
     this.actualTables = new TableCounter(geo)
     this.pteOnlyTables = new TableCounter(geo)
     this.idealTables = new TableCounter(geo)
-    this.sh = shapes(geo)
+    this.sh = leafShapes(geo)
     const leaf = {start: 0, end: 0, lvl: 0, cont: false, prot: 0}
     this.sink = (s, e, lvl, cont) => {
       this.idealTables.add(s, e, lvl)

@@ -5,7 +5,8 @@ import {makeGeometry} from '../../src/model/geometry.js'
 import {PageTables} from '../../src/model/pagetable.js'
 import {HOLE, type Run} from '../../src/model/run.js'
 import {P_AF, P_PXN, P_RDONLY, P_UXN, P_VALID} from '../../src/model/prot.js'
-import {audit, decomposeRange} from '../../src/report/audit.js'
+import {audit} from '../../src/report/audit.js'
+import {decomposeRange} from '../../src/kernel/leaf-choice.js'
 
 const G = 2 ** 30
 const M = 2 ** 20
