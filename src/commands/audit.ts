@@ -16,7 +16,7 @@ import {type Eligibility, eligibilityWithForecast} from '../report/eligibility.j
 import {eligibilityMeta, renderEligibilityText} from '../report/eligibility-text.js'
 import {loadFacts} from '../replay/run.js'
 import {auditHtmlDoc} from '../report/html/audit-doc.js'
-import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
+import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
 import {renderRegionStrips, stripWidth, useColor} from '../report/terminal/strip.js'
 
 export interface AuditResult extends AuditReport {
@@ -113,11 +113,7 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
           version: this.config.version,
           meta: {era: snap.era, geometry: snap.geometryReason, ...eligibilityMeta(elig)},
         })
-        try {
-          writeHtmlAtomically(flags.html, renderHtmlReport(doc))
-        } catch (e) {
-          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
-        }
+        writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)
         result.htmlFile = flags.html
       }
       if (flags.prom) {

@@ -10,7 +10,7 @@ import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
 import {POLICIES} from '../kernel/policy.js'
-import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
+import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
 import {compareHtmlDoc} from '../report/html/replay-doc.js'
 import {type CompareReport, buildCompareReport, renderCompareText} from '../report/compare.js'
 import {buildReplayReport} from '../report/replay.js'
@@ -121,11 +121,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
           kernel: facts.version?.trim().split('\n')[0],
           version: this.config.version,
         })
-        try {
-          writeHtmlAtomically(flags.html, renderHtmlReport(doc))
-        } catch (e) {
-          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
-        }
+        writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)
         result.htmlFile = flags.html
       }
     } catch (e) {

@@ -9,7 +9,7 @@ import {loadFacts, loadSnapshot} from '../replay/run.js'
 import {CodedInputError} from '../cli/errors.js'
 import {checkOutputs} from '../report/atomic-file.js'
 import {diffHtmlDoc} from '../report/html/diff-doc.js'
-import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
+import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
 
 export type DiffResult = SnapshotDiff & {diagnostics: DiagnosticsSummary; htmlFile?: string}
 
@@ -83,11 +83,7 @@ text goes to stderr).`
       result = {...diffSnapshots(a, b, {maxRanges: flags['max-ranges'], era: a.era}), diagnostics: inputDiagnostics([a, b])}
       if (flags.html) {
         const doc = diffHtmlDoc({diff: result, a, b, kernel: loadFacts(a.source).facts.version?.trim().split('\n')[0], version: this.config.version})
-        try {
-          writeHtmlAtomically(flags.html, renderHtmlReport(doc))
-        } catch (e) {
-          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
-        }
+        writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)
         result.htmlFile = flags.html
       }
     } catch (e) {

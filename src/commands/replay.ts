@@ -8,7 +8,7 @@ import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdum
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
-import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
+import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
 import {TimelineLog, replayHtmlDoc} from '../report/html/replay-doc.js'
 import {type ReplayReport, buildReplayReport, renderReplayText} from '../report/replay.js'
 import {renderAuditText} from '../report/audit-text.js'
@@ -120,11 +120,7 @@ replayed: they are the ground truth the prediction is printed against.`
       }
       if (flags.html) {
         const doc = replayHtmlDoc({report, pt: run.pt, regions: snapshot.regions, source: snapshot.source, kernel: facts.version?.trim().split('\n')[0], version: this.config.version, log: timeline})
-        try {
-          writeHtmlAtomically(flags.html, renderHtmlReport(doc))
-        } catch (e) {
-          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
-        }
+        writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)
         result.htmlFile = flags.html
       }
     } catch (e) {

@@ -12,7 +12,7 @@ import {type VerifyResult, renderVerifyText, verifyResult} from '../report/verif
 import {choosePolicy, loadFacts, loadSnapshot} from '../replay/run.js'
 import {runVerify} from '../replay/verify.js'
 import {checkOutputs} from '../report/atomic-file.js'
-import {renderHtmlReport, writeHtmlAtomically} from '../report/html/render.js'
+import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
 import {verifyHtmlDoc} from '../report/html/verify-doc.js'
 
 export default class Verify extends PtreplayCommand {
@@ -155,11 +155,7 @@ differing ranges with predicted and actual runs, and the predicted and actual ma
           kernel: facts.version?.trim().split('\n')[0],
           version: this.config.version,
         })
-        try {
-          writeHtmlAtomically(flags.html, renderHtmlReport(doc))
-        } catch (e) {
-          writeFailures.push(`${flags.html}: cannot write the HTML report: ${(e as Error).message}`)
-        }
+        writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)
         result.htmlFile = flags.html
       }
     } catch (e) {

@@ -197,3 +197,16 @@ export function renderHtmlReport(doc: HtmlReportDoc): string {
 export function writeHtmlAtomically(path: string, html: string): void {
   writeFileAtomic(path, html)
 }
+
+/**
+ * writeHtmlAtomically() for a command that has done its work: a failure is noted in `failures`
+ * (`PATH: cannot write the HTML report: …`), so the command still prints its text report and then
+ * exits 2 with the note.
+ */
+export function writeHtmlOrNote(path: string, html: string, failures: string[]): void {
+  try {
+    writeHtmlAtomically(path, html)
+  } catch (e) {
+    failures.push(`${path}: cannot write the HTML report: ${(e as Error).message}`)
+  }
+}
