@@ -5,11 +5,14 @@
  *
  * Every entry is optional except a trace (or a page-table dump); the table says who writes it.
  */
-import {closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync} from 'node:fs'
+import {closeSync, createReadStream, createWriteStream, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import type {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
 import {createGunzip} from 'node:zlib'
+
+import tarStream from 'tar-stream'
 
 import {XZ_MAGIC, xzDecoder, ZSTD_MAGIC, zstdDecoder} from '../ingest/decompress.js'
 import {InputError} from '../ingest/source.js'
@@ -140,9 +143,8 @@ function wanted(base: string): boolean {
 }
 
 /**
- * Extract the trace(s) and metadata of a bundle tar into a temporary directory (streamed:
- * memory stays bounded whatever the trace size). ustar/GNU tar as written by `tar -czf`;
- * GNU long names ('L') and pax 'path' records are honoured. Throws InputError on a tar that is
+ * Extract the trace(s) and metadata of a bundle tar into a temporary directory (streamed through
+ * tar-stream: memory stays bounded whatever the trace size). Throws InputError on a tar that is
  * cut short or not a tar.
  */
 export async function extractBundleTar(path: string): Promise<{dir: string; cleanup: () => void}> {
@@ -165,83 +167,26 @@ export async function extractBundleTar(path: string): Promise<{dir: string; clea
     const starts = (m: number[]) => m.every((b, i) => head[i] === b)
     const input: Readable =
       head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : starts(ZSTD_MAGIC) ? zstdDecoder(raw) : starts(XZ_MAGIC) ? xzDecoder(raw) : raw
+    // tar-stream reads ustar, GNU (long names) and pax headers, streaming.
+    const extract = tarStream.extract()
     raw.on('error', (e) => input.destroy(e))
-    let buf: Buffer = Buffer.alloc(0)
-    let left = 0 // bytes of the current entry's body still to come
-    let pad = 0 // padding after it
-    let fd: number | undefined
-    let longName: string | undefined
-    let collect: Buffer[] | undefined // body of an 'L' or 'x' record
-    let collectType = ''
-    let sawHeader = false
-    let ended = false
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
-      let off = 0
-      for (;;) {
-        if (left > 0) {
-          const n = Math.min(left, buf.length - off)
-          if (n === 0) break
-          const part = buf.subarray(off, off + n)
-          if (fd !== undefined) writeSync(fd, part)
-          else if (collect) collect.push(Buffer.from(part))
-          off += n
-          left -= n
-          if (left > 0) break
-        }
-        if (left === 0 && fd !== undefined) {
-          closeSync(fd)
-          fd = undefined
-        }
-        if (left === 0 && collect) {
-          const body = Buffer.concat(collect).toString('utf8')
-          if (collectType === 'L') longName = body.replace(/\0.*$/s, '')
-          else {
-            const m = /\d+ path=([^\n]*)\n/.exec(body)
-            if (m) longName = m[1]
-          }
-          collect = undefined
-        }
-        if (pad > 0) {
-          const n = Math.min(pad, buf.length - off)
-          off += n
-          pad -= n
-          if (pad > 0) break
-        }
-        if (buf.length - off < 512) break
-        const h = buf.subarray(off, off + 512)
-        off += 512
-        if (h.every((b) => b === 0)) {
-          ended = true
-          continue
-        }
-        if (h.toString('latin1', 257, 262) !== 'ustar') throw new InputError(`${path}: not a tar archive (no ustar header at byte ${off - 512})`, path)
-        sawHeader = true
-        const cstr = (a: number, b: number) => h.toString('utf8', a, b).replace(/\0.*$/s, '')
-        const size = parseInt(cstr(124, 136).trim() || '0', 8)
-        const type = String.fromCharCode(h[156]!)
-        const prefix = cstr(345, 500)
-        let name = longName ?? (prefix ? `${prefix}/${cstr(0, 100)}` : cstr(0, 100))
-        if (type !== 'L' && type !== 'x') longName = undefined
-        left = size
-        pad = (512 - (size % 512)) % 512
-        if (type === 'L' || type === 'x') {
-          collect = []
-          collectType = type
-        } else if ((type === '0' || type === '\0') && wanted(basename(name))) {
-          name = basename(name)
-          fd = openSync(join(dir, name), 'w')
-        }
-        if (left === 0 && fd !== undefined) {
-          closeSync(fd)
-          fd = undefined
-        }
+    input.on('error', (e) => extract.destroy(e))
+    input.pipe(extract)
+    let entries = 0
+    try {
+      for await (const entry of extract) {
+        entries++
+        const base = basename(entry.header.name)
+        if (entry.header.type === 'file' && wanted(base)) await pipeline(entry, createWriteStream(join(dir, base)))
+        else entry.resume()
       }
-      buf = buf.subarray(off)
+    } catch (e) {
+      const m = (e as Error).message
+      if (/invalid tar header/i.test(m)) throw new InputError(`${path}: not a tar archive (${m})`, path)
+      if (/unexpected end of data/i.test(m)) throw new InputError(entries ? `${path}: tar archive cut short` : `${path}: not a tar archive (it ends before a whole tar header)`, path)
+      throw e
     }
-    if (fd !== undefined) closeSync(fd)
-    if (!sawHeader) throw new InputError(`${path}: not a tar archive`, path)
-    if (left > 0 || (!ended && buf.length)) throw new InputError(`${path}: tar archive cut short`, path)
+    if (!entries) throw new InputError(`${path}: not a tar archive`, path)
     return {dir, cleanup}
   } catch (e) {
     cleanup()
