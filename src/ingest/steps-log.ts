@@ -11,6 +11,8 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 
+import {decimalToNs} from './trace/csv.js'
+
 export interface StepEntry {
   /** 1-based line in steps.log. */
   line: number
@@ -26,9 +28,9 @@ export interface StepsLog {
 
 const STEP = /^(\d+)(?:\.(\d{1,9}))?\s+(.*\S)\s*$/
 
-/** Seconds as printed (`495.13`) → ns, exactly. */
+/** Seconds as printed (`495.13`) → ns, exactly (decimalToNs, the CSV reader's parser). */
 export function secondsToNs(whole: string, frac = ''): bigint {
-  return BigInt(whole) * 1_000_000_000n + BigInt((frac + '000000000').slice(0, 9))
+  return decimalToNs(frac ? `${whole}.${frac}` : whole, 9)!
 }
 
 /** Parse steps.log text; lines that are not `<seconds> <text>` are skipped (the log is the capture's notes, not data). */

@@ -16,7 +16,7 @@ import {pageToVirt} from '../model/memory.js'
 import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
 import {ModelError} from '../model/model-error.js'
 import {HOLE, NO_RUN, metaCont, metaLvl, metaProt} from '../model/run.js'
-import {HW, type Prot, protBitsOfHwMask} from '../model/prot.js'
+import {HW, type Prot, protBitsOfMaskCached} from '../model/prot.js'
 import {collapseAfterChange, tryCollapseAliasesOf, tryCollapseVmallocRange} from './collapse.js'
 import {
   EINVAL,
@@ -60,18 +60,6 @@ export function setMemoryMasks(op: SetMemoryOp, bti: boolean): readonly [set: bi
 /** set_direct_map_invalid_noflush() / _default_noflush() masks (pageattr.c): (0, PTE_VALID) and (PTE_VALID | PTE_WRITE, PTE_RDONLY). */
 export const DIRECT_MAP_INVALID_MASKS: readonly [bigint, bigint] = [0n, HW.PTE_VALID]
 export const DIRECT_MAP_DEFAULT_MASKS: readonly [bigint, bigint] = [HW.PTE_VALID | HW.PTE_WRITE, HW.PTE_RDONLY]
-
-/**
- * protBitsOfHwMask() for the few masks the set_memory_* family passes, remembered: each bigint
- * `&` allocates, and the replay converts two masks per call. Comparing bigints allocates nothing.
- */
-const maskCache: {mask: bigint; prot: Prot}[] = []
-function protBits(mask: bigint): Prot {
-  for (let i = 0; i < maskCache.length; i++) if (maskCache[i]!.mask === mask) return maskCache[i]!.prot
-  const prot = protBitsOfHwMask(mask)
-  if (maskCache.length < 16) maskCache.push({mask, prot})
-  return prot
-}
 
 // -----------------------------------------------------------------------------------------------
 // The permission walks.
@@ -154,7 +142,7 @@ export function updateRangeProt(ctx: KernelContext, start: Kva, size: number, se
     kernelWarn(ctx, 'update-range-prot-split-failed', 'update_range_prot', start, `split_kernel_leaf_mapping returned ${ret}`)
     return ret
   }
-  return pageattrWalk(ctx, start, start + size, protBits(setMask), protBits(clearMask))
+  return pageattrWalk(ctx, start, start + size, protBitsOfMaskCached(setMask), protBitsOfMaskCached(clearMask))
 }
 
 /**
@@ -165,8 +153,8 @@ export function updateRangeProt(ctx: KernelContext, start: Kva, size: number, se
  */
 export function applyToPageRange(ctx: KernelContext, start: Kva, size: number, setMask: bigint, clearMask: bigint): number {
   ctx.counters.apply_to_page_range++
-  const set = protBits(setMask)
-  const clear = protBits(clearMask)
+  const set = protBitsOfMaskCached(setMask)
+  const clear = protBitsOfMaskCached(clearMask)
   const pt = ctx.pt
   const end = start + size
   let addr = start
@@ -201,7 +189,7 @@ export function __changeMemoryCommon(ctx: KernelContext, start: Kva, size: numbe
   ctx.counters.__change_memory_common++
   let ret: number
   if (ctx.cpa) {
-    ret = ctx.cpa.changeRange(ctx, start, start + size, protBits(setMask), protBits(clearMask))
+    ret = ctx.cpa.changeRange(ctx, start, start + size, protBitsOfMaskCached(setMask), protBitsOfMaskCached(clearMask))
     ctx.counters.flush_tlb_kernel_range++
   } else if (hasLeafSplit(ctx.cfg)) {
     ret = updateRangeProt(ctx, start, size, setMask, clearMask)
@@ -353,7 +341,7 @@ export function setMemoryValid(ctx: KernelContext, addr: Kva, numpages: number, 
 /** The no-flush direct-map update: update_range_prot() in 6.18+, apply_to_page_range() before. */
 function directMapUpdate(ctx: KernelContext, addr: Kva, setMask: bigint, clearMask: bigint): number {
   const page = ctx.geo.pageSize
-  if (ctx.cpa) return ctx.cpa.changeRange(ctx, addr, addr + page, protBits(setMask), protBits(clearMask))
+  if (ctx.cpa) return ctx.cpa.changeRange(ctx, addr, addr + page, protBitsOfMaskCached(setMask), protBitsOfMaskCached(clearMask))
   if (hasLeafSplit(ctx.cfg)) return updateRangeProt(ctx, addr, page, setMask, clearMask)
   return applyToPageRange(ctx, addr, page, setMask, clearMask)
 }

@@ -20,7 +20,7 @@
  */
 import {type Kva, alignDown, alignUp, formatKva, isAligned} from '../model/address.js'
 import {ModelError} from '../model/model-error.js'
-import {HW, type Prot, applySetClear, protBitsOfHwMask} from '../model/prot.js'
+import {HW, type Prot, applySetClear, protBitsOfMaskCached} from '../model/prot.js'
 import {type CollapseOpts, tryCollapseKernelPmd, tryCollapseKernelPud} from './collapse.js'
 import {type ComparisonCpa, ENOMEM, type KernelContext, allocTablePage, inLinearMap, kernelError} from './context.js'
 
@@ -149,7 +149,7 @@ export function x86ChangePageAttrSetClr(ctx: KernelContext, addr: Kva, numpages:
   const seq = (calls.get(ctx) ?? 0) + 1
   calls.set(ctx, seq)
   const out = {changed: false}
-  const ret = cpaChangeRange(ctx, start, end, protBitsOfHwMask(setMask), protBitsOfHwMask(clearMask), out)
+  const ret = cpaChangeRange(ctx, start, end, protBitsOfMaskCached(setMask), protBitsOfMaskCached(clearMask), out)
   ctx.counters.flush_tlb_kernel_range++
   if (ret) return ret
   const aliasSet = setMask & ~(HW.PTE_PXN | HW.PTE_GP)
@@ -171,7 +171,7 @@ export function x86ChangePageAttrSetClr(ctx: KernelContext, addr: Kva, numpages:
           const max = Math.min(first + numpages - i, (Math.min(leafEnd, end) - va) / page)
           while (n < max && pages[i + n] === pages[i]! + n * page) n++
         }
-        const r = cpaChangeRange(ctx, pages[i]!, pages[i]! + n * page, protBitsOfHwMask(aliasSet), protBitsOfHwMask(aliasClear))
+        const r = cpaChangeRange(ctx, pages[i]!, pages[i]! + n * page, protBitsOfMaskCached(aliasSet), protBitsOfMaskCached(aliasClear))
         if (r) return r
         i += n
       }

@@ -109,6 +109,18 @@ export function protBitsOfHwMask(mask: bigint): Prot {
   return p
 }
 
+/**
+ * protBitsOfHwMask() for the few masks the set_memory_* family passes, remembered: each bigint
+ * `&` allocates, and the replay converts two masks per call. Comparing bigints allocates nothing.
+ */
+const maskCache: {mask: bigint; prot: Prot}[] = []
+export function protBitsOfMaskCached(mask: bigint): Prot {
+  for (let i = 0; i < maskCache.length; i++) if (maskCache[i]!.mask === mask) return maskCache[i]!.prot
+  const prot = protBitsOfHwMask(mask)
+  if (maskCache.length < 16) maskCache.push({mask, prot})
+  return prot
+}
+
 /** Apply a kernel-style update `val = (val & ~clear) | set` (pageattr.c change_page_range / pageattr_pte_entry). */
 export function applySetClear(p: Prot, set: Prot, clear: Prot): Prot {
   return (p & ~clear) | set

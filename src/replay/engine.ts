@@ -11,6 +11,7 @@
 import type {TraceEvent} from '../ingest/events.js'
 import {flat} from '../ingest/trace/intern.js'
 import type {PageTables} from '../model/pagetable.js'
+import {EINVAL, ENOMEM} from '../kernel/context.js'
 import {type Intent, IntentAssembler} from './intents.js'
 import {MarkerLog, markerNotFound} from './markers.js'
 
@@ -126,11 +127,11 @@ export interface ReturnCheck {
   firstDisagreements: {at: string; fn: string; kernel: string; replay: string}[]
 }
 
-/** -22 → EINVAL (include/uapi/asm-generic/errno-base.h), 0 → ''. */
+/** -EINVAL → 'EINVAL', -ENOMEM → 'ENOMEM' (the names the policies' errors carry), 0 → ''. */
 function errnoName(ret: bigint): string {
   if (ret === 0n) return ''
-  if (ret === -22n) return 'EINVAL'
-  if (ret === -12n) return 'ENOMEM'
+  if (ret === BigInt(-EINVAL)) return 'EINVAL'
+  if (ret === BigInt(-ENOMEM)) return 'ENOMEM'
   return ret.toString()
 }
 

@@ -13,6 +13,8 @@
  * first mark is aligned it holds events back (bounded by MAX_HELD); with no mark to align by, it
  * gives up and says so (the window is then the whole trace).
  */
+import {dirname, resolve} from 'node:path'
+
 import type {TraceEvent} from '../ingest/events.js'
 import {type StepEntry, type StepsLog, snapshotName, snapshotStep, stepsLogBeside} from '../ingest/steps-log.js'
 import type {EventSource} from './engine.js'
@@ -40,7 +42,7 @@ export function planSnapshotWindow(beforePath: string, afterPath: string): Snaps
   const b = snapshotName(afterPath)
   if (!a || !b) return undefined
   const steps = stepsLogBeside(afterPath)
-  if (!steps || stepsLogBeside(beforePath)?.path !== steps.path) return undefined
+  if (!steps || resolve(dirname(beforePath)) !== resolve(dirname(afterPath))) return undefined
   const sa = snapshotStep(steps, a)
   const sb = snapshotStep(steps, b)
   if (!sa || !sb || sb.line <= sa.line) return undefined
@@ -87,6 +89,8 @@ export class SnapshotClock {
   private maxOff: bigint | undefined
   private readonly cuts: PlacedCut[]
   private next = 0
+  /** The next cut's trace time, once the clocks are tied (recomputed per mark and per cut, not per event). */
+  private nextCutNs: bigint | undefined
   private exact = 0
   private why: string | undefined
   /** Timestamp of the trace's last event (once the trace has been read). */
@@ -122,10 +126,17 @@ export class SnapshotClock {
     if (u === undefined) return
     const off = ev.tsNs - u
     this.offset = off
+    this.advance(this.next)
     this.alignedBy = `"${text}" (${ev.src.file}:${ev.src.line})`
     this.aligned++
     if (this.minOff === undefined || off < this.minOff) this.minOff = off
     if (this.maxOff === undefined || off > this.maxOff) this.maxOff = off
+  }
+
+  /** Move to cut `n`, and keep its trace time ready. */
+  private advance(n: number): void {
+    this.next = n
+    this.nextCutNs = this.next < 2 && this.offset !== undefined && !this.why ? this.cutNs(this.next) : undefined
   }
 
   private cutNs(i: number): bigint {
@@ -152,11 +163,9 @@ export class SnapshotClock {
     let last: TraceEvent | undefined
     const out: TraceEvent[] = []
     const emit = (ev: TraceEvent): void => {
-      if (this.offset !== undefined && !this.why) {
-        while (this.next < 2 && this.cutNs(this.next) < ev.tsNs) {
-          out.push(this.synthetic(this.next, this.cutNs(this.next), first ? 'before-trace' : undefined))
-          this.next++
-        }
+      while (this.nextCutNs !== undefined && this.nextCutNs < ev.tsNs) {
+        out.push(this.synthetic(this.next, this.nextCutNs, first ? 'before-trace' : undefined))
+        this.advance(this.next + 1)
       }
       first = false
       last = ev
@@ -169,7 +178,7 @@ export class SnapshotClock {
       held = undefined
       if (this.next === 0) {
         out.push(this.synthetic(0, h[0]?.tsNs ?? 0n, 'before-trace'))
-        this.next = 1
+        this.advance(1)
       }
       for (const e of h) emit(e)
     }
@@ -189,7 +198,7 @@ export class SnapshotClock {
           c.traceNs = ev.tsNs
           c.edge = 'marker'
           this.exact++
-          this.next = i + 1
+          this.advance(i + 1)
         }
         this.align(ev)
       }
