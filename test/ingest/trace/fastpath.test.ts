@@ -61,6 +61,15 @@ function tracePath(rel: string): string {
   return path
 }
 
+/** Record lines of a tracefs text file, by one regex (not the reader's code). */
+function recordLines(path: string): number {
+  const buf = readFileSync(path)
+  const text = (path.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8')
+  let n = 0
+  for (const line of text.split('\n')) if (/^\s*.+-\d+\s+\[\d{3}\]\s.*\d+\.\d+: \S/.test(line) && !/: <stack trace>$/.test(line)) n++
+  return n
+}
+
 /** The text of a sample, decompressed once per file (the 6.19 traces are 57 MB each). */
 const texts = new Map<string, string>()
 function fileText(rel: string): string {
@@ -142,7 +151,8 @@ describe('tracefs fast path', () => {
         if (/: \(\S+\+0x/.test(line) && !line.startsWith('#')) probeLines++
         if (check(text, from, to, pos)) taken++
       }
-      expect(probeLines).toBeGreaterThan(1000)
+      // not a result: a guard that the sample holds enough probe lines to mean something
+      expect(probeLines).toBeGreaterThan(500)
       // every kprobe/kretprobe line of these captures has the common shape
       expect(taken).toBe(probeLines)
       // and the fused path takes the bulk of them
@@ -254,7 +264,9 @@ describe('readTrace with and without the tracefs fast path', () => {
       const path = tracePath(rel)
       const fast = await readAll(path, 'tracefs')
       const general = await readAll(path, 'tracefs-general')
-      expect(fast.events).toBeGreaterThan(FULL ? 3000 : 1000)
+      // one event per record line of the file (`comm-pid [cpu] … ts: name:`), counted here by
+      // one regex; a `<stack trace>` record belongs to the event before it
+      expect(fast.events).toBe(recordLines(path))
       expect(general.fused).toBe(0)
       // most events come from the fused path (one line per probe first goes the RawRecord way)
       expect(fast.fused).toBeGreaterThan(0.8 * fast.events)
