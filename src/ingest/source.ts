@@ -50,6 +50,31 @@ export interface OpenedSource {
   batches: AsyncIterable<LineBatch>
 }
 
+/** Whole lines as bytes (openByteSource()). */
+export interface LineChunk {
+  /**
+   * Lines separated by newlines, the last ending at buf.length (its newline not included); a
+   * line keeps a trailing carriage return (the reader drops it, as splitLines() does). Valid until
+   * the next chunk is asked for.
+   */
+  buf: Buffer
+  /** Compressed/raw bytes consumed from the source so far (for progress). */
+  bytesRead: number
+  /** Set when the first line was longer than MAX_LINE_BYTES: its length; its bytes are dropped (buf's first line is empty). */
+  overlongFirst?: number
+  /** Set on the final chunk when the input's last line had no newline (a capture cut short?). */
+  unterminated?: boolean
+}
+
+export interface OpenedByteSource {
+  /** Name for messages: the path, or `<stdin>`. */
+  name: string
+  /** Raw size in bytes when known (a regular file), for progress. */
+  size?: number
+  /** The chunks; `at()` gives the number of the line the consumer reads next (for the source's own messages). */
+  chunks: (at: () => number) => AsyncIterable<LineChunk>
+}
+
 export class InputError extends Error {
   constructor(
     message: string,
@@ -111,6 +136,21 @@ async function peek(stream: Readable, n: number): Promise<{head: Buffer; stream:
 
 /** Open a path or `-` and yield line batches. Throws InputError for a missing/unreadable file. */
 export async function openSource(path: string, stdin: Readable = process.stdin): Promise<OpenedSource> {
+  const o = await openDecoded(path, stdin)
+  return {name: o.name, size: o.size, batches: splitLines(o.chunks, o.counter, o.name)}
+}
+
+/**
+ * Open a path or `-` and yield chunks of whole lines as bytes (lineChunks()), for readers that
+ * parse bytes instead of strings. Throws InputError for a missing/unreadable file.
+ */
+export async function openByteSource(path: string, stdin: Readable = process.stdin): Promise<OpenedByteSource> {
+  const o = await openDecoded(path, stdin)
+  return {name: o.name, size: o.size, chunks: (at) => lineChunks(o.chunks, o.counter, o.name, at)}
+}
+
+/** The decoded bytes of a path or `-` (compression detected by magic bytes), with the raw bytes read so far. */
+async function openDecoded(path: string, stdin: Readable): Promise<{name: string; size?: number; chunks: AsyncIterable<Buffer>; counter: {bytes: number}}> {
   let raw: Readable
   let size: number | undefined
   let name: string
@@ -137,7 +177,7 @@ export async function openSource(path: string, stdin: Readable = process.stdin):
         }
         if (!MAGIC.some((m) => n >= m.bytes.length && m.bytes.every((b, i) => head[i] === b))) {
           const counter = {bytes: 0}
-          return {name, size, batches: splitLines(readChunks(path, counter), counter, name)}
+          return {name, size, chunks: readChunks(path, counter), counter}
         }
       }
     } catch (e) {
@@ -166,7 +206,7 @@ export async function openSource(path: string, stdin: Readable = process.stdin):
       break
     }
   }
-  return {name, size, batches: splitLines(decoded, counter, name)}
+  return {name, size, chunks: decoded, counter}
 }
 
 /**
@@ -307,6 +347,63 @@ export async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes:
     let text = decodeText(takeCarry(Buffer.alloc(0)))
     if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
     yield {lines: [text], firstLine: lineNo, bytesRead: counter.bytes, unterminated: true}
+  }
+}
+
+/**
+ * Cut decoded bytes into chunks of whole lines without decoding them (openByteSource()): one
+ * chunk per read, the unfinished last line carried to the next one. Same line cuts, carry limit
+ * and binary-data stop as splitLines(); `at()` is the consumer's next line number (the chunks do
+ * not count lines, the consumer does).
+ */
+async function* lineChunks(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string, at: () => number): AsyncGenerator<LineChunk> {
+  let carry: Buffer[] = []
+  let carryLen = 0
+  try {
+    for await (const buf of input) {
+      const last = buf.lastIndexOf(10)
+      if (last < 0) {
+        carryLen += buf.length
+        if (carryLen > MAX_LINE_BYTES) {
+          if (carry.some((c) => c.indexOf(0) >= 0) || buf.indexOf(0) >= 0) {
+            throw new InputError(`${name}:${at()}: binary data (NUL bytes, no newline in ${MAX_LINE_BYTES.toLocaleString('en-US')} bytes): not a text ptdump or trace`, name, at())
+          }
+          carry = []
+        } else carry.push(Buffer.from(buf))
+        continue
+      }
+      let from = 0
+      if (carryLen > 0) {
+        const first = buf.indexOf(10)
+        const total = carryLen + first
+        if (total > MAX_LINE_BYTES) {
+          // the carried line is too long: its bytes are gone, an empty line stands for it
+          yield {buf: buf.subarray(first, first), bytesRead: counter.bytes, overlongFirst: total}
+        } else {
+          // the carried line joined with its end, alone (the rest of the chunk is not copied)
+          yield {buf: Buffer.concat([...carry, buf.subarray(0, first)]), bytesRead: counter.bytes}
+        }
+        carry = []
+        carryLen = 0
+        from = first + 1
+      }
+      if (from <= last) yield {buf: buf.subarray(from, last), bytesRead: counter.bytes}
+      // copy the tail: a chunk may be a view into a buffer the source reuses
+      if (last + 1 < buf.length) {
+        carry = [Buffer.from(buf.subarray(last + 1))]
+        carryLen = buf.length - last - 1
+      }
+    }
+  } catch (e) {
+    if (e instanceof InputError) throw e
+    if (e instanceof CompressedDataError) throw new InputError(`${name}:${e.offset}: ${e.message}`, name)
+    const err = e as NodeJS.ErrnoException
+    const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'truncated compressed input' : err.message
+    throw new InputError(`${name}:${at()}: ${what}`, name, at())
+  }
+  if (carryLen > 0) {
+    if (carryLen > MAX_LINE_BYTES) yield {buf: Buffer.alloc(0), bytesRead: counter.bytes, unterminated: true, overlongFirst: carryLen}
+    else yield {buf: Buffer.concat(carry), bytesRead: counter.bytes, unterminated: true}
   }
 }
 
