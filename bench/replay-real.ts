@@ -8,7 +8,7 @@
  * machines): a plain loop that reads each event's kind, pid and cpu (the floor of visiting the
  * events), and the engine with a policy that applies nothing (windowing, call assembly and
  * bookkeeping without the kernel model). The ratios say how far the replay is from each.
- * Run: node dist/bench/replay-real.js [repeats] [policy…]   (default 5, bbml2 pte-only)
+ * Run: node dist/bench/replay-real.js [repeats] [policy…]   (default 5, bbml2 pte-only collapse-both)
  */
 import {pathToFileURL} from 'node:url'
 
@@ -43,7 +43,7 @@ function plainLoop(events: readonly TraceEvent[]): number {
   return h
 }
 
-export async function benchReplayReal(repeats = 5, policies = ['bbml2', 'pte-only']): Promise<BenchResult[]> {
+export async function benchReplayReal(repeats = 5, policies = ['bbml2', 'pte-only', 'collapse-both']): Promise<BenchResult[]> {
   const path = `${DIR}/kernel_page_tables.loaded`
   const snap = await readPtdump(path)
   const facts = loadFacts(path).facts
