@@ -4,7 +4,8 @@ import {fitProse} from '../report/output-style.js'
 
 import {asCliError, checkOutputFlags, inputDiagnostics, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
-import {type SnapshotDiff, diffSnapshots, renderDiffText} from '../report/diff.js'
+import {type SnapshotDiff, diffSnapshots} from '../report/diff.js'
+import {renderDiffText} from '../report/diff-text.js'
 import {kernelLine, loadFacts} from '../capture/facts.js'
 import {readPtdump} from '../ingest/ptdump/index.js'
 

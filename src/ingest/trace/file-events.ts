@@ -17,6 +17,7 @@ import {InputError, type LineBatch, MAX_LINE_BYTES, openSource} from '../source.
 import {clipText} from '../text.js'
 import {RecordAssembler} from './assemble.js'
 import {detectFormat, SNIFF_LINES} from './detect.js'
+import type {FeedBatch} from './feed-batch.js'
 import type {ParallelReads} from './parallel.js'
 import {ProbeEvent} from './probe-event.js'
 import type {TraceReadOptions} from './read-options.js'
@@ -28,29 +29,6 @@ import type {Token} from './tokens.js'
 
 /** Lines tokenized between two hand-offs to the consumer. */
 const SLICE_LINES = 512
-
-/**
- * Events a worker thread made of some lines of a batch (parallel.ts): `lineOf(k)` is the batch
- * index of the k-th such line, in increasing order, and `take(k, pos)` builds its event.
- */
-export interface BatchHints {
-  readonly count: number
-  lineOf(k: number): number
-  take(k: number, pos: {file: string; line: number}): ProbeEvent
-}
-
-/**
- * A batch as consumeBatch() reads it: a LineBatch of source.ts, or one of the parallel reader,
- * which has no `lines` array but the batch text, the end of each line in it and the hints.
- */
-export interface FeedBatch extends Omit<LineBatch, 'lines'> {
-  lines: string[] | undefined
-  /** Number of lines (lines.length when there are lines). */
-  count: number
-  /** End offset in `text` of each line (when there are no `lines`). */
-  ends?: Int32Array
-  hints?: BatchHints
-}
 
 export interface ProgressState {
   done: number
