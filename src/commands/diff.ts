@@ -4,12 +4,11 @@ import {fitProse} from '../report/output-style.js'
 
 import {asCliError, inputDiagnostics, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
-import {type SnapshotDiff, diffSnapshots, renderDiffText} from '../report/diff.js'
+import {type SnapshotDiff, diffSnapshots} from '../report/diff.js'
+import {renderDiffText} from '../report/diff-text.js'
 import {loadFacts, loadSnapshot} from '../replay/run.js'
 import {CodedInputError} from '../cli/errors.js'
 import {checkOutputs} from '../report/atomic-file.js'
-import {diffHtmlDoc} from '../report/html/diff-doc.js'
-import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
 
 export type DiffResult = SnapshotDiff & {diagnostics: DiagnosticsSummary; htmlFile?: string}
 
@@ -82,6 +81,7 @@ text goes to stderr).`
       }
       result = {...diffSnapshots(a, b, {maxRanges: flags['max-ranges'], era: a.era}), diagnostics: inputDiagnostics([a, b])}
       if (flags.html) {
+        const [{renderHtmlReport, writeHtmlOrNote}, {diffHtmlDoc}] = await Promise.all([import('../report/html/render.js'), import('../report/html/diff-doc.js')])
         const doc = diffHtmlDoc({diff: result, a, b, kernel: loadFacts(a.source).facts.version?.trim().split('\n')[0], version: this.config.version})
         writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)
         result.htmlFile = flags.html

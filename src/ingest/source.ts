@@ -91,7 +91,7 @@ export class InputError extends Error {
  * startsWith is slower than on an ordinary heap string. gunzip's default 16 KiB chunks cost a
  * batch each.
  */
-const CHUNK_BYTES = 512 * 1024
+export const CHUNK_BYTES = 512 * 1024
 
 /**
  * Bytes decoded into one string (one batch). A decoded string of 128 KiB or more is allocated in
@@ -246,9 +246,10 @@ async function* readChunks(path: string, counter: {bytes: number}): AsyncGenerat
  * UTF-8 (0x0A never occurs inside a multi-byte sequence), so it is decoded in one call — as
  * latin1 when it is all ASCII (the common case: a one-byte string, no UTF-8 decoding; the same
  * characters) — and the bytes after it wait for the next chunk. Invalid UTF-8 becomes U+FFFD as
- * with a StringDecoder.
+ * with a StringDecoder. Exported for the parallel reader (trace/parallel-chunk.ts), which feeds it
+ * one line-aligned range of a file in the same CHUNK_BYTES reads, so it cuts the same batches.
  */
-async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
+export async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
   // The unfinished line so far, as pieces (joined once, at its newline: linear in its length),
   // or only its length once it is over MAX_LINE_BYTES (then its bytes are dropped as they come).
   let carry: Buffer[] = []
@@ -429,7 +430,8 @@ function stripCr(lines: string[]): void {
   }
 }
 
-function decodeText(b: Buffer): string {
+/** Batch text from bytes (also the parallel reader's, trace/parallel.ts). */
+export function decodeText(b: Buffer): string {
   return b.toString(isAscii(b) ? 'latin1' : 'utf8')
 }
 

@@ -5,9 +5,9 @@
  */
 import {placementText} from '../replay/snapshot-clock.js'
 import {fmtBytesExact, fmtInt, plural} from './table.js'
-import {type RunView, viewRuns} from './diff.js'
+import {type RunView, viewRuns} from './run-view.js'
 import type {CallRef} from '../replay/verify-touches.js'
-import type {NotVerifiableReason, RegionVerification, VerifiedDifference, Verification} from '../replay/verify.js'
+import type {NotVerifiableReason, RegionVerification, VerifiedDifference, Verification} from '../replay/verify-result.js'
 
 // ---------------------------------------------------------------------------------------------
 // JSON shape (the `--json` output of `ptreplay verify`).

@@ -4,7 +4,9 @@ import {parseKva} from '../../src/model/address.js'
 import {makeGeometry} from '../../src/model/geometry.js'
 import {parsePtdump} from '../../src/ingest/ptdump/index.js'
 import {fixmapLayout, kernelLayout} from '../../src/synth/layout.js'
-import {defaultBanks, renderMachine, summarizeMachine, synthMachine} from '../../src/synth/machine.js'
+import {summarizeMachine} from '../../src/synth/machine-summary.js'
+import {renderMachine, synthMachine} from '../../src/synth/machine.js'
+import {defaultBanks} from '../../src/synth/memory-map.js'
 import {parseBanks, parseSize} from '../../src/synth/units.js'
 
 const G = 2 ** 30
@@ -123,7 +125,7 @@ describe('synth machine, 256 GiB, 4K/48 (the seeds case)', () => {
 })
 
 describe('synth machine, other shapes', () => {
-  it('two banks as in the brief: 2G at 2G and 254G at 514G', () => {
+  it('two banks of a 256G server: 2G at 2G and 254G at 514G', () => {
     // Linear offsets [0, 2G) and [512G, 766G): two 512G top-level slots → 2 PUD tables;
     // 2 + 254 PMD tables; PTE tables 1024 + 130048 − 19 alias blocks (no default NOMAP hole).
     const m = synthMachine({banks: parseBanks('0x80000000:2G,0x8080000000:254G'), policy: 'pte-only'})

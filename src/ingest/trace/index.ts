@@ -3,7 +3,8 @@
  *
  *   openSource (gzip/…)  →  detect format  →  reader.tokenize per line  →  RecordAssembler
  *   (stacks, continuations, loss, duplicates)  →  Normalizer (kind, args)  →  WindowSorter per
- *   file  →  mergeSorted across files
+ *   file (file-events.ts; large files optionally with worker threads: parallel.ts)  →
+ *   mergeSorted across files
  *
  * Bad input never throws a stack trace: a malformed line is skipped, counted and reported as
  * `file:line: expected …, got …`; `strict` turns the first one into an InputError. A source that
@@ -11,24 +12,20 @@
  */
 import {expectedSize} from '../expected-size.js'
 
-import type {Kva} from '../../model/address.js'
 import type {Diagnostic, RawRecord, TraceEvent} from '../events.js'
 import {Normalizer} from '../normalize.js'
-import {DEFAULT_WINDOW, mergeSorted, WindowSorter} from '../sorter.js'
+import {mergeSorted} from '../sorter.js'
 import {resolveTracePath} from '../input.js'
-import {InputError, type LineBatch, MAX_LINE_BYTES, openSource} from '../source.js'
-import {clipText} from '../text.js'
+import {InputError} from '../source.js'
 import {RecordAssembler} from './assemble.js'
-import {ProbeEvent} from './probe-event.js'
-import {detectFormat, SNIFF_LINES} from './detect.js'
+import {fileEvents} from './file-events.js'
+import {ParallelReads} from './parallel.js'
 import {perfReader} from './perf.js'
+import type {TraceReadOptions} from './read-options.js'
 import {READERS, readerNames, registerReader} from './registry.js'
 import {DiagnosticSink, newStats, type TraceStats} from './stats.js'
 import {traceCmdReader} from './tracecmd.js'
 import {tracefsReader} from './tracefs.js'
-import {isTraceDatFile, traceDatEvents} from './tracedat/reader.js'
-import type {LineReader, TraceReader} from './types.js'
-import type {Token} from './tokens.js'
 // Side effects: the bpftrace/CSV readers register themselves, so every readTrace() user gets them.
 import './bpftrace.js'
 import './csv.js'
@@ -38,37 +35,11 @@ export {detectFormat} from './detect.js'
 export type {TraceStats, TraceFileStats} from './stats.js'
 export type {LineReader, StreamReader, TraceReader, ReaderOptions} from './types.js'
 export type {Token} from './tokens.js'
+export type {TraceReadOptions} from './read-options.js'
 
 registerReader(tracefsReader)
 registerReader(traceCmdReader)
 registerReader(perfReader)
-
-/** Lines tokenized between two hand-offs to the consumer. */
-const SLICE_LINES = 512
-
-export interface TraceReadOptions {
-  /** Reader name (`tracefs`, `trace-cmd`, `perf`, …); default: detected per file from its first lines. */
-  format?: string
-  /** `--map NAME=KIND` (see normalize.ts). */
-  map?: Record<string, string>
-  /** PAGE_SIZE of the traced kernel. Default 4096. */
-  pageSize?: number
-  /** VMEMMAP_START and PAGE_OFFSET of the traced kernel: set_direct_map_*(struct page *) → VA. */
-  vmemmapStart?: Kva
-  pageOffset?: Kva
-  /** sizeof(struct page), default 64. */
-  structPageSize?: number
-  /** Fail on the first malformed line instead of skipping it. */
-  strict?: boolean
-  /** Sorter window in events per file (default: the reader's sortWindow, else 8192). */
-  window?: number
-  /**
-   * Bytes read so far (as stored: compressed bytes of a compressed file), of `total` on disk
-   * (undefined with stdin), `expected`: the text the inputs decode to (expected-size.ts), and
-   * `decoded`: the text decoded so far.
-   */
-  onProgress?: (bytesRead: number, total?: number, expected?: number, decoded?: number) => void
-}
 
 export interface TraceRead {
   /** Events in time order. Iterate once (this or `batches`). */
@@ -143,7 +114,9 @@ async function* runResolved(paths: string[], opts: TraceReadOptions, stats: Trac
     }
   }
   const progress = {done: 0, expected, decoded: 0}
-  const sources = paths.map((p) => fileEvents(p, opts, stats, sink, normalizer, progress, total))
+  // worker threads for large uncompressed files (parallel.ts), shared by the files
+  const parallel = ParallelReads.create(paths, opts)
+  const sources = paths.map((p) => fileEvents(p, opts, stats, sink, normalizer, progress, total, parallel))
   const counts = new Counts()
   const dups = paths.length > 1 ? new CrossInputDuplicates(sink) : undefined
   try {
@@ -162,6 +135,7 @@ async function* runResolved(paths: string[], opts: TraceReadOptions, stats: Trac
     }
     throw e
   } finally {
+    await parallel?.close()
     counts.flush(stats)
     stats.directMapPagesWithoutVmemmap = normalizer.stats.directMapPagesWithoutVmemmap
     stats.badArgs = normalizer.stats.badArgs
@@ -259,183 +233,6 @@ function bump<K>(m: Map<K, {n: number}>, k: K): void {
   const c = m.get(k)
   if (c !== undefined) c.n++
   else m.set(k, {n: 1})
-}
-
-async function* fileEvents(
-  path: string,
-  opts: TraceReadOptions,
-  stats: TraceStats,
-  sink: DiagnosticSink,
-  normalizer: Normalizer,
-  progress: {done: number; expected?: number; decoded: number},
-  total: number | undefined,
-): AsyncGenerator<TraceEvent[]> {
-  // a trace.dat (trace-cmd record) is binary: detected by its magic, read by offset
-  if (isTraceDatFile(path)) {
-    if (opts.format !== undefined && opts.format !== 'trace.dat') {
-      throw new InputError(`${path}: --format ${opts.format}: the file is a trace.dat (trace-cmd binary); drop --format or use --format trace.dat`, path)
-    }
-    yield* traceDatEvents(path, stats, sink, normalizer, {
-      onBytes: (n) => {
-        progress.done += n
-        progress.decoded += n
-        opts.onProgress?.(progress.done, total, progress.expected, progress.decoded)
-      },
-    })
-    return
-  }
-  if (opts.format === 'trace.dat') throw new InputError(`${path}: --format trace.dat: expected a trace.dat (magic 17 08 44 "tracing"), got another file`, path)
-  const src = await openSource(path)
-  const file = {name: src.name, format: 'unknown', lines: 0, bytes: 0}
-  stats.files.push(file)
-  const it = src.batches[Symbol.asyncIterator]()
-  const first: IteratorResult<LineBatch> = await it.next()
-  if (first.done) return
-  if (first.value.lines[0]?.startsWith('\x17\x08Dtracing')) {
-    throw new InputError(`${src.name}:0: expected a trace.dat as it is, got a compressed one (or stdin): trace.dat is read by offset; decompress it to a file first`, src.name, 0)
-  }
-  let reader: TraceReader | undefined = opts.format ? READERS[opts.format] : undefined
-  if (!reader) {
-    const d = detectFormat(first.value.lines.slice(0, SNIFF_LINES))
-    reader = d.reader
-    if (!reader) {
-      const sample = first.value.lines.find((l) => l.trim() !== '') ?? ''
-      throw new InputError(
-        `${src.name}:1: cannot tell the trace format from the first lines (got '${clipText(sample, 80)}'); pass --format (${readerNames().join(', ')})`,
-        src.name,
-        1,
-      )
-    }
-  }
-  file.format = reader.name
-  const assembler = new RecordAssembler(stats, sink)
-  const sorter = new WindowSorter<TraceEvent>(stats, (d) => sink.add(d), opts.window ?? reader.sortWindow ?? DEFAULT_WINDOW)
-  let lastBytes = 0
-  let lastDecoded = 0
-  const account = (b: LineBatch): void => {
-    file.lines += b.lines.length
-    stats.lines += b.lines.length
-    const delta = b.bytesRead - lastBytes
-    lastBytes = b.bytesRead
-    file.bytes += delta
-    stats.bytes += delta
-    progress.done += delta
-    if (b.decodedRead !== undefined) {
-      progress.decoded += b.decodedRead - lastDecoded
-      lastDecoded = b.decodedRead
-    }
-    opts.onProgress?.(progress.done, total, progress.expected, progress.decoded)
-  }
-  const drain = (): TraceEvent[] => {
-    const out: TraceEvent[] = []
-    const recs = assembler.out
-    if (recs.length) {
-      assembler.out = []
-      for (let i = 0; i < recs.length; i++) {
-        const r = recs[i]!
-        sorter.push(r instanceof ProbeEvent ? r : normalizer.normalize(r), out)
-      }
-    }
-    return out
-  }
-  // Batches of the rest of the source, first batch included.
-  async function* rest(): AsyncGenerator<LineBatch> {
-    yield first.value as LineBatch
-    for (;;) {
-      const r = await it.next()
-      if (r.done) return
-      yield r.value
-    }
-  }
-  let failure: unknown
-  try {
-    if (reader.type === 'line') {
-      const lr = reader as LineReader<unknown>
-      const state = lr.newState({file: src.name})
-      for await (const b of rest()) {
-        account(b)
-        const lines = b.lines
-        const n = lines.length
-        const lastOpen = b.unterminated === true
-        // Lines too long (blanked by source.ts) or holding NUL bytes are reported and skipped;
-        // such a batch takes the per-line path.
-        const over = b.overlong
-        const nul = b.text !== undefined ? b.text.indexOf('\0') >= 0 : lines.some((l) => l.indexOf('\0') >= 0)
-        const checked = over !== undefined || nul
-        let o = 0
-        // the fast path reads the line inside the batch's flat text (see LineBatch.text)
-        const text = !checked && lr.tokenizeRange && b.text !== undefined ? b.text : undefined
-        const fused = text !== undefined ? lr.eventRange : undefined
-        let off = 0
-        for (let i0 = 0; i0 < n; i0 += SLICE_LINES) {
-          const i1 = Math.min(n, i0 + SLICE_LINES)
-          for (let i = i0; i < i1; i++) {
-            const line = lines[i]!
-            const pos = {file: src.name, line: b.firstLine + i}
-            if (checked) {
-              if (over && o < over.length && over[o]!.line === pos.line) {
-                sink.add({src: pos, code: 'line-too-long', message: `${pos.file}:${pos.line}: a line of ${over[o]!.bytes.toLocaleString('en-US')} bytes (over ${MAX_LINE_BYTES.toLocaleString('en-US')}); skipped`})
-                o++
-                continue
-              }
-              if (line.indexOf('\0') >= 0) {
-                sink.add({src: pos, code: 'nul-bytes', message: `${pos.file}:${pos.line}: a line holding NUL bytes (binary data?), got '${clipText(line)}'; skipped`})
-                continue
-              }
-            }
-            if (text !== undefined) {
-              const end = off + line.length
-              if (fused !== undefined) {
-                const ev = fused(text, off, end, pos, state, normalizer)
-                if (ev !== undefined) {
-                  off = end + 1
-                  assembler.pushEvent(ev)
-                  continue
-                }
-              }
-              const rec = lr.tokenizeRange!(text, off, end, pos, state)
-              off = end + 1
-              if (rec !== undefined) {
-                assembler.pushRecord(rec)
-                continue
-              }
-            }
-            const tok = lr.tokenize(line, pos, state)
-            if (tok === null) continue
-            const cut = lastOpen && i === n - 1
-            if (Array.isArray(tok)) for (const t of tok) assembler.push(t, cut)
-            else assembler.push(tok, cut)
-          }
-          // hand events on in small slices so they die young (a 1 MB batch is ~6000 events)
-          const out = drain()
-          sink.throwPending(assembler.firstHeldLine())
-          if (out.length) yield out
-        }
-      }
-    } else {
-      const counted = (async function* () {
-        for await (const b of rest()) {
-          account(b)
-          yield b
-        }
-      })()
-      for await (const toks of reader.parse(counted, {file: src.name})) {
-        for (const t of toks as Token[]) assembler.push(t)
-        const out = drain()
-        sink.throwPending(assembler.firstHeldLine())
-        if (out.length) yield out
-      }
-    }
-  } catch (e) {
-    if (!(e instanceof InputError) || opts.strict) throw e
-    failure = e
-  }
-  assembler.end()
-  const out = drain()
-  sorter.flush(out)
-  sink.throwPending()
-  if (out.length) yield out
-  if (failure !== undefined) throw failure
 }
 
 /** For tests and tools: tokenize + assemble one in-memory text with a given reader (no sorting). */
