@@ -36,6 +36,32 @@ export interface LineBatch {
 }
 
 /**
+ * Decoded bytes cut at line ends (splitByteLines): `buf[start, end)` is one or more whole lines
+ * joined by `\n`, without the newline of the last one (so `end` is at a newline, or at the end of
+ * the input for the last batch of an input whose last line has no newline). Lines may end in a
+ * carriage return (CRLF), left in place. `buf` is valid until the consumer asks for the batch
+ * after the next one (the file reader reuses its buffers).
+ */
+export interface ByteBatch {
+  buf: Buffer
+  start: number
+  end: number
+  /** Compressed/raw bytes consumed from the source so far (for progress). */
+  bytesRead: number
+  /** Decoded bytes up to the end of these lines (for progress). */
+  decodedRead?: number
+  /** Set on the final batch when the input's last line had no newline (a capture cut short?). */
+  unterminated?: boolean
+  /**
+   * A line longer than MAX_LINE_BYTES comes first: its bytes are dropped, it counts as one line
+   * (an empty one, for a `line-too-long` diagnostic) of this many bytes before the range.
+   */
+  overlong?: number
+  /** With `overlong`: the batch is that line alone (the range holds no line). */
+  noLines?: boolean
+}
+
+/**
  * The longest line a reader is given (like tracefs's `[LINE TOO BIG]`): a longer one is skipped
  * and reported. No ptdump or trace line comes near it; without it a file with no newline would be
  * held whole (1 GB of /dev/zero).
@@ -111,6 +137,30 @@ async function peek(stream: Readable, n: number): Promise<{head: Buffer; stream:
 
 /** Open a path or `-` and yield line batches. Throws InputError for a missing/unreadable file. */
 export async function openSource(path: string, stdin: Readable = process.stdin): Promise<OpenedSource> {
+  const raw = await openDecoded(path, stdin)
+  return {name: raw.name, size: raw.size, batches: splitLines(raw.chunks, raw.counter, raw.name)}
+}
+
+export interface OpenedByteSource {
+  /** Name for messages: the path, or `<stdin>`. */
+  name: string
+  /** Raw size in bytes when known (a regular file), for progress. */
+  size?: number
+  /** Line-aligned byte ranges of the decoded input (splitByteLines). */
+  bytes: AsyncIterable<ByteBatch>
+  /** The number of the next line: the consumer advances it past each batch before asking for the next (for the `file:line` of a decompression error). */
+  at: {line: number}
+}
+
+/** openSource() as line-aligned bytes, not decoded (readers that parse bytes). */
+export async function openByteSource(path: string, stdin: Readable = process.stdin): Promise<OpenedByteSource> {
+  const raw = await openDecoded(path, stdin)
+  const at = {line: 1}
+  return {name: raw.name, size: raw.size, bytes: splitByteLines(raw.chunks, raw.counter, raw.name, at), at}
+}
+
+/** The decoded bytes of a path or `-` (compression detected by magic bytes), and a count of the raw bytes read. */
+async function openDecoded(path: string, stdin: Readable): Promise<{name: string; size?: number; chunks: AsyncIterable<Buffer>; counter: {bytes: number}}> {
   let raw: Readable
   let size: number | undefined
   let name: string
@@ -137,7 +187,7 @@ export async function openSource(path: string, stdin: Readable = process.stdin):
         }
         if (!MAGIC.some((m) => n >= m.bytes.length && m.bytes.every((b, i) => head[i] === b))) {
           const counter = {bytes: 0}
-          return {name, size, batches: splitLines(readChunks(path, counter), counter, name)}
+          return {name, size, chunks: readChunks(path, counter), counter}
         }
       }
     } catch (e) {
@@ -166,7 +216,7 @@ export async function openSource(path: string, stdin: Readable = process.stdin):
       break
     }
   }
-  return {name, size, batches: splitLines(decoded, counter, name)}
+  return {name, size, chunks: decoded, counter}
 }
 
 /**
@@ -202,26 +252,18 @@ async function* readChunks(path: string, counter: {bytes: number}): AsyncGenerat
 }
 
 /**
- * Cut decoded text into lines. Works on bytes: the text up to a chunk's last newline is complete
- * UTF-8 (0x0A never occurs inside a multi-byte sequence), so it is decoded in one call — as
- * latin1 when it is all ASCII (the common case: a one-byte string, no UTF-8 decoding; the same
- * characters) — and the bytes after it wait for the next chunk. Invalid UTF-8 becomes U+FFFD as
- * with a StringDecoder.
+ * Cut decoded bytes into line-aligned ranges (see ByteBatch), with bounded memory: the text up to
+ * a chunk's last newline is complete lines, and the bytes after it wait for the next chunk. A
+ * chunk's complete lines are handed on in pieces of at most ~PIECE_BYTES. Nothing is decoded.
  */
-async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
+export async function* splitByteLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string, at: {line: number} = {line: 1}): AsyncGenerator<ByteBatch> {
   // The unfinished line so far, as pieces (joined once, at its newline: linear in its length),
   // or only its length once it is over MAX_LINE_BYTES (then its bytes are dropped as they come).
   let carry: Buffer[] = []
   let carryLen = 0
-  let lineNo = 1
   // Decoded bytes of the chunks before this one.
   let decodedBase = 0
-  let overlong: {line: number; bytes: number}[] | undefined
-  const takeCarry = (body: Buffer): Buffer => {
-    if (carryLen > MAX_LINE_BYTES) return body
-    const all = carry.length === 1 && body.length === 0 ? carry[0]! : Buffer.concat([...carry, body])
-    return all
-  }
+  const takeCarry = (body: Buffer): Buffer => (carry.length === 1 && body.length === 0 ? carry[0]! : Buffer.concat([...carry, body]))
   try {
     for await (const chunk of input) {
       const buf = chunk
@@ -233,7 +275,7 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
           // A megabyte without a newline holding NUL bytes is binary data, not a long text line:
           // stop (an endless stream such as /dev/zero would otherwise never end).
           if (carry.some((c) => c.indexOf(0) >= 0) || buf.indexOf(0) >= 0) {
-            throw new InputError(`${name}:${lineNo}: binary data (NUL bytes, no newline in ${MAX_LINE_BYTES.toLocaleString('en-US')} bytes): not a text ptdump or trace`, name, lineNo)
+            throw new InputError(`${name}:${at.line}: binary data (NUL bytes, no newline in ${MAX_LINE_BYTES.toLocaleString('en-US')} bytes): not a text ptdump or trace`, name, at.line)
           }
           carry = []
         } else carry.push(Buffer.from(buf))
@@ -247,41 +289,22 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
           e = buf.lastIndexOf(10, p + PIECE_BYTES)
           if (e < p) e = buf.indexOf(10, p + PIECE_BYTES)
         }
-        let body = buf.subarray(p, e)
-        let skipFirst = false
+        let batch: ByteBatch
         if (carryLen > 0) {
           const first = buf.indexOf(10, p)
           const total = carryLen + (first - p)
           if (total > MAX_LINE_BYTES) {
             // the carried line is too long: drop it (and its rest in this chunk) as one empty line
-            ;(overlong ??= []).push({line: lineNo, bytes: total})
-            skipFirst = true
-          } else body = takeCarry(body)
+            batch = first < e ? {buf, start: first + 1, end: e, bytesRead: counter.bytes, decodedRead: decodedBase + e + 1, overlong: total} : {buf, start: e, end: e, bytesRead: counter.bytes, decodedRead: decodedBase + e + 1, overlong: total, noLines: true}
+          } else {
+            const joined = takeCarry(buf.subarray(p, e))
+            batch = {buf: joined, start: 0, end: joined.length, bytesRead: counter.bytes, decodedRead: decodedBase + e + 1}
+          }
           carry = []
           carryLen = 0
-        }
+        } else batch = {buf, start: p, end: e, bytesRead: counter.bytes, decodedRead: decodedBase + e + 1}
         p = e + 1
-        let text: string
-        let lines: string[]
-        if (skipFirst) {
-          const first = body.indexOf(10)
-          const restBody = first < 0 ? undefined : body.subarray(first + 1)
-          text = ''
-          lines = restBody === undefined ? [''] : ['', ...splitBody(restBody, lineNo + 1, (o) => (overlong ??= []).push(o))]
-        } else {
-          text = decodeText(body)
-          lines = text.split('\n')
-          if (body.length > MAX_LINE_BYTES) markOverlong(lines, lineNo, (o) => (overlong ??= []).push(o))
-        }
-        const batch: LineBatch = {lines, firstLine: lineNo, bytesRead: counter.bytes, decodedRead: decodedBase + p}
-        if (body.indexOf(13) >= 0) stripCr(lines)
-        else if (!skipFirst && !overlong) batch.text = text
-        if (overlong) {
-          batch.overlong = overlong
-          overlong = undefined
-        }
         yield batch
-        lineNo += lines.length
       }
       decodedBase += buf.length
       // copy the tail: a chunk may be a view into a buffer the stream reuses
@@ -296,17 +319,60 @@ async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number
     if (e instanceof CompressedDataError) throw new InputError(`${name}:${e.offset}: ${e.message}`, name)
     const err = e as NodeJS.ErrnoException
     const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'truncated compressed input' : err.message
-    throw new InputError(`${name}:${lineNo}: ${what}`, name, lineNo)
+    throw new InputError(`${name}:${at.line}: ${what}`, name, at.line)
   }
   if (carryLen > 0) {
     if (carryLen > MAX_LINE_BYTES) {
-      yield {lines: [''], firstLine: lineNo, bytesRead: counter.bytes, unterminated: true, overlong: [{line: lineNo, bytes: carryLen}]}
+      const empty = Buffer.alloc(0)
+      yield {buf: empty, start: 0, end: 0, bytesRead: counter.bytes, unterminated: true, overlong: carryLen, noLines: true}
       return
     }
-    let text = decodeText(takeCarry(Buffer.alloc(0)))
-    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
-    yield {lines: [text], firstLine: lineNo, bytesRead: counter.bytes, unterminated: true}
+    const all = takeCarry(Buffer.alloc(0))
+    yield {buf: all, start: 0, end: all.length, bytesRead: counter.bytes, unterminated: true}
   }
+}
+
+/**
+ * Cut decoded text into lines: the byte ranges of splitByteLines(), decoded — as latin1 when all
+ * ASCII (the common case: a one-byte string, no UTF-8 decoding; the same characters). The text
+ * up to a newline is complete UTF-8 (0x0A never occurs inside a multi-byte sequence); invalid
+ * UTF-8 becomes U+FFFD as with a StringDecoder.
+ */
+async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
+  const at = {line: 1}
+  for await (const b of splitByteLines(input, counter, name, at)) {
+    const batch = lineBatchOf(b, at.line)
+    yield batch
+    at.line += batch.lines.length
+  }
+}
+
+/** The LineBatch of a ByteBatch whose first line is line `firstLine`. */
+export function lineBatchOf(b: ByteBatch, firstLine: number): LineBatch {
+  let overlong: {line: number; bytes: number}[] | undefined
+  if (b.unterminated) {
+    if (b.overlong !== undefined) return {lines: [''], firstLine, bytesRead: b.bytesRead, unterminated: true, overlong: [{line: firstLine, bytes: b.overlong}]}
+    let text = decodeText(b.buf.subarray(b.start, b.end))
+    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
+    return {lines: [text], firstLine, bytesRead: b.bytesRead, unterminated: true}
+  }
+  const body = b.buf.subarray(b.start, b.end)
+  let text: string
+  let lines: string[]
+  if (b.overlong !== undefined) {
+    overlong = [{line: firstLine, bytes: b.overlong}]
+    text = ''
+    lines = b.noLines ? [''] : ['', ...splitBody(body, firstLine + 1, (o) => overlong!.push(o))]
+  } else {
+    text = decodeText(body)
+    lines = text.split('\n')
+    if (body.length > MAX_LINE_BYTES) markOverlong(lines, firstLine, (o) => (overlong ??= []).push(o))
+  }
+  const batch: LineBatch = {lines, firstLine, bytesRead: b.bytesRead, decodedRead: b.decodedRead}
+  if (body.indexOf(13) >= 0) stripCr(lines)
+  else if (!overlong) batch.text = text
+  if (overlong) batch.overlong = overlong
+  return batch
 }
 
 /** Lines of `body` (no carried part), with any over MAX_LINE_BYTES blanked and reported. */

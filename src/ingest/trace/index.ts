@@ -1,7 +1,8 @@
 /**
  * Reading traces: paths → normalized, time-ordered TraceEvents, with stats and diagnostics.
  *
- *   openSource (gzip/…)  →  detect format  →  reader.tokenize per line  →  RecordAssembler
+ *   openByteSource (gzip/…)  →  detect format  →  lines of bytes (chunk.ts: the reader's byte
+ *   fast paths, else reader.tokenize per line)  →  RecordAssembler
  *   (stacks, continuations, loss, duplicates)  →  Normalizer (kind, args)  →  WindowSorter per
  *   file  →  mergeSorted across files
  *
@@ -16,9 +17,10 @@ import type {Diagnostic, RawRecord, TraceEvent} from '../events.js'
 import {Normalizer} from '../normalize.js'
 import {DEFAULT_WINDOW, mergeSorted, WindowSorter} from '../sorter.js'
 import {resolveTracePath} from '../input.js'
-import {InputError, type LineBatch, MAX_LINE_BYTES, openSource} from '../source.js'
+import {type ByteBatch, InputError, lineBatchOf, openByteSource} from '../source.js'
 import {clipText} from '../text.js'
 import {RecordAssembler} from './assemble.js'
+import {TextChunkParser} from './chunk.js'
 import {ProbeEvent} from './probe-event.js'
 import {detectFormat, SNIFF_LINES} from './detect.js'
 import {perfReader} from './perf.js'
@@ -285,21 +287,23 @@ async function* fileEvents(
     return
   }
   if (opts.format === 'trace.dat') throw new InputError(`${path}: --format trace.dat: expected a trace.dat (magic 17 08 44 "tracing"), got another file`, path)
-  const src = await openSource(path)
+  const src = await openByteSource(path)
   const file = {name: src.name, format: 'unknown', lines: 0, bytes: 0}
   stats.files.push(file)
-  const it = src.batches[Symbol.asyncIterator]()
-  const first: IteratorResult<LineBatch> = await it.next()
+  const it = src.bytes[Symbol.asyncIterator]()
+  const first: IteratorResult<ByteBatch> = await it.next()
   if (first.done) return
-  if (first.value.lines[0]?.startsWith('\x17\x08Dtracing')) {
+  // the first lines as text, for the checks and the format detection
+  const head = lineBatchOf(first.value, 1).lines
+  if (head[0]?.startsWith('\x17\x08Dtracing')) {
     throw new InputError(`${src.name}:0: expected a trace.dat as it is, got a compressed one (or stdin): trace.dat is read by offset; decompress it to a file first`, src.name, 0)
   }
   let reader: TraceReader | undefined = opts.format ? READERS[opts.format] : undefined
   if (!reader) {
-    const d = detectFormat(first.value.lines.slice(0, SNIFF_LINES))
+    const d = detectFormat(head.slice(0, SNIFF_LINES))
     reader = d.reader
     if (!reader) {
-      const sample = first.value.lines.find((l) => l.trim() !== '') ?? ''
+      const sample = head.find((l) => l.trim() !== '') ?? ''
       throw new InputError(
         `${src.name}:1: cannot tell the trace format from the first lines (got '${clipText(sample, 80)}'); pass --format (${readerNames().join(', ')})`,
         src.name,
@@ -312,9 +316,7 @@ async function* fileEvents(
   const sorter = new WindowSorter<TraceEvent>(stats, (d) => sink.add(d), opts.window ?? reader.sortWindow ?? DEFAULT_WINDOW)
   let lastBytes = 0
   let lastDecoded = 0
-  const account = (b: LineBatch): void => {
-    file.lines += b.lines.length
-    stats.lines += b.lines.length
+  const account = (b: ByteBatch): void => {
     const delta = b.bytesRead - lastBytes
     lastBytes = b.bytesRead
     file.bytes += delta
@@ -325,6 +327,10 @@ async function* fileEvents(
       lastDecoded = b.decodedRead
     }
     opts.onProgress?.(progress.done, total, progress.expected, progress.decoded)
+  }
+  const countLines = (n: number): void => {
+    file.lines += n
+    stats.lines += n
   }
   const drain = (): TraceEvent[] => {
     const out: TraceEvent[] = []
@@ -339,8 +345,8 @@ async function* fileEvents(
     return out
   }
   // Batches of the rest of the source, first batch included.
-  async function* rest(): AsyncGenerator<LineBatch> {
-    yield first.value as LineBatch
+  async function* rest(): AsyncGenerator<ByteBatch> {
+    yield first.value as ByteBatch
     for (;;) {
       const r = await it.next()
       if (r.done) return
@@ -351,72 +357,36 @@ async function* fileEvents(
   try {
     if (reader.type === 'line') {
       const lr = reader as LineReader<unknown>
-      const state = lr.newState({file: src.name})
+      const parser = new TextChunkParser(src.name, lr, lr.newState({file: src.name}), normalizer, assembler, sink)
       for await (const b of rest()) {
         account(b)
-        const lines = b.lines
-        const n = lines.length
-        const lastOpen = b.unterminated === true
-        // Lines too long (blanked by source.ts) or holding NUL bytes are reported and skipped;
-        // such a batch takes the per-line path.
-        const over = b.overlong
-        const nul = b.text !== undefined ? b.text.indexOf('\0') >= 0 : lines.some((l) => l.indexOf('\0') >= 0)
-        const checked = over !== undefined || nul
-        let o = 0
-        // the fast path reads the line inside the batch's flat text (see LineBatch.text)
-        const text = !checked && lr.tokenizeRange && b.text !== undefined ? b.text : undefined
-        const fused = text !== undefined ? lr.eventRange : undefined
-        let off = 0
-        for (let i0 = 0; i0 < n; i0 += SLICE_LINES) {
-          const i1 = Math.min(n, i0 + SLICE_LINES)
-          for (let i = i0; i < i1; i++) {
-            const line = lines[i]!
-            const pos = {file: src.name, line: b.firstLine + i}
-            if (checked) {
-              if (over && o < over.length && over[o]!.line === pos.line) {
-                sink.add({src: pos, code: 'line-too-long', message: `${pos.file}:${pos.line}: a line of ${over[o]!.bytes.toLocaleString('en-US')} bytes (over ${MAX_LINE_BYTES.toLocaleString('en-US')}); skipped`})
-                o++
-                continue
-              }
-              if (line.indexOf('\0') >= 0) {
-                sink.add({src: pos, code: 'nul-bytes', message: `${pos.file}:${pos.line}: a line holding NUL bytes (binary data?), got '${clipText(line)}'; skipped`})
-                continue
-              }
-            }
-            if (text !== undefined) {
-              const end = off + line.length
-              if (fused !== undefined) {
-                const ev = fused(text, off, end, pos, state, normalizer)
-                if (ev !== undefined) {
-                  off = end + 1
-                  assembler.pushEvent(ev)
-                  continue
-                }
-              }
-              const rec = lr.tokenizeRange!(text, off, end, pos, state)
-              off = end + 1
-              if (rec !== undefined) {
-                assembler.pushRecord(rec)
-                continue
-              }
-            }
-            const tok = lr.tokenize(line, pos, state)
-            if (tok === null) continue
-            const cut = lastOpen && i === n - 1
-            if (Array.isArray(tok)) for (const t of tok) assembler.push(t, cut)
-            else assembler.push(tok, cut)
-          }
-          // hand events on in small slices so they die young (a 1 MB batch is ~6000 events)
-          const out = drain()
-          sink.throwPending(assembler.firstHeldLine())
-          if (out.length) yield out
+        if (b.overlong !== undefined) {
+          // a line too long (source.ts dropped its bytes): reported and skipped
+          parser.overlong({file: src.name, line: parser.line++}, b.overlong)
+          countLines(1)
         }
+        if (!b.noLines) {
+          parser.begin(b.buf, b.start, b.end, b.unterminated)
+          for (let s = b.start; s <= b.end; ) {
+            const l0 = parser.line
+            s = parser.parse(s, SLICE_LINES)
+            countLines(parser.line - l0)
+            // hand events on in small slices so they die young
+            const out = drain()
+            sink.throwPending(assembler.firstHeldLine())
+            if (out.length) yield out
+          }
+        }
+        src.at.line = parser.line
       }
     } else {
       const counted = (async function* () {
         for await (const b of rest()) {
           account(b)
-          yield b
+          const lb = lineBatchOf(b, src.at.line)
+          countLines(lb.lines.length)
+          src.at.line += lb.lines.length
+          yield lb
         }
       })()
       for await (const toks of reader.parse(counted, {file: src.name})) {
