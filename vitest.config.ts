@@ -9,7 +9,7 @@ export default defineConfig({
     pool: 'forks',
     projects: [
       {extends: true, test: {name: 'default', include: ['test/**/*.test.ts']}},
-      {extends: true, test: {name: 'full', include: ['test/ingest/trace/fastpath.test.ts', 'test/cli/examples.test.ts', 'test/commands/events.test.ts'], env: {PTREPLAY_FULL_TESTS: '1'}}},
+      {extends: true, test: {name: 'full', include: ['test/ingest/trace/fastpath.test.ts', 'test/cli/examples.test.ts', 'test/commands/events.test.ts', 'test/golden/samples.test.ts'], env: {PTREPLAY_FULL_TESTS: '1'}}},
     ],
   },
 })

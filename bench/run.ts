@@ -15,8 +15,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
 const only = argv.filter((a) => !a.startsWith('--'))
-const benches = ['ingest', 'ptdump', 'trace', 'tracedat', 'replay-real', 'replay', 'replay-rss', 'html', 'fleet', 'hostile']
-const QUICK: Record<string, string[]> = {ingest: ['--mb', '50', '--text-mb', '20'], trace: ['100'], 'replay-rss': ['--quick']}
+const benches = ['startup', 'ingest', 'ptdump', 'trace', 'tracedat', 'replay-real', 'replay', 'replay-rss', 'html', 'fleet', 'hostile']
+const QUICK: Record<string, string[]> = {startup: ['--quick'], ingest: ['--mb', '50', '--text-mb', '20'], trace: ['100'], 'replay-rss': ['--quick']}
 let failed = 0
 for (const b of benches) {
   if (only.length && !only.includes(b)) continue

@@ -13,48 +13,12 @@
  * Run: npm run build && node dist/bench/same-output.js [REF] [--filter SUBSTRING]
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, symlinkSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {parseArgs} from 'node:util'
 
+import {sampleCommands} from './sample-commands.js'
 import {ROOT, tempDir} from './util.js'
-
-const TRACE = /^(trace(\.txt|\.dat|-v\d.*\.dat)(\.gz)?|trace_stacktrace\.txt(\.gz)?|trace-cmd-report(-t)?\.txt\.gz|perf-script(-F)?\.txt\.gz)$/
-
-/** The commands to compare, as argument lists (relative to the repository root). */
-export function sampleCommands(out: string): string[][] {
-  const cmds: string[][] = []
-  const dirs: string[] = []
-  const walk = (d: string): void => {
-    for (const e of readdirSync(join(ROOT, d), {withFileTypes: true})) {
-      if (e.isDirectory()) walk(join(d, e.name))
-      else if (!dirs.includes(d)) dirs.push(d)
-    }
-  }
-  walk('samples')
-  for (const d of dirs.sort()) {
-    const files = readdirSync(join(ROOT, d)).sort()
-    for (const f of files) {
-      const p = join(d, f)
-      if (TRACE.test(f)) {
-        cmds.push(['events', '--json', p])
-        cmds.push(['events', p, '--output', join(out, 'events.ndjson')])
-      }
-      if (f.startsWith('kernel_page_tables.')) cmds.push(['audit', '--json', p])
-    }
-    const before = files.includes('kernel_page_tables.before') ? join(d, 'kernel_page_tables.before') : undefined
-    const after = files.includes('kernel_page_tables.after') ? join(d, 'kernel_page_tables.after') : undefined
-    const trace = files.find((f) => /^trace\.txt(\.gz)?$/.test(f))
-    if (before && trace) cmds.push(['replay', '--json', before, join(d, trace)])
-    if (before && after && trace) cmds.push(['verify', '--json', before, join(d, trace), after])
-  }
-  const b619 = 'samples/linux-6.19-bbml2-qemu/max-2G-default'
-  if (existsSync(join(ROOT, b619))) {
-    cmds.push(['replay', '--json', `${b619}/kernel_page_tables.loaded`, `${b619}/trace.txt.gz`, '--from-marker', 'capture: bpf phase begin'])
-    cmds.push(['verify', '--json', `${b619}/kernel_page_tables.loaded`, `${b619}/trace.txt.gz`, `${b619}/kernel_page_tables.bpf`, '--from-marker', 'capture: bpf phase begin', '--until-marker', 'capture: bpf phase end'])
-  }
-  return cmds
-}
 
 /** `ref` built from `git archive` into `dir` (node_modules shared with this tree). */
 function buildRef(ref: string, dir: string): void {

@@ -12,7 +12,6 @@ import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {createGunzip} from 'node:zlib'
 
-import tarStream from 'tar-stream'
 
 import {XZ_MAGIC, xzDecoder, ZSTD_MAGIC, zstdDecoder} from '../ingest/decompress.js'
 import {InputError} from '../ingest/source.js'
@@ -167,7 +166,9 @@ export async function extractBundleTar(path: string): Promise<{dir: string; clea
     const starts = (m: number[]) => m.every((b, i) => head[i] === b)
     const input: Readable =
       head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : starts(ZSTD_MAGIC) ? zstdDecoder(raw) : starts(XZ_MAGIC) ? xzDecoder(raw) : raw
-    // tar-stream reads ustar, GNU (long names) and pax headers, streaming.
+    // tar-stream reads ustar, GNU (long names) and pax headers, streaming. Imported here, for a
+    // tarball, not with every command that names a bundle.
+    const {default: tarStream} = await import('tar-stream')
     const extract = tarStream.extract()
     raw.on('error', (e) => input.destroy(e))
     input.on('error', (e) => extract.destroy(e))

@@ -6,8 +6,12 @@
  * is "long" by its expected work — the text the inputs decode to (a .gz's own size field) times
  * the passes — not by the bytes on disk: a 2.4 MB .gz holding 57 MB of trace replayed under five
  * policies gets a bar. From stdin (no size) a spinner with bytes read and the rate.
+ *
+ * ora (and what it pulls in: chalk, cli-cursor, string-width, …) is imported once a bar is wanted,
+ * not with the command: most runs draw none (--json, piped, short input), and the import costs
+ * about half of `node -e 0`'s start-up. The bar appears from the first report after it loaded.
  */
-import ora, {type Ora} from 'ora'
+import type {Ora} from 'ora'
 
 import {fmtBytes} from '../report/table.js'
 import {PROGRESS_MIN_WORK, expectedWork, fractionDone, passFraction, progressLine} from './progress-estimate.js'
@@ -21,6 +25,9 @@ export function progressAllowed(stream: {isTTY?: boolean; columns?: number}, env
 
 export class Progress {
   private spinner?: Ora
+  /** ora's default export, once imported (the import starts when a bar is first wanted). */
+  private ora?: typeof import('ora').default
+  private stopped = false
   private lastDraw = 0
   private readonly started = Date.now()
   private passStarted = Date.now()
@@ -58,10 +65,15 @@ export class Progress {
       const work = expectedWork(total === undefined ? undefined : (expected ?? total), this.passes)
       this.wanted = progressAllowed(process.stderr) && (work === undefined || work >= PROGRESS_MIN_WORK)
       if (!this.wanted) return
+      import('ora').then(
+        (m) => (this.ora = m.default),
+        () => (this.wanted = false),
+      )
     }
+    if (!this.ora || this.stopped) return
     const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== ''
     if (!this.spinner) {
-      this.spinner = ora({stream: process.stderr, text: 'reading', color: noColor ? false : 'cyan', spinner: noColor ? 'line' : 'dots', discardStdin: false}).start()
+      this.spinner = this.ora({stream: process.stderr, text: 'reading', color: noColor ? false : 'cyan', spinner: noColor ? 'line' : 'dots', discardStdin: false}).start()
     }
     const s = Math.max((now - this.passStarted) / 1000, 0.001)
     const rate = `${Math.round(this.items / s).toLocaleString('en-US')} ${this.what}/s`
@@ -82,6 +94,7 @@ export class Progress {
   }
 
   stop(): void {
+    this.stopped = true
     this.spinner?.stop()
     this.spinner = undefined
   }

@@ -15,8 +15,6 @@ import {hostSamples, renderProm, writePromFile} from '../report/prom.js'
 import {type Eligibility, eligibilityWithForecast} from '../report/eligibility.js'
 import {eligibilityMeta, renderEligibilityText} from '../report/eligibility-text.js'
 import {loadFacts} from '../replay/run.js'
-import {auditHtmlDoc} from '../report/html/audit-doc.js'
-import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
 import {renderRegionStrips, stripWidth, useColor} from '../report/terminal/strip.js'
 
 export interface AuditResult extends AuditReport {
@@ -104,6 +102,7 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
       if (flags.html) {
         // The bundle reader every command shares: version.txt beside the dump names the kernel.
         const kernel = facts.version?.trim().split('\n')[0]
+        const [{renderHtmlReport, writeHtmlOrNote}, {auditHtmlDoc}] = await Promise.all([import('../report/html/render.js'), import('../report/html/audit-doc.js')])
         const doc = auditHtmlDoc({
           report,
           pt: snap.pt,

@@ -10,11 +10,8 @@ import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
 import {POLICIES} from '../kernel/policy.js'
-import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
-import {compareHtmlDoc} from '../report/html/replay-doc.js'
 import {type CompareReport, buildCompareReport, renderCompareText} from '../report/compare.js'
 import {buildReplayReport} from '../report/replay.js'
-import {MarkerLog, writePerfettoTrace} from '../report/perfetto.js'
 import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js'
 
 export interface CompareResult extends CompareReport {
@@ -84,7 +81,9 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
       const {facts} = loadFacts(snapshot.source)
       const knobs = knobsFrom(flags)
       const runs = []
-      const markers = flags.perfetto ? new MarkerLog() : undefined
+      // The Perfetto writer (protobufjs) loads only when asked for.
+      const perfetto = flags.perfetto ? await import('../report/perfetto.js') : undefined
+      const markers = perfetto ? new perfetto.MarkerLog() : undefined
       for (const name of names) {
         const choice = choosePolicy(name, knobs, snapshot, facts)
         const opts = replayOptionsFrom(flags, flags.strict)
@@ -106,13 +105,14 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
       taken = takenLines([snapshot], first.traceTaken)
       if (flags.perfetto) {
         try {
-          await writePerfettoTrace(flags.perfetto, runs.map((r) => ({label: r.label, series: r.report.series})), markers!.markers)
+          await perfetto!.writePerfettoTrace(flags.perfetto, runs.map((r) => ({label: r.label, series: r.report.series})), markers!.markers)
         } catch (e) {
           writeFailures.push(`${flags.perfetto}: cannot write the Perfetto trace: ${(e as Error).message}`)
         }
         result.perfettoFile = flags.perfetto
       }
       if (flags.html) {
+        const [{renderHtmlReport, writeHtmlOrNote}, {compareHtmlDoc}] = await Promise.all([import('../report/html/render.js'), import('../report/html/replay-doc.js')])
         const doc = compareHtmlDoc({
           report: result,
           runs: runs.map((r) => ({label: r.label, pt: r.run.pt, report: r.report})),

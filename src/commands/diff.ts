@@ -8,8 +8,6 @@ import {type SnapshotDiff, diffSnapshots, renderDiffText} from '../report/diff.j
 import {loadFacts, loadSnapshot} from '../replay/run.js'
 import {CodedInputError} from '../cli/errors.js'
 import {checkOutputs} from '../report/atomic-file.js'
-import {diffHtmlDoc} from '../report/html/diff-doc.js'
-import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
 
 export type DiffResult = SnapshotDiff & {diagnostics: DiagnosticsSummary; htmlFile?: string}
 
@@ -82,6 +80,7 @@ text goes to stderr).`
       }
       result = {...diffSnapshots(a, b, {maxRanges: flags['max-ranges'], era: a.era}), diagnostics: inputDiagnostics([a, b])}
       if (flags.html) {
+        const [{renderHtmlReport, writeHtmlOrNote}, {diffHtmlDoc}] = await Promise.all([import('../report/html/render.js'), import('../report/html/diff-doc.js')])
         const doc = diffHtmlDoc({diff: result, a, b, kernel: loadFacts(a.source).facts.version?.trim().split('\n')[0], version: this.config.version})
         writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)
         result.htmlFile = flags.html

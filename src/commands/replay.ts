@@ -8,12 +8,8 @@ import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdum
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
-import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
-import {TimelineLog, replayHtmlDoc} from '../report/html/replay-doc.js'
 import {type ReplayReport, buildReplayReport, renderReplayText} from '../report/replay.js'
 import {renderAuditText} from '../report/audit-text.js'
-import {MarkerLog, writePerfettoTrace} from '../report/perfetto.js'
-import {renderAsciiSeries} from '../report/terminal/chart.js'
 import {useColor} from '../report/terminal/strip.js'
 import {outputStyle, wrapText} from '../report/output-style.js'
 import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js'
@@ -101,9 +97,12 @@ replayed: they are the ground truth the prediction is printed against.`
       const opts = replayOptionsFrom(flags, flags.strict)
       opts.trace = {...opts.trace, onProgress: progress.bytes}
       opts.onProgress = (n) => (progress.items = n)
-      const markers = flags.perfetto ? new MarkerLog() : undefined
+      // The Perfetto writer (protobufjs), the HTML renderers and the chart load only when asked for.
+      const perfetto = flags.perfetto ? await import('../report/perfetto.js') : undefined
+      const html = flags.html ? {...(await import('../report/html/render.js')), ...(await import('../report/html/replay-doc.js'))} : undefined
+      const markers = perfetto ? new perfetto.MarkerLog() : undefined
       markers?.hook(opts)
-      const timeline = flags.html ? new TimelineLog() : undefined
+      const timeline = html ? new html.TimelineLog() : undefined
       timeline?.hook(opts)
       const run = await runReplay(snapshot, traces, choice, opts)
       progress.stop()
@@ -112,15 +111,15 @@ replayed: they are the ground truth the prediction is printed against.`
       taken = takenLines([snapshot], run.traceTaken)
       if (flags.perfetto) {
         try {
-          await writePerfettoTrace(flags.perfetto, [{label: choice.policy.name, series: report.series}], markers!.markers)
+          await perfetto!.writePerfettoTrace(flags.perfetto, [{label: choice.policy.name, series: report.series}], markers!.markers)
         } catch (e) {
           writeFailures.push(`${flags.perfetto}: cannot write the Perfetto trace: ${(e as Error).message}`)
         }
         result.perfettoFile = flags.perfetto
       }
       if (flags.html) {
-        const doc = replayHtmlDoc({report, pt: run.pt, regions: snapshot.regions, source: snapshot.source, kernel: facts.version?.trim().split('\n')[0], version: this.config.version, log: timeline})
-        writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)
+        const doc = html!.replayHtmlDoc({report, pt: run.pt, regions: snapshot.regions, source: snapshot.source, kernel: facts.version?.trim().split('\n')[0], version: this.config.version, log: timeline})
+        html!.writeHtmlOrNote(flags.html, html!.renderHtmlReport(doc), writeFailures)
         result.htmlFile = flags.html
       }
     } catch (e) {
@@ -138,6 +137,7 @@ replayed: they are the ground truth the prediction is printed against.`
       for (const line of renderAuditText(result.after)) log(line)
       if (flags.chart && result.series.length > 2) {
         log('')
+        const {renderAsciiSeries} = await import('../report/terminal/chart.js')
         for (const line of renderAsciiSeries(
           [result.tableBytesBefore, ...result.series.map((x) => x.tableBytes)],
           {height: 8, width: Math.min(72, outputStyle().width - 14), format: 'bytes', color: useColor(), title: 'table bytes over the trace', xLabel: 'kernel calls', xRange: [0, result.series.at(-1)!.calls]},

@@ -12,8 +12,6 @@ import {type VerifyResult, renderVerifyText, verifyResult} from '../report/verif
 import {choosePolicy, loadFacts, loadSnapshot} from '../replay/run.js'
 import {runVerify} from '../replay/verify.js'
 import {checkOutputs} from '../report/atomic-file.js'
-import {renderHtmlReport, writeHtmlOrNote} from '../report/html/render.js'
-import {verifyHtmlDoc} from '../report/html/verify-doc.js'
 
 export default class Verify extends PtreplayCommand {
   static override summary = 'Replay a trace over one snapshot and check the prediction against a later real snapshot, run by run, per region.'
@@ -148,6 +146,7 @@ differing ranges with predicted and actual runs, and the predicted and actual ma
       result = verifyResult(v)
       progress.stop()
       if (flags.html) {
+        const [{renderHtmlReport, writeHtmlOrNote}, {verifyHtmlDoc}] = await Promise.all([import('../report/html/render.js'), import('../report/html/verify-doc.js')])
         const doc = verifyHtmlDoc({
           result,
           predicted: v.predicted ? {pt: v.predicted, regions: a.regions} : undefined,

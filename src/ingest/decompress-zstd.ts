@@ -19,7 +19,7 @@
  */
 import type {Readable} from 'node:stream'
 import {Decompress} from 'fzstd'
-import xxhash, {type XXHash, type XXHashAPI} from 'xxhash-wasm'
+import type {XXHash, XXHashAPI} from 'xxhash-wasm'
 
 import {CompressedDataError} from './decompress-error.js'
 
@@ -31,8 +31,8 @@ const SKIPPABLE_MASK = 0xfffffff0
 const SKIPPABLE_MAGIC = 0x184d2a50
 
 let api: Promise<XXHashAPI> | undefined
-/** xxhash-wasm, instantiated on first use (a zstd input). */
-const xxh = () => (api ??= xxhash())
+/** xxhash-wasm, imported and instantiated on first use (a zstd input). */
+const xxh = () => (api ??= import('xxhash-wasm').then((m) => m.default()))
 
 const enum St {
   Magic,

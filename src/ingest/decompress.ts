@@ -16,17 +16,21 @@
  * `InputError("<file>:<offset>: …")`. gzip and zstd know the exact offset; xz-decompress gives
  * none, so an xz error is placed at the compressed bytes handed to it so far (XZ_SLICE).
  */
+import {createRequire} from 'node:module'
 import {Readable, Transform} from 'node:stream'
 import type {ReadableStream as WebReadableStream} from 'node:stream/web'
-// xz-decompress is a webpack-built CommonJS bundle: Node's ESM loader cannot see its named
-// exports, so take them from the default (module.exports).
-import xzDecompress from 'xz-decompress'
 
 import {CompressedDataError} from './decompress-error.js'
 import {decodeGzip} from './decompress-gzip.js'
 import {decodeZstd, ZSTD_MAGIC} from './decompress-zstd.js'
 
-const {XzReadableStream} = xzDecompress
+/**
+ * xz-decompress, loaded on the first xz input rather than with every command that reads a file
+ * (its wasm decoder costs about a fifth of `node -e 0`'s start-up). It is a webpack-built
+ * CommonJS bundle, so it is required: synchronously, as xzDecoder() returns its stream at once.
+ */
+let xzModule: typeof import('xz-decompress') | undefined
+const xzDecompress = () => (xzModule ??= createRequire(import.meta.url)('xz-decompress') as typeof import('xz-decompress'))
 
 /** xz stream header magic (xz file format 1.0.4 §2.1.1.1). */
 export const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]
@@ -55,7 +59,7 @@ export function xzDecoder(input: Readable): Readable {
     }
   }
   const web = Readable.toWeb(Readable.from(slices(), {objectMode: false})) as unknown as ReadableStream<Uint8Array>
-  const xz = new XzReadableStream(web)
+  const xz = new (xzDecompress().XzReadableStream)(web)
   const out = Readable.fromWeb(xz as unknown as WebReadableStream<Uint8Array>)
   // Rename xz-embedded's numeric error to something a user can act on.
   const mapped = new Transform({

@@ -76,6 +76,33 @@ export interface OpenedSource {
   batches: AsyncIterable<LineBatch>
 }
 
+/** Whole lines as bytes (openByteSource()). */
+export interface LineChunk {
+  /**
+   * Lines separated by newlines, the last ending at buf.length (its newline not included); a
+   * line keeps a trailing carriage return (the reader drops it, as splitLines() does). Valid until
+   * the next chunk is asked for.
+   */
+  buf: Buffer
+  /** Compressed/raw bytes consumed from the source so far (for progress). */
+  bytesRead: number
+  /** Set when the first line was longer than MAX_LINE_BYTES: its length; its bytes are dropped (buf's first line is empty). */
+  overlongFirst?: number
+  /** Set on the final chunk when the input's last line had no newline (a capture cut short?). */
+  unterminated?: boolean
+}
+
+export interface OpenedByteSource {
+  /** Name for messages: the path, or `<stdin>`. */
+  name: string
+  /** Raw size in bytes when known (a regular file), for progress. */
+  size?: number
+  /** The chunks; `at()` gives the number of the line the consumer reads next (for the source's own messages). */
+  chunks: (at: () => number) => AsyncIterable<LineChunk>
+  /** The same bytes as the line-aligned ranges they are cut from (ByteBatch: with decoded-bytes progress); `at()` as for chunks. */
+  ranges: (at: () => number) => AsyncIterable<ByteBatch>
+}
+
 export class InputError extends Error {
   constructor(
     message: string,
@@ -137,29 +164,27 @@ async function peek(stream: Readable, n: number): Promise<{head: Buffer; stream:
 
 /** Open a path or `-` and yield line batches. Throws InputError for a missing/unreadable file. */
 export async function openSource(path: string, stdin: Readable = process.stdin): Promise<OpenedSource> {
-  const raw = await openDecoded(path, stdin)
-  return {name: raw.name, size: raw.size, batches: splitLines(raw.chunks, raw.counter, raw.name)}
+  const o = await openDecoded(path, stdin)
+  return {name: o.name, size: o.size, batches: splitLines(o.chunks, o.counter, o.name)}
 }
 
-export interface OpenedByteSource {
-  /** Name for messages: the path, or `<stdin>`. */
-  name: string
-  /** Raw size in bytes when known (a regular file), for progress. */
-  size?: number
-  /** Line-aligned byte ranges of the decoded input (splitByteLines). */
-  bytes: AsyncIterable<ByteBatch>
-  /** The number of the next line: the consumer advances it past each batch before asking for the next (for the `file:line` of a decompression error). */
-  at: {line: number}
-}
-
-/** openSource() as line-aligned bytes, not decoded (readers that parse bytes). */
+/**
+ * Open a path or `-` and yield whole lines as bytes, for readers that parse bytes instead of
+ * strings: as chunks (lineChunks()) or as the line-aligned ranges they are cut from
+ * (splitByteLines()). Only one of the two may be iterated. Throws InputError for a
+ * missing/unreadable file.
+ */
 export async function openByteSource(path: string, stdin: Readable = process.stdin): Promise<OpenedByteSource> {
-  const raw = await openDecoded(path, stdin)
-  const at = {line: 1}
-  return {name: raw.name, size: raw.size, bytes: splitByteLines(raw.chunks, raw.counter, raw.name, at), at}
+  const o = await openDecoded(path, stdin)
+  return {
+    name: o.name,
+    size: o.size,
+    chunks: (at) => lineChunks(splitByteLines(o.chunks, o.counter, o.name, at)),
+    ranges: (at) => splitByteLines(o.chunks, o.counter, o.name, at),
+  }
 }
 
-/** The decoded bytes of a path or `-` (compression detected by magic bytes), and a count of the raw bytes read. */
+/** The decoded bytes of a path or `-` (compression detected by magic bytes), with the raw bytes read so far. */
 async function openDecoded(path: string, stdin: Readable): Promise<{name: string; size?: number; chunks: AsyncIterable<Buffer>; counter: {bytes: number}}> {
   let raw: Readable
   let size: number | undefined
@@ -256,7 +281,7 @@ async function* readChunks(path: string, counter: {bytes: number}): AsyncGenerat
  * a chunk's last newline is complete lines, and the bytes after it wait for the next chunk. A
  * chunk's complete lines are handed on in pieces of at most ~PIECE_BYTES. Nothing is decoded.
  */
-export async function* splitByteLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string, at: {line: number} = {line: 1}): AsyncGenerator<ByteBatch> {
+export async function* splitByteLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string, at: () => number): AsyncGenerator<ByteBatch> {
   // The unfinished line so far, as pieces (joined once, at its newline: linear in its length),
   // or only its length once it is over MAX_LINE_BYTES (then its bytes are dropped as they come).
   let carry: Buffer[] = []
@@ -275,7 +300,7 @@ export async function* splitByteLines(input: AsyncIterable<Buffer>, counter: {by
           // A megabyte without a newline holding NUL bytes is binary data, not a long text line:
           // stop (an endless stream such as /dev/zero would otherwise never end).
           if (carry.some((c) => c.indexOf(0) >= 0) || buf.indexOf(0) >= 0) {
-            throw new InputError(`${name}:${at.line}: binary data (NUL bytes, no newline in ${MAX_LINE_BYTES.toLocaleString('en-US')} bytes): not a text ptdump or trace`, name, at.line)
+            throw new InputError(`${name}:${at()}: binary data (NUL bytes, no newline in ${MAX_LINE_BYTES.toLocaleString('en-US')} bytes): not a text ptdump or trace`, name, at())
           }
           carry = []
         } else carry.push(Buffer.from(buf))
@@ -319,7 +344,7 @@ export async function* splitByteLines(input: AsyncIterable<Buffer>, counter: {by
     if (e instanceof CompressedDataError) throw new InputError(`${name}:${e.offset}: ${e.message}`, name)
     const err = e as NodeJS.ErrnoException
     const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'truncated compressed input' : err.message
-    throw new InputError(`${name}:${at.line}: ${what}`, name, at.line)
+    throw new InputError(`${name}:${at()}: ${what}`, name, at())
   }
   if (carryLen > 0) {
     if (carryLen > MAX_LINE_BYTES) {
@@ -339,11 +364,11 @@ export async function* splitByteLines(input: AsyncIterable<Buffer>, counter: {by
  * UTF-8 becomes U+FFFD as with a StringDecoder.
  */
 async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
-  const at = {line: 1}
-  for await (const b of splitByteLines(input, counter, name, at)) {
-    const batch = lineBatchOf(b, at.line)
+  let line = 1
+  for await (const b of splitByteLines(input, counter, name, () => line)) {
+    const batch = lineBatchOf(b, line)
     yield batch
-    at.line += batch.lines.length
+    line += batch.lines.length
   }
 }
 
@@ -373,6 +398,24 @@ export function lineBatchOf(b: ByteBatch, firstLine: number): LineBatch {
   else if (!overlong) batch.text = text
   if (overlong) batch.overlong = overlong
   return batch
+}
+
+/**
+ * The ranges of splitByteLines() as chunks of whole lines (openByteSource().chunks): a line too
+ * long comes alone, as an empty chunk with overlongFirst.
+ */
+async function* lineChunks(ranges: AsyncIterable<ByteBatch>): AsyncGenerator<LineChunk> {
+  for await (const b of ranges) {
+    if (b.overlong !== undefined) {
+      const c: LineChunk = {buf: b.buf.subarray(b.start, b.start), bytesRead: b.bytesRead, overlongFirst: b.overlong}
+      if (b.noLines && b.unterminated) c.unterminated = true
+      yield c
+      if (b.noLines) continue
+    }
+    const c: LineChunk = {buf: b.buf.subarray(b.start, b.end), bytesRead: b.bytesRead}
+    if (b.unterminated) c.unterminated = true
+    yield c
+  }
 }
 
 /** Lines of `body` (no carried part), with any over MAX_LINE_BYTES blanked and reported. */

@@ -7,7 +7,7 @@
  * what map-mem.ts's walk produces on empty tables (test/kernel/leaf-choice.test.ts holds them equal),
  * without building tables: the audit's "ideal" reference uses it per stretch of equal attributes.
  */
-import {type Kva, alignDown, alignUp} from '../model/address.js'
+import type {Kva} from '../model/address.js'
 import type {Geometry} from '../model/geometry.js'
 import type {Run} from '../model/run.js'
 
@@ -35,19 +35,25 @@ export function leafShapes(geo: Geometry): LeafShape[] {
 
 export type LeafSink = (start: Kva, end: Kva, lvl: number, cont: boolean) => void
 
-/** Greedy decomposition of [s, e) with shapes[i..]: head, aligned middle, tail; ascending order. */
+/**
+ * Greedy decomposition of [s, e) with shapes[i..]: head, aligned middle, tail; ascending order.
+ * Every leaf size is a power of two, so s / size is exact and alignUp/alignDown reduce to
+ * ceil/floor of it (no floating-point remainder: this runs per stretch of a whole dump).
+ */
 export function decompose(sh: readonly LeafShape[], s: Kva, e: Kva, i: number, sink: LeafSink): void {
+  const last = sh.length - 1
   while (s < e) {
-    const {lvl, cont, size} = sh[i]!
-    if (i === sh.length - 1) return sink(s, e, lvl, cont)
-    const a = alignUp(s, size)
-    const b = alignDown(e, size)
+    const shape = sh[i]!
+    if (i === last) return sink(s, e, shape.lvl, shape.cont)
+    const size = shape.size
+    const a = Math.ceil(s / size) * size
+    const b = Math.floor(e / size) * size
     if (a >= b) {
       i++
       continue
     }
-    decompose(sh, s, a, i + 1, sink)
-    sink(a, b, lvl, cont)
+    if (a > s) decompose(sh, s, a, i + 1, sink)
+    sink(a, b, shape.lvl, shape.cont)
     s = b
     i++
   }

@@ -26,6 +26,11 @@ import {F_KASAN_EARLY, GAP_META, HOLE, NO_RUN, type Run, metaCont, metaFlags, me
 import {RunStore} from './run-store.js'
 import {TableCounter, countTablePages} from './table-counter.js'
 
+/** One run as scalars (PageTables.builder()). */
+export interface RunSink {
+  add(start: Kva, end: Kva, lvl: number, cont: boolean, prot: Prot, flags: number): void
+}
+
 export class PageTables {
   readonly geo: Geometry
   private tree: RunStore
@@ -67,39 +72,53 @@ export class PageTables {
    * Adjacent runs of equal shape are merged. Table counts are computed from scratch.
    */
   static fromRuns(geo: Geometry, runs: Iterable<Run>): PageTables {
+    const b = PageTables.builder(geo)
+    for (const r of runs) b.add(r.start, r.end, r.lvl, r.cont, r.prot, r.flags)
+    return b.finish()
+  }
+
+  /**
+   * fromRuns() fed one run at a time as scalars (a reader building the model from its own
+   * columns: no Run object per run). Runs ascending: each new key is appended to the store.
+   */
+  static builder(geo: Geometry): RunSink & {finish(): PageTables} {
     const pt = new PageTables(geo)
     const tree = pt.tree
     const tables = new TableCounter(geo)
     let lastEnd = 0
     let lastMeta = GAP_META
-    for (const r of runs) {
-      if (r.end <= r.start) throw new ModelError(`empty or reversed run ${formatKva(r.start)}-${formatKva(r.end)}`)
-      if (r.start < lastEnd) throw new ModelError(`run ${formatKva(r.start)} overlaps the previous one ending ${formatKva(lastEnd)}`)
-      if (r.lvl < 0 || r.lvl >= geo.levels) throw new ModelError(`level ${r.lvl} does not exist in ${geo.label}`)
-      if (r.end > KVA_END) throw new ModelError(`run ${formatKva(r.start)} ends beyond 2^64`)
-      if (r.start > lastEnd && lastMeta !== GAP_META) {
-        tree.set(lastEnd, GAP_META)
-        pt.gapKeys++
-        lastMeta = GAP_META
-      }
-      accumulate(geo, pt.totals, r)
-      tables.add(r.start, r.end, r.lvl, r.flags)
-      const m = pack(r.lvl, r.cont, r.prot, r.flags)
-      if (m !== lastMeta) {
-        if (r.start === 0) {
-          tree.set(0, m)
-          pt.gapKeys--
-        } else tree.set(r.start, m)
-        lastMeta = m
-      }
-      lastEnd = r.end
+    return {
+      add(start: Kva, end: Kva, lvl: number, cont: boolean, prot: Prot, flags: number): void {
+        if (end <= start) throw new ModelError(`empty or reversed run ${formatKva(start)}-${formatKva(end)}`)
+        if (start < lastEnd) throw new ModelError(`run ${formatKva(start)} overlaps the previous one ending ${formatKva(lastEnd)}`)
+        if (lvl < 0 || lvl >= geo.levels) throw new ModelError(`level ${lvl} does not exist in ${geo.label}`)
+        if (end > KVA_END) throw new ModelError(`run ${formatKva(start)} ends beyond 2^64`)
+        if (start > lastEnd && lastMeta !== GAP_META) {
+          tree.append(lastEnd, GAP_META)
+          pt.gapKeys++
+          lastMeta = GAP_META
+        }
+        const m = pack(lvl, cont, prot, flags)
+        accumulateMeta(geo, pt.totals, start, end, m, 1)
+        tables.add(start, end, lvl, flags)
+        if (m !== lastMeta) {
+          if (start === 0) {
+            tree.set(0, m)
+            pt.gapKeys--
+          } else tree.append(start, m)
+          lastMeta = m
+        }
+        lastEnd = end
+      },
+      finish(): PageTables {
+        if (lastEnd < KVA_END && lastMeta !== GAP_META) {
+          tree.append(lastEnd, GAP_META)
+          pt.gapKeys++
+        }
+        for (let i = 0; i < tables.counts.length; i++) pt.tables[i] = tables.counts[i]!
+        return pt
+      },
     }
-    if (lastEnd < KVA_END && lastMeta !== GAP_META) {
-      tree.set(lastEnd, GAP_META)
-      pt.gapKeys++
-    }
-    for (let i = 0; i < tables.counts.length; i++) pt.tables[i] = tables.counts[i]!
-    return pt
   }
 
   clone(): PageTables {

@@ -82,6 +82,24 @@ export class RunStore {
     }
   }
 
+  /**
+   * Insert a key greater than every key held (a build in ascending order): appended to the last
+   * block, a new block when it is full — no search, no splice, blocks filled to maxBlock.
+   */
+  append(k: number, v: number): void {
+    if (this.size === 0) return this.set(k, v)
+    let b = this.ks.length - 1
+    if (this.ks[b]!.length >= this.maxBlock) {
+      this.ks.push([])
+      this.vs.push([])
+      this.firsts.push(k)
+      b++
+    }
+    this.ks[b]!.push(k)
+    this.vs[b]!.push(v)
+    this.size++
+  }
+
   delete(k: number): boolean {
     if (this.size === 0) return false
     const b = this.blockOf(k)

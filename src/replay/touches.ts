@@ -7,46 +7,46 @@
  * entries a split rewrites as a consequence: a difference between the replay and a snapshot is
  * the trace's doing only where some call asked for a change there.
  *
- * Memory follows the number of distinct touched stretches still visible (runs in a B-tree, like
+ * Memory follows the number of distinct touched stretches still visible (in the run store, like
  * the page tables), never the number of pages: a later call over the same range replaces the
  * earlier one, neighbours with the same toucher merge.
  */
-import * as btreeNs from 'sorted-btree'
-
 import type {TraceEvent} from '../ingest/events.js'
 import type {Kva} from '../model/address.js'
+import {RunStore} from '../model/run-store.js'
 import type {Intent} from './intents.js'
-
-// sorted-btree is CommonJS with `exports.default` (see model/pagetable.ts).
-type BTreeClass<K, V> = import('sorted-btree', {with: {'resolution-mode': 'require'}}).default<K, V>
-type BTreeCtor = new <K, V>() => BTreeClass<K, V>
-const BTree: BTreeCtor =
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  ((btreeNs as any).default?.default ?? (btreeNs as any).default ?? btreeNs) as BTreeCtor
 
 export interface Span {
   start: Kva
   end: Kva
 }
 
-interface Entry<T> {
-  end: Kva
+/** A stretch [start, end) and the ref that owns it. */
+export interface Owned<T> extends Span {
   ref: T
 }
 
-/** Half-open interval map [start, end) → ref, non-overlapping, sorted. */
+/** Half-open interval map [start, end) → ref, non-overlapping, sorted, neighbours with the same ref merged. */
 export class TouchMap<T> {
-  private readonly tree = new BTree<number, Entry<T>>()
+  /** Each stretch's start → its end, in the project's ordered run store (as the page tables). */
+  private readonly ends: RunStore
+  /** Each stretch's start → the ref that owns it. */
+  private readonly refs = new Map<Kva, T>()
+
+  /** `maxBlock`: the run store's block size (tests pass a tiny one to cross blocks often). */
+  constructor(maxBlock?: number) {
+    this.ends = new RunStore(maxBlock)
+  }
 
   get size(): number {
-    return this.tree.size
+    return this.ends.size
   }
 
   /** Last writer wins: `ref` now owns [start, end). */
   set(start: Kva, end: Kva, ref: T): void {
     if (end <= start) return
     this.cut(start, end)
-    this.tree.set(start, {end, ref})
+    this.put(start, end, ref)
     this.mergeAround(start)
   }
 
@@ -55,70 +55,81 @@ export class TouchMap<T> {
     if (end <= start) return
     const gaps: Span[] = []
     let pos = start
-    for (const [k, v] of this.overlapping(start, end)) {
-      if (k > pos) gaps.push({start: pos, end: k})
-      pos = Math.max(pos, v.end)
+    for (const s of this.overlapping(start, end)) {
+      if (s.start > pos) gaps.push({start: pos, end: s.start})
+      pos = Math.max(pos, s.end)
     }
     if (pos < end) gaps.push({start: pos, end})
     for (const g of gaps) {
-      this.tree.set(g.start, {end: g.end, ref})
+      this.put(g.start, g.end, ref)
       this.mergeAround(g.start)
     }
   }
 
-  /** Entries intersecting [start, end), unclipped, in address order. */
-  *overlapping(start: Kva, end: Kva): Generator<[Kva, Entry<T>]> {
-    const left = this.tree.getPairOrNextLower(start)
-    const from = left && left[1].end > start ? left[0] : start
-    for (const [k, v] of this.tree.entries(from)) {
-      if (k >= end) return
-      if (v.end <= start) continue
-      yield [k, v]
-    }
+  /** Stretches intersecting [start, end), unclipped, in address order. */
+  overlapping(start: Kva, end: Kva): Array<Owned<T>> {
+    const left = this.ends.getPairOrNextLower(start)
+    const from = left && left[1] > start ? left[0] : start
+    const out: Array<Owned<T>> = []
+    this.ends.forRange(from, end, false, (k, e) => {
+      if (e > start) out.push({start: k, end: e, ref: this.refs.get(k)!})
+    })
+    return out
   }
 
   /** The refs touching [start, end), in address order (duplicates removed). */
   refsIn(start: Kva, end: Kva): T[] {
     const out: T[] = []
-    for (const [, v] of this.overlapping(start, end)) if (!out.includes(v.ref)) out.push(v.ref)
+    for (const s of this.overlapping(start, end)) if (!out.includes(s.ref)) out.push(s.ref)
     return out
   }
 
-  /** The nearest entry wholly below `start` and the nearest wholly at or above `end`. */
-  neighbours(start: Kva, end: Kva): {below?: {start: Kva; end: Kva; ref: T}; above?: {start: Kva; end: Kva; ref: T}} {
-    const out: {below?: {start: Kva; end: Kva; ref: T}; above?: {start: Kva; end: Kva; ref: T}} = {}
-    let b = this.tree.getPairOrNextLower(start - 1)
-    while (b && b[1].end > start) b = this.tree.nextLowerPair(b[0])
-    if (b) out.below = {start: b[0], end: b[1].end, ref: b[1].ref}
-    const a = this.tree.getPairOrNextHigher(end)
-    if (a) out.above = {start: a[0], end: a[1].end, ref: a[1].ref}
+  /** The nearest stretch wholly below `start` and the nearest wholly at or above `end`. */
+  neighbours(start: Kva, end: Kva): {below?: Owned<T>; above?: Owned<T>} {
+    const out: {below?: Owned<T>; above?: Owned<T>} = {}
+    let b = this.ends.getPairOrNextLower(start - 1)
+    while (b && b[1] > start) b = this.ends.nextLowerPair(b[0])
+    if (b) out.below = {start: b[0], end: b[1], ref: this.refs.get(b[0])!}
+    const a = this.ends.get(end) !== undefined ? end : this.ends.nextHigherKey(end)
+    if (a !== undefined) out.above = {start: a, end: this.ends.get(a)!, ref: this.refs.get(a)!}
     return out
   }
 
-  /** Remove everything in [start, end), keeping the parts of straddling entries outside it. */
+  private put(start: Kva, end: Kva, ref: T): void {
+    this.ends.set(start, end)
+    this.refs.set(start, ref)
+  }
+
+  private remove(start: Kva): void {
+    this.ends.delete(start)
+    this.refs.delete(start)
+  }
+
+  /** Remove everything in [start, end), keeping the parts of straddling stretches outside it. */
   private cut(start: Kva, end: Kva): void {
-    const hits = [...this.overlapping(start, end)].map(([k, v]) => [k, {...v}] as const)
-    for (const [k, v] of hits) {
-      this.tree.delete(k)
-      if (k < start) this.tree.set(k, {end: start, ref: v.ref})
-      if (v.end > end) this.tree.set(end, {end: v.end, ref: v.ref})
+    for (const s of this.overlapping(start, end)) {
+      this.remove(s.start)
+      if (s.start < start) this.put(s.start, start, s.ref)
+      if (s.end > end) this.put(end, s.end, s.ref)
     }
   }
 
+  /** Merge the stretch at `key` with an adjoining one of the same ref on either side. */
   private mergeAround(key: Kva): void {
     let k = key
-    let v = this.tree.get(k)!
-    const prev = this.tree.nextLowerPair(k)
-    if (prev && prev[1].end === k && prev[1].ref === v.ref) {
-      prev[1].end = v.end
-      this.tree.delete(k)
-      k = prev[0]
-      v = prev[1]
+    const e = this.ends.get(k)!
+    const ref = this.refs.get(k)
+    const prev = this.ends.nextLowerPair(k)
+    if (prev && prev[1] === k && this.refs.get(prev[0]) === ref) {
+      const p = prev[0]
+      this.remove(k)
+      this.ends.set(p, e)
+      k = p
     }
-    const next = this.tree.get(v.end)
-    if (next && next.ref === v.ref) {
-      this.tree.delete(v.end)
-      v.end = next.end
+    const next = this.ends.get(e)
+    if (next !== undefined && this.refs.get(e) === ref) {
+      this.remove(e)
+      this.ends.set(k, next)
     }
   }
 }

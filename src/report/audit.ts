@@ -9,12 +9,11 @@
  * One walk over the model's runs per region; no per-page state.
  */
 import {type Kva, KVA_END, formatKva} from '../model/address.js'
-import {type Geometry, type LeafKind, LEAF_KINDS, lvlName} from '../model/geometry.js'
+import {type Geometry, type LeafKind, LEAF_KINDS, lvlName, tlbReach} from '../model/geometry.js'
 import type {Region, RegionName} from '../model/layout.js'
 import {REGION_LABELS} from '../model/layout.js'
 import {type PageTables} from '../model/pagetable.js'
-import {type LeafTotals, accumulate, emptyTotals} from '../model/leaf-totals.js'
-import {HOLE, type Run} from '../model/run.js'
+import {HOLE} from '../model/run.js'
 import {TableCounter} from '../model/table-counter.js'
 import {P_VALID} from '../model/prot.js'
 import {type LeafShape, type LeafSink, decompose, leafShapes} from '../kernel/leaf-choice.js'
@@ -76,10 +75,32 @@ function figures(geo: Geometry, tlbEntries: number, counts: readonly number[]): 
   return {tlbEntries, tablePages: tablePagesRecord(geo, counts), tableBytes: pages * geo.pageSize}
 }
 
-/** Streaming audit of one address range: feed runs in order, then finish(). */
+/** Index into LEAF_KINDS of a leaf's kind (leafKind()), for per-kind sums in arrays. */
+function kindIndex(lvl: number, cont: boolean): number {
+  if (lvl === 0) return cont ? 3 : 4
+  if (lvl === 1) return cont ? 1 : 2
+  return 0
+}
+
+function byKind(sums: readonly number[]): Record<LeafKind, number> {
+  return {PUD: sums[0]!, CONT_PMD: sums[1]!, PMD: sums[2]!, CONT_PTE: sums[3]!, PTE: sums[4]!}
+}
+
+/**
+ * Streaming audit of one address range: feed runs in order as scalars, then finish(). Per run it
+ * allocates nothing: sums per leaf kind live in arrays, the ideal decomposition reports its leaves
+ * to one sink made once.
+ */
 class RangeAudit {
-  private readonly totals: LeafTotals = emptyTotals()
-  private readonly idealTotals: LeafTotals = emptyTotals()
+  /** Valid mapped bytes per leaf kind (LEAF_KINDS order), invalid bytes, TLB entries (accumulate()'s sums). */
+  private readonly mapped = [0, 0, 0, 0, 0]
+  private invalid = 0
+  private tlb = 0
+  private readonly idealMapped = [0, 0, 0, 0, 0]
+  private idealTlb = 0
+  /** tlbReach() per kindIndex(). */
+  private readonly reach: number[]
+  private readonly leafLevels: number
   private readonly actualTables: TableCounter
   private readonly pteOnlyTables: TableCounter
   private readonly idealTables: TableCounter
@@ -96,15 +117,13 @@ class RangeAudit {
     this.pteOnlyTables = new TableCounter(geo)
     this.idealTables = new TableCounter(geo)
     this.sh = leafShapes(geo)
-    const leaf = {start: 0, end: 0, lvl: 0, cont: false, prot: 0}
+    this.leafLevels = geo.levels - 1
+    this.reach = [tlbReach(geo, 2, false), tlbReach(geo, 1, true), tlbReach(geo, 1, false), tlbReach(geo, 0, true), tlbReach(geo, 0, false)]
     this.sink = (s, e, lvl, cont) => {
-      this.idealTables.add(s, e, lvl)
-      leaf.start = s
-      leaf.end = e
-      leaf.lvl = lvl
-      leaf.cont = cont
-      leaf.prot = this.pendProt
-      accumulate(this.geo, this.idealTotals, leaf)
+      this.idealTables.add(s, e, lvl, 0)
+      const k = kindIndex(lvl, cont)
+      this.idealMapped[k]! += e - s
+      this.idealTlb += (e - s) / this.reach[k]!
     }
   }
 
@@ -114,20 +133,27 @@ class RangeAudit {
     this.pendStart = -1
   }
 
-  add(start: Kva, end: Kva, r: Run): void {
+  add(start: Kva, end: Kva, lvl: number, cont: boolean, prot: number, flags: number): void {
     this.runs++
-    const c = start === r.start && end === r.end ? r : {...r, start, end}
-    accumulate(this.geo, this.totals, c)
-    this.actualTables.add(start, end, r.lvl, r.flags)
-    if (r.prot !== HOLE && (r.prot & P_VALID) !== 0) {
-      this.pteOnlyTables.add(start, end, 0, r.flags)
-      if (this.pendStart >= 0 && this.pendEnd === start && this.pendProt === r.prot) {
+    // accumulate() (model/leaf-totals.ts) on scalars
+    if (prot !== HOLE && !(lvl >= this.leafLevels && lvl > 2)) {
+      if ((prot & P_VALID) === 0) this.invalid += end - start
+      else {
+        const k = kindIndex(lvl, cont)
+        this.mapped[k]! += end - start
+        this.tlb += (end - start) / this.reach[k]!
+      }
+    }
+    this.actualTables.add(start, end, lvl, flags)
+    if (prot !== HOLE && (prot & P_VALID) !== 0) {
+      this.pteOnlyTables.add(start, end, 0, flags)
+      if (this.pendStart >= 0 && this.pendEnd === start && this.pendProt === prot) {
         this.pendEnd = end
       } else {
         this.flushIdeal()
         this.pendStart = start
         this.pendEnd = end
-        this.pendProt = r.prot
+        this.pendProt = prot
       }
     } else {
       this.flushIdeal()
@@ -137,19 +163,19 @@ class RangeAudit {
   finish(): Omit<RegionAudit, 'name' | 'label'> {
     this.flushIdeal()
     const geo = this.geo
-    const totals = this.totals
-    const total = LEAF_KINDS.reduce((a, k) => a + totals.mappedBytes[k], 0)
+    const mapped = byKind(this.mapped)
+    const total = LEAF_KINDS.reduce((a, k) => a + mapped[k], 0)
     const pct = {} as Record<LeafKind, number>
-    for (const k of LEAF_KINDS) pct[k] = total ? Math.round((totals.mappedBytes[k] / total) * 10000) / 100 : 0
+    for (const k of LEAF_KINDS) pct[k] = total ? Math.round((mapped[k] / total) * 10000) / 100 : 0
     return {
-      ...figures(geo, totals.tlbEntries, this.actualTables.counts),
-      mappedBytes: totals.mappedBytes,
+      ...figures(geo, this.tlb, this.actualTables.counts),
+      mappedBytes: mapped,
       totalMappedBytes: total,
-      invalidBytes: totals.invalidBytes,
+      invalidBytes: this.invalid,
       mappedPercent: pct,
       runs: this.runs,
       pteOnly: figures(geo, total / geo.pageSize, this.pteOnlyTables.counts),
-      ideal: {...figures(geo, this.idealTotals.tlbEntries, this.idealTables.counts), mappedBytes: this.idealTotals.mappedBytes},
+      ideal: {...figures(geo, this.idealTlb, this.idealTables.counts), mappedBytes: byKind(this.idealMapped)},
     }
   }
 }
@@ -182,21 +208,13 @@ export function audit(pt: PageTables, regions: readonly Region[]): AuditReport {
   const order = regions.map((reg, i) => ({reg, i, acc: new RangeAudit(geo)})).sort((x, y) => x.reg.start - y.reg.start)
   const whole = new RangeAudit(geo)
   let first = 0
-  // One reused run object: the walk allocates nothing per run.
-  const r: Run = {start: 0, end: 0, lvl: 0, cont: false, prot: 0, flags: 0}
   pt.forEachRun(0, KVA_END, (start, end, lvl, cont, prot, flags) => {
-    r.start = start
-    r.end = end
-    r.lvl = lvl
-    r.cont = cont
-    r.prot = prot
-    r.flags = flags
-    whole.add(r.start, r.end, r)
-    while (first < order.length && order[first]!.reg.end <= r.start) first++
-    for (let j = first; j < order.length && order[j]!.reg.start < r.end; j++) {
+    whole.add(start, end, lvl, cont, prot, flags)
+    while (first < order.length && order[first]!.reg.end <= start) first++
+    for (let j = first; j < order.length && order[j]!.reg.start < end; j++) {
       const {reg, acc} = order[j]!
-      if (reg.end <= r.start) continue
-      acc.add(Math.max(r.start, reg.start), Math.min(r.end, reg.end), r)
+      if (reg.end <= start) continue
+      acc.add(Math.max(start, reg.start), Math.min(end, reg.end), lvl, cont, prot, flags)
     }
   })
   const out: RegionAudit[] = order

@@ -7,7 +7,7 @@ import {placementText} from '../replay/snapshot-clock.js'
 import {fmtBytesExact, fmtInt, plural} from './table.js'
 import {type RunView, viewRuns} from './diff.js'
 import type {CallRef} from '../replay/verify-touches.js'
-import type {NotVerifiableReason, RegionVerification, VerifiedDifference, Verification} from '../replay/verify.js'
+import type {NotVerifiableReason, RegionVerification, VerifiedDifference, Verification} from '../replay/verify-result.js'
 
 // ---------------------------------------------------------------------------------------------
 // JSON shape (the `--json` output of `ptreplay verify`).

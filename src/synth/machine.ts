@@ -13,30 +13,30 @@
  * image segment sizes of a distro kernel (text 26M, rodata 12M, init 2M, data+bss 5M), module
  * section sizes, the number of stacks and ioremaps, the FDT size (1M), no KASLR, no KASAN.
  */
-import {virtToPage} from '../model/memory.js'
-import {type Kva, KVA_END, alignDown, alignUp, formatKva, formatSize} from '../model/address.js'
-import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
-import type {Region} from '../model/layout.js'
-import {PageTables} from '../model/pagetable.js'
-import {ModelError} from '../model/model-error.js'
-import {HOLE} from '../model/run.js'
-import {countTablePages} from '../model/table-counter.js'
-import {HW, P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
-import {type KernelVersion, formatVersion, versionAtLeast} from '../kernel/version.js'
+import {type KernelVersion, versionAtLeast} from '../kernel/version.js'
 import {kfencePoolSize, kfenceProtectedPages} from '../kernel/kfence.js'
 import {makeContext} from '../kernel/dispatch.js'
-import {type MemBank, createPgdMappingInto, mapMem, pageKernelProt} from '../kernel/map-mem.js'
+import {type MemBank, mapMem, pageKernelProt} from '../kernel/map-mem.js'
 import {type Policy, type PolicyKnobs, type PolicyName, makePolicy} from '../kernel/policy.js'
-import {__changeMemoryCommon} from '../kernel/pageattr.js'
 import {linearMapMaybeSplitToPtes, lmAliasStext} from '../kernel/split.js'
-import {renderPtdump} from '../report/ptdump-text.js'
+import {threadSize} from '../kernel/vmalloc.js'
 import {InputError} from '../ingest/source.js'
+import {type Kva, KVA_END, alignDown, alignUp, formatSize} from '../model/address.js'
+import {type Geometry, type PageSize, makeGeometry} from '../model/geometry.js'
+import type {Region} from '../model/layout.js'
+import {virtToPage} from '../model/memory.js'
+import {PageTables} from '../model/pagetable.js'
+import {HOLE} from '../model/run.js'
+import {P_PXN, P_RDONLY, P_VALID, type Prot, withMemType} from '../model/prot.js'
+import {renderPtdump} from '../report/ptdump-text.js'
 import {type KernelLayout, kernelLayout} from './layout.js'
+import {defaultBanks, memstartAlign, subtractRanges} from './memory-map.js'
 import {Rng} from './rng.js'
+import {type RoxCache, populateRoxCache} from './rox-cache.js'
+import {type MapOpts, VmapCursor, mapRange} from './vm-space.js'
 
 const K = 1024
 const M = 2 ** 20
-const G = 2 ** 30
 
 export interface SynthMachineOptions {
   /** Installed RAM when `banks` is not given (one bank at a realistic base with a firmware hole). */
@@ -64,27 +64,6 @@ export interface SynthMachineOptions {
    * after execmem_cache_populate_alloc() (default 0). See RoxCache.
    */
   roxCache?: number
-}
-
-/** One huge page of the execmem ROX cache: its vmalloc address and its linear alias (both PMD-aligned, PMD_SIZE). */
-export interface RoxCachePage {
-  va: Kva
-  alias: Kva
-  /** Physical address of the backing PMD-order page. */
-  phys: number
-}
-
-/**
- * The execmem ROX cache of the June 2026 RFC series (https://lore.kernel.org/r/ajvqh8Ac0Sj5UzP_@google.com/T/, docs/collapse-proposals.md) after
- * execmem_cache_populate_alloc() (mm/execmem.c, linux-mm tree): execmem_vmalloc(range, PMD_SIZE,
- * PAGE_KERNEL, VM_ALLOW_HUGE_VMAP) maps one PMD-order page with a PMD leaf (vmap_try_huge_pmd()),
- * execmem_fill_trapping_insns(), then set_memory_rox(p, vm->nr_pages) = set_memory_ro() (with
- * rodata_full also the linear alias: RDONLY, never x) + set_memory_x() (the vmalloc range only).
- */
-export interface RoxCache {
-  pmdBytes: number
-  /** Ascending by VA; the backing pages ascend in PA in the same order (the workload relies on it). */
-  pages: RoxCachePage[]
 }
 
 export interface KernelImage {
@@ -128,77 +107,6 @@ export interface SynthMachine {
 }
 
 
-/**
- * ARM64_MEMSTART_ALIGN (arch/arm64/mm/init.c, v6.19): 1 << ARM64_MEMSTART_SHIFT (PUD_SHIFT with
- * 4K, CONT_PMD_SHIFT with 16K, PMD_SHIFT with 64K) or the sparsemem section if larger: 1G with 4K
- * and 16K pages, 512M with 64K.
- */
-export function memstartAlign(pageSize: number): number {
-  return pageSize === 65536 ? 512 * M : G
-}
-
-/**
- * Default memory map for `memoryBytes` of DRAM: one bank at 0x40000000 (up to 4G, QEMU virt
- * style) or 0x80000000 (servers), with a 1M firmware NOMAP hole 0x8300000 into the bank (the
- * UEFI/ACPI reserved region AmpereOne shows at 0x88300000) when the bank is large enough.
- */
-export function defaultBanks(memoryBytes: number): {banks: MemBank[]; nomap: MemBank[]} {
-  const base = memoryBytes <= 4 * G ? 0x40000000 : 0x80000000
-  const banks = [{start: base, end: base + memoryBytes}]
-  const nomap = memoryBytes >= 512 * M ? [{start: base + 0x8300000, end: base + 0x8400000}] : []
-  return {banks, nomap}
-}
-
-function subtract(ranges: MemBank[], holes: readonly MemBank[]): MemBank[] {
-  let out = ranges
-  for (const x of holes) {
-    const next: MemBank[] = []
-    for (const r of out) {
-      if (x.end <= r.start || x.start >= r.end) next.push(r)
-      else {
-        if (r.start < x.start) next.push({start: r.start, end: x.start})
-        if (x.end < r.end) next.push({start: x.end, end: r.end})
-      }
-    }
-    out = next
-  }
-  return out
-}
-
-interface MapOpts {
-  blocks: boolean
-  cont: boolean
-  /** Largest leaf level allowed (vmemmap_populate() stops at PMD; default: PUD where the granule has them). */
-  maxLeafLvl?: number
-}
-
-/** __create_pgd_mapping() for a non-linear range: the kernel model's leaf choice (createPgdMappingInto(), kernel/map-mem.ts). */
-export function mapRange(pt: PageTables, start: Kva, end: Kva, prot: Prot, opts: MapOpts): void {
-  if (start < end) createPgdMappingInto(pt, start, end, prot, opts)
-}
-
-/** A bump allocator over a VA window, with vmalloc's guard page after every area (VM_NO_GUARD unset). */
-class VmapCursor {
-  constructor(
-    private next: Kva,
-    private readonly end: Kva,
-    private readonly page: number,
-  ) {}
-
-  alloc(bytes: number, align: number): Kva {
-    const a = this.tryAlloc(bytes, align)
-    if (a === undefined) throw new ModelError('synthesized vmalloc allocations overflow their window')
-    return a
-  }
-
-  tryAlloc(bytes: number, align: number): Kva | undefined {
-    const a = alignUp(this.next, align)
-    if (a + bytes + this.page > this.end) return undefined
-    this.next = a + bytes + this.page
-    return a
-  }
-}
-
 function checkKernel(kernel: KernelVersion): void {
   if (!versionAtLeast(kernel, [6, 9])) {
     throw new InputError(`--kernel ${kernel.join('.')}: synth machine writes the 6.9+ layout (fixmap above vmemmap, 2G modules); expected 6.9 or later`)
@@ -241,7 +149,7 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
   if (top - memstartAddr > linearSpan) {
     throw new InputError(`memory up to 0x${top.toString(16)} does not fit the ${formatSize(linearSpan)} linear map of ${geo.label}`)
   }
-  const mapped = subtract(banks, nomap)
+  const mapped = subtractRanges(banks, nomap)
 
   const policy = makePolicy(opts.policy ?? 'pte-only', opts.knobs)
   const cfg = policy.cfg
@@ -324,46 +232,31 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
   }
 
   // The execmem ROX cache (proposed, docs/collapse-proposals.md): PMD-order pages in the module region.
-  let roxCache: RoxCache | undefined
-  if (opts.roxCache) {
-    const pmdBytes = geo.entrySize[1]!
-    const fallback = new VmapCursor(layout.modules.start, layout.modules.end - 128 * M, P)
-    const vas: Kva[] = []
-    for (let i = 0; i < opts.roxCache; i++) {
-      // __execmem_alloc(): EXECMEM_MODULE_TEXT's range (module_direct_base, 128M) first, then the fallback (module_plt_base, 2G).
-      const va = modCursor.tryAlloc(pmdBytes, pmdBytes) ?? fallback.tryAlloc(pmdBytes, pmdBytes)
-      if (va === undefined) throw new InputError(`--rox-cache ${opts.roxCache}: ${opts.roxCache} × ${formatSize(pmdBytes)} huge pages do not fit the 2G module region of ${geo.label}`)
-      vas.push(va)
-    }
-    vas.sort((a, b) => a - b)
-    const phys = pickRoxBacking(mapped, opts.roxCache, pmdBytes, [
-      {start: image0 - pmdBytes, end: image0 + imageEnd + pmdBytes},
-      ...(kfencePhys ? [{start: kfencePhys.start - pmdBytes, end: kfencePhys.start + kfencePhys.size + pmdBytes}] : []),
-    ], new Rng((opts.seed ?? 1) ^ 0x5ca1ab1e))
-    if (!phys) throw new InputError(`--rox-cache ${opts.roxCache}: not enough ${formatSize(pmdBytes)}-aligned free RAM for the cache's huge pages`)
-    const pages: RoxCachePage[] = vas.map((va, i) => ({va, phys: phys[i]!, alias: phys[i]! - memstartAddr + layout.pageOffset}))
-    for (const pg of pages) {
-      // vmap_try_huge_pmd(): one PMD leaf, PAGE_KERNEL → set_memory_ro → set_memory_x = ROX.
-      mapRange(rest, pg.va, pg.va + pmdBytes, ROX, {blocks: true, cont: false, maxLeafLvl: 1})
-      // rodata_full: the linear alias goes RDONLY with set_memory_ro (set_memory_x leaves it alone).
-      // Changed as one PMD_SIZE range — the order-aware loop (docs/collapse-proposals.md point 4), or equally the
-      // state the RFC's collapse restores after mainline's per-page loop: a PMD leaf (cont cleared
-      // on its CONT_PMD group, a PUD block split first) or, PTE-forced, PTEs.
-      if (cfg.rodataFull) {
-        const before = ctx.errors.length
-        __changeMemoryCommon(ctx, pg.alias, pmdBytes, HW.PTE_RDONLY, HW.PTE_WRITE)
-        if (ctx.errors.length > before) throw new ModelError(`ROX cache alias ${formatKva(pg.alias)}: ${ctx.errors[before]!.message}`)
-      }
-    }
-    roxCache = {pmdBytes, pages}
-  }
+  const roxCache = opts.roxCache
+    ? populateRoxCache({
+        n: opts.roxCache,
+        seed: opts.seed ?? 1,
+        pt: rest,
+        ctx,
+        rodataFull: cfg.rodataFull,
+        moduleText: modCursor,
+        moduleFallback: new VmapCursor(layout.modules.start, layout.modules.end - 128 * M, P),
+        ram: mapped,
+        avoidFor: (pmdBytes) => [
+          {start: image0 - pmdBytes, end: image0 + imageEnd + pmdBytes},
+          ...(kfencePhys ? [{start: kfencePhys.start - pmdBytes, end: kfencePhys.start + kfencePhys.size + pmdBytes}] : []),
+        ],
+        linearOf: (pa) => pa - memstartAddr + layout.pageOffset,
+        prot: ROX,
+      })
+    : undefined
 
   // vmalloc: vmap stacks (THREAD_ALIGN = 2 × THREAD_SIZE), then ioremaps and a DMA buffer.
   const vm = new VmapCursor(alignUp(image.end, 64 * K) + P, layout.vmalloc.end, P)
-  const threadSize = Math.max(16 * K, P)
+  const stack = threadSize(P)
   for (let i = 0; i < 2 * (opts.cpus ?? 8); i++) {
-    const s = vm.alloc(threadSize, 2 * threadSize)
-    mapRange(rest, s, s + threadSize, kernelProt, vmap)
+    const s = vm.alloc(stack, 2 * stack)
+    mapRange(rest, s, s + stack, kernelProt, vmap)
   }
   for (const [bytes, prot] of [
     [4 * K, DEVICE],
@@ -415,95 +308,8 @@ export function synthMachine(opts: SynthMachineOptions): SynthMachine {
   }
 }
 
-/**
- * `n` PMD-aligned physical chunks of RAM for the ROX cache's PMD-order pages (alloc_pages of
- * order PMD_SHIFT − PAGE_SHIFT from the buddy allocator: naturally aligned), chosen from the seed,
- * outside `avoid`, no two adjacent (so each linear alias is a read-only island of exactly PMD_SIZE
- * that a ptdump reader can find again), ascending. undefined if RAM is too small.
- */
-function pickRoxBacking(ram: readonly MemBank[], n: number, pmdBytes: number, avoid: readonly MemBank[], rng: Rng): number[] | undefined {
-  const slots: number[] = []
-  for (const r of ram) {
-    for (let pa = alignUp(r.start, pmdBytes); pa + pmdBytes <= r.end; pa += pmdBytes) {
-      if (!avoid.some((x) => pa < x.end && pa + pmdBytes > x.start)) slots.push(pa)
-    }
-  }
-  const chosen = new Set<number>()
-  for (let tries = 0; chosen.size < n && tries < 64 * n + 256; tries++) {
-    const pa = slots[rng.int(slots.length)]
-    if (pa === undefined || chosen.has(pa) || chosen.has(pa - pmdBytes) || chosen.has(pa + pmdBytes)) continue
-    chosen.add(pa)
-  }
-  if (chosen.size < n) return undefined
-  return [...chosen].sort((a, b) => a - b)
-}
-
 /** The machine as /sys/kernel/debug/kernel_page_tables text (lines without newlines). */
 export function renderMachine(m: SynthMachine): Generator<string> {
   return renderPtdump(m.pt, m.regions, {era: '6.9+', version: m.kernel})
 }
 
-export type TablePagesByLevel = Partial<Record<'PTE' | 'PMD' | 'PUD' | 'P4D', number>>
-
-const LEVEL_KEYS = ['PTE', 'PMD', 'PUD', 'P4D'] as const
-
-export function tablePagesByLevel(counts: readonly number[]): TablePagesByLevel {
-  const out: TablePagesByLevel = {}
-  counts.forEach((n, i) => {
-    out[LEVEL_KEYS[i]!] = n
-  })
-  return out
-}
-
-export interface MachineSummary {
-  geometry: string
-  kernel: string
-  policy: string
-  /** Bytes of RAM in the linear map (banks minus NOMAP). */
-  ramBytes: number
-  banks: string[]
-  nomap: string[]
-  memstartAddr: string
-  /** Whole kernel page tables below swapper_pg_dir. */
-  tablePages: TablePagesByLevel
-  tableBytes: number
-  /** The linear map alone. */
-  linear: {tablePages: TablePagesByLevel; tableBytes: number; runs: number}
-  runs: number
-  /** The execmem ROX cache (--rox-cache): each huge page's vmalloc address, linear alias and PA. */
-  roxCache?: {hugePages: number; pmdBytes: number; bytes: number; pages: {va: string; alias: string; phys: string}[]}
-}
-
-const hex = (n: number) => '0x' + n.toString(16)
-
-export function summarizeMachine(m: SynthMachine): MachineSummary {
-  const all = m.pt.recountTables()
-  const linRegion = m.regions.find((r) => r.name === 'linear')!
-  const lin = countTablePages(m.geo, m.pt.runs(linRegion.start, linRegion.end))
-  const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0)
-  let linRuns = 0
-  for (const _ of m.pt.runs(linRegion.start, linRegion.end)) linRuns++
-  return {
-    geometry: m.geo.label,
-    kernel: formatVersion(m.kernel),
-    policy: m.policy.name,
-    ramBytes: m.ram.reduce((a, r) => a + (r.end - r.start), 0),
-    banks: m.banks.map((b) => `${hex(b.start)}-${hex(b.end)} (${formatSize(b.end - b.start)})`),
-    nomap: m.nomap.map((b) => `${hex(b.start)}-${hex(b.end)} (${formatSize(b.end - b.start)})`),
-    memstartAddr: hex(m.memstartAddr),
-    tablePages: tablePagesByLevel(all),
-    tableBytes: sum(all) * m.geo.pageSize,
-    linear: {tablePages: tablePagesByLevel(lin), tableBytes: sum(lin) * m.geo.pageSize, runs: linRuns},
-    runs: m.pt.runCount,
-    ...(m.roxCache
-      ? {
-          roxCache: {
-            hugePages: m.roxCache.pages.length,
-            pmdBytes: m.roxCache.pmdBytes,
-            bytes: m.roxCache.pages.length * m.roxCache.pmdBytes,
-            pages: m.roxCache.pages.map((p) => ({va: formatKva(p.va), alias: formatKva(p.alias), phys: hex(p.phys)})),
-          },
-        }
-      : {}),
-  }
-}

@@ -4,7 +4,9 @@ import {parseKva} from '../../src/model/address.js'
 import {makeGeometry} from '../../src/model/geometry.js'
 import {parsePtdump} from '../../src/ingest/ptdump/index.js'
 import {fixmapLayout, kernelLayout} from '../../src/synth/layout.js'
-import {defaultBanks, renderMachine, summarizeMachine, synthMachine} from '../../src/synth/machine.js'
+import {summarizeMachine} from '../../src/synth/machine-summary.js'
+import {renderMachine, synthMachine} from '../../src/synth/machine.js'
+import {defaultBanks} from '../../src/synth/memory-map.js'
 import {parseBanks, parseSize} from '../../src/synth/units.js'
 
 const G = 2 ** 30

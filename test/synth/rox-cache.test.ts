@@ -15,7 +15,8 @@ import {parsePtdump} from '../../src/ingest/ptdump/index.js'
 import {InputError} from '../../src/ingest/source.js'
 import {readTrace} from '../../src/ingest/trace/index.js'
 import {P_PXN, P_RDONLY, P_VALID} from '../../src/model/prot.js'
-import {renderMachine, summarizeMachine, synthMachine} from '../../src/synth/machine.js'
+import {summarizeMachine} from '../../src/synth/machine-summary.js'
+import {renderMachine, synthMachine} from '../../src/synth/machine.js'
 import {type WorkloadOptions, type WorkloadTarget, targetFromMachine, targetFromSnapshot, workloadLines} from '../../src/synth/workload.js'
 
 const G = 2 ** 30

@@ -19,7 +19,7 @@ import type {PageTables} from '../../model/pagetable.js'
 import {P_VALID} from '../../model/prot.js'
 import {HOLE} from '../../model/run.js'
 import {resolveSnapshotPath} from '../input.js'
-import {linesOf, openSource} from '../source.js'
+import {linesOf, openByteSource} from '../source.js'
 import {PtdumpParser} from './parser.js'
 import type {PtdumpOptions, PtdumpSnapshot} from './snapshot.js'
 
@@ -32,16 +32,29 @@ export {type PtdumpEra, PTDUMP_ERAS} from './tables.js'
 /** Read a ptdump file (gzip/zstd/xz ok), a bundle directory's snapshot, or `-` for stdin. */
 export async function readPtdump(path: string, opts: PtdumpOptions = {}): Promise<PtdumpSnapshot> {
   const r = resolveSnapshotPath(path, opts.snapshot)
-  const src = await openSource(r.path, opts.stdin)
+  const src = await openByteSource(r.path, opts.stdin)
   const p = new PtdumpParser(src.name, opts)
-  for await (const b of src.batches) p.feedBatch(b)
+  for await (const c of src.chunks(() => p.nextLineNumber)) p.feedChunk(c)
   const snap = p.finish()
   if (r.bundle !== undefined) snap.bundle = r.bundle
   return snap
 }
 
-/** Parse ptdump text held in memory (tests, pasted text). */
+/**
+ * Parse ptdump text held in memory (tests, pasted text): as its UTF-8 bytes, the way a file is
+ * read (the same lines as linesOf(): a final newline ends the last line).
+ */
 export function parsePtdump(text: string, name: string, opts: PtdumpOptions = {}): PtdumpSnapshot {
+  const p = new PtdumpParser(name, opts)
+  if (text.length) {
+    const buf = Buffer.from(text)
+    p.feedChunk({buf: buf[buf.length - 1] === 10 ? buf.subarray(0, buf.length - 1) : buf, bytesRead: buf.length})
+  }
+  return p.finish()
+}
+
+/** parsePtdump() through the string path (feed() per line): the reference the byte path is tested against. */
+export function parsePtdumpLines(text: string, name: string, opts: PtdumpOptions = {}): PtdumpSnapshot {
   const p = new PtdumpParser(name, opts)
   for (const {text: l, line} of linesOf(text)) p.feed(l, line)
   return p.finish()

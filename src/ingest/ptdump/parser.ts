@@ -3,19 +3,22 @@
  * lines in LineColumns, the marker positions and the evidence for geometry and era; finish()
  * decides the geometry and era and builds the PageTables and regions.
  */
+import {isAscii} from 'node:buffer'
+
 import {type Kva, KVA_BASE, KVA_END, alignDown, alignUp, formatKva, formatSize, pageOffsetKva} from '../../model/address.js'
 import {type Geometry, formatPageSize, makeGeometry} from '../../model/geometry.js'
 import {type Region, type RegionName} from '../../model/layout.js'
 import {PageTables} from '../../model/pagetable.js'
-import {F_KASAN_EARLY, HOLE, type Run} from '../../model/run.js'
+import {F_KASAN_EARLY, HOLE} from '../../model/run.js'
 import {P_RDONLY, P_VALID} from '../../model/prot.js'
 
 import {fatalInStrict} from '../diagnostics.js'
 import type {Diagnostic} from '../events.js'
-import {type LineBatch, MAX_LINE_BYTES} from '../source.js'
+import {type LineBatch, type LineChunk, MAX_LINE_BYTES} from '../source.js'
 import {clipText, quoteInput} from '../text.js'
 import {type GeometryEvidence, GeometryUndecided, detectGeometry} from './geometry-detect.js'
 import {type RangeFields, UNITS, isAttrContinuation, isElision, markerName, parseRangeLine, stripQuote} from './line.js'
+import {AttrIntern, parseRangeBytes} from './line-bytes.js'
 import {LineColumns, MASK} from './line-columns.js'
 import {type PtdumpOptions, type PtdumpSnapshot, PtdumpError} from './snapshot.js'
 import {ERAS, LEVEL_NAMES, MARKER_BY_NAME, MARKER_ORDERS, type PtdumpEra, lvlOfName} from './tables.js'
@@ -44,7 +47,21 @@ export class PtdumpParser {
   private readonly cols = new LineColumns()
   private readonly markers: MarkerSeen[] = []
   private readonly markerNames = new Set<string>()
-  private readonly f: RangeFields = {start: 0, end: 0, sizeNum: 0, unit: 0, level: 0, attrs: null}
+  private readonly f: RangeFields = newFields()
+  /** Fields of a pending range line read from bytes (pendBuf), and a spare to parse the next into. */
+  private pf: RangeFields = newFields()
+  private spare: RangeFields = newFields()
+  private readonly attrIntern = new AttrIntern()
+  /** The pending range line as bytes pendBuf[pendS, pendE) (parsed into pf), when `pending` is null. */
+  private pendBuf: Buffer | null = null
+  private pendS = 0
+  private pendE = 0
+  /** Text of the range line being taken (for messages): a string, or bytes at msgBuf[msgS..]. */
+  private msgText: string | null = null
+  private msgBuf: Buffer | null = null
+  private msgS = 0
+  /** Number of the next line a chunk (feedChunk) starts with. */
+  private nextLine = 1
   readonly diagnostics: Diagnostic[] = []
   readonly counts: Record<string, number> = Object.create(null) as Record<string, number>
   private lineCount = 0
@@ -84,13 +101,105 @@ export class PtdumpParser {
     for (let i = 0; i < lines.length; i++) {
       const lineNo = b.firstLine + i
       if (over && o < over.length && over[o]!.line === lineNo) {
-        this.lineCount++
-        this.diag('line-too-long', `a line of ${over[o]!.bytes.toLocaleString('en-US')} bytes (over ${MAX_LINE_BYTES.toLocaleString('en-US')}); skipped`, lineNo)
+        this.overlong(over[o]!.bytes, lineNo)
         o++
         continue
       }
       this.feed(lines[i]!, lineNo)
     }
+  }
+
+  /**
+   * Feed a chunk of whole lines as bytes (openByteSource()). Range lines in the kernel's layout
+   * are parsed from the bytes (./line-bytes.ts); any other line is decoded and fed to feed().
+   */
+  feedChunk(c: LineChunk): void {
+    const b = c.buf
+    const n = b.length
+    let line = this.nextLine
+    const overlongLine = c.overlongFirst === undefined ? 0 : line
+    let p = 0
+    for (;;) {
+      const nl = b.indexOf(10, p)
+      const e = nl < 0 ? n : nl
+      if (line === overlongLine) this.overlong(c.overlongFirst!, line)
+      else if (e - p > MAX_LINE_BYTES) this.longLine(b, p, e, line)
+      else {
+        const le = e > p && b[e - 1] === 13 ? e - 1 : e
+        if (b[p] !== 48 || !this.rangeBytes(b, p, le, line)) this.feedDecoded(b, p, le, line)
+      }
+      line++
+      if (nl < 0) break
+      p = nl + 1
+    }
+    this.nextLine = line
+    // the chunk's buffer is reused after this call: keep a copy of a pending line's bytes
+    if (this.pendBuf === b) {
+      this.pendBuf = Buffer.from(b.subarray(this.pendS, this.pendE))
+      this.pendE -= this.pendS
+      this.pendS = 0
+    }
+  }
+
+  /** The number of the line the next chunk starts with (for the byte source's own messages). */
+  get nextLineNumber(): number {
+    return this.nextLine
+  }
+
+  /**
+   * A line in the kernel's range-line layout, parsed from b[s, e): it becomes the pending line
+   * (the one before is taken first). False (nothing done) when the bytes are not such a line.
+   */
+  private rangeBytes(b: Buffer, s: number, e: number, line: number): boolean {
+    const f = this.spare
+    if (!parseRangeBytes(b, s, e, f, this.attrIntern)) return false
+    this.lineCount++
+    if (this.pendBuf !== null) this.takePendingBytes()
+    else if (this.pending !== null) {
+      // a line starting with "0" never continues the one before
+      const t = this.pending
+      this.pending = null
+      this.rangeLine(t, this.pendingLine)
+    }
+    this.spare = this.pf
+    this.pf = f
+    this.pendBuf = b
+    this.pendS = s
+    this.pendE = e
+    this.pendingLine = line
+    return true
+  }
+
+  /** Take the pending range line held as bytes (parsed in pf). */
+  private takePendingBytes(): void {
+    this.msgText = null
+    this.msgBuf = this.pendBuf
+    this.msgS = this.pendS
+    this.pendBuf = null
+    this.rangeFields(this.pf, this.pendingLine)
+  }
+
+  /** Feed the line b[s, e) as a string (its pending bytes line, if any, becomes a string first). */
+  private feedDecoded(b: Buffer, s: number, e: number, line: number): void {
+    if (this.pendBuf !== null) {
+      this.pending = this.pendBuf.toString('latin1', this.pendS, this.pendE)
+      this.pendBuf = null
+    }
+    this.feed(b.toString('utf8', s, e), line)
+  }
+
+  /** A line over MAX_LINE_BYTES (as splitLines() measures it: in characters once decoded). */
+  private longLine(b: Buffer, s: number, e: number, line: number): void {
+    if (isAscii(b.subarray(s, e))) return this.overlong(e - s, line)
+    const t = b.toString('utf8', s, e)
+    if (t.length > MAX_LINE_BYTES) return this.overlong(Buffer.byteLength(t), line)
+    const le = e > s && b[e - 1] === 13 ? e - 1 : e
+    this.feedDecoded(b, s, le, line)
+  }
+
+  private overlong(bytes: number, line: number): void {
+    this.lineCount++
+    this.diag('line-too-long', `a line of ${bytes.toLocaleString('en-US')} bytes (over ${MAX_LINE_BYTES.toLocaleString('en-US')}); skipped`, line)
   }
 
   feed(raw: string, lineNo: number): void {
@@ -159,11 +268,25 @@ export class PtdumpParser {
       this.diag('unrecognized', `${RANGE_EXPECTED}, got ${quoteGot(t)}`, line)
       return
     }
-    this.rangeLines++
+    this.msgText = t
+    this.msgBuf = null
     if (err === 'not-kernel-address') {
-      this.diag('not-kernel-address', `range ${clipText(t.slice(0, 37))} is not in the kernel VA space (below 0xfff0000000000000)`, line)
+      this.rangeLines++
+      this.diag('not-kernel-address', `range ${clipText(this.rangeText())} is not in the kernel VA space (below 0xfff0000000000000)`, line)
       return
     }
+    this.rangeFields(f, line)
+  }
+
+  /** The first 37 characters (the two addresses) of the range line being taken, for messages. */
+  private rangeText(): string {
+    if (this.msgText !== null) return this.msgText.slice(0, 37)
+    return this.msgBuf!.toString('latin1', this.msgS, this.msgS + 37)
+  }
+
+  /** Take a parsed range line (fields in f; its text through rangeText()). */
+  private rangeFields(f: RangeFields, line: number): void {
+    this.rangeLines++
     const bytes = f.sizeNum * 1024 ** (f.unit + 1)
     const start = f.start
     if (start === -1) {
@@ -184,12 +307,12 @@ export class PtdumpParser {
         this.cols.push(0, f.end, HOLE, 4, false, line)
         return
       }
-      this.diag('not-kernel-address', `range ${clipText(t.slice(0, 37))} starts at 0 (only the first line of a v5.6–5.11 dump may)`, line)
+      this.diag('not-kernel-address', `range ${clipText(this.rangeText())} starts at 0 (only the first line of a v5.6–5.11 dump may)`, line)
       return
     }
     const end = f.end
     if (end <= start) {
-      this.diag('empty-range', `range ${clipText(t.slice(0, 37))} is empty or reversed`, line)
+      this.diag('empty-range', `range ${clipText(this.rangeText())} is empty or reversed`, line)
       return
     }
     if (bytes !== end - start) {
@@ -201,9 +324,9 @@ export class PtdumpParser {
       if (start < prevEnd) {
         const prevStart = cols.start(cols.n - 1)
         if (start < prevStart) {
-          this.diag('out-of-order', `range ${clipText(t.slice(0, 37))} starts before the previous line (${formatKva(prevStart)}); dropped`, line)
+          this.diag('out-of-order', `range ${clipText(this.rangeText())} starts before the previous line (${formatKva(prevStart)}); dropped`, line)
         } else {
-          this.diag('overlap', `range ${clipText(t.slice(0, 37))} overlaps the previous line ending ${formatKva(prevEnd)}; dropped`, line)
+          this.diag('overlap', `range ${clipText(this.rangeText())} overlaps the previous line ending ${formatKva(prevEnd)}; dropped`, line)
         }
         return
       }
@@ -235,6 +358,7 @@ export class PtdumpParser {
 
   /** Decide era and geometry, build the model. */
   finish(): PtdumpSnapshot {
+    if (this.pendBuf !== null) this.takePendingBytes()
     if (this.pending !== null) {
       const p = this.pending
       this.pending = null
@@ -300,7 +424,7 @@ export class PtdumpParser {
     const kasan = regions.find((r) => r.name === 'kasan')
 
     // Level names → levels; KASAN early shadow; then the model.
-    const pt = PageTables.fromRuns(geo, this.runsOf(geo, first, kasan))
+    const pt = this.buildModel(geo, first, kasan)
 
     let blkScheme: 'bit1' | 'sect' | undefined
     if (this.blkVotes.bit1 && !this.blkVotes.sect) blkScheme = 'bit1'
@@ -324,13 +448,14 @@ export class PtdumpParser {
   }
 
   /**
-   * Level names → levels, KASAN early shadow marked, as runs for PageTables.fromRuns (a
-   * generator: the model is the only copy kept).
+   * Level names → levels, KASAN early shadow marked, fed to PageTables.builder() (the columns are
+   * released as the model grows: the model is the only copy kept).
    */
-  private *runsOf(geo: Geometry, first: number, kasan: Region | undefined): Generator<Run> {
+  private buildModel(geo: Geometry, first: number, kasan: Region | undefined): PageTables {
     const cols = this.cols
     const levels = geo.levels
     const pmdSize = geo.entrySize[1]!
+    const b = PageTables.builder(geo)
     for (let i = first; i < cols.n; i++) {
       if ((i & MASK) === 0) cols.releaseBefore(i)
       const code = cols.shape(i) & 7
@@ -353,14 +478,15 @@ export class PtdumpParser {
         const ms = alignUp(Math.max(start, kasan.start), pmdSize)
         const me = alignDown(Math.min(end, kasan.end), pmdSize)
         if (me > ms) {
-          if (ms > start) yield {start, end: ms, lvl, cont, prot, flags: 0}
-          yield {start: ms, end: me, lvl, cont, prot, flags: F_KASAN_EARLY}
-          if (end > me) yield {start: me, end, lvl, cont, prot, flags: 0}
+          if (ms > start) b.add(start, ms, lvl, cont, prot, 0)
+          b.add(ms, me, lvl, cont, prot, F_KASAN_EARLY)
+          if (end > me) b.add(me, end, lvl, cont, prot, 0)
           continue
         }
       }
-      yield {start, end, lvl, cont, prot, flags: 0}
+      b.add(start, end, lvl, cont, prot, 0)
     }
+    return b.finish()
   }
 
   private detectEra(): {era: PtdumpEra | 'unknown'; reason: string} {
@@ -427,6 +553,10 @@ export class PtdumpParser {
     out.sort((a, b) => a.start - b.start || a.end - b.end)
     return out
   }
+}
+
+function newFields(): RangeFields {
+  return {start: 0, end: 0, sizeNum: 0, unit: 0, level: 0, attrs: null}
 }
 
 function fallbackGeometry(opts: PtdumpOptions, file: string): {geo: Geometry; reason: string} {

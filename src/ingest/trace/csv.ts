@@ -31,7 +31,6 @@
  *   `0x8000000000000` = PTE_WRITE/DBM). Sizes are bytes (`size`) or pages (`numpages`, `nr`).
  */
 import {Readable} from 'node:stream'
-import {parse} from 'csv-parse'
 import type {RawRecord} from '../events.js'
 import {InputError, type LineBatch} from '../source.js'
 import {registerReader} from './registry.js'
@@ -167,6 +166,8 @@ export async function* parseCsv(batches: AsyncIterable<LineBatch>, opts: ReaderO
       yield r.value
     }
   }
+  // csv-parse is imported for a CSV input only, not with every command that reads traces.
+  const {parse} = await import('csv-parse')
   const parser = Readable.from(all()).pipe(
     parse({
       delimiter,

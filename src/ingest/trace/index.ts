@@ -290,7 +290,9 @@ async function* fileEvents(
   const src = await openByteSource(path)
   const file = {name: src.name, format: 'unknown', lines: 0, bytes: 0}
   stats.files.push(file)
-  const it = src.bytes[Symbol.asyncIterator]()
+  // the number of the next line, for the source's own messages (a truncated gzip)
+  let nextLine = 1
+  const it = src.ranges(() => nextLine)[Symbol.asyncIterator]()
   const first: IteratorResult<ByteBatch> = await it.next()
   if (first.done) return
   // the first lines as text, for the checks and the format detection
@@ -377,15 +379,15 @@ async function* fileEvents(
             if (out.length) yield out
           }
         }
-        src.at.line = parser.line
+        nextLine = parser.line
       }
     } else {
       const counted = (async function* () {
         for await (const b of rest()) {
           account(b)
-          const lb = lineBatchOf(b, src.at.line)
+          const lb = lineBatchOf(b, nextLine)
           countLines(lb.lines.length)
-          src.at.line += lb.lines.length
+          nextLine += lb.lines.length
           yield lb
         }
       })()
