@@ -105,6 +105,8 @@ export async function benchIngest(opts: {mb?: number; textMb?: number; repeat?: 
       const m = measureSideBySide(
         {
           ptreplay: {cmd: process.execPath, args: [CLI, 'events', '--json', '--format', c.format, path]},
+          // the parallel reader (src/ingest/trace/parallel.ts, off by default): this one + 1 worker
+          parallel: {cmd: 'env', args: ['PTREPLAY_THREADS=2', process.execPath, CLI, 'events', '--json', '--format', c.format, path]},
           python: {cmd: 'python3', args: [PY, '--format', c.format, path], out: py},
           wc: {cmd: 'wc', args: ['-l', path]},
         },
@@ -114,12 +116,14 @@ export async function benchIngest(opts: {mb?: number; textMb?: number; repeat?: 
       const p = m['ptreplay']!
       const y = m['python']!
       const w = m['wc']!
+      const q = m['parallel']!
       const vsPy = y.wallS / p.wallS
       const vsWc = p.wallS / w.wallS
       const figures: BenchResult['figures'] = {
         'input': `${(bytes / 1e6).toFixed(0)} MB, ${gen.lines.toLocaleString('en-US')} lines (${c.what})`,
         'runs (median of)': p.runs,
         'ptreplay events --json s': `${p.wallS.toFixed(2)} wall, ${p.cpuS.toFixed(2)} CPU (${(bytes / 1e6 / p.wallS).toFixed(0)} MB/s)`,
+        'PTREPLAY_THREADS=2 s': `${q.wallS.toFixed(2)} wall, ${q.cpuS.toFixed(2)} CPU (${times(p.wallS / q.wallS)} the one-thread speed; peak RSS ${q.peakRssMiB.toFixed(0)} MiB)`,
         'python reader s': `${y.wallS.toFixed(2)} wall, ${y.cpuS.toFixed(2)} CPU (${(bytes / 1e6 / y.wallS).toFixed(0)} MB/s; ${ref.events.toLocaleString('en-US')} lines matched)`,
         'wc -l s': `${w.wallS.toFixed(3)} wall, ${w.cpuS.toFixed(3)} CPU`,
         'ptreplay vs python (wall)': `${times(vsPy)} faster (goal ≥ ${c.goalPy}×: ${vsPy >= c.goalPy ? 'met' : 'NOT met'})`,

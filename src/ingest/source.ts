@@ -119,7 +119,7 @@ export class InputError extends Error {
  * startsWith is slower than on an ordinary heap string. gunzip's default 16 KiB chunks cost a
  * batch each.
  */
-const CHUNK_BYTES = 512 * 1024
+export const CHUNK_BYTES = 512 * 1024
 
 /**
  * Bytes decoded into one string (one batch). A decoded string of 128 KiB or more is allocated in
@@ -361,9 +361,11 @@ export async function* splitByteLines(input: AsyncIterable<Buffer>, counter: {by
  * Cut decoded text into lines: the byte ranges of splitByteLines(), decoded — as latin1 when all
  * ASCII (the common case: a one-byte string, no UTF-8 decoding; the same characters). The text
  * up to a newline is complete UTF-8 (0x0A never occurs inside a multi-byte sequence); invalid
- * UTF-8 becomes U+FFFD as with a StringDecoder.
+ * UTF-8 becomes U+FFFD as with a StringDecoder. Exported for the parallel reader
+ * (trace/parallel-chunk.ts), which feeds it one line-aligned range of a file in the same
+ * CHUNK_BYTES reads, so it cuts the same batches as the one-thread reader's ranges.
  */
-async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
+export async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
   let line = 1
   for await (const b of splitByteLines(input, counter, name, () => line)) {
     const batch = lineBatchOf(b, line)
@@ -441,7 +443,8 @@ function stripCr(lines: string[]): void {
   }
 }
 
-function decodeText(b: Buffer): string {
+/** Batch text from bytes (also the parallel reader's, trace/parallel.ts). */
+export function decodeText(b: Buffer): string {
   return b.toString(isAscii(b) ? 'latin1' : 'utf8')
 }
 

@@ -2,13 +2,31 @@
  * The ordered number → number map PageTables keeps its runs in (run start → packed shape): a list
  * of sorted blocks of at most `maxBlock` keys, with each block's first key in a separate array.
  * A lookup is two binary searches over plain number arrays (no recursion, no comparator calls);
- * an insert or delete is one splice inside a block (a memmove of at most `maxBlock` numbers),
+ * an insert or delete is one shift inside a block (a move of at most `maxBlock` numbers),
  * plus a block split or removal now and then. It offers the subset of sorted-btree's API that
  * PageTables uses, with the same meaning; test/model/run-store.prop.test.ts checks it against a
  * sorted-array oracle with tiny blocks.
  *
  * Memory: two numbers per key in arrays, one first-key and two array headers per block.
  */
+/**
+ * a.splice(i, 0, x) without the array splice() returns: a store update on the replay's hot path
+ * allocates nothing (a shift of at most maxBlock numbers).
+ */
+function insertAt(a: number[], i: number, x: number): void {
+  let j = a.length
+  a.push(x)
+  for (; j > i; j--) a[j] = a[j - 1]!
+  a[i] = x
+}
+
+/** a.splice(i, 1) without the array it returns. */
+function removeAt(a: number[], i: number): void {
+  const n = a.length - 1
+  for (let j = i; j < n; j++) a[j] = a[j + 1]!
+  a.pop()
+}
+
 export class RunStore {
   private ks: number[][] = [[]]
   private vs: number[][] = [[]]
@@ -68,8 +86,8 @@ export class RunStore {
       vals[i] = v
       return
     }
-    keys.splice(i + 1, 0, k)
-    vals.splice(i + 1, 0, v)
+    insertAt(keys, i + 1, k)
+    insertAt(vals, i + 1, v)
     this.size++
     if (i + 1 === 0) this.firsts[b] = k
     if (keys.length > this.maxBlock) {
@@ -106,8 +124,8 @@ export class RunStore {
     const keys = this.ks[b]!
     const i = RunStore.le(keys, k)
     if (i < 0 || keys[i] !== k) return false
-    keys.splice(i, 1)
-    this.vs[b]!.splice(i, 1)
+    removeAt(keys, i)
+    removeAt(this.vs[b]!, i)
     this.size--
     if (keys.length === 0) {
       if (this.ks.length > 1) {

@@ -127,6 +127,9 @@ export interface ReturnCheck {
   firstDisagreements: {at: string; fn: string; kernel: string; replay: string}[]
 }
 
+/** What a policy that reports nothing about a call is taken to have reported (read-only). */
+const NO_OUTCOME: ApplyOutcome = Object.freeze({})
+
 /** -EINVAL → 'EINVAL', -ENOMEM → 'ENOMEM' (the names the policies' errors carry), 0 → ''. */
 function errnoName(ret: bigint): string {
   if (ret === 0n) return ''
@@ -319,11 +322,30 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   // stats.truth counted in cells (one Map lookup and an increment per hit, where a record with
   // keys added on the way costs a dictionary lookup and a store), written out at the end.
   const truth = new Map<string, {n: number}>()
+  // The last two functions counted (a 6.19 capture alternates split_kernel_leaf_mapping and its
+  // _locked helper): most hits need no Map lookup.
+  let truthFn0: string | undefined
+  let truthCell0 = {n: 0}
+  let truthFn1: string | undefined
+  let truthCell1 = truthCell0
   const countTruth = (fn: string): void => {
-    const c = truth.get(fn)
+    if (fn === truthFn0) {
+      truthCell0.n++
+      return
+    }
+    if (fn === truthFn1) {
+      truthCell1.n++
+      return
+    }
+    let c = truth.get(fn)
     if (c !== undefined) c.n++
-    else truth.set(fn, {n: 1})
+    else truth.set(fn, (c = {n: 1}))
+    truthFn1 = truthFn0
+    truthCell1 = truthCell0
+    truthFn0 = fn
+    truthCell0 = c
   }
+  const tablesBefore = out0(policy) ? undefined : [...pt.tables]
 
   const applyIntent = (intent: Intent): void => {
     const ev = intent.ev
@@ -347,8 +369,8 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
       if (n.kind === 'split_primitive' || n.kind === 'split_call') countTruth(n.fn)
     }
     if (intent.type === 'other' && (ev.kind === 'split_primitive' || ev.kind === 'split_call')) countTruth(ev.fn)
-    const beforeTables = out0(policy) ? undefined : [...pt.tables]
-    const out = policy.apply(intent) ?? {}
+    if (tablesBefore) for (let l = 0; l < pt.tables.length; l++) tablesBefore[l] = pt.tables[l]!
+    const out = policy.apply(intent) ?? NO_OUTCOME
     stats.callsApplied++
     let splits = out.splits ?? 0
     if (out.counters) {
@@ -360,9 +382,9 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
     }
     let alloc = out.tablePagesAllocated ?? 0
     let freed = out.tablePagesFreed ?? 0
-    if (beforeTables && out.tablePagesAllocated === undefined) {
+    if (tablesBefore && out.tablePagesAllocated === undefined) {
       for (let l = 0; l < pt.tables.length; l++) {
-        const d = pt.tables[l]! - beforeTables[l]!
+        const d = pt.tables[l]! - tablesBefore[l]!
         if (d > 0) alloc += d
         else freed -= d
       }
@@ -412,11 +434,30 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
     opts.onIntent?.(intent, out)
   }
 
+  /** Apply an intent the assembler returned, then give it back for reuse (no one keeps it: onIntent reads it during the call). */
+  const applyAndRelease = (intent: Intent): void => {
+    applyIntent(intent)
+    asm.release(intent)
+  }
+  /** Apply and release every intent of a push()/flush() answer (read before the assembler is fed again). */
+  const applyAll = (ready: Intent[]): void => {
+    for (let i = 0; i < ready.length; i++) applyAndRelease(ready[i]!)
+  }
+
   let lastEv: TraceEvent | undefined
+  // Counted here and written to stats at the end (a local is a register, a field a store).
+  let eventsSeen = 0
+  let eventsInWindow = 0
+  const onProgress = opts.onProgress
+  const untilMarker = opts.untilMarker
   const handle = (ev: TraceEvent): void => {
-    stats.eventsSeen++
-    if (ev.kind === 'marker' && !ev.synthetic) markerLog.add(ev.text)
-    if (opts.onProgress && (stats.eventsSeen & 0xffff) === 0) opts.onProgress(stats.eventsSeen)
+    eventsSeen++
+    const kind = ev.kind
+    if (kind === 'marker' && !ev.synthetic) markerLog.add(ev.text)
+    if (onProgress && (eventsSeen & 0xffff) === 0) {
+      stats.eventsSeen = eventsSeen
+      onProgress(eventsSeen)
+    }
     if (done) {
       opts.onOutsideWindow?.(ev, 'after')
       return
@@ -429,18 +470,21 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
       }
       return
     }
-    stats.eventsInWindow++
+    eventsInWindow++
     lastEv = ev
     const ready = asm.push(ev)
-    for (let i = 0; i < ready.length; i++) applyIntent(ready[i]!)
-    if (opts.untilMarker && ev.kind === 'marker' && ev.text?.includes(opts.untilMarker)) {
+    for (let i = 0; i < ready.length; i++) applyAndRelease(ready[i]!)
+    if (untilMarker && kind === 'marker' && ev.text?.includes(untilMarker)) {
       stats.window.untilFound = true
       done = true
-      for (const intent of asm.flush()) applyIntent(intent)
+      applyAll(asm.flush())
     }
   }
-  // Batches (arrays) cost one await each instead of one per event.
-  if (Symbol.asyncIterator in events) {
+  // Batches (arrays) cost one await each instead of one per event; arrays are walked by index
+  // (an iterator's result objects are not always optimized away).
+  if (Array.isArray(events)) {
+    for (let i = 0; i < events.length; i++) handle(events[i]!)
+  } else if (Symbol.asyncIterator in events) {
     for await (const item of events as AsyncIterable<TraceEvent | TraceEvent[]>) {
       if (Array.isArray(item)) for (let i = 0; i < item.length; i++) handle(item[i]!)
       else handle(item)
@@ -448,7 +492,9 @@ export async function replay(pt: PageTables, events: EventSource, policy: Replay
   } else {
     for (const ev of events as Iterable<TraceEvent>) handle(ev)
   }
-  for (const intent of asm.flush()) applyIntent(intent)
+  stats.eventsSeen = eventsSeen
+  stats.eventsInWindow = eventsInWindow
+  applyAll(asm.flush())
   if (lastEv) sample(lastEv)
   for (const [fn, c] of truth) stats.truth[fn] = c.n
   if (policy.counters) stats.counters = policy.counters()

@@ -50,7 +50,26 @@ export interface Intent {
  * They become intents of their own, queued behind the open call.
  */
 export function isSideEvent(ev: TraceEvent): boolean {
-  switch (ev.kind) {
+  return (kindBits(ev.kind) & K_SIDE) !== 0 || (ev.kind === 'return' && !returnNests(ev.fn))
+}
+
+/** Kinds of the pageattr.c/mmu.c calls and their inner hits (a return of one of them nests). */
+const CALL_KINDS: ReadonlySet<TraceEvent['kind']> = new Set(['set_memory', 'set_memory_valid', 'set_direct_map', 'change_range', 'split_call', 'split_primitive'])
+
+/** A return probe of a pageattr.c/mmu.c call or inner hit nests in the open call; any other return is a side event. */
+function returnNests(fn: string): boolean {
+  const k = FUNCTIONS[fn]?.kind
+  return k !== undefined && CALL_KINDS.has(k)
+}
+
+// What the assembler asks of an event kind, as bits (one switch per event instead of several
+// string comparisons): a side event, a call that holds inner hits, a hit that may be inner.
+const K_SIDE = 1
+const K_OPENS = 2
+const K_INNER = 4
+
+function kindBits(kind: TraceEvent['kind']): number {
+  switch (kind) {
     case 'vm_alloc':
     case 'vm_free':
     case 'vmap':
@@ -59,18 +78,21 @@ export function isSideEvent(ev: TraceEvent): boolean {
     case 'module_load':
     case 'module_free':
     case 'other':
-      return true
-    case 'return': {
-      const k = FUNCTIONS[ev.fn]?.kind
-      return k === undefined || !CALL_KINDS.has(k)
-    }
+      return K_SIDE
+    case 'set_memory':
+    case 'set_memory_valid':
+    case 'set_direct_map':
+      return K_OPENS
+    case 'change_range':
+      return K_OPENS | K_INNER
+    case 'split_call':
+    case 'split_primitive':
+    case 'return':
+      return K_INNER
     default:
-      return false
+      return 0
   }
 }
-
-/** Kinds of the pageattr.c/mmu.c calls and their inner hits (a return of one of them nests). */
-const CALL_KINDS: ReadonlySet<TraceEvent['kind']> = new Set(['set_memory', 'set_memory_valid', 'set_direct_map', 'change_range', 'split_call', 'split_primitive'])
 
 /**
  * Which inner hits may belong to which outer call (pageattr.c call graph, 6.1–6.19): the calls that
@@ -78,11 +100,6 @@ const CALL_KINDS: ReadonlySet<TraceEvent['kind']> = new Set(['set_memory', 'set_
  */
 function opens(type: IntentType): boolean {
   return type === 'set_memory' || type === 'set_memory_valid' || type === 'set_direct_map' || type === 'change_range'
-}
-
-/** Whether a hit of `kind` may be an inner hit of an open `type` call: change_range, split_call, split_primitive, return. */
-function nests(type: IntentType, kind: TraceEvent['kind']): boolean {
-  return opens(type) && (kind === 'change_range' || kind === 'split_call' || kind === 'split_primitive' || kind === 'return')
 }
 
 function intentTypeOf(ev: TraceEvent): IntentType {
@@ -106,23 +123,33 @@ function intentTypeOf(ev: TraceEvent): IntentType {
 }
 
 /** change_range functions from outermost to innermost. */
-const RANGE_DEPTH: Record<string, number> = {change_memory_common: 0, __change_memory_common: 1, update_range_prot: 2}
-
 function depth(fn: string): number {
-  return RANGE_DEPTH[fn] ?? 1
+  return fn === 'change_memory_common' ? 0 : fn === 'update_range_prot' ? 2 : 1
 }
 
 /** The shared "nothing ready" answer of push()/drain() (callers only read it). */
 const NONE: Intent[] = []
 
-interface Open {
-  intent: Intent
+/** A call while the assembler holds it. */
+interface Held extends Intent {
+  /** No later hit can join it. */
   closed: boolean
+  /** Bit d set once an inner change_range hit of depth d (depth()) is nested: what fits() asks. */
+  depths: number
 }
 
+/** Intents kept for reuse (release()), at most this many; a nested list longer than MAX_POOLED_NESTED is not kept. */
+const MAX_POOLED = 8192
+const MAX_POOLED_NESTED = 1024
+
 export class IntentAssembler {
-  /** The open call of each pid (at most one). */
-  private readonly open = new Map<number, Open>()
+  /**
+   * The open calls, one per pid: parallel arrays searched from the end. A call stays open only
+   * while its pid is the last one seen on the CPU where it started (a task switch there closes
+   * it), so there are never more open calls than CPUs, and usually one or two.
+   */
+  private readonly openPids: number[] = []
+  private readonly openCalls: Held[] = []
   /**
    * The pid that last ran on each CPU: a call cannot go on while another task runs there. An
    * array for CPUs below 4096 (every real machine; one load per event instead of a Map lookup),
@@ -130,13 +157,15 @@ export class IntentAssembler {
    */
   private readonly pidOnCpu: (number | undefined)[] = []
   private readonly pidOnBigCpu = new Map<number, number>()
-  private readonly queue: Open[] = []
+  private readonly queue: Held[] = []
   private head = 0
   /** Hits that could not be attached to any call (e.g. a split probe with no outer call). */
   orphans = 0
 
   /** The one-intent answer of drain(), reused: no array per call. */
   private readonly one: Intent[] = []
+  /** Released intents, reused by the next calls: no objects per call in a steady replay. */
+  private readonly pool: Held[] = []
 
   /**
    * Feed one event; returns the intents that are now complete, in order. The array is the
@@ -154,53 +183,104 @@ export class IntentAssembler {
       if (small) this.pidOnCpu[cpu] = pid
       else this.pidOnBigCpu.set(cpu, pid)
     }
-    if (isSideEvent(ev)) {
-      this.queue.push({intent: {type: intentTypeOf(ev), ev, nested: []}, closed: true})
+    const kind = ev.kind
+    const bits = kindBits(kind)
+    if (bits & K_SIDE || (kind === 'return' && !returnNests(ev.fn))) {
+      this.queue.push(this.held(intentTypeOf(ev), ev, true))
       return this.drain()
     }
-    const cur = this.open.get(pid)
-    if (cur && nests(cur.intent.type, ev.kind) && this.fits(cur.intent, ev)) {
-      cur.intent.nested.push(ev)
-      return NONE
+    const at = this.openIndex(pid)
+    if (at >= 0) {
+      const cur = this.openCalls[at]!
+      if (bits & K_INNER && this.fits(cur, ev)) {
+        cur.nested.push(ev)
+        if (kind === 'change_range') cur.depths |= 1 << depth(ev.fn)
+        return NONE
+      }
+      this.closeAt(at)
     }
-    if (cur) this.close(ev.pid)
-    const type = intentTypeOf(ev)
-    if (ev.kind === 'split_call' || ev.kind === 'split_primitive' || ev.kind === 'return') {
+    if (kind === 'split_call' || kind === 'split_primitive' || kind === 'return') {
       // Ground-truth probes outside any call we replay: count, do not replay.
       this.orphans++
-      this.queue.push({intent: {type: 'other', ev, nested: []}, closed: true})
+      this.queue.push(this.held('other', ev, true))
       return this.drain()
     }
-    const o: Open = {intent: {type, ev, nested: []}, closed: !opens(type)}
+    const type = intentTypeOf(ev)
+    const o = this.held(type, ev, !(bits & K_OPENS))
     this.queue.push(o)
-    if (!o.closed) this.open.set(ev.pid, o)
+    if (!o.closed) {
+      this.openPids.push(pid)
+      this.openCalls.push(o)
+    }
     return this.drain()
   }
 
+  /**
+   * Hand back an intent push()/flush() returned, once read: the assembler reuses it (and its
+   * nested list) for a later call. Only for intents no one keeps.
+   */
+  release(intent: Intent): void {
+    const h = intent as Held
+    if (this.pool.length >= MAX_POOLED || h.nested.length > MAX_POOLED_NESTED) return
+    // pop(), not length = 0: emptying by length gives the backing store back, and the next call's
+    // pushes would allocate a new one.
+    const n = h.nested
+    while (n.length > 0) n.pop()
+    this.pool.push(h)
+  }
+
+  private held(type: IntentType, ev: TraceEvent, closed: boolean): Held {
+    const h = this.pool.pop()
+    if (h === undefined) return {type, ev, nested: [], closed, depths: 0}
+    h.type = type
+    h.ev = ev
+    h.closed = closed
+    h.depths = 0
+    return h
+  }
+
+  private openIndex(pid: number): number {
+    const pids = this.openPids
+    for (let i = pids.length - 1; i >= 0; i--) if (pids[i] === pid) return i
+    return -1
+  }
+
+  private closeAt(i: number): void {
+    const pids = this.openPids
+    const calls = this.openCalls
+    calls[i]!.closed = true
+    const last = pids.length - 1
+    pids[i] = pids[last]!
+    calls[i] = calls[last]!
+    pids.pop()
+    calls.pop()
+  }
+
   private close(pid: number): void {
-    const o = this.open.get(pid)
-    if (!o) return
-    o.closed = true
-    this.open.delete(pid)
+    const i = this.openIndex(pid)
+    if (i >= 0) this.closeAt(i)
   }
 
   /** Close everything (end of input). */
   flush(): Intent[] {
-    for (const o of this.open.values()) o.closed = true
-    this.open.clear()
+    for (const o of this.openCalls) o.closed = true
+    this.openPids.length = 0
+    this.openCalls.length = 0
     this.pidOnCpu.length = 0
     this.pidOnBigCpu.clear()
     return this.drain()
   }
 
   /**
-   * Whether a change_range hit belongs to the open call (pageattr.c call graph):
-   * change_memory_common calls __change_memory_common once per alias page and once for the
-   * vmalloc range, so under it any deeper hit nests; __change_memory_common, set_memory_valid
-   * and set_direct_map_* make one update_range_prot call each, so a second hit of the same depth
-   * starts a new call; a hit no deeper than the open range call is a new call.
+   * Whether an inner hit belongs to the open call (pageattr.c call graph): any inner hit nests in
+   * a call that holds inner hits; for a change_range hit, change_memory_common calls
+   * __change_memory_common once per alias page and once for the vmalloc range, so under it any
+   * deeper hit nests; __change_memory_common, set_memory_valid and set_direct_map_* make one
+   * update_range_prot call each, so a second hit of the same depth starts a new call; a hit no
+   * deeper than the open range call is a new call.
    */
-  private fits(outer: Intent, ev: TraceEvent): boolean {
+  private fits(outer: Held, ev: TraceEvent): boolean {
+    if (!opens(outer.type)) return false
     if (ev.kind !== 'change_range' || outer.type === 'set_memory') return true
     const ed = depth(ev.fn)
     if (outer.type === 'change_range') {
@@ -208,9 +288,7 @@ export class IntentAssembler {
       if (ed <= od) return false
       if (od === 0) return true
     }
-    const nested = outer.nested
-    for (let i = 0; i < nested.length; i++) if (nested[i]!.kind === 'change_range' && depth(nested[i]!.fn) === ed) return false
-    return true
+    return (outer.depths & (1 << ed)) === 0
   }
 
   private drain(): Intent[] {
@@ -219,10 +297,11 @@ export class IntentAssembler {
     if (q.length - this.head <= 4096) {
       if (this.head >= q.length || !q[this.head]!.closed) return NONE
       if (this.head + 1 === q.length || !q[this.head + 1]!.closed) {
-        this.one[0] = q[this.head++]!.intent
+        this.one[0] = q[this.head++]!
         this.trim()
         if (this.head === q.length) {
-          q.length = 0
+          // Emptied by pop(): `length = 0` would give the backing store back (see release()).
+          while (q.length > 0) q.pop()
           this.head = 0
         }
         return this.one
@@ -232,11 +311,11 @@ export class IntentAssembler {
     // Keep memory bounded when a call stays open while others complete behind it.
     while (q.length - this.head > 4096) {
       const o = q[this.head]!
-      if (!o.closed) this.close(o.intent.ev.pid)
-      out.push(o.intent)
+      if (!o.closed) this.close(o.ev.pid)
+      out.push(o)
       this.head++
     }
-    while (this.head < q.length && q[this.head]!.closed) out.push(q[this.head++]!.intent)
+    while (this.head < q.length && q[this.head]!.closed) out.push(q[this.head++]!)
     this.trim()
     return out
   }

@@ -25,7 +25,12 @@ function facts(dir: string, config: string, linearMapPteOnly: boolean, dmesg = f
 
 describe('presets', () => {
   it('each preset says what it follows and sets the predicates the kernel would', () => {
-    for (const p of Object.values(POLICIES)) expect(p.description.length).toBeGreaterThan(40)
+    // Each description names what it follows so a reader can check it: a kernel version or a
+    // lore link, and a kernel function, source file, commit or lore link.
+    for (const [name, p] of Object.entries(POLICIES)) {
+      expect(p.description, name).toMatch(/\bv?\d\.\d+\b|https:\/\/lore\.kernel\.org\/|\blore \S+@/)
+      expect(p.description, name).toMatch(/\b\w+\(\)|\b[\w/-]+\.c\b|\b[0-9a-f]{12}\b|https:\/\/lore\.kernel\.org\/|\blore \S+@/)
+    }
     const pte = POLICIES['pte-only'].cfg
     expect([linearMapPteForced(pte), canSetDirectMap(pte)]).toEqual([true, true])
     const na = POLICIES.noalias.cfg

@@ -3,8 +3,8 @@
  * ByteBatch, or any range that starts at a line start and ends at a newline or the end of the
  * input) into the RecordAssembler, one line after the other, with `file:line` positions.
  *
- * Each line is tried on the reader's byte fast paths first (eventRange: the normalized event;
- * tokenizeRange: the record; fastpath.ts) and otherwise decoded and given to the reader's general
+ * Each line is tried on the reader's byte fast paths first (eventBytes: the normalized event;
+ * recordBytes: the record; fastpath.ts) and otherwise decoded and given to the reader's general
  * tokenize(), as a string line exactly as source.ts splitLines() would have cut it (carriage
  * return dropped, UTF-8 decoded). The range is decoded once, as latin1 when it is all ASCII (a
  * memory copy): events cut what they keep (address text, the argument text read on demand) from
@@ -68,8 +68,8 @@ export class TextChunkParser {
    */
   parse(from: number, maxLines = Infinity): number {
     const {buf, end, reader, state, assembler, normalizer, file} = this
-    const fast = reader.tokenizeRange !== undefined && !this.unterminated
-    const fused = reader.eventRange
+    const fast = reader.recordBytes !== undefined && !this.unterminated
+    const fused = reader.eventBytes
     let s = from
     for (let k = 0; k < maxLines && s <= end; k++) {
       let e = buf.indexOf(10, s)
@@ -99,7 +99,7 @@ export class TextChunkParser {
               continue
             }
           }
-          const rec = reader.tokenizeRange!(buf, s, le, text, off, pos, state)
+          const rec = reader.recordBytes!(buf, s, le, text, off, pos, state)
           if (rec !== undefined) {
             assembler.pushRecord(rec)
             s = next

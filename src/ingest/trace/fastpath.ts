@@ -229,24 +229,42 @@ function scanProbeLine(buf: Uint8Array, from: number, to: number, text: string, 
   return head
 }
 
+/** The text of the last string-API call and its bytes (a batch text is given line after line). */
+let wrapText: string | undefined
+let wrapBytes: Buffer | undefined
+
 /**
- * The bytes of `line[from, to)` when it is all ASCII (the byte path reads no other line), as
- * probeRecordAt/probeEventAt take them with `text` = `line`; undefined otherwise.
+ * The bytes of `line` when it is all ASCII (the byte path reads no other line), as
+ * probeRecordAt/probeEventAt take them with `text` = `line`, `off` = 0; undefined otherwise.
  */
-function asciiBytes(line: string, from: number, to: number): Buffer | undefined {
+function bytesOf(line: string): Buffer | undefined {
+  if (line !== wrapText) {
+    wrapText = line
+    // UTF-8 length = characters: all ASCII
+    wrapBytes = Buffer.byteLength(line, 'utf8') === line.length ? Buffer.from(line, 'latin1') : undefined
+  }
+  return wrapBytes
+}
+
+/** The bytes of `line[from, to)` when that line is all ASCII (in a text that is not). */
+function lineBytes(line: string, from: number, to: number): Buffer | undefined {
   for (let i = from; i < to; i++) if (line.charCodeAt(i) > 127) return undefined
   return Buffer.from(line.slice(from, to), 'latin1')
 }
 
-/** probeRecordAt() of the string `line[from, to)` (tests, tools; readers go through chunk.ts). */
+/** probeRecordAt() of the string `line[from, to)` (the parallel reader's batch text, tests, tools). */
 export function fastProbeRecord(line: string, pos: SourcePos, from = 0, to = line.length, sh: LineShape = TRACEFS_SHAPE): RawRecord | undefined {
-  const b = asciiBytes(line, from, to)
+  const all = bytesOf(line)
+  if (all !== undefined) return probeRecordAt(all, from, to, line, 0, pos, sh)
+  const b = lineBytes(line, from, to)
   return b === undefined ? undefined : probeRecordAt(b, 0, b.length, line, from, pos, sh)
 }
 
-/** probeEventAt() of the string `line[from, to)` (tests, tools; readers go through chunk.ts). */
+/** probeEventAt() of the string `line[from, to)` (the parallel reader's batch text, tests, tools). */
 export function fastProbeEvent(line: string, pos: SourcePos, from: number, to: number, norm: Normalizer, sh: LineShape = TRACEFS_SHAPE): ProbeEvent | undefined {
-  const b = asciiBytes(line, from, to)
+  const all = bytesOf(line)
+  if (all !== undefined) return probeEventAt(all, from, to, line, 0, pos, norm, sh)
+  const b = lineBytes(line, from, to)
   return b === undefined ? undefined : probeEventAt(b, 0, b.length, line, from, pos, norm, sh)
 }
 

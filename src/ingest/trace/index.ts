@@ -1,10 +1,10 @@
 /**
  * Reading traces: paths → normalized, time-ordered TraceEvents, with stats and diagnostics.
  *
- *   openByteSource (gzip/…)  →  detect format  →  lines of bytes (chunk.ts: the reader's byte
- *   fast paths, else reader.tokenize per line)  →  RecordAssembler
+ *   openSource (gzip/…)  →  detect format  →  reader.tokenize per line  →  RecordAssembler
  *   (stacks, continuations, loss, duplicates)  →  Normalizer (kind, args)  →  WindowSorter per
- *   file  →  mergeSorted across files
+ *   file (file-events.ts; large files optionally with worker threads: parallel.ts)  →
+ *   mergeSorted across files
  *
  * Bad input never throws a stack trace: a malformed line is skipped, counted and reported as
  * `file:line: expected …, got …`; `strict` turns the first one into an InputError. A source that
@@ -12,25 +12,20 @@
  */
 import {expectedSize} from '../expected-size.js'
 
-import type {Kva} from '../../model/address.js'
 import type {Diagnostic, RawRecord, TraceEvent} from '../events.js'
 import {Normalizer} from '../normalize.js'
-import {DEFAULT_WINDOW, mergeSorted, WindowSorter} from '../sorter.js'
+import {mergeSorted} from '../sorter.js'
 import {resolveTracePath} from '../input.js'
-import {type ByteBatch, InputError, lineBatchOf, openByteSource} from '../source.js'
-import {clipText} from '../text.js'
+import {InputError} from '../source.js'
 import {RecordAssembler} from './assemble.js'
-import {TextChunkParser} from './chunk.js'
-import {ProbeEvent} from './probe-event.js'
-import {detectFormat, SNIFF_LINES} from './detect.js'
+import {fileEvents} from './file-events.js'
+import {ParallelReads} from './parallel.js'
 import {perfReader} from './perf.js'
+import type {TraceReadOptions} from './read-options.js'
 import {READERS, readerNames, registerReader} from './registry.js'
 import {DiagnosticSink, newStats, type TraceStats} from './stats.js'
 import {traceCmdReader} from './tracecmd.js'
 import {tracefsReader} from './tracefs.js'
-import {isTraceDatFile, traceDatEvents} from './tracedat/reader.js'
-import type {LineReader, TraceReader} from './types.js'
-import type {Token} from './tokens.js'
 // Side effects: the bpftrace/CSV readers register themselves, so every readTrace() user gets them.
 import './bpftrace.js'
 import './csv.js'
@@ -40,37 +35,11 @@ export {detectFormat} from './detect.js'
 export type {TraceStats, TraceFileStats} from './stats.js'
 export type {LineReader, StreamReader, TraceReader, ReaderOptions} from './types.js'
 export type {Token} from './tokens.js'
+export type {TraceReadOptions} from './read-options.js'
 
 registerReader(tracefsReader)
 registerReader(traceCmdReader)
 registerReader(perfReader)
-
-/** Lines tokenized between two hand-offs to the consumer. */
-const SLICE_LINES = 512
-
-export interface TraceReadOptions {
-  /** Reader name (`tracefs`, `trace-cmd`, `perf`, …); default: detected per file from its first lines. */
-  format?: string
-  /** `--map NAME=KIND` (see normalize.ts). */
-  map?: Record<string, string>
-  /** PAGE_SIZE of the traced kernel. Default 4096. */
-  pageSize?: number
-  /** VMEMMAP_START and PAGE_OFFSET of the traced kernel: set_direct_map_*(struct page *) → VA. */
-  vmemmapStart?: Kva
-  pageOffset?: Kva
-  /** sizeof(struct page), default 64. */
-  structPageSize?: number
-  /** Fail on the first malformed line instead of skipping it. */
-  strict?: boolean
-  /** Sorter window in events per file (default: the reader's sortWindow, else 8192). */
-  window?: number
-  /**
-   * Bytes read so far (as stored: compressed bytes of a compressed file), of `total` on disk
-   * (undefined with stdin), `expected`: the text the inputs decode to (expected-size.ts), and
-   * `decoded`: the text decoded so far.
-   */
-  onProgress?: (bytesRead: number, total?: number, expected?: number, decoded?: number) => void
-}
 
 export interface TraceRead {
   /** Events in time order. Iterate once (this or `batches`). */
@@ -145,7 +114,9 @@ async function* runResolved(paths: string[], opts: TraceReadOptions, stats: Trac
     }
   }
   const progress = {done: 0, expected, decoded: 0}
-  const sources = paths.map((p) => fileEvents(p, opts, stats, sink, normalizer, progress, total))
+  // worker threads for large uncompressed files (parallel.ts), shared by the files
+  const parallel = ParallelReads.create(paths, opts)
+  const sources = paths.map((p) => fileEvents(p, opts, stats, sink, normalizer, progress, total, parallel))
   const counts = new Counts()
   const dups = paths.length > 1 ? new CrossInputDuplicates(sink) : undefined
   try {
@@ -164,6 +135,7 @@ async function* runResolved(paths: string[], opts: TraceReadOptions, stats: Trac
     }
     throw e
   } finally {
+    await parallel?.close()
     counts.flush(stats)
     stats.directMapPagesWithoutVmemmap = normalizer.stats.directMapPagesWithoutVmemmap
     stats.badArgs = normalizer.stats.badArgs
@@ -261,153 +233,6 @@ function bump<K>(m: Map<K, {n: number}>, k: K): void {
   const c = m.get(k)
   if (c !== undefined) c.n++
   else m.set(k, {n: 1})
-}
-
-async function* fileEvents(
-  path: string,
-  opts: TraceReadOptions,
-  stats: TraceStats,
-  sink: DiagnosticSink,
-  normalizer: Normalizer,
-  progress: {done: number; expected?: number; decoded: number},
-  total: number | undefined,
-): AsyncGenerator<TraceEvent[]> {
-  // a trace.dat (trace-cmd record) is binary: detected by its magic, read by offset
-  if (isTraceDatFile(path)) {
-    if (opts.format !== undefined && opts.format !== 'trace.dat') {
-      throw new InputError(`${path}: --format ${opts.format}: the file is a trace.dat (trace-cmd binary); drop --format or use --format trace.dat`, path)
-    }
-    yield* traceDatEvents(path, stats, sink, normalizer, {
-      onBytes: (n) => {
-        progress.done += n
-        progress.decoded += n
-        opts.onProgress?.(progress.done, total, progress.expected, progress.decoded)
-      },
-    })
-    return
-  }
-  if (opts.format === 'trace.dat') throw new InputError(`${path}: --format trace.dat: expected a trace.dat (magic 17 08 44 "tracing"), got another file`, path)
-  const src = await openByteSource(path)
-  const file = {name: src.name, format: 'unknown', lines: 0, bytes: 0}
-  stats.files.push(file)
-  // the number of the next line, for the source's own messages (a truncated gzip)
-  let nextLine = 1
-  const it = src.ranges(() => nextLine)[Symbol.asyncIterator]()
-  const first: IteratorResult<ByteBatch> = await it.next()
-  if (first.done) return
-  // the first lines as text, for the checks and the format detection
-  const head = lineBatchOf(first.value, 1).lines
-  if (head[0]?.startsWith('\x17\x08Dtracing')) {
-    throw new InputError(`${src.name}:0: expected a trace.dat as it is, got a compressed one (or stdin): trace.dat is read by offset; decompress it to a file first`, src.name, 0)
-  }
-  let reader: TraceReader | undefined = opts.format ? READERS[opts.format] : undefined
-  if (!reader) {
-    const d = detectFormat(head.slice(0, SNIFF_LINES))
-    reader = d.reader
-    if (!reader) {
-      const sample = head.find((l) => l.trim() !== '') ?? ''
-      throw new InputError(
-        `${src.name}:1: cannot tell the trace format from the first lines (got '${clipText(sample, 80)}'); pass --format (${readerNames().join(', ')})`,
-        src.name,
-        1,
-      )
-    }
-  }
-  file.format = reader.name
-  const assembler = new RecordAssembler(stats, sink)
-  const sorter = new WindowSorter<TraceEvent>(stats, (d) => sink.add(d), opts.window ?? reader.sortWindow ?? DEFAULT_WINDOW)
-  let lastBytes = 0
-  let lastDecoded = 0
-  const account = (b: ByteBatch): void => {
-    const delta = b.bytesRead - lastBytes
-    lastBytes = b.bytesRead
-    file.bytes += delta
-    stats.bytes += delta
-    progress.done += delta
-    if (b.decodedRead !== undefined) {
-      progress.decoded += b.decodedRead - lastDecoded
-      lastDecoded = b.decodedRead
-    }
-    opts.onProgress?.(progress.done, total, progress.expected, progress.decoded)
-  }
-  const countLines = (n: number): void => {
-    file.lines += n
-    stats.lines += n
-  }
-  const drain = (): TraceEvent[] => {
-    const out: TraceEvent[] = []
-    const recs = assembler.out
-    if (recs.length) {
-      assembler.out = []
-      for (let i = 0; i < recs.length; i++) {
-        const r = recs[i]!
-        sorter.push(r instanceof ProbeEvent ? r : normalizer.normalize(r), out)
-      }
-    }
-    return out
-  }
-  // Batches of the rest of the source, first batch included.
-  async function* rest(): AsyncGenerator<ByteBatch> {
-    yield first.value as ByteBatch
-    for (;;) {
-      const r = await it.next()
-      if (r.done) return
-      yield r.value
-    }
-  }
-  let failure: unknown
-  try {
-    if (reader.type === 'line') {
-      const lr = reader as LineReader<unknown>
-      const parser = new TextChunkParser(src.name, lr, lr.newState({file: src.name}), normalizer, assembler, sink)
-      for await (const b of rest()) {
-        account(b)
-        if (b.overlong !== undefined) {
-          // a line too long (source.ts dropped its bytes): reported and skipped
-          parser.overlong({file: src.name, line: parser.line++}, b.overlong)
-          countLines(1)
-        }
-        if (!b.noLines) {
-          parser.begin(b.buf, b.start, b.end, b.unterminated)
-          for (let s = b.start; s <= b.end; ) {
-            const l0 = parser.line
-            s = parser.parse(s, SLICE_LINES)
-            countLines(parser.line - l0)
-            // hand events on in small slices so they die young
-            const out = drain()
-            sink.throwPending(assembler.firstHeldLine())
-            if (out.length) yield out
-          }
-        }
-        nextLine = parser.line
-      }
-    } else {
-      const counted = (async function* () {
-        for await (const b of rest()) {
-          account(b)
-          const lb = lineBatchOf(b, nextLine)
-          countLines(lb.lines.length)
-          nextLine += lb.lines.length
-          yield lb
-        }
-      })()
-      for await (const toks of reader.parse(counted, {file: src.name})) {
-        for (const t of toks as Token[]) assembler.push(t)
-        const out = drain()
-        sink.throwPending(assembler.firstHeldLine())
-        if (out.length) yield out
-      }
-    }
-  } catch (e) {
-    if (!(e instanceof InputError) || opts.strict) throw e
-    failure = e
-  }
-  assembler.end()
-  const out = drain()
-  sorter.flush(out)
-  sink.throwPending()
-  if (out.length) yield out
-  if (failure !== undefined) throw failure
 }
 
 /** For tests and tools: tokenize + assemble one in-memory text with a given reader (no sorting). */

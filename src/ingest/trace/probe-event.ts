@@ -76,6 +76,14 @@ export class ProbeEvent implements TraceEvent {
     this.#names = argNames
   }
 
+  /**
+   * Where `args` is read from: the line text, the argument range in it and the argument names
+   * (the parallel reader sends the range to the main thread, which holds the same text).
+   */
+  static argSource(ev: ProbeEvent): {line: string; from: number; to: number; names: readonly string[]} {
+    return {line: ev.#line, from: ev.#from, to: ev.#to, names: ev.#names}
+  }
+
   /** The argument text by name, as the RawRecord path parses it (parseArgsAs over the same range and names). */
   get args(): Record<string, string> {
     let a = this.#args

@@ -10,7 +10,7 @@
  */
 import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
 import type {Normalizer} from '../normalize.js'
-import {probeEventAt, probeRecordAt, TRACEFS_SHAPE} from './fastpath.js'
+import {fastProbeEvent, fastProbeRecord, probeEventAt, probeRecordAt, TRACEFS_SHAPE} from './fastpath.js'
 import type {ProbeEvent} from './probe-event.js'
 import {type Context, newContext, parseBody, scanContext, scanNoBracketContext} from './scan.js'
 import {isDigit, quotePrefixEnd, skipSpaces} from './chars.js'
@@ -154,13 +154,13 @@ export function sniffTracefs(head: readonly string[]): number {
   return singleSpace === events ? 0.8 : 0.3
 }
 
-/** eventRange for tracefs: the fused fast path (the caller falls back to tokenizeRange). */
-function tracefsEventRange(buf: Uint8Array, from: number, to: number, text: string, off: number, pos: SourcePos, st: TracefsState, norm: Normalizer): ProbeEvent | undefined {
+/** eventBytes for tracefs: the fused fast path (the caller falls back to recordBytes). */
+function tracefsEventBytes(buf: Uint8Array, from: number, to: number, text: string, off: number, pos: SourcePos, st: TracefsState, norm: Normalizer): ProbeEvent | undefined {
   return st.latency ? undefined : probeEventAt(buf, from, to, text, off, pos, norm, TRACEFS_SHAPE)
 }
 
-/** tokenizeRange for tracefs: the fast path only (the caller falls back to tokenizeTracefs). */
-function tokenizeTracefsRange(buf: Uint8Array, from: number, to: number, text: string, off: number, pos: SourcePos, st: TracefsState): RawRecord | undefined {
+/** recordBytes for tracefs: the fast path only (the caller falls back to tokenizeTracefs). */
+function tracefsRecordBytes(buf: Uint8Array, from: number, to: number, text: string, off: number, pos: SourcePos, st: TracefsState): RawRecord | undefined {
   return st.latency ? undefined : probeRecordAt(buf, from, to, text, off, pos, TRACEFS_SHAPE)
 }
 
@@ -173,8 +173,10 @@ export const tracefsReader: LineReader<TracefsState> = {
   sortWindow: 2048,
   newState: ({file}) => ({file, ctx: newContext(), latency: false, latencyWarned: false, rawWarned: false}),
   tokenize: tokenizeTracefs,
-  tokenizeRange: tokenizeTracefsRange,
-  eventRange: tracefsEventRange,
+  recordBytes: tracefsRecordBytes,
+  eventBytes: tracefsEventBytes,
+  tokenizeRange: (text, from, to, pos, st) => (st.latency ? undefined : fastProbeRecord(text, pos, from, to, TRACEFS_SHAPE)),
+  eventRange: (text, from, to, pos, st, norm) => (st.latency ? undefined : fastProbeEvent(text, pos, from, to, norm, TRACEFS_SHAPE)),
 }
 
 /**
