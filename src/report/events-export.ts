@@ -101,8 +101,6 @@ export function eventToJson(ev: TraceEvent): Record<string, unknown> {
   return o
 }
 
-export {AtomicWriter} from './atomic-file.js'
-
 /** Streams events into an output sink (a file through AtomicWriter, or stdout) in one format. */
 export class EventExporter {
   private n = 0

@@ -29,7 +29,6 @@ import {P_VALID, describeProt} from '../../model/prot.js'
 export const CODE = {PTE: 0, CONT_PTE: 1, PMD: 2, CONT_PMD: 3, PUD: 4, INVALID: 5, HOLE: 6, SUMMARY: 7} as const
 /** Category order in summary records and page-side cell accumulators (CODE 0..6). */
 export const CATEGORIES = ['PTE', 'CONT_PTE', 'PMD', 'CONT_PMD', 'PUD', 'INVALID', 'HOLE'] as const
-export type Category = (typeof CATEGORIES)[number]
 
 const GAP_FLAG = 8
 
