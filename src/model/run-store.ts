@@ -113,6 +113,10 @@ export class RunStore {
     if (this.size === 0) return this.set(k, v)
     let b = this.ks.length - 1
     if (this.ks[b]!.length >= this.maxBlock) {
+      // a full block is not appended to again: trim its arrays to their length (push leaves
+      // about a third of spare capacity)
+      this.ks[b] = this.ks[b]!.slice()
+      this.vs[b] = this.vs[b]!.slice()
       this.ks.push([])
       this.vs.push([])
       this.firsts.push(k)

@@ -8,7 +8,7 @@
  *   - an exit code outside {0, 1, 2},
  *   - invalid --json, a partial or leftover output file (temp file, or a file after exit 2),
  *   - a known-bad mutation accepted with exit 0 and no diagnostic.
- * The budget is a count (FUZZ_RUNS, default 300) from a seed (FUZZ_SEED, default 13), so CI time
+ * The budget is a count (FUZZ_RUNS; default 300 in the full project, 60 in npm test) from a seed (FUZZ_SEED, default 13), so CI time
  * does not depend on the machine's speed; run more locally: `FUZZ_RUNS=5000 FUZZ_SEED=7 npx vitest
  * run test/fuzz`. Every input that failed is written to test/data/fuzz-regressions/ (keep it: the
  * second test replays each one through every command).
@@ -19,6 +19,7 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {runCommand, type Cmd} from '../helpers/run-command.js'
+import {runs} from '../helpers/full.js'
 import Audit from '../../src/commands/audit.js'
 import Compare from '../../src/commands/compare.js'
 import Diff from '../../src/commands/diff.js'
@@ -29,7 +30,7 @@ import Verify from '../../src/commands/verify.js'
 const PTDUMP = 'samples/debian-6.1-qemu/max-2G-default/kernel_page_tables.before'
 const TRACE = 'test/golden/five-formats/capture.tracefs.txt'
 const REGRESSIONS = 'test/data/fuzz-regressions'
-const RUNS = Number(process.env.FUZZ_RUNS ?? 300)
+const RUNS = Number(process.env.FUZZ_RUNS ?? runs(300))
 const SEED = Number(process.env.FUZZ_SEED ?? 13)
 const HANG_MS = 30_000
 

@@ -25,7 +25,12 @@ function facts(dir: string, config: string, linearMapPteOnly: boolean, dmesg = f
 
 describe('presets', () => {
   it('each preset says what it follows and sets the predicates the kernel would', () => {
-    for (const p of Object.values(POLICIES)) expect(p.description.length).toBeGreaterThan(40)
+    // Each description names what it follows so a reader can check it: a kernel version or a
+    // lore link, and a kernel function, source file, commit or lore link.
+    for (const [name, p] of Object.entries(POLICIES)) {
+      expect(p.description, name).toMatch(/\bv?\d\.\d+\b|https:\/\/lore\.kernel\.org\/|\blore \S+@/)
+      expect(p.description, name).toMatch(/\b\w+\(\)|\b[\w/-]+\.c\b|\b[0-9a-f]{12}\b|https:\/\/lore\.kernel\.org\/|\blore \S+@/)
+    }
     const pte = POLICIES['pte-only'].cfg
     expect([linearMapPteForced(pte), canSetDirectMap(pte)]).toEqual([true, true])
     const na = POLICIES.noalias.cfg
@@ -121,7 +126,7 @@ describe('inferPolicy on the facts of each capture in samples/', () => {
 describe('inferPolicy on the Debian 7.3.4 captures (facts loaded as the CLI loads them)', () => {
   const D = 'samples/linux-7.3-debian-qemu'
   it('ampere1a-2G-default: bbml3, naming the dmesg line, the MIDR list and KFENCE’s config', async () => {
-    const {loadFacts} = await import('../../src/replay/run.js')
+    const {loadFacts} = await import('../../src/capture/facts.js')
     const {facts: f, files} = loadFacts(`${D}/ampere1a-2G-default/kernel_page_tables.probed`)
     expect(files.some((p) => p.endsWith('config-7.3.4+deb13-arm64'))).toBe(true)
     const r = inferPolicy({...f, linearMapPteOnly: false})
@@ -135,7 +140,7 @@ describe('inferPolicy on the Debian 7.3.4 captures (facts loaded as the CLI load
     expect(text).toContain('snapshot: linear map block-mapped, as predicted')
   })
   it('max-2G-default: pte-only (QEMU max MIDR not on the list, no BBM Level 3 in dmesg)', async () => {
-    const {loadFacts} = await import('../../src/replay/run.js')
+    const {loadFacts} = await import('../../src/capture/facts.js')
     const {facts: f} = loadFacts(`${D}/max-2G-default/kernel_page_tables.probed`)
     const r = inferPolicy({...f, linearMapPteOnly: true})
     expect(r.policy.name).toBe('pte-only')

@@ -10,6 +10,8 @@ import {describe, expect, it} from 'vitest'
 
 import {PtdumpError, type PtdumpSnapshot, parsePtdump} from '../../../src/ingest/ptdump/index.js'
 
+import {runs} from '../../helpers/full.js'
+
 const ROOT = new URL('../../../samples/', import.meta.url).pathname
 const REAL = readFileSync(ROOT + 'debian-6.12-qemu/max-2G-kfence/kernel_page_tables.before', 'utf8').split('\n')
 
@@ -48,7 +50,7 @@ describe('reader robustness', () => {
       fc.property(fc.array(fc.string({maxLength: 140}), {maxLength: 40}), (lines) => {
         checkSnapshot(parseOrGeometryError(lines.join('\n')))
       }),
-      {numRuns: 300},
+      {numRuns: runs(300)},
     )
   })
 
@@ -57,7 +59,7 @@ describe('reader robustness', () => {
       fc.property(fc.array(fc.array(piece, {maxLength: 24}).map((p) => p.join('')), {maxLength: 60}), (lines) => {
         checkSnapshot(parseOrGeometryError(lines.join('\n')))
       }),
-      {numRuns: 300},
+      {numRuns: runs(300)},
     )
   })
 
@@ -84,7 +86,7 @@ describe('reader robustness', () => {
         }
         checkSnapshot(parseOrGeometryError(lines.join('\n')))
       }),
-      {numRuns: 300},
+      {numRuns: runs(300)},
     )
   })
 })

@@ -13,6 +13,7 @@ import {
 } from '../../../src/ingest/trace/bpftrace.js'
 import {READERS} from '../../../src/ingest/trace/registry.js'
 import type {Token} from '../../../src/ingest/trace/tokens.js'
+import {runs} from '../../helpers/full.js'
 
 const F = 'bt.txt'
 const pos = (line: number) => ({file: F, line})
@@ -222,7 +223,7 @@ describe('bpftrace: any input line', () => {
         const toks = tok === null ? [] : Array.isArray(tok) ? tok : [tok]
         for (const t of toks) expect(typeof t).toBe('object')
       }),
-      {numRuns: 3000},
+      {numRuns: runs(3000)},
     )
   })
 })

@@ -25,6 +25,8 @@ import {traceCmdReader, tokenizeTraceCmd} from '../../../src/ingest/trace/tracec
 import type {LineReader} from '../../../src/ingest/trace/types.js'
 import {eventToCsvRow, eventToJson} from '../../../src/report/events-export.js'
 
+import {runs} from '../../helpers/full.js'
+
 const DIR = 'linux-7.3-debian-qemu/ampere1a-2G-tools'
 
 interface Case {
@@ -49,8 +51,12 @@ const CASES: Case[] = [
   },
 ]
 
+/** The text of a sample, decompressed once per file. */
+const texts = new Map<string, string>()
 function fileText(rel: string): string {
-  return gunzipSync(readFileSync(`samples/${rel}`)).toString('utf8')
+  let t = texts.get(rel)
+  if (t === undefined) texts.set(rel, (t = gunzipSync(readFileSync(`samples/${rel}`)).toString('utf8')))
+  return t
 }
 
 function* ranges(text: string): Generator<{line: string; from: number; to: number}> {
@@ -200,14 +206,14 @@ for (const c of CASES) {
           check(t, from, from + l.length, {file: 'x', line: 2})
           check(l, 0, l.length, {file: 'x', line: 1})
         }),
-        {numRuns: 3000},
+        {numRuns: runs(3000)},
       )
     })
   })
 
   describe(`readTrace with and without the ${c.shape.name} fast path`, () => {
     const generalName = `${c.shape.name}-general`
-    registerReader({...c.reader, name: generalName, tokenizeRange: undefined, eventRange: undefined})
+    registerReader({...c.reader, name: generalName, tokenizeRange: undefined, eventRange: undefined, recordBytes: undefined, eventBytes: undefined})
 
     async function readAll(path: string, format: string): Promise<{events: number; digest: string; fused: number}> {
       const r = readTrace([path], {format})

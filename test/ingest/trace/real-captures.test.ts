@@ -54,7 +54,19 @@ function kprobeProfile(c: string): Record<string, number> {
   return out
 }
 
-async function readAll(path: string, opts: TraceReadOptions = {}) {
+type ReadResult = {events: TraceEvent[]; stats: ReturnType<typeof readTrace>['stats']; diagnostics: ReturnType<typeof readTrace>['diagnostics']}
+
+/** Read once per file without options: several tests of this file look at the same events. */
+const plainReads = new Map<string, Promise<ReadResult>>()
+
+function readAll(path: string, opts?: TraceReadOptions): Promise<ReadResult> {
+  if (opts) return readEvents(path, opts)
+  let p = plainReads.get(path)
+  if (!p) plainReads.set(path, (p = readEvents(path, {})))
+  return p
+}
+
+async function readEvents(path: string, opts: TraceReadOptions): Promise<ReadResult> {
   const r = readTrace([path], opts)
   const events: TraceEvent[] = []
   for await (const b of r.batches) for (const e of b) events.push(e)

@@ -22,7 +22,10 @@ describe('ascii series chart', () => {
   })
 
   it('a flat series and an empty one do not throw', () => {
-    expect(renderAsciiSeries([5, 5, 5]).join('\n')).toContain('5')
+    // three points of 5: one row labelled 5 carries the line across them, x axis 0 … 2
+    const flat = renderAsciiSeries([5, 5, 5])
+    expect(flat.find((l) => /^\s*5┼/.test(l))).toBe('  5┼── ')
+    expect(flat.slice(-2)).toEqual(['    0 … 2', '    first 5, max 5, last 5'])
     expect(renderAsciiSeries([], {title: 't'})).toEqual(['t', '  (no data)'])
   })
 })
