@@ -8,7 +8,7 @@
  * machines): a plain loop that reads each event's kind, pid and cpu (the floor of visiting the
  * events), and the engine with a policy that applies nothing (windowing, call assembly and
  * bookkeeping without the kernel model). The ratios say how far the replay is from each.
- * Run: node dist/bench/replay-real.js [repeats] [policy…]   (default 5, bbml2 pte-only)
+ * Run: node dist/bench/replay-real.js [repeats] [policy…]   (default 5, bbml2 pte-only collapse-both)
  */
 import {pathToFileURL} from 'node:url'
 
@@ -16,7 +16,8 @@ import type {TraceEvent} from '../src/ingest/events.js'
 import {readPtdump} from '../src/ingest/ptdump/index.js'
 import {readTrace} from '../src/ingest/trace/index.js'
 import {type ReplayPolicy, replay} from '../src/replay/engine.js'
-import {choosePolicy, loadFacts, runReplayEvents, traceOptionsFor} from '../src/replay/run.js'
+import {loadFacts} from '../src/capture/facts.js'
+import {choosePolicy, runReplayEvents, traceOptionsFor} from '../src/replay/run.js'
 import {type BenchResult, fmt, peakRssMiB, printResult} from './util.js'
 
 const DIR = 'samples/linux-6.19-bbml2-qemu/max-2G-default'
@@ -43,7 +44,7 @@ function plainLoop(events: readonly TraceEvent[]): number {
   return h
 }
 
-export async function benchReplayReal(repeats = 5, policies = ['bbml2', 'pte-only']): Promise<BenchResult[]> {
+export async function benchReplayReal(repeats = 5, policies = ['bbml2', 'pte-only', 'collapse-both']): Promise<BenchResult[]> {
   const path = `${DIR}/kernel_page_tables.loaded`
   const snap = await readPtdump(path)
   const facts = loadFacts(path).facts

@@ -8,6 +8,7 @@ import type {PtdumpSnapshot} from '../ingest/ptdump/index.js'
 import {type DiagnosticsSummary, summarizeDiagnostics} from '../ingest/diagnostics.js'
 import type {Diagnostic} from '../ingest/events.js'
 import {InputError} from '../ingest/source.js'
+import {checkOutputs} from '../report/atomic-file.js'
 import {CodedInputError} from './errors.js'
 import {type PageSize, allVaBits, parsePageSize, vaBitsPerGranule} from '../model/geometry.js'
 
@@ -51,6 +52,31 @@ export function ptdumpOptions(flags: SnapshotFlagValues): {pageSize?: PageSize; 
     strict: flags.strict,
     snapshot: flags.snapshot,
   }
+}
+
+/**
+ * `--map NAME=KIND` values (events, replay, compare, verify) as a table; none: undefined. What
+ * KIND may be is the normalizer's to say (ingest/normalize.ts).
+ */
+export function parseMapFlag(entries: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!entries?.length) return undefined
+  const out: Record<string, string> = {}
+  for (const e of entries) {
+    const eq = e.indexOf('=')
+    if (eq <= 0 || eq === e.length - 1) throw new InputError(`--map ${e}: expected NAME=KIND`)
+    out[e.slice(0, eq)] = e.slice(eq + 1)
+  }
+  return out
+}
+
+/**
+ * The extra outputs of a command (--html, --perfetto, --prom FILE), checked before any work: `-`
+ * (stdout) is refused under --json, whose document stdout carries, and a path that cannot be
+ * written is found now, not after the run.
+ */
+export function checkOutputFlags(outputs: Record<string, string | undefined>, json: boolean): void {
+  if (json) for (const [flag, path] of Object.entries(outputs)) if (path === '-') throw new CodedInputError('usage', `${flag} -: stdout carries the --json document; give ${flag} a file`)
+  checkOutputs(outputs)
 }
 
 /** Options for a second snapshot of a command (verify's after, diff's b): a bundle gives its `after`. */

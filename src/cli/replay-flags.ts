@@ -4,6 +4,7 @@
 import {Args, Flags, type Interfaces} from '@oclif/core'
 
 import {InputError} from '../ingest/source.js'
+import {parseMapFlag} from './flags.js'
 import type {TraceReadOptions} from '../ingest/trace/index.js'
 import type {CollapseMode} from '../kernel/context.js'
 import {POLICIES, type PolicyKnobs} from '../kernel/policy.js'
@@ -41,6 +42,14 @@ export const traceFlags = {
   'until-marker': Flags.string({description: 'Stop after the first trace_marker write containing this text.', helpGroup: 'TRACE'}),
 }
 
+/** `--policies a,b,…` (compare): the names in order, each a preset or `auto`; the first is the baseline. */
+export function parsePolicyList(text: string): string[] {
+  const names = text.split(',').map((s) => s.trim()).filter(Boolean)
+  if (!names.length) throw new InputError('--policies: give at least one policy')
+  for (const n of names) if (n !== 'auto' && !(n in POLICIES)) throw new InputError(`--policies: unknown policy "${n}" (known: ${Object.keys(POLICIES).join(', ')}, auto)`)
+  return names
+}
+
 /** The values of knobFlags, as oclif parses them. */
 export type KnobFlagValues = Interfaces.InferredFlags<typeof knobFlags>
 
@@ -59,18 +68,7 @@ export function knobsFrom(flags: KnobFlagValues): PolicyKnobs {
 /** The values of traceFlags, as oclif parses them. */
 export type TraceFlagValues = Interfaces.InferredFlags<typeof traceFlags>
 
-export function mapOption(entries: string[] | undefined): Record<string, string> | undefined {
-  if (!entries?.length) return undefined
-  const out: Record<string, string> = {}
-  for (const e of entries) {
-    const i = e.indexOf('=')
-    if (i <= 0) throw new InputError(`--map ${e}: expected NAME=KIND`)
-    out[e.slice(0, i)] = e.slice(i + 1)
-  }
-  return out
-}
-
 export function replayOptionsFrom(flags: TraceFlagValues, strict = false): RunReplayOptions {
-  const trace: TraceReadOptions = {format: flags.format, map: mapOption(flags.map), strict}
+  const trace: TraceReadOptions = {format: flags.format, map: parseMapFlag(flags.map), strict}
   return {fromMarker: flags['from-marker'], untilMarker: flags['until-marker'], trace}
 }

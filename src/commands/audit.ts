@@ -1,20 +1,18 @@
 import {dirname} from 'node:path'
 
-import {checkOutputs} from '../report/atomic-file.js'
 import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
-import {CodedInputError} from '../cli/errors.js'
 
-import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {asCliError, checkOutputFlags, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {type PtdumpSnapshot, readPtdump} from '../ingest/ptdump/index.js'
 import {type AuditReport, audit} from '../report/audit.js'
 import {AUDIT_LEGEND, auditIntro, renderAuditText} from '../report/audit-text.js'
 import {auditFigures, hostIdentity} from '../fleet/host.js'
-import {hostSamples, renderProm, writePromFile} from '../report/prom.js'
+import {hostSamples, promEligibility, renderProm, writePromFile} from '../report/prom.js'
 import {type Eligibility, eligibilityWithForecast} from '../report/eligibility.js'
 import {eligibilityMeta, renderEligibilityText} from '../report/eligibility-text.js'
-import {loadFacts} from '../replay/run.js'
+import {kernelLine, loadFacts} from '../capture/facts.js'
 import {renderRegionStrips, stripWidth, useColor} from '../report/terminal/strip.js'
 
 export interface AuditResult extends AuditReport {
@@ -82,8 +80,7 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
     let taken: PtdumpSnapshot[] = []
     const writeFailures: string[] = []
     try {
-      for (const [flag, path] of Object.entries({'--html': flags.html, '--prom': flags.prom})) if (path === '-' && this.jsonEnabled()) throw new CodedInputError('usage', `${flag} -: stdout carries the --json document; give ${flag} a file`)
-      checkOutputs({'--html': flags.html, '--prom': flags.prom})
+      checkOutputFlags({'--html': flags.html, '--prom': flags.prom}, this.jsonEnabled())
       const snap = await readPtdump(args.ptdump, ptdumpOptions(flags))
       requirePtdump(snap)
       taken = [snap]
@@ -101,7 +98,7 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
       }
       if (flags.html) {
         // The bundle reader every command shares: version.txt beside the dump names the kernel.
-        const kernel = facts.version?.trim().split('\n')[0]
+        const kernel = kernelLine(facts)
         const [{renderHtmlReport, writeHtmlOrNote}, {auditHtmlDoc}] = await Promise.all([import('../report/html/render.js'), import('../report/html/audit-doc.js')])
         const doc = auditHtmlDoc({
           report,
@@ -117,9 +114,8 @@ Columns: ${AUDIT_LEGEND} The HTML report's map column shows, per region, which l
       }
       if (flags.prom) {
         const identity = hostIdentity(facts, snap.source === '<stdin>' ? undefined : dirname(snap.source))
-        const e = {eligible: elig.eligible, savedTableBytes: elig.forecast?.savedTableBytes, savedTlbEntries: elig.forecast?.savedTlbEntries}
         try {
-          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)}, e)))
+          await writePromFile(flags.prom, renderProm(hostSamples({identity, ...auditFigures(report)}, promEligibility(elig))))
         } catch (e) {
           writeFailures.push(`${flags.prom}: cannot write the Prometheus textfile: ${(e as Error).message}`)
         }

@@ -1,18 +1,18 @@
 import {Flags} from '@oclif/core'
-import {checkOutputs} from '../report/atomic-file.js'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
-import {CodedInputError} from '../cli/errors.js'
 import {wrapText} from '../report/output-style.js'
 
-import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {asCliError, checkOutputFlags, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
-import {knobFlags, knobsFrom, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
+import {knobFlags, knobsFrom, parsePolicyList, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
 import {POLICIES} from '../kernel/policy.js'
 import {type CompareReport, buildCompareReport, renderCompareText} from '../report/compare.js'
 import {buildReplayReport} from '../report/replay.js'
-import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js'
+import {kernelLine, loadFacts} from '../capture/facts.js'
+import {readPtdump} from '../ingest/ptdump/index.js'
+import {replayPolicies} from '../replay/compare.js'
 
 export interface CompareResult extends CompareReport {
   source: {snapshot: string; traces: string[]}
@@ -65,37 +65,32 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
     const {flags} = parsed
     const argv = positionalArgs(parsed, this.id ?? 'compare')
     const [ptdump, ...traces] = argv as string[]
-    const names = flags.policies.split(',').map((s) => s.trim()).filter(Boolean)
-    if (!names.length) this.error('--policies: give at least one policy', {exit: 2})
-    for (const n of names) if (n !== 'auto' && !(n in POLICIES)) this.error(`--policies: unknown policy "${n}" (known: ${Object.keys(POLICIES).join(', ')}, auto)`, {exit: 2})
+    const names = parsePolicyList(flags.policies)
     // One pass over the trace per policy: the expected work is the trace's text × the policies.
     const progress = new Progress(!this.jsonEnabled(), 'events', names.length)
     let result: CompareResult
     let taken: string[] = []
     const writeFailures: string[] = []
     try {
-      for (const [flag, path] of Object.entries({'--html': flags.html, '--perfetto': flags.perfetto})) if (path === '-' && this.jsonEnabled()) throw new CodedInputError('usage', `${flag} -: stdout carries the --json document; give ${flag} a file`)
-      checkOutputs({'--html': flags.html, '--perfetto': flags.perfetto})
-      const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
+      checkOutputFlags({'--html': flags.html, '--perfetto': flags.perfetto}, this.jsonEnabled())
+      const snapshot = await readPtdump(ptdump!, ptdumpOptions(flags))
       requirePtdump(snapshot)
       const {facts} = loadFacts(snapshot.source)
-      const knobs = knobsFrom(flags)
-      const runs = []
       // The Perfetto writer (protobufjs) loads only when asked for.
       const perfetto = flags.perfetto ? await import('../report/perfetto.js') : undefined
       const markers = perfetto ? new perfetto.MarkerLog() : undefined
-      for (const name of names) {
-        const choice = choosePolicy(name, knobs, snapshot, facts)
+      const policyRuns = await replayPolicies(snapshot, traces, names, knobsFrom(flags), facts, (pass, name) => {
         const opts = replayOptionsFrom(flags, flags.strict)
         progress.label = name
-        progress.pass = runs.length
+        progress.pass = pass
         opts.trace = {...opts.trace, onProgress: progress.bytes}
         opts.onProgress = (n) => (progress.items = n)
-        if (markers && runs.length === 0) markers.hook(opts)
-        const run = await runReplay(snapshot, traces, choice, opts)
-        runs.push({label: name === 'auto' ? `auto (${choice.policy.name})` : name, run, report: buildReplayReport(run, snapshot.pt, snapshot.regions)})
-      }
+        // The markers are the trace's: the first pass collects them.
+        if (markers && pass === 0) markers.hook(opts)
+        return opts
+      })
       progress.stop()
+      const runs = policyRuns.map((r) => ({label: r.label, run: r.run, report: buildReplayReport(r.run, snapshot.pt, snapshot.regions)}))
       const first = runs[0]!.run
       result = {
         source: {snapshot: snapshot.source, traces: first.traceStats.files.map((f) => f.name)},
@@ -118,7 +113,7 @@ Policies: ${Object.keys(POLICIES).join(', ')}, auto.`
           runs: runs.map((r) => ({label: r.label, pt: r.run.pt, report: r.report})),
           regions: snapshot.regions,
           source: snapshot.source,
-          kernel: facts.version?.trim().split('\n')[0],
+          kernel: kernelLine(facts),
           version: this.config.version,
         })
         writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)

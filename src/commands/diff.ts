@@ -2,12 +2,12 @@ import {Args, Flags} from '@oclif/core'
 import {PtreplayCommand} from '../cli/base-command.js'
 import {fitProse} from '../report/output-style.js'
 
-import {asCliError, inputDiagnostics, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {asCliError, checkOutputFlags, inputDiagnostics, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
-import {type SnapshotDiff, diffSnapshots, renderDiffText} from '../report/diff.js'
-import {loadFacts, loadSnapshot} from '../replay/run.js'
-import {CodedInputError} from '../cli/errors.js'
-import {checkOutputs} from '../report/atomic-file.js'
+import {type SnapshotDiff, diffSnapshots} from '../report/diff.js'
+import {renderDiffText} from '../report/diff-text.js'
+import {kernelLine, loadFacts} from '../capture/facts.js'
+import {readPtdump} from '../ingest/ptdump/index.js'
 
 export type DiffResult = SnapshotDiff & {diagnostics: DiagnosticsSummary; htmlFile?: string}
 
@@ -68,11 +68,10 @@ text goes to stderr).`
     let taken: string[] = []
     const writeFailures: string[] = []
     try {
-      if (flags.html === '-' && this.jsonEnabled()) throw new CodedInputError('usage', '--html -: stdout carries the --json document; give --html a file')
-      checkOutputs({'--html': flags.html})
+      checkOutputFlags({'--html': flags.html}, this.jsonEnabled())
       const popts = ptdumpOptions(flags)
-      const a = await loadSnapshot(args.a, popts)
-      const b = await loadSnapshot(args.b, secondSnapshotOptions(popts))
+      const a = await readPtdump(args.a, popts)
+      const b = await readPtdump(args.b, secondSnapshotOptions(popts))
       requirePtdump(a, b)
       taken = takenLines([a, b])
       if (a.geometry.label !== b.geometry.label) {
@@ -81,7 +80,7 @@ text goes to stderr).`
       result = {...diffSnapshots(a, b, {maxRanges: flags['max-ranges'], era: a.era}), diagnostics: inputDiagnostics([a, b])}
       if (flags.html) {
         const [{renderHtmlReport, writeHtmlOrNote}, {diffHtmlDoc}] = await Promise.all([import('../report/html/render.js'), import('../report/html/diff-doc.js')])
-        const doc = diffHtmlDoc({diff: result, a, b, kernel: loadFacts(a.source).facts.version?.trim().split('\n')[0], version: this.config.version})
+        const doc = diffHtmlDoc({diff: result, a, b, kernel: kernelLine(loadFacts(a.source).facts), version: this.config.version})
         writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)
         result.htmlFile = flags.html
       }

@@ -1,44 +1,23 @@
-import {existsSync, statSync} from 'node:fs'
 import {Args, Flags} from '@oclif/core'
+
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
-import {fitProse} from '../report/output-style.js'
-import {renderMarkers} from '../report/markers.js'
-import {MarkerLog} from '../replay/markers.js'
-
-import {bundleInfo, bundleTrace, extractBundleTar, isBundleTar} from '../capture/bundle.js'
-import {asCliError} from '../cli/flags.js'
+import {asCliError, parseMapFlag} from '../cli/flags.js'
 import {Progress} from '../cli/progress.js'
-import {type DiagnosticsSummary, renderDiagnostics, summarizeDiagnostics} from '../ingest/diagnostics.js'
-import type {Diagnostic} from '../ingest/events.js'
+import {renderDiagnostics} from '../ingest/diagnostics.js'
+import {resolveTraceInputs} from '../ingest/input.js'
 import {InputError} from '../ingest/source.js'
 import '../ingest/trace/bpftrace.js'
 import '../ingest/trace/csv.js'
-import {readerNames, readTrace, type TraceStats} from '../ingest/trace/index.js'
+import {readerNames, readTrace} from '../ingest/trace/index.js'
+import {parsePageSize} from '../model/geometry.js'
 import {type OutputSink, checkOutputPath, openOutput} from '../report/atomic-file.js'
-import {EXPORT_FORMATS, EventExporter, type ExportFormat} from '../report/events-export.js'
-import {fmtBytes, renderTable} from '../report/table.js'
+import {EXPORT_FORMATS, EventExporter, type ExportFormat, exportFormatFor} from '../report/events-export.js'
+import {type EventsSummary, EventsTally, summarizeEvents} from '../report/events-summary.js'
+import {renderEventsText} from '../report/events-text.js'
+import {fitProse} from '../report/output-style.js'
 
-
-export interface EventsResult {
-  inputs: {path: string; format: string; lines: number; bytes: number}[]
-  format: string
-  events: number
-  span: {firstNs?: string; lastNs?: string; seconds?: number}
-  /** trace_marker texts in trace order (the first 200 distinct), for --from-marker/--until-marker. */
-  markers?: {text: string; count: number}[]
-  byKind: Record<string, number>
-  byProbe: Record<string, number>
-  byComm: Record<string, number>
-  byCpu: Record<string, number>
-  lost: {events: number; markers: number; byCpu: Record<string, number>; overwritten: number}
-  unrecognized: {lines: number; examples: string[]}
-  /** Events that carry a kernel stack. */
-  stacks: number
-  /** Every input's diagnostics through the one table (the same object on every command). */
-  diagnostics: DiagnosticsSummary
-  output?: {path: string; to: ExportFormat; events: number}
-}
+export type EventsResult = EventsSummary
 
 interface EventsFlags {
   format?: string
@@ -95,48 +74,28 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     const parsed = await this.parse(Events)
     const {flags} = parsed
     const argv = positionalArgs(parsed, this.id ?? 'events')
-    const inputs = (argv as string[]).length ? (argv as string[]) : []
-    let pageSize: number | undefined
-    const paths: string[] = []
-    const cleanups: (() => void)[] = []
+    // Bundles (directories, tarballs) stand for their trace; the first tells the page size.
+    const inputs = await resolveTraceInputs(argv)
     try {
-      for (const p of inputs) {
-        let dir: string | undefined
-        if (p !== '-' && existsSync(p) && statSync(p).isDirectory()) dir = p
-        else if (p !== '-' && isBundleTar(p) && existsSync(p)) {
-          // capture.sh -t: the bundle as a tarball; its trace is extracted to a temp dir.
-          const x = await extractBundleTar(p).catch((e: unknown) => asCliError(e))
-          cleanups.push(x.cleanup)
-          dir = x.dir
-        }
-        if (dir !== undefined) {
-          const t = bundleTrace(dir)
-          if (!t) this.error(`${p}: a bundle without a trace (expected trace.txt, trace.dat, trace-cmd.txt, perf.txt, bpftrace.txt or trace.csv)`, {exit: 2})
-          pageSize ??= bundleInfo(dir).pageSize
-          paths.push(t.path)
-        } else paths.push(p)
-      }
-      return await this.readAndReport(paths, pageSize, flags)
+      return await this.readAndReport(inputs.paths, inputs.pageSize, flags)
     } finally {
-      for (const c of cleanups) c()
+      inputs.cleanup()
     }
   }
 
   private async readAndReport(paths: string[], bundlePageSize: number | undefined, flags: EventsFlags): Promise<EventsResult> {
     const json = this.jsonEnabled()
     let pageSize = bundlePageSize
-    if (flags.granule !== undefined) pageSize = parsePageSizeFlag(flags.granule, (m) => this.error(m, {exit: 2}))
+    if (flags.granule !== undefined) {
+      pageSize = parsePageSize(flags.granule.replace(/^(\d+k)b$/i, '$1'))
+      if (pageSize === undefined) this.error(`--granule ${flags.granule}: expected 4k, 16k or 64k`, {exit: 2})
+    }
     const formats = [...readerNames(), 'trace.dat']
     if (flags.format !== undefined && !formats.includes(flags.format)) {
       this.error(`--format ${flags.format}: unknown trace format; expected one of ${formats.join(', ')}`, {exit: 2})
     }
-    const map: Record<string, string> = {}
-    for (const m of flags.map ?? []) {
-      const eq = m.indexOf('=')
-      if (eq <= 0 || eq === m.length - 1) this.error(`--map ${m}: expected NAME=KIND`, {exit: 2})
-      map[m.slice(0, eq)] = m.slice(eq + 1)
-    }
-    const to: ExportFormat | undefined = flags.output !== undefined ? ((flags.to as ExportFormat | undefined) ?? formatFromName(flags.output)) : undefined
+    const map = parseMapFlag(flags.map)
+    const to: ExportFormat | undefined = flags.output !== undefined ? ((flags.to as ExportFormat | undefined) ?? exportFormatFor(flags.output)) : undefined
     if (flags.to && flags.output === undefined) this.error('--to needs --output FILE', {exit: 2})
     if (flags.output !== undefined) {
       // Before any reading: a bad output path is found now, not after the run.
@@ -145,9 +104,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     }
 
     const progress = new Progress(!json)
-    // Counted here, on the events delivered, whatever reader attached the stack.
-    let withStack = 0
-    const markers = new MarkerLog()
+    const tally = new EventsTally()
     const onProgress = progress.bytes
 
     const read = readTrace(paths, {format: flags.format, map, pageSize, strict: flags.strict, onProgress})
@@ -161,10 +118,7 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
       }
       for await (const batch of read.batches) {
         progress.items += batch.length
-        for (let i = 0; i < batch.length; i++) {
-          if (batch[i]!.stack) withStack++
-          if (batch[i]!.kind === 'marker') markers.add(batch[i]!.text)
-        }
+        tally.add(batch)
         if (exporter) await exporter.add(batch)
       }
       if (exporter) {
@@ -179,13 +133,11 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
       asCliError(e)
     }
     progress.stop()
-    const result = summarize(read.stats, read.diagnostics)
-    result.stacks = withStack
-    result.markers = markers.list()
+    const result: EventsResult = summarizeEvents(read.stats, read.diagnostics, tally)
     if (exporter && flags.output !== undefined && to) result.output = {path: flags.output, to, events: exporter.count}
     if (!json) {
       // With --output - the events own stdout: the summary goes to stderr.
-      for (const line of fitProse(renderSummary(result))) {
+      for (const line of fitProse(renderEventsText(result))) {
         if (flags.output === '-') this.logToStderr(line)
         else this.log(line)
       }
@@ -193,89 +145,4 @@ CSV (re-readable by ptreplay), JSON (an array) or NDJSON (one object a line), at
     }
     return result
   }
-}
-
-function parsePageSizeFlag(text: string, fail: (m: string) => never): number {
-  const m = /^(\d+)(k|K|kb|KB)?$/.exec(text.trim())
-  const n = m ? Number(m[1]) * (m[2] ? 1024 : 1) : NaN
-  if (n !== 4096 && n !== 16384 && n !== 65536) fail(`--granule ${text}: expected 4k, 16k or 64k`)
-  return n
-}
-
-function formatFromName(path: string): ExportFormat {
-  if (/\.csv$/i.test(path)) return 'csv'
-  if (/\.json$/i.test(path)) return 'json'
-  return 'ndjson'
-}
-
-export function summarize(stats: TraceStats, diagnostics: Diagnostic[]): EventsResult {
-  const first = stats.firstTsNs
-  const last = stats.lastTsNs
-  return {
-    inputs: stats.files.map((f) => ({path: f.name, format: f.format, lines: f.lines, bytes: f.bytes})),
-    format: stats.format,
-    events: stats.events,
-    span: {
-      firstNs: first?.toString(),
-      lastNs: last?.toString(),
-      seconds: first !== undefined && last !== undefined ? Number(last - first) / 1e9 : undefined,
-    },
-    byKind: sortDesc(stats.byKind),
-    byProbe: sortDesc(stats.byProbe),
-    byComm: sortDesc(stats.byComm),
-    byCpu: stats.byCpu,
-    lost: {events: stats.lostEvents, markers: stats.lostMarkers, byCpu: stats.lostByCpu, overwritten: stats.overwritten},
-    unrecognized: {lines: stats.unrecognized, examples: stats.unrecognizedExamples.map((d) => d.message)},
-    stacks: stats.stacks,
-    diagnostics: summarizeDiagnostics([{diagnostics, counts: stats.diagnosticsByCode}]),
-  }
-}
-
-function sortDesc(o: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)))
-}
-
-const n = (x: number) => x.toLocaleString('en-US')
-
-function secondsOf(ns: string): string {
-  const b = BigInt(ns)
-  return `${b / 1_000_000_000n}.${(b % 1_000_000_000n).toString().padStart(9, '0')}`
-}
-
-/** Human summary (stdout). */
-export function renderSummary(r: EventsResult): string[] {
-  const out: string[] = []
-  for (const i of r.inputs) out.push(`${i.path}: ${i.format}, ${n(i.lines)} lines, ${fmtBytes(i.bytes)}`)
-  const span =
-    r.span.firstNs !== undefined && r.span.lastNs !== undefined
-      ? ` over ${r.span.seconds!.toFixed(6)} s (${secondsOf(r.span.firstNs)} → ${secondsOf(r.span.lastNs)})`
-      : ''
-  out.push(`${n(r.events)} events${span}${r.stacks ? `, ${n(r.stacks)} with a kernel stack` : ''}`)
-  const table = (title: string, o: Record<string, number>, limit = 20) => {
-    const rows = Object.entries(o)
-    if (!rows.length) return
-    out.push('')
-    const shown = rows.slice(0, limit).map(([k, v]) => [k, n(v)])
-    if (rows.length > limit) shown.push([`(${rows.length - limit} more)`, n(rows.slice(limit).reduce((s, [, v]) => s + v, 0))])
-    out.push(...renderTable([{header: title, align: 'left'}, {header: 'events'}], shown))
-  }
-  table('kind', r.byKind)
-  table('probe', r.byProbe)
-  table('comm', r.byComm, 10)
-  table('cpu', Object.fromEntries(Object.entries(r.byCpu).sort((a, b) => Number(a[0]) - Number(b[0]))))
-  out.push(...renderMarkers(r.markers ?? []))
-  out.push('')
-  if (r.lost.markers === 0 && r.lost.overwritten === 0) out.push('lost events: none reported')
-  else {
-    const per = Object.entries(r.lost.byCpu)
-      .map(([c, v]) => `${c === '-1' ? 'tracer' : `CPU ${c}`}: ${n(v)}`)
-      .join(', ')
-    out.push(`lost events: ${n(r.lost.events)} in ${n(r.lost.markers)} loss markers${per ? ` (${per})` : ''}${r.lost.overwritten ? `; ${n(r.lost.overwritten)} overwritten before the snapshot` : ''}`)
-  }
-  if (r.unrecognized.lines) {
-    out.push(`unrecognized lines: ${n(r.unrecognized.lines)}; first:`)
-    for (const e of r.unrecognized.examples.slice(0, 5)) out.push(`  ${e}`)
-  }
-  if (r.output) out.push(`wrote ${n(r.output.events)} events to ${r.output.path} (${r.output.to})`)
-  return out
 }

@@ -5,7 +5,7 @@ import {asCliError, ptdumpOptions, snapshotFlags} from '../cli/flags.js'
 import {type FleetRun, defaultJobs, runFleet} from '../fleet/run.js'
 import {AtomicWriter} from '../report/atomic-file.js'
 import {renderFleetText} from '../report/fleet-text.js'
-import {PromFleetWriter, hostSamples} from '../report/prom.js'
+import {PromFleetWriter, hostSamples, promEligibility} from '../report/prom.js'
 import type {FleetSummary} from '../fleet/summary.js'
 
 export interface FleetResult extends FleetSummary {
@@ -83,8 +83,7 @@ line with an "error" field, counted, and the run goes on; the exit code is then 
         jobs: flags.jobs,
         replay: flags.replay,
         onRecord: (r) => {
-          const e = r.eligibility
-          prom?.add(hostSamples(r, e ? {eligible: e.eligible, savedTableBytes: e.forecast?.savedTableBytes, savedTlbEntries: e.forecast?.savedTlbEntries} : undefined, r.host))
+          prom?.add(hostSamples(r, promEligibility(r.eligibility), r.host))
           return put(r)
         },
         onError: async (e) => {

@@ -1,10 +1,8 @@
 import {Flags} from '@oclif/core'
-import {checkOutputs} from '../report/atomic-file.js'
 import {positionalArgs} from '../cli/args.js'
 import {PtreplayCommand} from '../cli/base-command.js'
-import {CodedInputError} from '../cli/errors.js'
 
-import {asCliError, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {asCliError, checkOutputFlags, inputDiagnostics, ptdumpOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {type DiagnosticsSummary, renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags, snapshotTraceArgs} from '../cli/replay-flags.js'
@@ -12,7 +10,9 @@ import {type ReplayReport, buildReplayReport, renderReplayText} from '../report/
 import {renderAuditText} from '../report/audit-text.js'
 import {useColor} from '../report/terminal/strip.js'
 import {outputStyle, wrapText} from '../report/output-style.js'
-import {choosePolicy, loadFacts, loadSnapshot, runReplay} from '../replay/run.js'
+import {kernelLine, loadFacts} from '../capture/facts.js'
+import {readPtdump} from '../ingest/ptdump/index.js'
+import {choosePolicy, runReplay} from '../replay/run.js'
 
 export interface ReplayResult extends ReplayReport {
   source: {snapshot: string; traces: string[]; facts: string[]}
@@ -88,9 +88,8 @@ replayed: they are the ground truth the prediction is printed against.`
     let taken: string[] = []
     const writeFailures: string[] = []
     try {
-      for (const [flag, path] of Object.entries({'--html': flags.html, '--perfetto': flags.perfetto})) if (path === '-' && this.jsonEnabled()) throw new CodedInputError('usage', `${flag} -: stdout carries the --json document; give ${flag} a file`)
-      checkOutputs({'--html': flags.html, '--perfetto': flags.perfetto})
-      const snapshot = await loadSnapshot(ptdump!, ptdumpOptions(flags))
+      checkOutputFlags({'--html': flags.html, '--perfetto': flags.perfetto}, this.jsonEnabled())
+      const snapshot = await readPtdump(ptdump!, ptdumpOptions(flags))
       requirePtdump(snapshot)
       const {facts, files} = loadFacts(snapshot.source)
       const choice = choosePolicy(flags.policy, knobsFrom(flags), snapshot, facts)
@@ -118,7 +117,7 @@ replayed: they are the ground truth the prediction is printed against.`
         result.perfettoFile = flags.perfetto
       }
       if (flags.html) {
-        const doc = html!.replayHtmlDoc({report, pt: run.pt, regions: snapshot.regions, source: snapshot.source, kernel: facts.version?.trim().split('\n')[0], version: this.config.version, log: timeline})
+        const doc = html!.replayHtmlDoc({report, pt: run.pt, regions: snapshot.regions, source: snapshot.source, kernel: kernelLine(facts), version: this.config.version, log: timeline})
         html!.writeHtmlOrNote(flags.html, html!.renderHtmlReport(doc), writeFailures)
         result.htmlFile = flags.html
       }

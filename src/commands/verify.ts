@@ -4,14 +4,15 @@ import {PtreplayCommand} from '../cli/base-command.js'
 import {fitProse} from '../report/output-style.js'
 import {CodedInputError} from '../cli/errors.js'
 
-import {asCliError, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
+import {asCliError, checkOutputFlags, ptdumpOptions, secondSnapshotOptions, snapshotFlags, requirePtdump, takenLines} from '../cli/flags.js'
 import {renderDiagnostics} from '../ingest/diagnostics.js'
 import {Progress} from '../cli/progress.js'
 import {knobFlags, knobsFrom, policyFlag, replayOptionsFrom, traceFlags} from '../cli/replay-flags.js'
 import {type VerifyResult, renderVerifyText, verifyResult} from '../report/verify.js'
-import {choosePolicy, loadFacts, loadSnapshot} from '../replay/run.js'
+import {kernelLine, loadFacts} from '../capture/facts.js'
+import {readPtdump} from '../ingest/ptdump/index.js'
+import {choosePolicy} from '../replay/run.js'
 import {runVerify} from '../replay/verify.js'
-import {checkOutputs} from '../report/atomic-file.js'
 
 export default class Verify extends PtreplayCommand {
   static override summary = 'Replay a trace over one snapshot and check the prediction against a later real snapshot, run by run, per region.'
@@ -123,11 +124,10 @@ differing ranges with predicted and actual runs, and the predicted and actual ma
     let taken: string[] = []
     const writeFailures: string[] = []
     try {
-      if (flags.html === '-' && this.jsonEnabled()) throw new CodedInputError('usage', '--html -: stdout carries the --json document; give --html a file')
-      checkOutputs({'--html': flags.html})
+      checkOutputFlags({'--html': flags.html}, this.jsonEnabled())
       const popts = ptdumpOptions(flags)
-      const a = await loadSnapshot(before, popts)
-      const b = await loadSnapshot(after, secondSnapshotOptions(popts))
+      const a = await readPtdump(before, popts)
+      const b = await readPtdump(after, secondSnapshotOptions(popts))
       requirePtdump(a, b)
       taken = takenLines([a, b])
       const {facts} = loadFacts(a.source)
@@ -151,7 +151,7 @@ differing ranges with predicted and actual runs, and the predicted and actual ma
           result,
           predicted: v.predicted ? {pt: v.predicted, regions: a.regions} : undefined,
           actual: {pt: b.pt, regions: b.regions},
-          kernel: facts.version?.trim().split('\n')[0],
+          kernel: kernelLine(facts),
           version: this.config.version,
         })
         writeHtmlOrNote(flags.html, renderHtmlReport(doc), writeFailures)

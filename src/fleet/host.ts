@@ -16,7 +16,8 @@ import {type Midr, parseCpuinfoMidrs} from '../kernel/cpufeature.js'
 import type {PolicyFacts} from '../kernel/infer-policy.js'
 import {type AuditReport, audit, directMapLabel} from '../report/audit.js'
 import {type Eligibility, eligibilityWithForecast} from '../report/eligibility.js'
-import {choosePolicy, loadFacts, runReplay} from '../replay/run.js'
+import {loadFacts} from '../capture/facts.js'
+import {choosePolicy, runReplay} from '../replay/run.js'
 import type {HostInput} from './inputs.js'
 
 export const FLEET_SCHEMA = 1

@@ -6,9 +6,9 @@
  * (capture/bundle.ts BUNDLE_TRACES). Every command says which file it took.
  */
 import {existsSync, statSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 
-import {BUNDLE_TRACES, COMPRESSED_SUFFIXES, bundleTrace, extractBundleTar, isBundleTar} from '../capture/bundle.js'
+import {BUNDLE_TRACES, COMPRESSED_SUFFIXES, bundleInfo, bundleTrace, extractBundleTar, isBundleTar} from '../capture/bundle.js'
 import {InputError} from './source.js'
 
 /** Snapshot names a bundle holds (`kernel_page_tables.<name>`), in the order capture.sh writes them. */
@@ -66,4 +66,39 @@ export async function resolveTracePath(path: string): Promise<ResolvedTrace> {
     throw new InputError(`${path}: a bundle without a trace (expected ${BUNDLE_TRACES.map((b) => b.name).join(', ')})`, path)
   }
   return {path: t.path, bundle: path, format: t.format, cleanup}
+}
+
+/** Trace arguments resolved to the files to read, with what their bundles say. */
+export interface ResolvedTraces {
+  /** The files to read, in the order given (`-` as it is). */
+  paths: string[]
+  /** PAGE_SIZE of the first bundle that tells it (its pagesize file or config), if any. */
+  pageSize?: number
+  /** Removes what tarballs were extracted to; call when the reading is done. */
+  cleanup: () => void
+}
+
+/**
+ * Every trace argument resolved at once (`ptreplay events`): bundles stand for their trace, and
+ * the first bundle that knows its kernel's page size gives it.
+ */
+export async function resolveTraceInputs(args: readonly string[]): Promise<ResolvedTraces> {
+  const cleanups: (() => void)[] = []
+  const cleanup = () => {
+    for (const c of cleanups) c()
+  }
+  const paths: string[] = []
+  let pageSize: number | undefined
+  try {
+    for (const a of args) {
+      const r = await resolveTracePath(a)
+      if (r.cleanup) cleanups.push(r.cleanup)
+      if (r.bundle !== undefined) pageSize ??= bundleInfo(dirname(r.path)).pageSize
+      paths.push(r.path)
+    }
+  } catch (e) {
+    cleanup()
+    throw e
+  }
+  return {paths, pageSize, cleanup}
 }

@@ -213,13 +213,14 @@ export class Normalizer implements DecodeContext, FusedContext {
   }
 
   /**
-   * Decode the arguments of a fused event: value k of the line is `line[vs[k], ve[k])`. Sets the
+   * Decode the arguments of a fused event: value k of the line is the bytes `buf[vs[k], ve[k])`,
+   * the characters `text[vs[k] + off, ve[k] + off)`. Sets the
    * fields normalize() sets for the plan's decoder and returns true; returns false, changing no
    * state but `ev`, when a value is not one the decoder accepts (the caller then discards `ev`
    * and the RawRecord path reports it).
    */
-  decodeFused(plan: FusedPlan, line: string, vs: Int32Array, ve: Int32Array, ev: TraceEvent): boolean {
-    return decodeFused(this, plan, line, vs, ve, ev)
+  decodeFused(plan: FusedPlan, buf: Uint8Array, text: string, off: number, vs: Int32Array, ve: Int32Array, ev: TraceEvent): boolean {
+    return decodeFused(this, plan, buf, text, off, vs, ve, ev)
   }
 
   normalize(rec: RawRecord): TraceEvent {

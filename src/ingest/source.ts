@@ -36,6 +36,32 @@ export interface LineBatch {
 }
 
 /**
+ * Decoded bytes cut at line ends (splitByteLines): `buf[start, end)` is one or more whole lines
+ * joined by `\n`, without the newline of the last one (so `end` is at a newline, or at the end of
+ * the input for the last batch of an input whose last line has no newline). Lines may end in a
+ * carriage return (CRLF), left in place. `buf` is valid until the consumer asks for the batch
+ * after the next one (the file reader reuses its buffers).
+ */
+export interface ByteBatch {
+  buf: Buffer
+  start: number
+  end: number
+  /** Compressed/raw bytes consumed from the source so far (for progress). */
+  bytesRead: number
+  /** Decoded bytes up to the end of these lines (for progress). */
+  decodedRead?: number
+  /** Set on the final batch when the input's last line had no newline (a capture cut short?). */
+  unterminated?: boolean
+  /**
+   * A line longer than MAX_LINE_BYTES comes first: its bytes are dropped, it counts as one line
+   * (an empty one, for a `line-too-long` diagnostic) of this many bytes before the range.
+   */
+  overlong?: number
+  /** With `overlong`: the batch is that line alone (the range holds no line). */
+  noLines?: boolean
+}
+
+/**
  * The longest line a reader is given (like tracefs's `[LINE TOO BIG]`): a longer one is skipped
  * and reported. No ptdump or trace line comes near it; without it a file with no newline would be
  * held whole (1 GB of /dev/zero).
@@ -73,6 +99,8 @@ export interface OpenedByteSource {
   size?: number
   /** The chunks; `at()` gives the number of the line the consumer reads next (for the source's own messages). */
   chunks: (at: () => number) => AsyncIterable<LineChunk>
+  /** The same bytes as the line-aligned ranges they are cut from (ByteBatch: with decoded-bytes progress); `at()` as for chunks. */
+  ranges: (at: () => number) => AsyncIterable<ByteBatch>
 }
 
 export class InputError extends Error {
@@ -141,12 +169,19 @@ export async function openSource(path: string, stdin: Readable = process.stdin):
 }
 
 /**
- * Open a path or `-` and yield chunks of whole lines as bytes (lineChunks()), for readers that
- * parse bytes instead of strings. Throws InputError for a missing/unreadable file.
+ * Open a path or `-` and yield whole lines as bytes, for readers that parse bytes instead of
+ * strings: as chunks (lineChunks()) or as the line-aligned ranges they are cut from
+ * (splitByteLines()). Only one of the two may be iterated. Throws InputError for a
+ * missing/unreadable file.
  */
 export async function openByteSource(path: string, stdin: Readable = process.stdin): Promise<OpenedByteSource> {
   const o = await openDecoded(path, stdin)
-  return {name: o.name, size: o.size, chunks: (at) => lineChunks(o.chunks, o.counter, o.name, at)}
+  return {
+    name: o.name,
+    size: o.size,
+    chunks: (at) => lineChunks(splitByteLines(o.chunks, o.counter, o.name, at)),
+    ranges: (at) => splitByteLines(o.chunks, o.counter, o.name, at),
+  }
 }
 
 /** The decoded bytes of a path or `-` (compression detected by magic bytes), with the raw bytes read so far. */
@@ -242,27 +277,18 @@ async function* readChunks(path: string, counter: {bytes: number}): AsyncGenerat
 }
 
 /**
- * Cut decoded text into lines. Works on bytes: the text up to a chunk's last newline is complete
- * UTF-8 (0x0A never occurs inside a multi-byte sequence), so it is decoded in one call — as
- * latin1 when it is all ASCII (the common case: a one-byte string, no UTF-8 decoding; the same
- * characters) — and the bytes after it wait for the next chunk. Invalid UTF-8 becomes U+FFFD as
- * with a StringDecoder. Exported for the parallel reader (trace/parallel-chunk.ts), which feeds it
- * one line-aligned range of a file in the same CHUNK_BYTES reads, so it cuts the same batches.
+ * Cut decoded bytes into line-aligned ranges (see ByteBatch), with bounded memory: the text up to
+ * a chunk's last newline is complete lines, and the bytes after it wait for the next chunk. A
+ * chunk's complete lines are handed on in pieces of at most ~PIECE_BYTES. Nothing is decoded.
  */
-export async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
+export async function* splitByteLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string, at: () => number): AsyncGenerator<ByteBatch> {
   // The unfinished line so far, as pieces (joined once, at its newline: linear in its length),
   // or only its length once it is over MAX_LINE_BYTES (then its bytes are dropped as they come).
   let carry: Buffer[] = []
   let carryLen = 0
-  let lineNo = 1
   // Decoded bytes of the chunks before this one.
   let decodedBase = 0
-  let overlong: {line: number; bytes: number}[] | undefined
-  const takeCarry = (body: Buffer): Buffer => {
-    if (carryLen > MAX_LINE_BYTES) return body
-    const all = carry.length === 1 && body.length === 0 ? carry[0]! : Buffer.concat([...carry, body])
-    return all
-  }
+  const takeCarry = (body: Buffer): Buffer => (carry.length === 1 && body.length === 0 ? carry[0]! : Buffer.concat([...carry, body]))
   try {
     for await (const chunk of input) {
       const buf = chunk
@@ -274,7 +300,7 @@ export async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes:
           // A megabyte without a newline holding NUL bytes is binary data, not a long text line:
           // stop (an endless stream such as /dev/zero would otherwise never end).
           if (carry.some((c) => c.indexOf(0) >= 0) || buf.indexOf(0) >= 0) {
-            throw new InputError(`${name}:${lineNo}: binary data (NUL bytes, no newline in ${MAX_LINE_BYTES.toLocaleString('en-US')} bytes): not a text ptdump or trace`, name, lineNo)
+            throw new InputError(`${name}:${at()}: binary data (NUL bytes, no newline in ${MAX_LINE_BYTES.toLocaleString('en-US')} bytes): not a text ptdump or trace`, name, at())
           }
           carry = []
         } else carry.push(Buffer.from(buf))
@@ -288,41 +314,22 @@ export async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes:
           e = buf.lastIndexOf(10, p + PIECE_BYTES)
           if (e < p) e = buf.indexOf(10, p + PIECE_BYTES)
         }
-        let body = buf.subarray(p, e)
-        let skipFirst = false
+        let batch: ByteBatch
         if (carryLen > 0) {
           const first = buf.indexOf(10, p)
           const total = carryLen + (first - p)
           if (total > MAX_LINE_BYTES) {
             // the carried line is too long: drop it (and its rest in this chunk) as one empty line
-            ;(overlong ??= []).push({line: lineNo, bytes: total})
-            skipFirst = true
-          } else body = takeCarry(body)
+            batch = first < e ? {buf, start: first + 1, end: e, bytesRead: counter.bytes, decodedRead: decodedBase + e + 1, overlong: total} : {buf, start: e, end: e, bytesRead: counter.bytes, decodedRead: decodedBase + e + 1, overlong: total, noLines: true}
+          } else {
+            const joined = takeCarry(buf.subarray(p, e))
+            batch = {buf: joined, start: 0, end: joined.length, bytesRead: counter.bytes, decodedRead: decodedBase + e + 1}
+          }
           carry = []
           carryLen = 0
-        }
+        } else batch = {buf, start: p, end: e, bytesRead: counter.bytes, decodedRead: decodedBase + e + 1}
         p = e + 1
-        let text: string
-        let lines: string[]
-        if (skipFirst) {
-          const first = body.indexOf(10)
-          const restBody = first < 0 ? undefined : body.subarray(first + 1)
-          text = ''
-          lines = restBody === undefined ? [''] : ['', ...splitBody(restBody, lineNo + 1, (o) => (overlong ??= []).push(o))]
-        } else {
-          text = decodeText(body)
-          lines = text.split('\n')
-          if (body.length > MAX_LINE_BYTES) markOverlong(lines, lineNo, (o) => (overlong ??= []).push(o))
-        }
-        const batch: LineBatch = {lines, firstLine: lineNo, bytesRead: counter.bytes, decodedRead: decodedBase + p}
-        if (body.indexOf(13) >= 0) stripCr(lines)
-        else if (!skipFirst && !overlong) batch.text = text
-        if (overlong) {
-          batch.overlong = overlong
-          overlong = undefined
-        }
         yield batch
-        lineNo += lines.length
       }
       decodedBase += buf.length
       // copy the tail: a chunk may be a view into a buffer the stream reuses
@@ -337,73 +344,79 @@ export async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes:
     if (e instanceof CompressedDataError) throw new InputError(`${name}:${e.offset}: ${e.message}`, name)
     const err = e as NodeJS.ErrnoException
     const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'truncated compressed input' : err.message
-    throw new InputError(`${name}:${lineNo}: ${what}`, name, lineNo)
+    throw new InputError(`${name}:${at()}: ${what}`, name, at())
   }
   if (carryLen > 0) {
     if (carryLen > MAX_LINE_BYTES) {
-      yield {lines: [''], firstLine: lineNo, bytesRead: counter.bytes, unterminated: true, overlong: [{line: lineNo, bytes: carryLen}]}
+      const empty = Buffer.alloc(0)
+      yield {buf: empty, start: 0, end: 0, bytesRead: counter.bytes, unterminated: true, overlong: carryLen, noLines: true}
       return
     }
-    let text = decodeText(takeCarry(Buffer.alloc(0)))
-    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
-    yield {lines: [text], firstLine: lineNo, bytesRead: counter.bytes, unterminated: true}
+    const all = takeCarry(Buffer.alloc(0))
+    yield {buf: all, start: 0, end: all.length, bytesRead: counter.bytes, unterminated: true}
   }
 }
 
 /**
- * Cut decoded bytes into chunks of whole lines without decoding them (openByteSource()): one
- * chunk per read, the unfinished last line carried to the next one. Same line cuts, carry limit
- * and binary-data stop as splitLines(); `at()` is the consumer's next line number (the chunks do
- * not count lines, the consumer does).
+ * Cut decoded text into lines: the byte ranges of splitByteLines(), decoded — as latin1 when all
+ * ASCII (the common case: a one-byte string, no UTF-8 decoding; the same characters). The text
+ * up to a newline is complete UTF-8 (0x0A never occurs inside a multi-byte sequence); invalid
+ * UTF-8 becomes U+FFFD as with a StringDecoder. Exported for the parallel reader
+ * (trace/parallel-chunk.ts), which feeds it one line-aligned range of a file in the same
+ * CHUNK_BYTES reads, so it cuts the same batches as the one-thread reader's ranges.
  */
-async function* lineChunks(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string, at: () => number): AsyncGenerator<LineChunk> {
-  let carry: Buffer[] = []
-  let carryLen = 0
-  try {
-    for await (const buf of input) {
-      const last = buf.lastIndexOf(10)
-      if (last < 0) {
-        carryLen += buf.length
-        if (carryLen > MAX_LINE_BYTES) {
-          if (carry.some((c) => c.indexOf(0) >= 0) || buf.indexOf(0) >= 0) {
-            throw new InputError(`${name}:${at()}: binary data (NUL bytes, no newline in ${MAX_LINE_BYTES.toLocaleString('en-US')} bytes): not a text ptdump or trace`, name, at())
-          }
-          carry = []
-        } else carry.push(Buffer.from(buf))
-        continue
-      }
-      let from = 0
-      if (carryLen > 0) {
-        const first = buf.indexOf(10)
-        const total = carryLen + first
-        if (total > MAX_LINE_BYTES) {
-          // the carried line is too long: its bytes are gone, an empty line stands for it
-          yield {buf: buf.subarray(first, first), bytesRead: counter.bytes, overlongFirst: total}
-        } else {
-          // the carried line joined with its end, alone (the rest of the chunk is not copied)
-          yield {buf: Buffer.concat([...carry, buf.subarray(0, first)]), bytesRead: counter.bytes}
-        }
-        carry = []
-        carryLen = 0
-        from = first + 1
-      }
-      if (from <= last) yield {buf: buf.subarray(from, last), bytesRead: counter.bytes}
-      // copy the tail: a chunk may be a view into a buffer the source reuses
-      if (last + 1 < buf.length) {
-        carry = [Buffer.from(buf.subarray(last + 1))]
-        carryLen = buf.length - last - 1
-      }
-    }
-  } catch (e) {
-    if (e instanceof InputError) throw e
-    if (e instanceof CompressedDataError) throw new InputError(`${name}:${e.offset}: ${e.message}`, name)
-    const err = e as NodeJS.ErrnoException
-    const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'truncated compressed input' : err.message
-    throw new InputError(`${name}:${at()}: ${what}`, name, at())
+export async function* splitLines(input: AsyncIterable<Buffer>, counter: {bytes: number}, name: string): AsyncGenerator<LineBatch> {
+  let line = 1
+  for await (const b of splitByteLines(input, counter, name, () => line)) {
+    const batch = lineBatchOf(b, line)
+    yield batch
+    line += batch.lines.length
   }
-  if (carryLen > 0) {
-    if (carryLen > MAX_LINE_BYTES) yield {buf: Buffer.alloc(0), bytesRead: counter.bytes, unterminated: true, overlongFirst: carryLen}
-    else yield {buf: Buffer.concat(carry), bytesRead: counter.bytes, unterminated: true}
+}
+
+/** The LineBatch of a ByteBatch whose first line is line `firstLine`. */
+export function lineBatchOf(b: ByteBatch, firstLine: number): LineBatch {
+  let overlong: {line: number; bytes: number}[] | undefined
+  if (b.unterminated) {
+    if (b.overlong !== undefined) return {lines: [''], firstLine, bytesRead: b.bytesRead, unterminated: true, overlong: [{line: firstLine, bytes: b.overlong}]}
+    let text = decodeText(b.buf.subarray(b.start, b.end))
+    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1)
+    return {lines: [text], firstLine, bytesRead: b.bytesRead, unterminated: true}
+  }
+  const body = b.buf.subarray(b.start, b.end)
+  let text: string
+  let lines: string[]
+  if (b.overlong !== undefined) {
+    overlong = [{line: firstLine, bytes: b.overlong}]
+    text = ''
+    lines = b.noLines ? [''] : ['', ...splitBody(body, firstLine + 1, (o) => overlong!.push(o))]
+  } else {
+    text = decodeText(body)
+    lines = text.split('\n')
+    if (body.length > MAX_LINE_BYTES) markOverlong(lines, firstLine, (o) => (overlong ??= []).push(o))
+  }
+  const batch: LineBatch = {lines, firstLine, bytesRead: b.bytesRead, decodedRead: b.decodedRead}
+  if (body.indexOf(13) >= 0) stripCr(lines)
+  else if (!overlong) batch.text = text
+  if (overlong) batch.overlong = overlong
+  return batch
+}
+
+/**
+ * The ranges of splitByteLines() as chunks of whole lines (openByteSource().chunks): a line too
+ * long comes alone, as an empty chunk with overlongFirst.
+ */
+async function* lineChunks(ranges: AsyncIterable<ByteBatch>): AsyncGenerator<LineChunk> {
+  for await (const b of ranges) {
+    if (b.overlong !== undefined) {
+      const c: LineChunk = {buf: b.buf.subarray(b.start, b.start), bytesRead: b.bytesRead, overlongFirst: b.overlong}
+      if (b.noLines && b.unterminated) c.unterminated = true
+      yield c
+      if (b.noLines) continue
+    }
+    const c: LineChunk = {buf: b.buf.subarray(b.start, b.end), bytesRead: b.bytesRead}
+    if (b.unterminated) c.unterminated = true
+    yield c
   }
 }
 

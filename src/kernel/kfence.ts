@@ -19,11 +19,6 @@ export function kfencePoolSize(pageSize: number, objects = KFENCE_NUM_OBJECTS_DE
   return (objects + 1) * 2 * pageSize
 }
 
-/** kfencePoolSize() for a configuration. */
-export function kfencePoolSizeFor(cfg: KernelConfig, pageSize: number): number {
-  return kfencePoolSize(pageSize, cfg.kfenceNumObjects ?? KFENCE_NUM_OBJECTS_DEFAULT)
-}
-
 /**
  * Page indexes kfence_init_pool() protects (kfence_protect() → set_memory_valid(addr, 1, 0) on
  * arm64): the first 2 pages, then each object's right redzone, page 3 + 2i for i < NUM_OBJECTS.

@@ -169,7 +169,7 @@ export function splitKernelLeafMapping(ctx: KernelContext, start: Kva, end: Kva)
     // Kva = VA − 0xfff0…0 and 0xfff0…0 has 52 trailing zeros, so __ffs compares the same on Kvas.
     // With end = start + PAGE_SIZE, both page-aligned, __ffs(start) < __ffs(end) exactly when
     // start / PAGE_SIZE is odd (then end / PAGE_SIZE is even, and vice versa): no bit loop.
-    return splitKernelLeafMappingLocked(ctx, (start / page) % 2 === 1 ? start : end)
+    return splitKernelLeafMappingLocked(ctx, isAligned(start / page, 2) ? end : start)
   }
   const ret = splitKernelLeafMappingLocked(ctx, start)
   if (ret) return ret

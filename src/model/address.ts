@@ -74,8 +74,13 @@ export function alignUp(x: number, size: number): number {
   return r === 0 ? x : x + (size - r)
 }
 
+/**
+ * x % size === 0, without the float remainder (a call into C, slow for the ~2^40 ratios of a Kva
+ * to a page size): for integers |x| < 2^53 and size ≥ 1, x / size rounds to an integer exactly
+ * when size divides x (otherwise its fraction is at least 1/size, more than half its ulp).
+ */
 export function isAligned(x: number, size: number): boolean {
-  return x % size === 0
+  return Number.isInteger(x / size)
 }
 
 /**

@@ -48,6 +48,15 @@ export function accumulateMeta(geo: Geometry, t: LeafTotals, start: Kva, end: Kv
     return
   }
   const cont = (m & 16) !== 0
-  t.mappedBytes[leafKind(lvl, cont)] += sign * bytes
-  t.tlbEntries += (sign * bytes) / tlbReach(geo, lvl, cont)
+  // leafKind() spelled out: a store to a named field, not a keyed store (paint() runs this twice per change).
+  const mb = t.mappedBytes
+  const d = sign * bytes
+  if (lvl === 0) {
+    if (cont) mb.CONT_PTE += d
+    else mb.PTE += d
+  } else if (lvl === 1) {
+    if (cont) mb.CONT_PMD += d
+    else mb.PMD += d
+  } else mb.PUD += d
+  t.tlbEntries += d / tlbReach(geo, lvl, cont)
 }

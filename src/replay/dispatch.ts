@@ -75,6 +75,10 @@ export class KernelReplayPolicy implements ReplayPolicy {
     return Object.fromEntries(Object.entries(this.ctx.counters).filter(([, v]) => v !== 0))
   }
 
+  /** The outcome apply() returns, reused: every field set up front, one object shape for all outcomes. */
+  private readonly out: ApplyOutcome = {unknownMemory: false, tablePagesAllocated: 0, tablePagesFreed: 0, splits: 0, collapses: 0, unknownAliasPages: 0, errors: undefined}
+
+  /** Apply one call; the outcome is valid until the next apply(). */
   apply(intent: Intent): ApplyOutcome {
     const ctx = this.ctx
     const errorsBefore = ctx.errors.length
@@ -84,8 +88,10 @@ export class KernelReplayPolicy implements ReplayPolicy {
     const collapsesBefore = ctx.counters.collapse_pmd + ctx.counters.collapse_pud
     const unknownAliasBefore = ctx.aliasUpdatesUnknown
     ctx.event = intent.ev
-    // Every field set up front: one object shape for all outcomes.
-    const out: ApplyOutcome = {unknownMemory: false, tablePagesAllocated: 0, tablePagesFreed: 0, splits: 0, collapses: 0, unknownAliasPages: 0}
+    // One outcome object, rewritten per call (the engine reads it before the next call).
+    const out = this.out
+    out.unknownMemory = false
+    out.errors = undefined
     this.dispatch(intent, out)
     out.tablePagesAllocated = ctx.tablePagesAllocated - allocBefore
     out.tablePagesFreed = ctx.tablePagesFreed - freedBefore

@@ -367,11 +367,6 @@ export function aliasPagesOf(intent: Intent, linStart: Kva, linEnd: Kva): {addr:
   return out
 }
 
-/** The kernel's own split primitives recorded inside a call (ground truth for verification). */
-export function splitPrimitivesOf(intent: Intent): TraceEvent[] {
-  return intent.nested.filter((n) => n.kind === 'split_primitive')
-}
-
 /** set_memory_* operation from change_memory_common's masks when only that function was probed. */
 export function opFromMasks(set: bigint, clear: bigint): 'ro' | 'rw' | 'x' | 'nx' | undefined {
   if (set & HW.PTE_RDONLY) return 'ro'

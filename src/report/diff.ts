@@ -5,64 +5,18 @@
  * try_collapse_kernel_pmd, set_memory_*, vmap/vunmap).
  *
  * One merge walk over both run lists (alignRuns, src/model/align.ts): memory follows the number
- * of runs, never the number of pages. `verify` shares the walk and shows runs with viewRuns.
+ * of runs, never the number of pages. `verify` shares the walk; both show runs with
+ * viewRuns (src/report/run-view.ts); src/report/diff-text.ts renders the text.
  */
 import {type Kva, formatKva} from '../model/address.js'
 import {type AlignedSegment, alignRuns, isPresent, pairRegions, pushMerged, sameEntry} from '../model/align.js'
-import {fmtBytesExact, fmtInt, plural} from './table.js'
 import {type Geometry, lvlName, tlbReach} from '../model/geometry.js'
 import {REGION_LABELS, type Region, type RegionName} from '../model/layout.js'
-import {PageTables} from '../model/pagetable.js'
+import type {PageTables} from '../model/pagetable.js'
 import {F_KASAN_EARLY, HOLE, type Run} from '../model/run.js'
 import {P_VALID, type Prot, describeProt} from '../model/prot.js'
 import type {PtdumpEra} from '../ingest/ptdump/tables.js'
-import {renderPtdump} from './ptdump-text.js'
-
-// ---------------------------------------------------------------------------------------------
-// How runs are shown.
-
-/** One run as JSON and as the ptdump line the kernel would print for it. */
-export interface RunView {
-  start: string
-  end: string
-  bytes: number
-  /** PTE / PMD / PUD / P4D / PGD */
-  level: string
-  cont: boolean
-  /** ptdump-style attributes (describeProt), or "none" for empty entries. */
-  attributes: string
-  /** The line note_page() would print for this stretch. */
-  line: string
-}
-
-/** The era whose line format is used to show runs of a snapshot of era `era`. */
-function lineEra(era: PtdumpEra | 'unknown' | undefined): PtdumpEra {
-  // 5.6–5.11 prints a bogus first line from address 0; the range lines are the 5.15 ones.
-  if (era === undefined || era === 'unknown' || era === '5.6-5.11') return '6.9+'
-  return era
-}
-
-/** Show runs the way the kernel prints them (ptdump-text renders from a model of just these runs). */
-export function viewRuns(geo: Geometry, runs: readonly Run[], era?: PtdumpEra | 'unknown'): RunView[] {
-  const out: RunView[] = []
-  for (const r of runs) {
-    const pt = PageTables.fromRuns(geo, [r])
-    const lines = [...renderPtdump(pt, [], {era: lineEra(era)})]
-    out.push({
-      start: formatKva(r.start),
-      end: formatKva(r.end),
-      bytes: r.end - r.start,
-      level: lvlName(geo, r.lvl),
-      cont: r.cont,
-      attributes: r.prot === HOLE ? 'none' : `${r.cont ? 'CON ' : ''}${describeProt(r.prot)}`,
-      line: lines.find((l) => l.startsWith('0x')) ?? '',
-    })
-  }
-  return out
-}
-
-// ---------------------------------------------------------------------------------------------
-// Snapshot diff.
+import {type RunView, viewRuns} from './run-view.js'
 
 export type SplitKind = 'PUD→PMD' | 'PMD→PTE' | 'CONT_PMD cleared' | 'CONT_PTE cleared'
 export type CollapseKind = 'PMD→PUD' | 'PTE→PMD' | 'CONT_PMD set' | 'CONT_PTE set'
@@ -375,49 +329,3 @@ export function diffSnapshots(
   const out = regions.map((r) => diffRegion(geo, a.pt, b.pt, r, {era: a.era, ...opts}))
   return {a: a.source, b: b.source, geometry: geo.label, regions: out, regionNotes: notes, same: out.every((r) => r.same)}
 }
-
-// ---------------------------------------------------------------------------------------------
-// Text.
-
-function nonZero<K extends string>(rec: Record<K, number>): [K, number][] {
-  return (Object.entries(rec) as [K, number][]).filter(([, v]) => v !== 0)
-}
-
-/** Human-readable diff, one string per line. */
-export function renderDiffText(d: SnapshotDiff): string[] {
-  const out: string[] = []
-  out.push(`diff: ${d.a} → ${d.b} (${d.geometry})`)
-  for (const n of d.regionNotes) out.push(`note: ${n}`)
-  const w = Math.max(...d.regions.map((r) => r.label.length))
-  for (const r of d.regions) {
-    if (r.same) {
-      out.push(`  ${r.label.padEnd(w)}  unchanged`)
-      continue
-    }
-    out.push(`  ${r.label.padEnd(w)}  ${plural(r.changedRanges, 'changed range')}, ${fmtBytesExact(r.changedBytes)}`)
-    const pad = `  ${' '.repeat(w)}    `
-    const splits = nonZero(r.splits)
-    if (splits.length) out.push(`${pad}splits: ${splits.map(([k, v]) => `${k} ${v}`).join(', ')}`)
-    const coll = nonZero(r.collapses)
-    if (coll.length) out.push(`${pad}collapses: ${coll.map(([k, v]) => `${k} ${v}`).join(', ')}`)
-    for (const p of r.permissionChanges) out.push(`${pad}permissions ${p.change}: ${fmtBytesExact(p.bytes)} in ${plural(p.ranges, 'range')} (${p.from} → ${p.to})`)
-    if (r.mappedRanges) out.push(`${pad}mapped: ${fmtBytesExact(r.mappedBytes)} in ${plural(r.mappedRanges, 'range')}`)
-    if (r.unmappedRanges) out.push(`${pad}unmapped: ${fmtBytesExact(r.unmappedBytes)} in ${plural(r.unmappedRanges, 'range')}`)
-    const tables = Object.entries(r.tablePages).filter(([, t]) => t.added || t.freed)
-    if (tables.length) out.push(`${pad}table pages: ${tables.map(([k, t]) => `${k} ${t.a}→${t.b} (+${t.added} −${t.freed})`).join(', ')}`)
-  }
-  for (const r of d.regions) {
-    if (!r.ranges.length) continue
-    out.push('')
-    out.push(`${r.label}: first ${fmtInt(r.ranges.length)} of ${plural(r.changedRanges, 'changed range')}`)
-    for (const c of r.ranges) {
-      out.push(`  ${c.start}-${c.end} ${fmtBytesExact(c.bytes)}: ${c.kinds.join(', ')}`)
-      for (const x of c.a) out.push(`    - ${x.line}`)
-      if (c.moreA) out.push(`    - … ${c.moreA} more run(s)`)
-      for (const x of c.b) out.push(`    + ${x.line}`)
-      if (c.moreB) out.push(`    + … ${c.moreB} more run(s)`)
-    }
-  }
-  return out
-}
-

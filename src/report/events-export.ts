@@ -16,6 +16,13 @@ import type {TraceEvent} from '../ingest/events.js'
 export const EXPORT_FORMATS = ['csv', 'json', 'ndjson'] as const
 export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
+/** The format a file name asks for by its extension (.csv, .json), else NDJSON. */
+export function exportFormatFor(path: string): ExportFormat {
+  if (/\.csv$/i.test(path)) return 'csv'
+  if (/\.json$/i.test(path)) return 'json'
+  return 'ndjson'
+}
+
 /**
  * Argument columns of the CSV export: every argument the capture-script probes print (see
  * src/capture/probes.ts), plus the common ones of other recipes. Arguments of other names are
@@ -100,8 +107,6 @@ export function eventToJson(ev: TraceEvent): Record<string, unknown> {
   o.src = `${ev.src.file}:${ev.src.line}`
   return o
 }
-
-export {AtomicWriter} from './atomic-file.js'
 
 /** Streams events into an output sink (a file through AtomicWriter, or stdout) in one format. */
 export class EventExporter {

@@ -90,6 +90,11 @@ export interface PromEligibility {
   savedTlbEntries?: number
 }
 
+/** The Prometheus part of a host's eligibility (report/eligibility.ts): the verdict and the forecast's savings. */
+export function promEligibility(e: {eligible: boolean; forecast?: {savedTableBytes?: number; savedTlbEntries?: number}} | undefined): PromEligibility | undefined {
+  return e ? {eligible: e.eligible, savedTableBytes: e.forecast?.savedTableBytes, savedTlbEntries: e.forecast?.savedTlbEntries} : undefined
+}
+
 /** The samples of one host (host label added by the fleet writer). */
 export function hostSamples(r: Pick<HostRecord, 'identity' | 'geometry' | 'regions' | 'tableBytes' | 'tlbEntries' | 'mappedBytes' | 'splits'>, elig?: PromEligibility, host?: string): PromSample[] {
   const base: Record<string, string> = host !== undefined ? {host} : {}

@@ -5,7 +5,7 @@
  */
 import {placementText} from '../replay/snapshot-clock.js'
 import {fmtBytesExact, fmtInt, plural} from './table.js'
-import {type RunView, viewRuns} from './diff.js'
+import {type RunView, viewRuns} from './run-view.js'
 import type {CallRef} from '../replay/verify-touches.js'
 import type {NotVerifiableReason, RegionVerification, VerifiedDifference, Verification} from '../replay/verify-result.js'
 

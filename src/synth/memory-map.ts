@@ -25,19 +25,19 @@ export function defaultBanks(memoryBytes: number): {banks: MemBank[]; nomap: Mem
   return {banks, nomap}
 }
 
-/** `ranges` minus `holes` (memblock.memory minus NOMAP: what map_mem() maps). */
-export function subtractRanges(ranges: MemBank[], holes: readonly MemBank[]): MemBank[] {
-  let out = ranges
-  for (const x of holes) {
-    const next: MemBank[] = []
+/** `ranges` minus `holes`, empty pieces dropped (memblock.memory minus NOMAP: what map_mem() maps; RAM minus a pool). */
+export function subtractRanges<R extends {start: number; end: number}>(ranges: readonly R[], holes: readonly {start: number; end: number}[]): {start: number; end: number}[] {
+  let out = ranges.map((r) => ({start: r.start, end: r.end}))
+  for (const h of holes) {
+    const next: {start: number; end: number}[] = []
     for (const r of out) {
-      if (x.end <= r.start || x.start >= r.end) next.push(r)
+      if (h.end <= r.start || h.start >= r.end) next.push(r)
       else {
-        if (r.start < x.start) next.push({start: r.start, end: x.start})
-        if (x.end < r.end) next.push({start: x.end, end: r.end})
+        if (r.start < h.start) next.push({start: r.start, end: h.start})
+        if (h.end < r.end) next.push({start: h.end, end: r.end})
       }
     }
     out = next
   }
-  return out
+  return out.filter((r) => r.end > r.start)
 }

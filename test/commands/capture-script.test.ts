@@ -6,7 +6,8 @@ import {afterAll, describe, expect, it} from 'vitest'
 
 import {bundleInfo, bundleTrace} from '../../src/capture/bundle.js'
 import {kprobeDefinition, parseKernelVersion, probesFor} from '../../src/capture/probes.js'
-import {bpftraceProbe, buildCaptureScript, CAPTURE_TOOLS, stackEvents} from '../../src/capture/script.js'
+import {buildCaptureScript, CAPTURE_TOOLS, stackEvents} from '../../src/capture/script.js'
+import {bpftraceProbe} from '../../src/capture/script-bpftrace.js'
 import {parseBpftraceRecord} from '../../src/ingest/trace/bpftrace.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ptreplay-capture-'))

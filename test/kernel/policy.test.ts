@@ -126,7 +126,7 @@ describe('inferPolicy on the facts of each capture in samples/', () => {
 describe('inferPolicy on the Debian 7.3.4 captures (facts loaded as the CLI loads them)', () => {
   const D = 'samples/linux-7.3-debian-qemu'
   it('ampere1a-2G-default: bbml3, naming the dmesg line, the MIDR list and KFENCE’s config', async () => {
-    const {loadFacts} = await import('../../src/replay/run.js')
+    const {loadFacts} = await import('../../src/capture/facts.js')
     const {facts: f, files} = loadFacts(`${D}/ampere1a-2G-default/kernel_page_tables.probed`)
     expect(files.some((p) => p.endsWith('config-7.3.4+deb13-arm64'))).toBe(true)
     const r = inferPolicy({...f, linearMapPteOnly: false})
@@ -140,7 +140,7 @@ describe('inferPolicy on the Debian 7.3.4 captures (facts loaded as the CLI load
     expect(text).toContain('snapshot: linear map block-mapped, as predicted')
   })
   it('max-2G-default: pte-only (QEMU max MIDR not on the list, no BBM Level 3 in dmesg)', async () => {
-    const {loadFacts} = await import('../../src/replay/run.js')
+    const {loadFacts} = await import('../../src/capture/facts.js')
     const {facts: f} = loadFacts(`${D}/max-2G-default/kernel_page_tables.probed`)
     const r = inferPolicy({...f, linearMapPteOnly: true})
     expect(r.policy.name).toBe('pte-only')

@@ -13,7 +13,8 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {readPtdump} from '../../src/ingest/ptdump/index.js'
-import {choosePolicy, loadFacts, runReplay} from '../../src/replay/run.js'
+import {loadFacts} from '../../src/capture/facts.js'
+import {choosePolicy, runReplay} from '../../src/replay/run.js'
 import {runVerify} from '../../src/replay/verify.js'
 
 const S73 = 'samples/linux-7.3-debian-qemu'

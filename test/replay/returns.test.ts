@@ -7,7 +7,8 @@ import {describe, expect, it} from 'vitest'
 
 import type {TraceEvent} from '../../src/ingest/events.js'
 import {readPtdump} from '../../src/ingest/ptdump/index.js'
-import {choosePolicy, loadFacts, runReplayEvents} from '../../src/replay/run.js'
+import {loadFacts} from '../../src/capture/facts.js'
+import {choosePolicy, runReplayEvents} from '../../src/replay/run.js'
 
 const SNAP = 'samples/linux-6.19-bbml2-qemu/max-2G-default/kernel_page_tables.loaded'
 

@@ -12,7 +12,8 @@ import type {Region} from '../../src/model/layout.js'
 import {PageTables} from '../../src/model/pagetable.js'
 import {HOLE, type Run} from '../../src/model/run.js'
 import {P_AF, P_PXN, P_RDONLY, P_UXN, P_VALID, withMemType} from '../../src/model/prot.js'
-import {diffRegion, diffSnapshots, protChange, renderDiffText} from '../../src/report/diff.js'
+import {renderDiffText} from '../../src/report/diff-text.js'
+import {diffRegion, diffSnapshots, protChange} from '../../src/report/diff.js'
 import {renderPtdump} from '../../src/report/ptdump-text.js'
 
 const geo = makeGeometry(4096, 48)

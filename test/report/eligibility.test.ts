@@ -10,7 +10,7 @@ import {readPtdump} from '../../src/ingest/ptdump/index.js'
 import {parsePtdump} from '../../src/ingest/ptdump/index.js'
 import {audit} from '../../src/report/audit.js'
 import {bbml3Forecast, eligibility} from '../../src/report/eligibility.js'
-import {loadFacts} from '../../src/replay/run.js'
+import {loadFacts} from '../../src/capture/facts.js'
 import {renderMachine, synthMachine} from '../../src/synth/machine.js'
 import {runCommand} from '../helpers/run-command.js'
 

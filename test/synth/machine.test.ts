@@ -125,7 +125,7 @@ describe('synth machine, 256 GiB, 4K/48 (the seeds case)', () => {
 })
 
 describe('synth machine, other shapes', () => {
-  it('two banks as in the brief: 2G at 2G and 254G at 514G', () => {
+  it('two banks of a 256G server: 2G at 2G and 254G at 514G', () => {
     // Linear offsets [0, 2G) and [512G, 766G): two 512G top-level slots → 2 PUD tables;
     // 2 + 254 PMD tables; PTE tables 1024 + 130048 − 19 alias blocks (no default NOMAP hole).
     const m = synthMachine({banks: parseBanks('0x80000000:2G,0x8080000000:254G'), policy: 'pte-only'})

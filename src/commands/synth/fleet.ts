@@ -1,23 +1,10 @@
-import {mkdirSync} from 'node:fs'
-
-import {WriteError, writeFileAtomic} from '../../report/atomic-file.js'
-import {join} from 'node:path'
-
 import {Flags} from '@oclif/core'
+
 import {PtreplayCommand} from '../../cli/base-command.js'
-
 import {asCliError} from '../../cli/flags.js'
-import {BootMachineCache, fleetHostDump, fleetHostFacts, fleetHostSpec} from '../../synth/fleet.js'
+import {type SynthFleetSummary, writeSynthFleet} from '../../synth/fleet-bundles.js'
 
-export interface SynthFleetResult {
-  dir: string
-  hosts: number
-  bytes: number
-  byPolicy: Record<string, number>
-  byCpu: Record<string, number>
-  byKernel: Record<string, number>
-  fragmented: number
-}
+export type SynthFleetResult = SynthFleetSummary
 
 export default class SynthFleet extends PtreplayCommand {
   static override id = 'synth:fleet'
@@ -48,36 +35,12 @@ noalias, BBML2 or BBML3, mapped by map_mem()); a third of the rodata_full hosts 
   async run(): Promise<SynthFleetResult> {
     const {flags} = await this.parse(SynthFleet)
     const dir = flags['output-dir']
-    const result: SynthFleetResult = {dir, hosts: 0, bytes: 0, byPolicy: {}, byCpu: {}, byKernel: {}, fragmented: 0}
     const tty = process.stderr.isTTY && !this.jsonEnabled()
+    let result!: SynthFleetResult
     try {
-      // The output directory first, so a path that cannot be one is a bad-input error (exit 2)
-      // before any work, like every other output, not an internal one.
-      try {
-        mkdirSync(dir, {recursive: true})
-      } catch (e) {
-        throw new WriteError(dir, (e as NodeJS.ErrnoException).code ?? String(e))
-      }
-      const cache = new BootMachineCache()
-      for (let i = 1; i <= flags.hosts; i++) {
-        // let the event loop run between hosts: Ctrl-C (the SIGINT handler) stops the run here,
-        // after the last whole bundle, instead of after the whole fleet
-        if (i > 1) await new Promise<void>((resolve) => setImmediate(resolve))
-        const spec = fleetHostSpec(flags.seed, i)
-        const host = join(dir, spec.hostname)
-        mkdirSync(host, {recursive: true})
-        // every file through the atomic writer: a symlink planted in an existing host directory is refused, not followed
-        for (const [name, text] of Object.entries(fleetHostFacts(spec))) writeFileAtomic(join(host, name), text)
-        const text = [...fleetHostDump(spec, cache, flags.seed)].join('\n') + '\n'
-        writeFileAtomic(join(host, 'kernel_page_tables.after'), text)
-        result.hosts++
-        result.bytes += text.length
-        result.byPolicy[spec.policy] = (result.byPolicy[spec.policy] ?? 0) + 1
-        result.byCpu[spec.cpu.name] = (result.byCpu[spec.cpu.name] ?? 0) + 1
-        result.byKernel[spec.kernel] = (result.byKernel[spec.kernel] ?? 0) + 1
-        if (spec.fragments) result.fragmented++
+      result = await writeSynthFleet(dir, flags.hosts, flags.seed, (i) => {
         if (tty && i % 100 === 0) process.stderr.write(`\r\x1b[Ksynth fleet: ${i.toLocaleString('en-US')} / ${flags.hosts.toLocaleString('en-US')} hosts`)
-      }
+      })
       if (tty) process.stderr.write('\r\x1b[K')
     } catch (e) {
       asCliError(e)

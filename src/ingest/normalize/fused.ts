@@ -25,7 +25,7 @@ import {
 } from './args.js'
 import {decodeDirectMap} from './direct-map.js'
 import type {Resolved} from './functions.js'
-import {int32At, parseAddr, parseAddrAt, u64, uintAt} from './values.js'
+import {int32Bytes, parseAddr, parseAddrBytes, u64, uintBytes} from './values.js'
 
 /** What the fused decoders need of the Normalizer that made the plan. */
 export interface FusedContext {
@@ -127,42 +127,46 @@ export function makeFusedPlan(owner: FusedContext, event: string, r: Resolved, a
   return plan
 }
 
-/** Normalizer.decodeFused: the fields `plan`'s decoder sets from `line[vs[k], ve[k])`, or false. */
-export function decodeFused(n: FusedContext, plan: FusedPlan, line: string, vs: Int32Array, ve: Int32Array, ev: TraceEvent): boolean {
+/**
+ * Normalizer.decodeFused: the fields `plan`'s decoder sets from the bytes `buf[vs[k], ve[k])` of
+ * a line whose characters are `text[vs[k] + off, ve[k] + off)` (strings are cut from the text
+ * only for what the event keeps or a decoder reads as text), or false.
+ */
+export function decodeFused(n: FusedContext, plan: FusedPlan, buf: Uint8Array, text: string, off: number, vs: Int32Array, ve: Int32Array, ev: TraceEvent): boolean {
   switch (plan.decode) {
     case F_NONE:
       return true
     case F_RET: {
       const s = vs[plan.a]!
       const e = ve[plan.a]!
-      if (plan.ret !== undefined && e - s === plan.retText.length && line.startsWith(plan.retText, s)) {
+      if (plan.ret !== undefined && sameText(buf, s, e, plan.retText)) {
         ev.ret = plan.ret
         return true
       }
-      const text = line.slice(s, e)
-      const x = u64(text)
+      const t = text.slice(s + off, e + off)
+      const x = u64(t)
       if (x === undefined) return false
       ev.ret = plan.retInt ? BigInt.asIntN(32, x) : x
-      plan.retText = text
+      plan.retText = t
       plan.ret = ev.ret
       return true
     }
     case F_SPLIT_ADDR:
-      return fusedAddr(line, vs[plan.a]!, ve[plan.a]!, ev)
+      return fusedAddr(buf, vs[plan.a]!, ve[plan.a]!, text, off, ev)
     case F_SPLIT_RANGE: {
-      if (!fusedAddr(line, vs[plan.a]!, ve[plan.a]!, ev)) return false
+      if (!fusedAddr(buf, vs[plan.a]!, ve[plan.a]!, text, off, ev)) return false
       if (plan.b < 0) return true
-      const end = parseAddrAt(line, vs[plan.b]!, ve[plan.b]!)
+      const end = parseAddrBytes(buf, vs[plan.b]!, ve[plan.b]!, text, off)
       if (end === undefined) return false
       ev.end = end
       if (ev.addr !== undefined && end >= ev.addr) ev.size = end - ev.addr
       return true
     }
     case F_DIRECT_MAP: {
-      const text = line.slice(vs[plan.a]!, ve[plan.a]!)
-      const page = parseAddr(text)
+      const t = text.slice(vs[plan.a]! + off, ve[plan.a]! + off)
+      const page = parseAddr(t)
       if (page === undefined) return false
-      ev.addrText = text
+      ev.addrText = t
       ev.page = page
       ev.pages = 1
       ev.size = n.pageSize
@@ -172,50 +176,57 @@ export function decodeFused(n: FusedContext, plan: FusedPlan, line: string, vs: 
     }
     case F_SET_MEMORY:
     case F_CHANGE_COMMON: {
-      if (!fusedAddr(line, vs[plan.a]!, ve[plan.a]!, ev)) return false
-      const p = int32At(line, vs[plan.b]!, ve[plan.b]!)
+      if (!fusedAddr(buf, vs[plan.a]!, ve[plan.a]!, text, off, ev)) return false
+      const p = int32Bytes(buf, vs[plan.b]!, ve[plan.b]!, text, off)
       if (p === undefined) return false
       ev.pages = p
       if (p >= 0) ev.size = p * n.pageSize
-      return plan.decode === F_SET_MEMORY || fusedMasks(n, plan, line, vs, ve, ev)
+      return plan.decode === F_SET_MEMORY || fusedMasks(n, plan, buf, text, off, vs, ve, ev)
     }
     case F_CHANGE_BYTES: {
-      if (!fusedAddr(line, vs[plan.a]!, ve[plan.a]!, ev)) return false
-      const v = uintAt(line, vs[plan.b]!, ve[plan.b]!)
+      if (!fusedAddr(buf, vs[plan.a]!, ve[plan.a]!, text, off, ev)) return false
+      const v = uintBytes(buf, vs[plan.b]!, ve[plan.b]!, text, off)
       if (v === undefined) return false
       ev.size = v
       if (v % n.pageSize === 0) ev.pages = v / n.pageSize
-      return fusedMasks(n, plan, line, vs, ve, ev)
+      return fusedMasks(n, plan, buf, text, off, vs, ve, ev)
     }
   }
   return false
 }
 
-function fusedAddr(line: string, s: number, e: number, ev: TraceEvent): boolean {
-  const a = parseAddrAt(line, s, e)
+/** `buf[s, e)` holds the characters of `t` (an ASCII argument value seen before). */
+function sameText(buf: Uint8Array, s: number, e: number, t: string): boolean {
+  if (e - s !== t.length) return false
+  for (let k = 0; k < t.length; k++) if (buf[s + k] !== t.charCodeAt(k)) return false
+  return true
+}
+
+function fusedAddr(buf: Uint8Array, s: number, e: number, text: string, off: number, ev: TraceEvent): boolean {
+  const a = parseAddrBytes(buf, s, e, text, off)
   if (a === undefined) return false
-  ev.addrText = line.slice(s, e)
+  ev.addrText = text.slice(s + off, e + off)
   ev.addr = a
   return true
 }
 
-function fusedMasks(n: FusedContext, plan: FusedPlan, line: string, vs: Int32Array, ve: Int32Array, ev: TraceEvent): boolean {
+function fusedMasks(n: FusedContext, plan: FusedPlan, buf: Uint8Array, text: string, off: number, vs: Int32Array, ve: Int32Array, ev: TraceEvent): boolean {
   let s = vs[plan.set]!
   let e = ve[plan.set]!
-  if (plan.setMask === undefined || e - s !== plan.setText.length || !line.startsWith(plan.setText, s)) {
-    const text = line.slice(s, e)
-    const m = n.mask(text)
+  if (plan.setMask === undefined || !sameText(buf, s, e, plan.setText)) {
+    const t = text.slice(s + off, e + off)
+    const m = n.mask(t)
     if (m === undefined) return false
-    plan.setText = text
+    plan.setText = t
     plan.setMask = m
   }
   s = vs[plan.clear]!
   e = ve[plan.clear]!
-  if (plan.clearMask === undefined || e - s !== plan.clearText.length || !line.startsWith(plan.clearText, s)) {
-    const text = line.slice(s, e)
-    const m = n.mask(text)
+  if (plan.clearMask === undefined || !sameText(buf, s, e, plan.clearText)) {
+    const t = text.slice(s + off, e + off)
+    const m = n.mask(t)
     if (m === undefined) return false
-    plan.clearText = text
+    plan.clearText = t
     plan.clearMask = m
   }
   ev.setMask = plan.setMask.mask

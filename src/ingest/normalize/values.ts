@@ -2,7 +2,8 @@
  * Argument values as the trace formats print them (docs/trace-text-quirks.md#radix): look at the
  * `0x` prefix, never assume a radix from the name; `int` arguments fetched from a 64-bit register
  * (`%x1` without `:s32`) carry garbage in bits 63:32 (AAPCS64), so they are cut to 32 bits and
- * sign-extended. The `…At(line, s, e)` forms parse in place, for the fused fast path.
+ * sign-extended. The `…Bytes(buf, s, e, text, off)` forms parse the bytes of a line in place, for
+ * the fused fast path.
  */
 import {type Kva, kvaFromBigInt, parseKva} from '../../model/address.js'
 
@@ -34,48 +35,52 @@ export function parseAddr(text: string): Kva | undefined {
   return undefined
 }
 
-/** parseAddr() of `line[s, e)`, without a slice for the common `0xfff…` (18 characters) form. */
-export function parseAddrAt(line: string, s: number, e: number): Kva | undefined {
-  if (e - s === 18 && line.charCodeAt(s) === 48 && (line.charCodeAt(s + 1) | 32) === 120 && (line.charCodeAt(s + 2) | 32) === 102 && (line.charCodeAt(s + 3) | 32) === 102 && (line.charCodeAt(s + 4) | 32) === 102) {
+/**
+ * parseAddr() of the bytes `buf[s, e)`, whose characters are `text[s + off, e + off)`: in place
+ * for the common `0xfff…` (18 bytes) form, else via the text.
+ */
+export function parseAddrBytes(buf: Uint8Array, s: number, e: number, text: string, off: number): Kva | undefined {
+  if (e - s === 18 && buf[s] === 48 && (buf[s + 1]! | 32) === 120 && (buf[s + 2]! | 32) === 102 && (buf[s + 3]! | 32) === 102 && (buf[s + 4]! | 32) === 102) {
+    // 0xfffXXXXXXXXXXXXX: the 13 low digits are the Kva (model/address.ts), exact in a double
     let v = 0
     for (let i = s + 5; i < e; i++) {
-      const d = hexVal(line.charCodeAt(i))
+      const d = hexVal(buf[i]!)
       if (d < 0) return undefined
       v = v * 16 + d
     }
     return v
   }
-  return parseAddr(line.slice(s, e))
+  return parseAddr(text.slice(s + off, e + off))
 }
 
-/** int32() of `line[s, e)`: in place for `0x` + 1–8 hex digits, else via the text. */
-export function int32At(line: string, s: number, e: number): number | undefined {
+/** int32() of the bytes `buf[s, e)` (characters `text[s + off, e + off)`): in place for `0x` + 1–8 hex digits, else via the text. */
+export function int32Bytes(buf: Uint8Array, s: number, e: number, text: string, off: number): number | undefined {
   const len = e - s
-  if (len >= 3 && len <= 10 && line.charCodeAt(s) === 48 && line.charCodeAt(s + 1) === 120) {
+  if (len >= 3 && len <= 10 && buf[s] === 48 && buf[s + 1] === 120) {
     let v = 0
     for (let i = s + 2; i < e; i++) {
-      const d = hexVal(line.charCodeAt(i))
+      const d = hexVal(buf[i]!)
       if (d < 0) return undefined
       v = v * 16 + d
     }
     return v >= 2 ** 31 ? v - 2 ** 32 : v
   }
-  return int32(line.slice(s, e))
+  return int32(text.slice(s + off, e + off))
 }
 
-/** uint() of `line[s, e)`: in place for `0x` + 1–13 hex digits (exact in a double), else via the text. */
-export function uintAt(line: string, s: number, e: number): number | undefined {
+/** uint() of the bytes `buf[s, e)` (characters `text[s + off, e + off)`): in place for `0x` + 1–13 hex digits (exact in a double), else via the text. */
+export function uintBytes(buf: Uint8Array, s: number, e: number, text: string, off: number): number | undefined {
   const len = e - s
-  if (len >= 3 && len <= 15 && line.charCodeAt(s) === 48 && line.charCodeAt(s + 1) === 120) {
+  if (len >= 3 && len <= 15 && buf[s] === 48 && buf[s + 1] === 120) {
     let v = 0
     for (let i = s + 2; i < e; i++) {
-      const d = hexVal(line.charCodeAt(i))
+      const d = hexVal(buf[i]!)
       if (d < 0) return undefined
       v = v * 16 + d
     }
     return v
   }
-  return uint(line.slice(s, e))
+  return uint(text.slice(s + off, e + off))
 }
 
 function hexVal(c: number): number {

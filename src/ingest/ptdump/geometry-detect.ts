@@ -11,6 +11,7 @@
  */
 import {type Kva, KVA_END, formatKva, formatSize, pageOffsetKva} from '../../model/address.js'
 import {type Geometry, type PageSize, SUPPORTED, formatPageSize, makeGeometry, vaBitsPerGranule} from '../../model/geometry.js'
+import {type PtdumpOptions, PtdumpError} from './snapshot.js'
 import {LEVEL_NAMES, lvlOfName} from './tables.js'
 
 export interface GeometryEvidence {
@@ -149,4 +150,15 @@ function explain(ev: GeometryEvidence, geo: Geometry, opts: {pageSize?: PageSize
   else if (ev.linearStart) parts.push(`linear map at ${formatKva(ev.linearStart.kva)} ⇒ ${geo.vaBits}-bit VA`)
   else parts.push(`${geo.vaBits}-bit VA (the only size that fits)`)
   return parts.join('; ')
+}
+
+/** The geometry of a dump with no usable range line: the options, else 4K/48. */
+export function fallbackGeometry(opts: PtdumpOptions, file: string): {geo: Geometry; reason: string} {
+  const p = opts.pageSize ?? 4096
+  const va = opts.vaBits ?? 48
+  try {
+    return {geo: makeGeometry(p, va), reason: `no range lines; assuming ${formatPageSize(p)}/${va}`}
+  } catch (e) {
+    throw new PtdumpError(`${(e as Error).message} (--granule/--va-bits)`, 'geometry', file)
+  }
 }

@@ -1,27 +1,30 @@
 /**
  * The ptdump reader as a state machine (PtdumpParser): one pass over the lines keeps the range
  * lines in LineColumns, the marker positions and the evidence for geometry and era; finish()
- * decides the geometry and era and builds the PageTables and regions.
+ * decides the era (./era-detect.ts) and geometry (./geometry-detect.ts), then the regions
+ * (./regions.ts) and the PageTables (./model-build.ts). Lines come as bytes (feedChunk(): range
+ * lines parsed by ./line-bytes.ts) or as strings (feed(): every other line, and the reference).
  */
 import {isAscii} from 'node:buffer'
 
-import {type Kva, KVA_BASE, KVA_END, alignDown, alignUp, formatKva, formatSize, pageOffsetKva} from '../../model/address.js'
-import {type Geometry, formatPageSize, makeGeometry} from '../../model/geometry.js'
-import {type Region, type RegionName} from '../../model/layout.js'
-import {PageTables} from '../../model/pagetable.js'
-import {F_KASAN_EARLY, HOLE} from '../../model/run.js'
-import {P_RDONLY, P_VALID} from '../../model/prot.js'
+import {type Kva, KVA_BASE, KVA_END, formatKva, formatSize, pageOffsetKva} from '../../model/address.js'
+import type {Geometry} from '../../model/geometry.js'
+import {HOLE} from '../../model/run.js'
+import {P_VALID} from '../../model/prot.js'
 
 import {fatalInStrict} from '../diagnostics.js'
 import type {Diagnostic} from '../events.js'
 import {type LineBatch, type LineChunk, MAX_LINE_BYTES} from '../source.js'
 import {clipText, quoteInput} from '../text.js'
-import {type GeometryEvidence, GeometryUndecided, detectGeometry} from './geometry-detect.js'
+import {detectEra} from './era-detect.js'
+import {type GeometryEvidence, GeometryUndecided, detectGeometry, fallbackGeometry} from './geometry-detect.js'
 import {type RangeFields, UNITS, isAttrContinuation, isElision, markerName, parseRangeLine, stripQuote} from './line.js'
 import {AttrIntern, parseRangeBytes} from './line-bytes.js'
-import {LineColumns, MASK} from './line-columns.js'
+import {LineColumns} from './line-columns.js'
+import {buildModel} from './model-build.js'
+import {type MarkerSeen, buildRegions} from './regions.js'
 import {type PtdumpOptions, type PtdumpSnapshot, PtdumpError} from './snapshot.js'
-import {ERAS, LEVEL_NAMES, MARKER_BY_NAME, MARKER_ORDERS, type PtdumpEra, lvlOfName} from './tables.js'
+import {ERAS, LEVEL_NAMES, MARKER_BY_NAME} from './tables.js'
 
 const RANGE_EXPECTED = 'expected a range line "0x…-0x… <size> <level> <attrs>" or a marker "---[ … ]---"'
 
@@ -29,12 +32,6 @@ function quoteGot(t: string): string {
   return quoteInput(t)
 }
 
-interface MarkerSeen {
-  name: string
-  /** Index (in LineColumns) of the first range line kept after the header. */
-  at: number
-  line: number
-}
 
 /**
  * The reader as a state machine: feed() each line, then finish(). readPtdump/parsePtdump drive
@@ -256,7 +253,7 @@ export class PtdumpParser {
   }
 
   private noteBoundary(level: number, x: number): void {
-    const lo = x % 4294967296
+    const lo = x >>> 0 // x mod 2^32: x is an integer below 2^53
     this.orLo[level] = (this.orLo[level]! | lo) >>> 0
     this.orHi[level] = (this.orHi[level]! | ((x - lo) / 4294967296)) >>> 0
   }
@@ -287,7 +284,7 @@ export class PtdumpParser {
   /** Take a parsed range line (fields in f; its text through rangeText()). */
   private rangeFields(f: RangeFields, line: number): void {
     this.rangeLines++
-    const bytes = f.sizeNum * 1024 ** (f.unit + 1)
+    const bytes = f.sizeNum * UNIT_BYTES[f.unit]!
     const start = f.start
     if (start === -1) {
       // v5.6–5.11: st.level starts at 0, not -1, so the first line runs from 0x0, level PGD, no
@@ -365,7 +362,10 @@ export class PtdumpParser {
       this.rangeLine(p, this.pendingLine)
     }
     const cols = this.cols
-    const {era, reason: eraReason} = this.detectEra()
+    const {era, reason: eraReason} = detectEra(
+      {markers: this.markers, firstLineBug: this.firstLineBug, layoutVotes: this.layoutVotes, gapCount: this.gapCount, rangeLines: this.rangeLines, holeLines: this.holeLines},
+      (code, message, line) => this.diag(code, message, line),
+    )
     const eraDef = era === 'unknown' ? undefined : ERAS[era]
     // Hole lines mean the generic walker (v5.6+), whose lines tile the address space.
     if (eraDef?.holes || this.holeLines > 0) {
@@ -420,11 +420,11 @@ export class PtdumpParser {
     }
 
     const markerAddr = (m: MarkerSeen): Kva => (m.at < cols.n ? cols.start(m.at) : cols.n ? cols.end(cols.n - 1) : KVA_END)
-    const regions = this.buildRegions(geo, markerAddr)
+    const regions = buildRegions(this.markers, geo, markerAddr, this.firstLineBug, cols.n ? cols.end(cols.n - 1) : undefined)
     const kasan = regions.find((r) => r.name === 'kasan')
 
     // Level names → levels; KASAN early shadow; then the model.
-    const pt = this.buildModel(geo, first, kasan)
+    const pt = buildModel(cols, geo, first, kasan, (code, message, line) => this.diag(code, message, line))
 
     let blkScheme: 'bit1' | 'sect' | undefined
     if (this.blkVotes.bit1 && !this.blkVotes.sect) blkScheme = 'bit1'
@@ -447,124 +447,11 @@ export class PtdumpParser {
     }
   }
 
-  /**
-   * Level names → levels, KASAN early shadow marked, fed to PageTables.builder() (the columns are
-   * released as the model grows: the model is the only copy kept).
-   */
-  private buildModel(geo: Geometry, first: number, kasan: Region | undefined): PageTables {
-    const cols = this.cols
-    const levels = geo.levels
-    const pmdSize = geo.entrySize[1]!
-    const b = PageTables.builder(geo)
-    for (let i = first; i < cols.n; i++) {
-      if ((i & MASK) === 0) cols.releaseBefore(i)
-      const code = cols.shape(i) & 7
-      const lvl = lvlOfName(code, levels)
-      if (lvl >= levels) {
-        this.diag('bad-level', `${LEVEL_NAMES[code]} line in a ${levels}-level table (${geo.label})`, cols.line(i))
-        continue
-      }
-      const start = cols.start(i)
-      const end = cols.end(i)
-      const prot = cols.prot(i)
-      const cont = (cols.shape(i) & 8) !== 0
-      const size = geo.entrySize[lvl]!
-      if (start % size !== 0 || end % size !== 0) {
-        this.diag('misaligned', `${LEVEL_NAMES[code]} line ${formatKva(start)}-${formatKva(end)} is not whole ${formatSize(size)} entries in ${geo.label}`, cols.line(i))
-      }
-      // note_kasan_page_table(): upper entries pointing at the shared kasan_early_shadow_* tables
-      // print as one read-only PTE-level entry each; whole PMD slots of such a line own no table.
-      if (kasan && lvl === 0 && prot !== HOLE && (prot & P_RDONLY) !== 0 && (prot & P_VALID) !== 0) {
-        const ms = alignUp(Math.max(start, kasan.start), pmdSize)
-        const me = alignDown(Math.min(end, kasan.end), pmdSize)
-        if (me > ms) {
-          if (ms > start) b.add(start, ms, lvl, cont, prot, 0)
-          b.add(ms, me, lvl, cont, prot, F_KASAN_EARLY)
-          if (end > me) b.add(me, end, lvl, cont, prot, 0)
-          continue
-        }
-      }
-      b.add(start, end, lvl, cont, prot, 0)
-    }
-    return b.finish()
-  }
-
-  private detectEra(): {era: PtdumpEra | 'unknown'; reason: string} {
-    const seq = this.markers.map((m) => m.name).filter((n) => MARKER_BY_NAME.has(n))
-    const fits = (order: readonly string[]) => {
-      let j = 0
-      for (const n of seq) {
-        while (j < order.length && order[j] !== n) j++
-        if (j === order.length) return false
-        j++
-      }
-      return true
-    }
-    const pre = fits(MARKER_ORDERS['pre-6.9'])
-    const post = fits(MARKER_ORDERS['6.9+'])
-    const bpf = seq.includes('BPF start') ? ' (BPF markers: ≈5.10–5.12)' : ''
-    if (!pre && !post) {
-      const line = this.markers[0]?.line ?? 0
-      this.diag('marker-order', `markers in an order no known version prints: ${seq.join(', ')}`, line)
-    }
-    if (this.firstLineBug) return {era: '5.6-5.11', reason: `first line starts at 0x0 with PGD and no "Linear Mapping start" ⇒ 5.6–5.11${bpf}`}
-    // v5.4 prints no holes. Absent holes alone also fit a short excerpt, so ask for a second sign:
-    // the memory type in v5.4's columns, or gaps between lines under the markers.
-    const old54 = this.layoutVotes[1]! > 0 || (this.gapCount > 0 && seq.length > 0)
-    if (this.rangeLines > 0 && this.holeLines === 0 && old54 && !(post && !pre)) {
-      const cols = this.layoutVotes[1]! > 0 ? '; memory type where 5.4 prints it (no GP column)' : ''
-      return {era: '5.4', reason: `no hole lines (empty entries not printed) ⇒ 5.4 arch walker${cols}`}
-    }
-    if (post && !pre) return {era: '6.9+', reason: 'vmemmap, PCI I/O, Fixmap markers in that order ⇒ 6.9+ layout'}
-    if (pre && !post) return {era: '5.15-6.8', reason: `Fixmap, PCI I/O, vmemmap markers in that order, hole lines ⇒ 5.12–6.8 layout${bpf}`}
-    if (pre && post) return {era: 'unknown', reason: seq.length ? `markers (${seq.join(', ')}) fit every layout` : 'no markers'}
-    return {era: 'unknown', reason: 'markers fit no known layout'}
-  }
-
-  private buildRegions(geo: Geometry, addr: (m: MarkerSeen) => Kva): Region[] {
-    const out: Region[] = []
-    const byRegion = new Map<RegionName, {start?: Kva; startIdx?: number; end?: Kva}>()
-    this.markers.forEach((m, idx) => {
-      const def = MARKER_BY_NAME.get(m.name)
-      if (!def?.region) return
-      const r = byRegion.get(def.region) ?? {}
-      if (def.role === 'start') {
-        r.start = addr(m)
-        r.startIdx = idx
-      } else r.end = addr(m)
-      byRegion.set(def.region, r)
-    })
-    if (this.firstLineBug) {
-      const r = byRegion.get('linear') ?? {}
-      r.start = pageOffsetKva(geo.vaBits)
-      r.startIdx = -1
-      byRegion.set('linear', r)
-    }
-    for (const [name, r] of byRegion) {
-      if (r.start === undefined) continue
-      let end = r.end
-      if (end === undefined) {
-        // Truncated dump: the region runs to the next marker, or to the last line.
-        const next = this.markers[(r.startIdx ?? -1) + 1]
-        end = next ? addr(next) : this.cols.n ? this.cols.end(this.cols.n - 1) : r.start
-      }
-      if (end >= r.start) out.push({name, start: r.start, end})
-    }
-    out.sort((a, b) => a.start - b.start || a.end - b.end)
-    return out
-  }
 }
+
+/** Bytes per unit of the size column (UNITS): 1024^(index + 1). */
+const UNIT_BYTES = [...UNITS].map((_, i) => 1024 ** (i + 1))
 
 function newFields(): RangeFields {
   return {start: 0, end: 0, sizeNum: 0, unit: 0, level: 0, attrs: null}
-}
-
-function fallbackGeometry(opts: PtdumpOptions, file: string): {geo: Geometry; reason: string} {
-  const p = opts.pageSize ?? 4096
-  const va = opts.vaBits ?? 48
-  try {
-    return {geo: makeGeometry(p, va), reason: `no range lines; assuming ${formatPageSize(p)}/${va}`}
-  } catch (e) {
-    throw new PtdumpError(`${(e as Error).message} (--granule/--va-bits)`, 'geometry', file)
-  }
 }

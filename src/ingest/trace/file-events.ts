@@ -1,21 +1,22 @@
 /**
  * One trace file → its normalized events in time order (readTrace() in index.ts merges the files):
  *
- *   openSource  →  detect format  →  batches of lines  →  reader per line  →  RecordAssembler  →
- *   Normalizer  →  WindowSorter
+ *   openByteSource  →  detect format  →  line-aligned byte ranges  →  reader per line (chunk.ts:
+ *   the reader's byte fast paths, else tokenize())  →  RecordAssembler  →  Normalizer  →  WindowSorter
  *
- * The batches come from source.ts in this thread, or — for a large uncompressed file of a reader
- * with a fused fast path — from parallel.ts, whose worker threads have already turned most event
- * lines of each batch into events (`hints`). Either way every batch goes through consumeBatch()
- * here, in file order, with the same reader state, assembler, normalizer, sorter and diagnostic
+ * The byte ranges come from source.ts in this thread (read by chunk.ts TextChunkParser), or — for
+ * a large uncompressed file of a reader with a fused fast path — batches of lines from
+ * parallel.ts, whose worker threads have already turned most event lines of each batch into
+ * events (`hints`), read by consumeBatch() here. Either way every line is read in file order, with the same reader state, assembler, normalizer, sorter and diagnostic
  * sink: the parallel read gives the same events and the same diagnostics in the same order.
  */
 import type {TraceEvent} from '../events.js'
 import type {Normalizer} from '../normalize.js'
 import {DEFAULT_WINDOW, WindowSorter} from '../sorter.js'
-import {InputError, type LineBatch, MAX_LINE_BYTES, openSource} from '../source.js'
+import {type ByteBatch, InputError, type LineBatch, lineBatchOf, MAX_LINE_BYTES, openByteSource} from '../source.js'
 import {clipText} from '../text.js'
 import {RecordAssembler} from './assemble.js'
+import {TextChunkParser} from './chunk.js'
 import {detectFormat, SNIFF_LINES} from './detect.js'
 import type {FeedBatch} from './feed-batch.js'
 import type {ParallelReads} from './parallel.js'
@@ -69,21 +70,25 @@ export async function* fileEvents(
     return
   }
   if (opts.format === 'trace.dat') throw new InputError(`${path}: --format trace.dat: expected a trace.dat (magic 17 08 44 "tracing"), got another file`, path)
-  const src = await openSource(path)
+  const src = await openByteSource(path)
   const file = {name: src.name, format: 'unknown', lines: 0, bytes: 0}
   stats.files.push(file)
-  const it = src.batches[Symbol.asyncIterator]()
-  const first: IteratorResult<LineBatch> = await it.next()
+  // the number of the next line, for the source's own messages (a truncated gzip)
+  let nextLine = 1
+  const it = src.ranges(() => nextLine)[Symbol.asyncIterator]()
+  const first: IteratorResult<ByteBatch> = await it.next()
   if (first.done) return
-  if (first.value.lines[0]?.startsWith('\x17\x08Dtracing')) {
+  // the first lines as text, for the checks and the format detection
+  const head = lineBatchOf(first.value, 1).lines
+  if (head[0]?.startsWith('\x17\x08Dtracing')) {
     throw new InputError(`${src.name}:0: expected a trace.dat as it is, got a compressed one (or stdin): trace.dat is read by offset; decompress it to a file first`, src.name, 0)
   }
   let reader: TraceReader | undefined = opts.format ? READERS[opts.format] : undefined
   if (!reader) {
-    const d = detectFormat(first.value.lines.slice(0, SNIFF_LINES))
+    const d = detectFormat(head.slice(0, SNIFF_LINES))
     reader = d.reader
     if (!reader) {
-      const sample = first.value.lines.find((l) => l.trim() !== '') ?? ''
+      const sample = head.find((l) => l.trim() !== '') ?? ''
       throw new InputError(
         `${src.name}:1: cannot tell the trace format from the first lines (got '${clipText(sample, 80)}'); pass --format (${readerNames().join(', ')})`,
         src.name,
@@ -96,9 +101,11 @@ export async function* fileEvents(
   const sorter = new WindowSorter<TraceEvent>(stats, (d) => sink.add(d), opts.window ?? reader.sortWindow ?? DEFAULT_WINDOW)
   let lastBytes = 0
   let lastDecoded = 0
-  const account = (b: FeedBatch): void => {
-    file.lines += b.count
-    stats.lines += b.count
+  const countLines = (n: number): void => {
+    file.lines += n
+    stats.lines += n
+  }
+  const account = (b: {bytesRead: number; decodedRead?: number}): void => {
     const delta = b.bytesRead - lastBytes
     lastBytes = b.bytesRead
     file.bytes += delta
@@ -125,17 +132,13 @@ export async function* fileEvents(
   // The parallel reader reads the file again from its first byte, in worker threads.
   const par = reader.type === 'line' && parallel !== undefined ? parallel.plan(path, src.name, reader, normalizer) : undefined
   if (par !== undefined) await it.return?.()
-  // Batches of the rest of the source, first batch included.
-  async function* rest(): AsyncGenerator<FeedBatch> {
-    const f = first.value as FeedBatch
-    f.count = f.lines!.length
-    yield f
+  // Byte ranges of the rest of the source, first one included.
+  async function* rest(): AsyncGenerator<ByteBatch> {
+    yield first.value as ByteBatch
     for (;;) {
       const r = await it.next()
       if (r.done) return
-      const b = r.value as FeedBatch
-      b.count = b.lines!.length
-      yield b
+      yield r.value
     }
   }
   let failure: unknown
@@ -143,15 +146,45 @@ export async function* fileEvents(
     if (reader.type === 'line') {
       const lr = reader as LineReader<unknown>
       const state = lr.newState({file: src.name})
-      for await (const b of par ?? rest()) {
-        account(b)
-        for (const out of consumeBatch(b, src.name, lr, state, assembler, normalizer, sink, drain)) yield out
+      if (par !== undefined) {
+        for await (const b of par) {
+          account(b)
+          countLines(b.count)
+          for (const out of consumeBatch(b, src.name, lr, state, assembler, normalizer, sink, drain)) yield out
+        }
+      } else {
+        // one thread: the lines of each byte range (chunk.ts)
+        const parser = new TextChunkParser(src.name, lr, state, normalizer, assembler, sink)
+        for await (const b of rest()) {
+          account(b)
+          if (b.overlong !== undefined) {
+            // a line too long (source.ts dropped its bytes): reported and skipped
+            parser.overlong({file: src.name, line: parser.line++}, b.overlong)
+            countLines(1)
+          }
+          if (!b.noLines) {
+            parser.begin(b.buf, b.start, b.end, b.unterminated)
+            for (let s = b.start; s <= b.end; ) {
+              const l0 = parser.line
+              s = parser.parse(s, SLICE_LINES)
+              countLines(parser.line - l0)
+              // hand events on in small slices so they die young
+              const out = drain()
+              sink.throwPending(assembler.firstHeldLine())
+              if (out.length) yield out
+            }
+          }
+          nextLine = parser.line
+        }
       }
     } else {
       const counted = (async function* () {
         for await (const b of rest()) {
           account(b)
-          yield b as LineBatch
+          const lb: LineBatch = lineBatchOf(b, nextLine)
+          countLines(lb.lines.length)
+          nextLine += lb.lines.length
+          yield lb
         }
       })()
       for await (const toks of reader.parse(counted, {file: src.name})) {

@@ -55,7 +55,7 @@ export interface WireBatch {
   decodedRead?: number
   unterminated?: boolean
   overlong?: {line: number; bytes: number}[]
-  /** The batch text as bytes [t0, t1) of ChunkResult.bytes (when no `lines`). */
+  /** The batch text as bytes [t0, t1) of the range (when no `lines`; the main thread reads them too). */
   t0: number
   t1: number
   /** With `lines`: the batch text, if any. */
@@ -73,8 +73,6 @@ export type WirePlan = [TraceEvent['kind'], string, string, TraceEvent['op'], nu
 
 export interface ChunkResult {
   id: number
-  /** The range's bytes (transferred). */
-  bytes: Uint8Array
   batches: WireBatch[]
   ends: Int32Array
   events: Float64Array
@@ -123,6 +121,9 @@ export async function* readRange(path: string, start: number, end: number, count
     closeSync(fd)
   }
 }
+
+/** The range bytes of this worker, reused (one range at a time; the texts made of them are copies). */
+let scratch = Buffer.alloc(0)
 
 const normalizers = new Map<string, Normalizer>()
 
@@ -290,7 +291,8 @@ export async function parseChunk(task: ChunkTask, normOpts: NormalizeOptions): P
   const t = new Tables()
   let lines = 0
   let error: ChunkResult['error']
-  const bytes = Buffer.allocUnsafeSlow(task.end - task.start)
+  if (scratch.length < task.end - task.start) scratch = Buffer.allocUnsafeSlow(task.end - task.start)
+  const bytes = scratch
   let decoded = 0
   const eventRange = reader.eventRange.bind(reader)
   const tokenizeRange = reader.tokenizeRange.bind(reader)
@@ -335,10 +337,9 @@ export async function parseChunk(task: ChunkTask, normOpts: NormalizeOptions): P
   }
   return {
     id: task.id,
-    bytes,
     batches,
-    ends: ends.a.slice(0, ends.n),
-    events: events.a.slice(0, events.n),
+    ends: ends.a.subarray(0, ends.n),
+    events: events.a.subarray(0, events.n),
     plans: t.plans,
     names: t.names,
     comms: t.comms,

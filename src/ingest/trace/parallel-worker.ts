@@ -13,7 +13,7 @@ let queue: Promise<void> = Promise.resolve()
 parentPort!.on('message', (task: ChunkTask) => {
   queue = queue.then(() =>
     parseChunk(task, norm).then(
-      (r) => parentPort!.postMessage(r, [r.events.buffer as ArrayBuffer, r.ends.buffer as ArrayBuffer, r.bytes.buffer as ArrayBuffer]),
+      (r) => parentPort!.postMessage(r, [r.events.buffer as ArrayBuffer, r.ends.buffer as ArrayBuffer]),
       (e: unknown) => parentPort!.postMessage({id: task.id, fail: e instanceof Error ? e.message : String(e)}),
     ),
   )

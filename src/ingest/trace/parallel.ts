@@ -303,32 +303,53 @@ async function* rangeBatches(pool: Pool, path: string, name: string, format: str
     base += f.count
     yield f
   }
-  for (let c = 1; c < ranges.length; c++) {
-    const r = await results[c]!
-    results[c] = undefined
-    counts.ranges++
-    ask(c + ahead)
-    const bytes = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength)
-    const d: Decoded = {r, plans: r.plans.map(([kind, fn, probe, op, ni]) => ({kind, fn, probe, op, names: internNames(names, r.names[ni]!)}))}
-    for (const w of r.batches) {
-      const firstLine = base + w.firstLine
-      const b: FeedBatch = {lines: w.lines, count: w.count, firstLine, bytesRead: w.bytesRead, text: w.lines === undefined ? decodeText(bytes.subarray(w.t0, w.t1)) : w.text}
-      if (w.decodedRead !== undefined) b.decodedRead = w.decodedRead
-      if (w.unterminated) b.unterminated = true
-      if (w.overlong) b.overlong = w.overlong.map((o) => ({line: base + o.line, bytes: o.bytes}))
-      if (w.lines === undefined) {
-        b.ends = r.ends.subarray(w.ends0, w.ends0 + w.count)
-        if (w.ev1 > w.ev0) b.hints = new RangeHints(d, w.ev0, w.ev1 - w.ev0, b.text!, normalizer, counts)
+  let again = Buffer.alloc(0)
+  const fd = openSync(path, 'r')
+  try {
+    for (let c = 1; c < ranges.length; c++) {
+      const r = await results[c]!
+      results[c] = undefined
+      counts.ranges++
+      ask(c + ahead)
+      // the range's bytes, read again here (page cache) into one reused buffer: cheaper than
+      // receiving them (a new external buffer per range brings full collections sooner)
+      const len = ranges[c]![1] - ranges[c]![0]
+      if (again.length < len) again = Buffer.allocUnsafeSlow(len)
+      const bytes = again.subarray(0, readAll(fd, again, len, ranges[c]![0]))
+      const d: Decoded = {r, plans: r.plans.map(([kind, fn, probe, op, ni]) => ({kind, fn, probe, op, names: internNames(names, r.names[ni]!)}))}
+      for (const w of r.batches) {
+        const firstLine = base + w.firstLine
+        const b: FeedBatch = {lines: w.lines, count: w.count, firstLine, bytesRead: w.bytesRead, text: w.lines === undefined ? decodeText(bytes.subarray(w.t0, w.t1)) : w.text}
+        if (w.decodedRead !== undefined) b.decodedRead = w.decodedRead
+        if (w.unterminated) b.unterminated = true
+        if (w.overlong) b.overlong = w.overlong.map((o) => ({line: base + o.line, bytes: o.bytes}))
+        if (w.lines === undefined) {
+          b.ends = r.ends.subarray(w.ends0, w.ends0 + w.count)
+          if (w.ev1 > w.ev0) b.hints = new RangeHints(d, w.ev0, w.ev1 - w.ev0, b.text!, normalizer, counts)
+        }
+        yield b
       }
-      yield b
+      if (r.error) {
+        const rel = r.error.line
+        const line = rel === undefined ? undefined : base + rel
+        const mark = rel === undefined ? `${NAME_MARK}:` : `${NAME_MARK}:${rel}`
+        const msg = r.error.message.replace(mark, rel === undefined ? `${name}:` : `${name}:${line}`).replaceAll(NAME_MARK, name)
+        throw new InputError(msg, name, line)
+      }
+      base += r.lines
     }
-    if (r.error) {
-      const rel = r.error.line
-      const line = rel === undefined ? undefined : base + rel
-      const mark = rel === undefined ? `${NAME_MARK}:` : `${NAME_MARK}:${rel}`
-      const msg = r.error.message.replace(mark, rel === undefined ? `${name}:` : `${name}:${line}`).replaceAll(NAME_MARK, name)
-      throw new InputError(msg, name, line)
-    }
-    base += r.lines
+  } finally {
+    closeSync(fd)
   }
+}
+
+/** Read `len` bytes at `pos` (fewer at the end of the file). */
+function readAll(fd: number, buf: Buffer, len: number, pos: number): number {
+  let got = 0
+  while (got < len) {
+    const n = readSync(fd, buf, got, len - got, pos + got)
+    if (n === 0) break
+    got += n
+  }
+  return got
 }

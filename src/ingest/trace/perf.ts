@@ -6,7 +6,7 @@
  * Probe payloads come from libtraceevent: bare-hex IP, return probes `(func <- site)`.
  */
 import type {SourcePos} from '../events.js'
-import {fastProbeEvent, fastProbeRecord, PERF_SHAPE} from './fastpath.js'
+import {fastProbeEvent, fastProbeRecord, PERF_SHAPE, probeEventAt, probeRecordAt} from './fastpath.js'
 import {parseTs, TEXT_EVENTS} from './scan.js'
 import {isDigit, quotePrefixEnd, skipSpaces} from './chars.js'
 import {parseProbePayload, parseTracepointArgs} from './probe-args.js'
@@ -136,6 +136,8 @@ export const perfReader: LineReader<PerfState> = {
   newState: ({file}) => ({file}),
   tokenize: tokenizePerf,
   // the kprobe lines' fast path (fastpath.ts); every other line: tokenizePerf
+  recordBytes: (buf, from, to, text, off, pos) => probeRecordAt(buf, from, to, text, off, pos, PERF_SHAPE),
+  eventBytes: (buf, from, to, text, off, pos, _st, norm) => probeEventAt(buf, from, to, text, off, pos, norm, PERF_SHAPE),
   tokenizeRange: (text, from, to, pos) => fastProbeRecord(text, pos, from, to, PERF_SHAPE),
   eventRange: (text, from, to, pos, _st, norm) => fastProbeEvent(text, pos, from, to, norm, PERF_SHAPE),
 }

@@ -11,7 +11,7 @@
  * `cpus=N`, `version = N`, `CPU N is empty`, `CPU:N [[N ]EVENTS DROPPED]`, `CPU:N [SUBBUFFER START]`.
  */
 import type {SourcePos} from '../events.js'
-import {fastProbeEvent, fastProbeRecord, TRACE_CMD_SHAPE} from './fastpath.js'
+import {fastProbeEvent, fastProbeRecord, probeEventAt, probeRecordAt, TRACE_CMD_SHAPE} from './fastpath.js'
 import {type Context, newContext, parseBody, scanContext, scanNoBracketContext} from './scan.js'
 import {quotePrefixEnd, skipSpaces} from './chars.js'
 import type {LineReader} from './types.js'
@@ -115,6 +115,8 @@ export const traceCmdReader: LineReader<TraceCmdState> = {
   newState: ({file}) => ({file, ctx: newContext()}),
   tokenize: tokenizeTraceCmd,
   // the kprobe lines' fast path (fastpath.ts); every other line: tokenizeTraceCmd
+  recordBytes: (buf, from, to, text, off, pos) => probeRecordAt(buf, from, to, text, off, pos, TRACE_CMD_SHAPE),
+  eventBytes: (buf, from, to, text, off, pos, _st, norm) => probeEventAt(buf, from, to, text, off, pos, norm, TRACE_CMD_SHAPE),
   tokenizeRange: (text, from, to, pos) => fastProbeRecord(text, pos, from, to, TRACE_CMD_SHAPE),
   eventRange: (text, from, to, pos, _st, norm) => fastProbeEvent(text, pos, from, to, norm, TRACE_CMD_SHAPE),
 }

@@ -10,7 +10,7 @@
  */
 import type {Diagnostic, RawRecord, SourcePos} from '../events.js'
 import type {Normalizer} from '../normalize.js'
-import {fastProbeEvent, fastProbeRecord} from './fastpath.js'
+import {fastProbeEvent, fastProbeRecord, probeEventAt, probeRecordAt, TRACEFS_SHAPE} from './fastpath.js'
 import type {ProbeEvent} from './probe-event.js'
 import {type Context, newContext, parseBody, scanContext, scanNoBracketContext} from './scan.js'
 import {isDigit, quotePrefixEnd, skipSpaces} from './chars.js'
@@ -27,8 +27,6 @@ export interface TracefsState {
   latency: boolean
   latencyWarned: boolean
   rawWarned: boolean
-  /** Try fastProbeRecord() first (false only in tracefsGeneralReader). */
-  fastPath: boolean
 }
 
 const LOST = /^CPU:(\d+) \[LOST (?:(\d+) )?EVENTS\]$/
@@ -51,13 +49,7 @@ export function tokenizeTracefs(line: string, pos: SourcePos, st: TracefsState):
     }
   }
   const ctx = st.ctx
-  if (!st.latency) {
-    if (i === 0 && st.fastPath) {
-      const rec = fastProbeRecord(line, pos)
-      if (rec !== undefined) return rec
-    }
-    if (scanContext(line, i, ctx)) return parseBody(line, ctx, pos, 'site-func')
-  }
+  if (!st.latency && scanContext(line, i, ctx)) return parseBody(line, ctx, pos, 'site-func')
   if (c0 === 67 /* C */) {
     const m = LOST.exec(line.slice(i))
     if (m) return {t: 'lost', cpu: Number(m[1]), count: m[2] === undefined ? undefined : Number(m[2]), src: pos}
@@ -162,14 +154,14 @@ export function sniffTracefs(head: readonly string[]): number {
   return singleSpace === events ? 0.8 : 0.3
 }
 
-/** eventRange for tracefs: the fused fast path (the caller falls back to tokenizeRange). */
-function tracefsEventRange(text: string, from: number, to: number, pos: SourcePos, st: TracefsState, norm: Normalizer): ProbeEvent | undefined {
-  return st.latency ? undefined : fastProbeEvent(text, pos, from, to, norm)
+/** eventBytes for tracefs: the fused fast path (the caller falls back to recordBytes). */
+function tracefsEventBytes(buf: Uint8Array, from: number, to: number, text: string, off: number, pos: SourcePos, st: TracefsState, norm: Normalizer): ProbeEvent | undefined {
+  return st.latency ? undefined : probeEventAt(buf, from, to, text, off, pos, norm, TRACEFS_SHAPE)
 }
 
-/** tokenizeRange for tracefs: the fast path only (the caller falls back to tokenizeTracefs). */
-function tokenizeTracefsRange(text: string, from: number, to: number, pos: SourcePos, st: TracefsState): RawRecord | undefined {
-  return st.latency ? undefined : fastProbeRecord(text, pos, from, to)
+/** recordBytes for tracefs: the fast path only (the caller falls back to tokenizeTracefs). */
+function tracefsRecordBytes(buf: Uint8Array, from: number, to: number, text: string, off: number, pos: SourcePos, st: TracefsState): RawRecord | undefined {
+  return st.latency ? undefined : probeRecordAt(buf, from, to, text, off, pos, TRACEFS_SHAPE)
 }
 
 export const tracefsReader: LineReader<TracefsState> = {
@@ -179,10 +171,12 @@ export const tracefsReader: LineReader<TracefsState> = {
   sniff: sniffTracefs,
   // trace: merged by timestamp; trace_pipe: out of order by at most one read()
   sortWindow: 2048,
-  newState: ({file}) => ({file, ctx: newContext(), latency: false, latencyWarned: false, rawWarned: false, fastPath: true}),
+  newState: ({file}) => ({file, ctx: newContext(), latency: false, latencyWarned: false, rawWarned: false}),
   tokenize: tokenizeTracefs,
-  tokenizeRange: tokenizeTracefsRange,
-  eventRange: tracefsEventRange,
+  recordBytes: tracefsRecordBytes,
+  eventBytes: tracefsEventBytes,
+  tokenizeRange: (text, from, to, pos, st) => (st.latency ? undefined : fastProbeRecord(text, pos, from, to, TRACEFS_SHAPE)),
+  eventRange: (text, from, to, pos, st, norm) => (st.latency ? undefined : fastProbeEvent(text, pos, from, to, norm, TRACEFS_SHAPE)),
 }
 
 /**
@@ -194,6 +188,6 @@ export const tracefsGeneralReader: LineReader<TracefsState> = {
   name: 'tracefs-general',
   description: 'tracefs text, general path only (for checking the fast path)',
   sortWindow: tracefsReader.sortWindow,
-  newState: (opts) => ({...tracefsReader.newState(opts), fastPath: false}),
+  newState: tracefsReader.newState,
   tokenize: tokenizeTracefs,
 }

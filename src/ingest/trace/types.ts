@@ -47,14 +47,19 @@ export interface LineReader<S = unknown> extends ReaderBase {
   /** One token per line as a rule; an array when one line carries two things (a warning + a record). */
   tokenize(line: string, pos: SourcePos, state: S): Token | Token[] | null
   /**
-   * Optional fast path for event lines, given as `[from, to)` of a larger string (LineBatch.text):
-   * the record tokenize(line) returns, or undefined to let tokenize() read the line.
+   * Optional fast path for event lines, given as bytes `buf[from, to)` (ASCII, no newline or
+   * carriage return) with the same characters at `text[from + off, to + off)` (chunk.ts): the
+   * record tokenize(line) returns, or undefined to let tokenize() read the line.
    */
-  tokenizeRange?(text: string, from: number, to: number, pos: SourcePos, state: S): RawRecord | undefined
+  recordBytes?(buf: Uint8Array, from: number, to: number, text: string, off: number, pos: SourcePos, state: S): RawRecord | undefined
   /**
-   * Optional fused fast path before tokenizeRange: the normalized event `norm.normalize()` would
-   * make of tokenizeRange's record, built directly (a ProbeEvent), or undefined.
+   * Optional fused fast path before recordBytes: the normalized event `norm.normalize()` would
+   * make of recordBytes's record, built directly (a ProbeEvent), or undefined.
    */
+  eventBytes?(buf: Uint8Array, from: number, to: number, text: string, off: number, pos: SourcePos, state: S, norm: Normalizer): ProbeEvent | undefined
+  /** recordBytes() of a line given as `[from, to)` of a larger string (the parallel reader's batch text). */
+  tokenizeRange?(text: string, from: number, to: number, pos: SourcePos, state: S): RawRecord | undefined
+  /** eventBytes() of a line given as `[from, to)` of a larger string (the parallel reader's batch text). */
   eventRange?(text: string, from: number, to: number, pos: SourcePos, state: S, norm: Normalizer): ProbeEvent | undefined
 }
 

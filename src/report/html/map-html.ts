@@ -7,7 +7,8 @@
  */
 import {type Column, fmtBytes, fmtInt} from '../table.js'
 import {escapeHtml, jsonForScript} from './escape.js'
-import {CATEGORIES, type MapColumn, type MapSection} from './map-model.js'
+import {CATEGORIES} from './map-encoding.js'
+import type {MapColumn, MapSection} from './map-model.js'
 import {tableHtml} from './table-html.js'
 
 /** Narrowest map in a multi-column section (px). */

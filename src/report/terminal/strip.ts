@@ -10,7 +10,8 @@ import type {Geometry} from '../../model/geometry.js'
 import type {Region} from '../../model/layout.js'
 import {REGION_LABELS} from '../../model/layout.js'
 import type {PageTables} from '../../model/pagetable.js'
-import {CATEGORIES, CODE, codeOf, occupiedExtent} from '../html/map-model.js'
+import {CATEGORIES, CODE, codeOf} from '../html/map-encoding.js'
+import {occupiedExtent} from '../html/map-model.js'
 import {fmtBytes} from '../table.js'
 
 /** Character per category (CATEGORIES order: PTE, cont-PTE, PMD, cont-PMD, PUD, invalid, hole). */

@@ -10,6 +10,7 @@ import {HOLE} from '../../model/run.js'
 import {P_PXN, P_RDONLY, P_VALID} from '../../model/prot.js'
 import {kfencePoolSize} from '../../kernel/kfence.js'
 import type {SynthMachine} from '../machine.js'
+import {subtractRanges} from '../memory-map.js'
 import type {WorkloadTarget} from './types.js'
 
 /** The target of a synthesized machine. */
@@ -115,20 +116,4 @@ function topOfRamPool(ram: readonly {start: Kva; end: Kva}[], pageSize: number):
   const last = ram[ram.length - 1]!
   const size = kfencePoolSize(pageSize)
   return {start: Math.max(last.start, last.end - size), end: last.end}
-}
-
-function subtractRanges(rs: readonly {start: Kva; end: Kva}[], holes: readonly {start: Kva; end: Kva}[]): {start: Kva; end: Kva}[] {
-  let out = rs.map((r) => ({...r}))
-  for (const h of holes) {
-    const next: {start: Kva; end: Kva}[] = []
-    for (const r of out) {
-      if (h.end <= r.start || h.start >= r.end) next.push(r)
-      else {
-        if (r.start < h.start) next.push({start: r.start, end: h.start})
-        if (h.end < r.end) next.push({start: h.end, end: r.end})
-      }
-    }
-    out = next
-  }
-  return out.filter((r) => r.end > r.start)
 }

@@ -225,7 +225,7 @@ for (const c of CASES) {
 
   describe(`readTrace with and without the ${c.shape.name} fast path`, () => {
     const generalName = `${c.shape.name}-general`
-    registerReader({...c.reader, name: generalName, tokenizeRange: undefined, eventRange: undefined})
+    registerReader({...c.reader, name: generalName, tokenizeRange: undefined, eventRange: undefined, recordBytes: undefined, eventBytes: undefined})
 
     async function readAll(path: string, format: string): Promise<{events: number; digest: string; fused: number}> {
       const r = readTrace([path], {format})

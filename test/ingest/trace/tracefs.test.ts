@@ -59,7 +59,7 @@ describe('tracefs event lines', () => {
     ])
   })
 
-  it('comm with a dash and a space keeps the last -pid (trace-text-quirks #comm); 4-flag 5.12 layout; 1000+ CPUs', () => {
+  it('comm with a dash and a space keeps the last -pid (docs/trace-text-quirks.md#comm); 4-flag 5.12 layout; 1000+ CPUs', () => {
     const {records} = rec(`     kworker/0:0-eve-9       [000] ...1    16.185877: e: a=1
      Web Content-4321    [1024] d...  16.185878: e: a=2
 `)
@@ -214,7 +214,7 @@ stray garbage
     expect(diagnostics.map((d) => d.code)).toEqual(['truncated'])
   })
 
-  it('duplicate events of a second concatenated `cat trace` snapshot are dropped and counted (trace-text-quirks #repeated-snapshots)', () => {
+  it('duplicate events of a second concatenated `cat trace` snapshot are dropped and counted (docs/trace-text-quirks.md#repeated-snapshots)', () => {
     const snap1 = `# tracer: nop
             bash-1       [000] .....   1.000000: e: a=1
             bash-1       [001] .....   1.000001: e: a=2
@@ -273,7 +273,7 @@ describe('function tracer, latency format, raw, quoting', () => {
     expect(diagnostics[0]!.message).toMatch(/context-info/)
   })
 
-  it('CRLF, e-mail quote prefixes and tabs (trace-text-quirks #text-hygiene)', () => {
+  it('CRLF, e-mail quote prefixes and tabs (docs/trace-text-quirks.md#text-hygiene)', () => {
     const {records, diagnostics} = rec(
       '>              dd-4328    [005] .....   526.537605: smb3_enter: xid=67\r\n' +
       '>>\t  dd-4329    [005] .....   526.537606: smb3_enter: xid=68\r\n',

@@ -5,7 +5,8 @@ import {makeGeometry} from '../../../src/model/geometry.js'
 import {PageTables} from '../../../src/model/pagetable.js'
 import {HOLE, type Run} from '../../../src/model/run.js'
 import {P_AF, P_PXN, P_RDONLY, P_UXN, P_VALID, describeProt} from '../../../src/model/prot.js'
-import {CATEGORIES, CODE, decodeRecords, mapColumnFromPageTables} from '../../../src/report/html/map-model.js'
+import {CATEGORIES, CODE, decodeRecords} from '../../../src/report/html/map-encoding.js'
+import {mapColumnFromPageTables} from '../../../src/report/html/map-model.js'
 
 const M = 2 ** 20
 const G = 2 ** 30
