@@ -9,7 +9,7 @@
  * hashed in place and mapped to the AttrInfo parsed once from their text (parseAttrs()).
  */
 import {KVA_END} from '../../model/address.js'
-import {type AttrInfo, type RangeFields, parseAttrs} from './line.js'
+import {type AttrInfo, type RangeFields, parseAttrs, unitIndex} from './line.js'
 
 /** Hex digit values by byte (-1: not a hex digit). */
 const HEX = (() => {
@@ -43,19 +43,6 @@ function hex16(b: Buffer, p: number): number {
   if (top === 0xfff) return v
   if (top === 0 && v === 0) return -1
   return -2
-}
-
-/** Index into UNITS ("KMGTPE") of a unit letter byte, or -1. */
-function unitIndex(c: number): number {
-  switch (c) {
-    case 75: return 0 // K
-    case 77: return 1 // M
-    case 71: return 2 // G
-    case 84: return 3 // T
-    case 80: return 4 // P
-    case 69: return 5 // E
-    default: return -1
-  }
 }
 
 /** LEVEL_CODE of the three bytes at b[i..i+3), or -1. */

@@ -84,8 +84,8 @@ function parseHex16(t: string, pos: number): number {
   return -2
 }
 
-/** Index of a size unit letter in UNITS, or -1 (no string allocation on the hot path). */
-function unitIndex(c: number): number {
+/** Index of a size unit letter (a char code or a byte) in UNITS, or -1 (no string allocation on the hot path). */
+export function unitIndex(c: number): number {
   switch (c) {
     case 75: return 0 // K
     case 77: return 1 // M
