@@ -6,7 +6,7 @@
 import type {Region} from '../../model/layout.js'
 import type {PageTables} from '../../model/pagetable.js'
 import type {ReplayOptions, Sample} from '../../replay/engine.js'
-import type {Offender as ReplayOffender} from '../../replay/engine.js'
+import type {Offender as ReplayOffender} from '../../replay/offenders.js'
 import {fmtBytes, fmtDelta, fmtInt} from '../table.js'
 import type {CompareReport} from '../compare.js'
 import type {ReplayReport} from '../replay.js'
