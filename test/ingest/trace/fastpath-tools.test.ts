@@ -9,12 +9,10 @@
  * with and without it. It must take the bulk of the kprobe lines, or it is not a fast path.
  */
 import {createHash} from 'node:crypto'
-import {readFileSync} from 'node:fs'
-import {gunzipSync} from 'node:zlib'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import type {RawRecord, SourcePos, TraceEvent} from '../../../src/ingest/events.js'
+import type {RawRecord, SourcePos} from '../../../src/ingest/events.js'
 import {Normalizer} from '../../../src/ingest/normalize.js'
 import {fastProbeEvent, fastProbeRecord, type LineShape, PERF_SHAPE, TRACE_CMD_SHAPE} from '../../../src/ingest/trace/fastpath.js'
 import {readTrace, registerReader} from '../../../src/ingest/trace/index.js'
@@ -23,9 +21,9 @@ import {ProbeEvent} from '../../../src/ingest/trace/probe-event.js'
 import {newContext} from '../../../src/ingest/trace/scan.js'
 import {traceCmdReader, tokenizeTraceCmd} from '../../../src/ingest/trace/tracecmd.js'
 import type {LineReader} from '../../../src/ingest/trace/types.js'
-import {eventToCsvRow, eventToJson} from '../../../src/report/events-export.js'
 
 import {FULL, runs} from '../../helpers/full.js'
+import {fileText, ranges, ser, serEvent} from '../../helpers/trace-text.js'
 
 const DIR = 'linux-7.3-debian-qemu/ampere1a-2G-tools'
 
@@ -58,35 +56,6 @@ const CASES: Case[] = [
 const HEAD_LINES = 5_000
 const STRIDE = 4
 const sampled = (i: number) => FULL || i <= HEAD_LINES || i % STRIDE === 0
-
-/** The text of a sample, decompressed once per file. */
-const texts = new Map<string, string>()
-function fileText(rel: string): string {
-  let t = texts.get(rel)
-  if (t === undefined) texts.set(rel, (t = gunzipSync(readFileSync(`samples/${rel}`)).toString('utf8')))
-  return t
-}
-
-function* ranges(text: string): Generator<{line: string; from: number; to: number}> {
-  let from = 0
-  for (const line of text.split('\n')) {
-    yield {line, from, to: from + line.length}
-    from += line.length + 1
-  }
-}
-
-function ser(x: unknown): string {
-  return JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v === undefined ? '<undefined>' : v))
-}
-
-const EVENT_KEYS = ['kind', 'fn', 'probe', 'tsNs', 'cpu', 'pid', 'comm', 'addr', 'addrText', 'end', 'size', 'pages', 'op', 'enable', 'setMask', 'clearMask', 'setNames', 'clearNames', 'page', 'ret', 'text', 'stack', 'args', 'src'] as const
-
-function serEvent(e: TraceEvent): string {
-  const own = Object.keys(e).join(',')
-  const o: Record<string, unknown> = {}
-  for (const k of EVENT_KEYS) o[k] = e[k]
-  return ser({own: own.replace(/,args(?=,|$)/, ''), fields: o, csv: eventToCsvRow(e), json: eventToJson(e)})
-}
 
 /** A kprobe line of these captures: `event: (hex IP) …` or `event: (sym+0x…` */
 const PROBE = /:\s+\((?:[0-9a-f]{8,}|\S+\+0x)[^)]*\)/

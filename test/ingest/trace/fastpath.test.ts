@@ -17,16 +17,16 @@ import {gunzipSync} from 'node:zlib'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {runs} from '../../helpers/full.js'
+import {FULL, runs} from '../../helpers/full.js'
+import {fileText, ranges, ser, serEvent} from '../../helpers/trace-text.js'
 
-import type {RawRecord, SourcePos, TraceEvent} from '../../../src/ingest/events.js'
+import type {RawRecord, SourcePos} from '../../../src/ingest/events.js'
 import {Normalizer} from '../../../src/ingest/normalize.js'
 import {readTrace, registerReader, type TraceReadOptions} from '../../../src/ingest/trace/index.js'
 import {parseKva} from '../../../src/model/address.js'
 import {ProbeEvent} from '../../../src/ingest/trace/probe-event.js'
 import {newContext, parseBody, scanContext} from '../../../src/ingest/trace/scan.js'
 import {fastProbeEvent, fastProbeRecord, tracefsGeneralReader} from '../../../src/ingest/trace/tracefs.js'
-import {eventToCsvRow, eventToJson} from '../../../src/report/events-export.js'
 
 const FILES = [
   'debian-6.1-qemu/max-2G-default/trace.txt',
@@ -44,7 +44,6 @@ const FILES = [
  * then every STRIDE-th, and readTrace on the first HEAD_LINES lines of each file. `npm run test:full` (vitest project
  * "full", PTREPLAY_FULL_TESTS=1) checks every line of every file.
  */
-const FULL = process.env.PTREPLAY_FULL_TESTS === '1'
 const HEAD_LINES = 10_000
 const STRIDE = 50
 const sampled = (i: number) => FULL || i <= HEAD_LINES || i % STRIDE === 0
@@ -70,45 +69,9 @@ function recordLines(path: string): number {
   return n
 }
 
-/** The text of a sample, decompressed once per file (the 6.19 traces are 57 MB each). */
-const texts = new Map<string, string>()
-function fileText(rel: string): string {
-  let t = texts.get(rel)
-  if (t === undefined) {
-    const buf = readFileSync(`samples/${rel}`)
-    t = (rel.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8')
-    texts.set(rel, t)
-  }
-  return t
-}
-
-/** Every line of `text` with its range. */
-function* ranges(text: string): Generator<{line: string; from: number; to: number}> {
-  let from = 0
-  for (const line of text.split('\n')) {
-    yield {line, from, to: from + line.length}
-    from += line.length + 1
-  }
-}
-
 const ctx = newContext()
 function general(line: string, pos: SourcePos) {
   return scanContext(line, 0, ctx) ? parseBody(line, ctx, pos, 'site-func') : undefined
-}
-
-function ser(x: unknown): string {
-  return JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v === undefined ? '<undefined>' : v))
-}
-
-/** normalize()'s field order: every event is serialized through it, `args` read by property. */
-const EVENT_KEYS = ['kind', 'fn', 'probe', 'tsNs', 'cpu', 'pid', 'comm', 'addr', 'addrText', 'end', 'size', 'pages', 'op', 'enable', 'setMask', 'clearMask', 'setNames', 'clearNames', 'page', 'ret', 'text', 'stack', 'args', 'src'] as const
-
-/** An event as its fields (own ones in order, then `args`), its CSV row and its JSON export. */
-function serEvent(e: TraceEvent): string {
-  const own = Object.keys(e).join(',')
-  const o: Record<string, unknown> = {}
-  for (const k of EVENT_KEYS) o[k] = e[k]
-  return ser({own: own.replace(/,args(?=,|$)/, ''), fields: o, csv: eventToCsvRow(e), json: eventToJson(e)})
 }
 
 const norms = {fused: new Normalizer(), general: new Normalizer()}
