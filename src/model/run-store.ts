@@ -140,29 +140,48 @@ export class RunStore {
     return true
   }
 
-  /** Delete every key in [lo, hi) (or [lo, hi] if includeHi): one shift per block touched. */
+  /**
+   * Delete every key in [lo, hi) (or [lo, hi] if includeHi): one shift per partly emptied block,
+   * and the wholly emptied blocks (they are consecutive) dropped by one splice — a delete over
+   * many blocks is linear in them, not quadratic (a 1 M-run linear map replaced at once).
+   */
   deleteRange(lo: number, hi: number, includeHi: boolean): number {
+    if (this.size === 0) return 0
+    let b = this.blockOf(lo)
+    let i = RunStore.le(this.ks[b]!, lo)
+    if (i < 0 || this.ks[b]![i]! < lo) i++
     let n = 0
-    while (this.size > 0) {
-      // The first key ≥ lo: (b, i).
-      let b = this.blockOf(lo)
-      let keys = this.ks[b]!
-      let i = RunStore.le(keys, lo)
-      if (i < 0 || keys[i]! < lo) i++
-      if (i === keys.length) {
-        if (b + 1 === this.ks.length) break
-        b++
-        keys = this.ks[b]!
-        i = 0
-      }
+    let dropFrom = -1
+    let dropTo = -1
+    for (; b < this.ks.length; b++, i = 0) {
+      const keys = this.ks[b]!
+      const len = keys.length
       let j = i
-      while (j < keys.length && (keys[j]! < hi || (includeHi && keys[j] === hi))) j++
-      if (j === i) break
-      removeRange(keys, i, j)
-      removeRange(this.vs[b]!, i, j)
-      n += j - i
-      this.size -= j - i
-      this.afterRemove(b, i)
+      while (j < len && (keys[j]! < hi || (includeHi && keys[j] === hi))) j++
+      if (j > i) {
+        n += j - i
+        this.size -= j - i
+        if (i === 0 && j === len) {
+          if (dropFrom < 0) dropFrom = b
+          dropTo = b + 1
+        } else {
+          removeRange(keys, i, j)
+          removeRange(this.vs[b]!, i, j)
+          if (i === 0) this.firsts[b] = keys[0]!
+        }
+      }
+      if (j < len) break
+    }
+    if (dropFrom >= 0) {
+      if (dropTo - dropFrom === this.ks.length) {
+        this.ks = [[]]
+        this.vs = [[]]
+        this.firsts = []
+      } else {
+        this.ks.splice(dropFrom, dropTo - dropFrom)
+        this.vs.splice(dropFrom, dropTo - dropFrom)
+        this.firsts.splice(dropFrom, dropTo - dropFrom)
+      }
     }
     return n
   }
